@@ -1,0 +1,65 @@
+"""The contract between the task executor and a component.
+
+A component is a class whose ``__init__`` only stores its parameter object and
+whose ``run(ctx, inputs)`` does the work. It receives everything through ``ctx``
+(role, party, federation handle, tracker, logger) and ``inputs``; it never imports
+flask, peewee or anything of ``fate_flow.db``/``fate_flow.apps``.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from fate_flow.components.param import BaseParam
+
+
+class Tracker(Protocol):
+    """What a component may record about its run (metrics go to its own party's server)."""
+
+    def log_metric_data(self, namespace: str, name: str, data: list[tuple[Any, Any]]) -> None:
+        """Append ``[(key, value), ...]`` data points to metric ``namespace``/``name``."""
+
+    def set_metric_meta(self, namespace: str, name: str, meta: dict[str, Any]) -> None:
+        """Set the meta of a metric; ``meta`` holds at least ``name`` and ``metric_type``."""
+
+
+@dataclass
+class ComponentContext:
+    """Who and where a component runs: passed to ``run`` by the task executor."""
+
+    job_id: str
+    task_id: str
+    component_name: str
+    role: str
+    party_id: int
+    roles: dict[str, list[int]]
+    federation: Any
+    tracker: Tracker
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("fate_flow.component"))
+
+    def parties(self, role: str) -> list[int]:
+        """Party ids playing ``role`` in this job, in runtime-conf order."""
+        return list(self.roles.get(role, []))
+
+
+@dataclass
+class ComponentOutput:
+    """What a component hands back: an output table (or None) and model messages."""
+
+    data: Any = None
+    model: dict[str, Any] | None = None
+
+
+class ComponentBase:
+    """Base of every component implementation.
+
+    Subclasses override ``run``. ``params`` is the merged, checked parameter object.
+    """
+
+    def __init__(self, params: BaseParam) -> None:
+        self.params = params
+
+    def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
+        """Do the component's work for ``ctx.role``; return its outputs."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement run()")

@@ -1,0 +1,12 @@
+"""The built-in component table (FATE's setting_conf for the modules we ship)."""
+from fate_flow.components.registry import ComponentSpec, register
+
+register(ComponentSpec(
+    module="SecureAddExample",
+    programs={
+        "guest": "fate_flow.components.toy_example.secure_add_guest:SecureAddGuest",
+        "host": "fate_flow.components.toy_example.secure_add_host:SecureAddHost",
+    },
+    param_class="fate_flow.components.toy_example.param:SecureAddExampleParam",
+    default_conf={"seed": 123, "partition": 1, "data_num": 10000},
+))
