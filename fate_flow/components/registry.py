@@ -7,6 +7,7 @@ reads it to know on which roles a module runs, its parameter class, defaults and
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,8 +88,16 @@ def modules() -> list[str]:
     return sorted(_REGISTRY)
 
 
+PLUGINS_ENV = "FATE_FLOW_COMPONENT_PLUGINS"
+
+
 def _ensure_builtin() -> None:
     # The built-in table is a constant list; importing it registers nothing heavy
-    # (implementations are imported lazily by ``program``).
+    # (implementations are imported lazily by ``program``). Extra component modules
+    # named in $FATE_FLOW_COMPONENT_PLUGINS (comma-separated) register themselves the
+    # same way; the server and its task processes share that environment.
     if not _REGISTRY:
         from fate_flow.components import builtin  # noqa: F401
+
+        for name in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):
+            importlib.import_module(name.strip())

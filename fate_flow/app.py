@@ -1,0 +1,64 @@
+"""The Flask application factory: one app, one blueprint per /v1 group, one error handler."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from fate_flow.db import close_db, connect_db
+from fate_flow.driver.federated_api import FederatedClient
+from fate_flow.driver.job_controller import JobController
+from fate_flow.driver.waker import notify, socket_path
+from fate_flow.errors import GENERIC_ERROR, FlowError
+from fate_flow.settings import Settings
+from fate_flow.utils.response import envelope
+
+logger = logging.getLogger("fate_flow.app")
+
+
+@dataclass
+class Services:
+    """What routes call into; built once per app from the settings."""
+
+    settings: Settings
+    api: FederatedClient
+    controller: JobController
+
+
+def build_services(settings: Settings) -> Services:
+    wake_path = socket_path(settings.run_dir)
+    api = FederatedClient(settings)
+    controller = JobController(settings, api, lambda: notify(wake_path))
+    return Services(settings, api, controller)
+
+
+def services() -> Services:
+    return current_app.extensions["fate_flow"]
+
+
+def create_app(settings: Settings, svc: Services | None = None) -> Flask:
+    """Build the WSGI app. The database must already be initialised (``db.init_db``)."""
+    from fate_flow.apps import BLUEPRINTS
+
+    app = Flask("fate_flow")
+    app.extensions["fate_flow"] = svc or build_services(settings)
+    app.before_request(connect_db)
+    app.teardown_request(close_db)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    app.register_error_handler(FlowError, _render_flow_error)
+    app.register_error_handler(Exception, _render_unexpected)
+    return app
+
+
+def _render_flow_error(exc: FlowError):
+    return envelope(exc.retcode, exc.retmsg, exc.data), 200
+
+
+def _render_unexpected(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return exc
+    logger.exception("unhandled error on %s %s", request.method, request.path)
+    return envelope(GENERIC_ERROR, f"{type(exc).__name__}: {exc}"), 200

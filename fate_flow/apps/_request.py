@@ -1,0 +1,34 @@
+"""Request parsing shared by the blueprints: JSON bodies (also on GET) and required fields."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from fate_flow.errors import ArgumentError, RequiredArgumentsError
+
+
+def json_body() -> dict:
+    """The JSON object of the request; {} when there is none. GET bodies are read too."""
+    data = request.get_json(silent=True, force=True)
+    if data is None:
+        if request.get_data(cache=True).strip():
+            raise ArgumentError("request body", "is not valid JSON")
+        return {}
+    if not isinstance(data, dict):
+        raise ArgumentError("request body", "must be a JSON object")
+    return data
+
+
+def require(body: dict, *fields: str) -> list[Any]:
+    """Values of ``fields``; FATE's "the following arguments are required" if any is missing."""
+    missing = [f for f in fields if body.get(f) in (None, "")]
+    if missing:
+        raise RequiredArgumentsError(missing)
+    return [body[f] for f in fields]
+
+
+def column_filters(model, body: dict) -> dict:
+    """Keys of ``body`` that name a column of ``model`` without the ``f_`` prefix."""
+    columns = model._meta.fields
+    return {k: v for k, v in body.items() if f"f_{k}" in columns and not isinstance(v, (dict, list))}

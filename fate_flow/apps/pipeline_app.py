@@ -1,0 +1,28 @@
+"""/v1/pipeline: the DAG of a job, as fate-board draws it."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from fate_flow.app import services
+from fate_flow.apps._request import json_body, require
+from fate_flow.driver import dsl_parser
+from fate_flow.errors import FlowError, NotFound
+from fate_flow.utils.response import ok
+
+bp = Blueprint("pipeline", __name__, url_prefix="/v1/pipeline")
+
+
+@bp.route("/dag/dependency", methods=["POST"])
+def dag_dependency():
+    body = json_body()
+    role, party_id = require(body, "role", "party_id")
+    if body.get("job_id"):
+        job = services().controller.initiator_job(str(body["job_id"]))
+        parser = services().controller.job_parser(job)
+    else:
+        try:
+            parser = dsl_parser.parse_job(body.get("job_dsl"), body.get("job_runtime_conf"),
+                                          body.get("job_train_runtime_conf") or None)
+        except FlowError:
+            raise NotFound("") from None
+    return ok(parser.dependency_answer(role, int(party_id)), keep_data=True)

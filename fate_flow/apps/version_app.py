@@ -1,0 +1,16 @@
+"""/v1/version: the FATE version this server is compatible with."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from fate_flow import FATE_VERSION
+from fate_flow.apps._request import json_body
+from fate_flow.utils.response import ok
+
+bp = Blueprint("version", __name__, url_prefix="/v1/version")
+
+
+@bp.route("/get", methods=["POST", "GET"])
+def get_version():
+    module = json_body().get("module")
+    return ok({module: FATE_VERSION}, keep_data=True)

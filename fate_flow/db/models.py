@@ -1,0 +1,159 @@
+"""Tables of FATE-Flow 1.4 with the original names (t_job, t_task, ...) and columns (f_*).
+
+Differences from the original, on purpose: tracking metrics live in one indexed table
+(not one table per day), keys and values are JSON (never pickle), and job/task rows
+carry ``f_status_reason`` so that a failure says why.
+"""
+from __future__ import annotations
+
+from peewee import (BigAutoField, BigIntegerField, CharField, CompositeKey, IntegerField, Model,
+                    TextField)
+
+from fate_flow.db.base import DB, now_ms
+
+
+class BaseModel(Model):
+    """Every row has create/update times in ms; ``to_json`` is the raw column dict."""
+
+    f_create_time = BigIntegerField(null=True)
+    f_update_time = BigIntegerField(null=True)
+
+    class Meta:
+        database = DB
+
+    def to_json(self) -> dict:
+        return dict(self.__data__)
+
+    def save(self, *args, **kwargs):
+        now = now_ms()
+        if self.f_create_time is None:
+            self.f_create_time = now
+        self.f_update_time = now
+        return super().save(*args, **kwargs)
+
+
+class Job(BaseModel):
+    f_job_id = CharField(max_length=25, index=True)
+    f_name = CharField(max_length=500, default="")
+    f_description = TextField(default="")
+    f_tag = CharField(max_length=50, default="")
+    f_role = CharField(max_length=50, index=True)
+    f_party_id = CharField(max_length=10, index=True)
+    f_roles = TextField()
+    f_work_mode = IntegerField()
+    f_initiator_party_id = CharField(max_length=50, default="-1")
+    f_is_initiator = IntegerField(default=-1, index=True)
+    f_dsl = TextField()
+    f_runtime_conf = TextField()
+    f_train_runtime_conf = TextField(default="{}")
+    f_run_ip = CharField(max_length=100, default="")
+    f_status = CharField(max_length=50, index=True)
+    f_status_reason = TextField(default="")
+    f_current_steps = CharField(max_length=500, null=True)
+    f_current_tasks = CharField(max_length=500, null=True)
+    f_progress = IntegerField(default=0)
+    f_start_time = BigIntegerField(null=True)
+    f_end_time = BigIntegerField(null=True)
+    f_elapsed = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "t_job"
+        primary_key = CompositeKey("f_job_id", "f_role", "f_party_id")
+
+
+class Task(BaseModel):
+    f_job_id = CharField(max_length=25, index=True)
+    f_component_name = TextField()
+    f_task_id = CharField(max_length=100)
+    f_role = CharField(max_length=50)
+    f_party_id = CharField(max_length=10)
+    f_operator = CharField(max_length=100, default="python_operator")
+    f_run_ip = CharField(max_length=100, default="")
+    f_run_pid = IntegerField(null=True)
+    # process create time (psutil), so that a kill never hits a reused pid
+    f_run_pid_create_time = BigIntegerField(null=True)
+    f_status = CharField(max_length=50, index=True)
+    f_status_reason = TextField(default="")
+    f_start_time = BigIntegerField(null=True)
+    f_end_time = BigIntegerField(null=True)
+    f_elapsed = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "t_task"
+        primary_key = CompositeKey("f_job_id", "f_task_id", "f_role", "f_party_id")
+
+
+class DataView(BaseModel):
+    f_job_id = CharField(max_length=25, index=True)
+    f_role = CharField(max_length=50)
+    f_party_id = CharField(max_length=10)
+    f_table_name = CharField(max_length=500, null=True)
+    f_table_namespace = CharField(max_length=500, null=True)
+    f_component_name = TextField()
+    f_table_count_upload = BigIntegerField(null=True)
+    f_table_count_actual = BigIntegerField(null=True)
+    f_partition = IntegerField(null=True)
+    f_task_id = CharField(max_length=100)
+    f_type = CharField(max_length=50, null=True)
+    f_ttl = IntegerField(default=0)
+    f_party_model_id = CharField(max_length=200, null=True)
+    f_model_version = CharField(max_length=100, null=True)
+    f_size = BigIntegerField(default=0)
+    f_description = TextField(null=True, default="")
+    f_tag = CharField(max_length=50, null=True, default="")
+
+    class Meta:
+        table_name = "t_data_view"
+        primary_key = CompositeKey("f_job_id", "f_task_id", "f_role", "f_party_id")
+
+
+class Queue(BaseModel):
+    """The persistent FIFO of submitted jobs (see driver.status.QueueState)."""
+
+    id = BigAutoField()
+    f_job_id = CharField(max_length=100, unique=True)
+    f_event = CharField(max_length=500)
+    f_is_waiting = IntegerField(default=1, index=True)
+    f_frequency = IntegerField(default=0)
+
+    class Meta:
+        table_name = "t_queue"
+
+
+class TrackingMetric(BaseModel):
+    """Metric data points (f_type 1), metas (0) and job views (2), one indexed table."""
+
+    f_id = BigAutoField()
+    f_job_id = CharField(max_length=25)
+    f_component_name = TextField()
+    f_task_id = CharField(max_length=100)
+    f_role = CharField(max_length=50)
+    f_party_id = CharField(max_length=10)
+    f_metric_namespace = CharField(max_length=180)
+    f_metric_name = CharField(max_length=180)
+    f_key = CharField(max_length=200)
+    f_value = TextField()
+    f_type = IntegerField()
+
+    class Meta:
+        table_name = "t_tracking_metric"
+        indexes = ((("f_job_id", "f_role", "f_party_id", "f_type"), False),)
+
+
+class MachineLearningModelMeta(BaseModel):
+    f_id = BigAutoField()
+    f_role = CharField(max_length=50)
+    f_party_id = CharField(max_length=10)
+    f_roles = TextField()
+    f_job_id = CharField(max_length=25)
+    f_model_id = CharField(max_length=500, index=True)
+    f_model_version = CharField(max_length=500, index=True)
+    f_size = BigIntegerField(default=0)
+    f_description = TextField(null=True, default="")
+    f_tag = CharField(max_length=50, null=True, default="")
+
+    class Meta:
+        table_name = "t_machine_learning_model_meta"
+
+
+ALL_MODELS = [Job, Task, DataView, Queue, TrackingMetric, MachineLearningModelMeta]

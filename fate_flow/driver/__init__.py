@@ -1,0 +1,1 @@
+"""Job driver: DSL parsing, scheduling, task launching and the task executor entry point."""

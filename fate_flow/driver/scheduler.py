@@ -1,0 +1,302 @@
+"""The party's scheduler: admits queued jobs, runs their DAGs, launches local tasks.
+
+Exactly one runs per party (a file lock guards the work dir). It sleeps on the
+waker and acts as soon as something changes: a submit, a run request, a task report
+or a task process exit. Periodic chores (dead processes, timeouts) run on a timer.
+``run_once`` is a list of named steps; an error in one is logged and the loop goes on.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from fate_flow.db import DB, Job, Queue, Task, now_ms
+from fate_flow.driver import detector
+from fate_flow.driver.job_controller import JobController, schedule_path, task_path
+from fate_flow.driver.federated_api import all_parties
+from fate_flow.driver.launcher import Launcher, TaskExit, TaskKey, TaskStartError, describe_exit
+from fate_flow.driver.status import JobStatus, QueueState, TaskStatus, transition
+from fate_flow.driver.waker import Waker
+from fate_flow.errors import FlowError
+from fate_flow.settings import Settings
+from fate_flow.utils.log import job_logger
+
+logger = logging.getLogger("fate_flow.scheduler")
+
+
+class SchedulerLocked(RuntimeError):
+    """Another scheduler already runs for this work dir."""
+
+
+class Scheduler:
+    """Decides and writes state for the jobs this party initiates and the tasks it runs."""
+
+    def __init__(self, settings: Settings, controller: JobController, waker: Waker) -> None:
+        self.settings = settings
+        self.controller = controller
+        self.waker = waker
+        self.launcher = Launcher(settings.task_python, self._on_task_exit)
+        self._events: queue.SimpleQueue[TaskExit] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._admitting = True
+        self._thread: threading.Thread | None = None
+        self._lock_file = None
+        self._parsers: dict[str, Any] = {}
+        self._last_chores = 0.0
+
+    # ---- life cycle ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take the work dir's scheduler lock, resolve what a dead server left, start the loop."""
+        self._acquire_lock()
+        with DB.connection_context():
+            detector.recover_in_flight(self.settings, self.controller)
+        self._thread = threading.Thread(target=self.run, name="scheduler", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self.run_once()
+                self.waker.wait(self.settings.scheduler.detect_interval)
+        finally:
+            self.teardown()
+
+    def stop(self, graceful: bool = True, timeout: float = 10.0) -> None:
+        """Warm stop: admit nothing more and let running tasks finish. Cold: kill them all."""
+        self._admitting = False
+        if not graceful:
+            self.launcher.kill_all(self.settings.scheduler.kill_grace)
+        self._stop.set()
+        self.waker.wake()
+        if self._thread and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def teardown(self) -> None:
+        if self._lock_file:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _acquire_lock(self) -> None:
+        self.settings.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.settings.run_dir / "scheduler.lock", "w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            self._lock_file = None
+            raise SchedulerLocked(f"another scheduler runs for {self.settings.work_dir}") from None
+
+    def _on_task_exit(self, event: TaskExit) -> None:
+        self._events.put(event)
+        self.waker.wake()
+
+    # ---- one pass ---------------------------------------------------------------------
+
+    def run_once(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        steps = [self._collect_task_events, self._launch_requested_tasks, self._admit_waiting_jobs,
+                 self._advance_running_jobs]
+        if now - self._last_chores >= self.settings.scheduler.detect_interval:
+            self._last_chores = now
+            steps.append(self._periodic_chores)
+        with DB.connection_context():
+            for step in steps:
+                try:
+                    step()
+                except Exception:
+                    logger.exception("scheduler step %s failed", step.__name__)
+
+    def _collect_task_events(self) -> None:
+        """Turn exits of task processes that did not report an end into failures."""
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                return
+            task = _task(event.key)
+            if task is None or task.f_status not in (str(TaskStatus.WAITING), str(TaskStatus.RUNNING)):
+                continue
+            reason = f"task process {event.pid} ended without reporting a result: {describe_exit(event.returncode)}"
+            job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
+            self.controller.set_task_status(task, TaskStatus.FAILED, reason)
+
+    def _launch_requested_tasks(self) -> None:
+        """Start a process for every task that a run request queued on this server."""
+        requested = Task.select().where(Task.f_status == str(TaskStatus.WAITING),
+                                        Task.f_run_ip == self.settings.address, Task.f_run_pid.is_null())
+        for task in list(requested):
+            self._launch(task)
+
+    def _launch(self, task: Task) -> None:
+        key = TaskKey(task.f_job_id, task.f_task_id, task.f_role, task.f_party_id)
+        ctl = self.controller
+        config = ctl.task_dir(task.f_job_id, task.f_role, task.f_party_id, task.f_component_name) / "task_config.json"
+        log_dir = ctl.task_log_dir(task.f_job_id, task.f_role, task.f_party_id, task.f_component_name)
+        try:
+            pid, created = self.launcher.start(key, config, log_dir, self.settings.address, self.settings.work_dir)
+        except TaskStartError as exc:
+            job_logger(task.f_job_id).error("%s: %s", task.f_task_id, exc)
+            ctl.set_task_status(task, TaskStatus.FAILED, str(exc))
+            return
+        where = {"f_job_id": task.f_job_id, "f_task_id": task.f_task_id, "f_role": task.f_role,
+                 "f_party_id": task.f_party_id}
+        started = transition(Task, where, TaskStatus.RUNNING, f_run_pid=pid, f_run_pid_create_time=created,
+                             f_start_time=now_ms(), f_run_ip=self.settings.address)
+        if not started:  # stopped while we launched it
+            from fate_flow.driver.launcher import kill_process_group
+            kill_process_group(pid, created, self.settings.scheduler.kill_grace)
+        job_logger(task.f_job_id).info("started %s %s %s pid %s", task.f_task_id, task.f_role, task.f_party_id, pid)
+
+    def _admit_waiting_jobs(self) -> None:
+        """Move queued jobs to running, in FIFO order, under the running-job limit."""
+        if not self._admitting:
+            return
+        limit = self.settings.scheduler.max_concurrent_jobs
+        running = _initiated_jobs(JobStatus.RUNNING).count()
+        for row in Queue.select().where(Queue.f_is_waiting == QueueState.WAITING).order_by(Queue.id):
+            if running >= limit:
+                return
+            taken = Queue.update(f_is_waiting=QueueState.DISPATCHED).where(
+                Queue.id == row.id, Queue.f_is_waiting == QueueState.WAITING).execute()
+            if not taken:
+                continue
+            job = _initiator_row(row.f_job_id)
+            if job is None or job.f_status != str(JobStatus.WAITING):
+                continue
+            self.controller.sync_job(job, {"f_status": str(JobStatus.RUNNING), "f_start_time": now_ms(),
+                                           "f_tag": "end_waiting"})
+            job_logger(job.f_job_id).info("admitted, %s jobs running", running + 1)
+            running += 1
+
+    def _advance_running_jobs(self) -> None:
+        for job in list(_initiated_jobs(JobStatus.RUNNING)):
+            try:
+                self._advance(job)
+            except Exception as exc:
+                job_logger(job.f_job_id).exception("scheduling failed")
+                self._fail_job(job, f"scheduling failed: {exc}")
+
+    def _advance(self, job: Job) -> None:
+        """Dispatch ready components, fail the job on a failed task, finish it when all succeeded."""
+        parser = self._parser(job)
+        states = component_states(parser, _job_tasks(job.f_job_id))
+        failed = [c for c, (state, _) in states.items() if state == "failed"]
+        if failed:
+            self._fail_job(job, states[failed[0]][1])
+            return
+        if all(state == "success" for state, _ in states.values()):
+            self._finish_job(job, parser)
+            return
+        for component in parser.component_list():
+            if states[component][0] == "pending" and all(states[u][0] == "success" for u in parser.upstream(component)):
+                self._dispatch(job, parser, component)
+        self._update_progress(job, parser, states)
+
+    def _dispatch(self, job: Job, parser, component: str) -> None:
+        """Ask every party that runs ``component`` to run its task."""
+        log = job_logger(job.f_job_id)
+        conf = json.loads(job.f_runtime_conf)
+        body = {"job_parameters": conf["job_parameters"], "job_initiator": conf["initiator"],
+                "task_parameters": {}, "module_name": parser.module(component),
+                "input": parser.component_input(component), "output": parser.component_output(component),
+                "job_server": {"address": self.settings.address}}
+        for role, party_id in parser.parties(component):
+            self.controller.ensure_task_row(job.f_job_id, component, role, party_id)
+            path = task_path(job.f_job_id, component, role, party_id, "run")
+            answer = self.controller._call_or_error(role, party_id, path, body)
+            if answer.get("retcode") != 0:
+                reason = f"role {role} party {party_id} refused to run {component}: {answer.get('retmsg')}"
+                log.error("%s", reason)
+                self.controller.report_task_status(job.f_job_id, component, role, str(party_id),
+                                                   {"f_status": str(TaskStatus.FAILED), "f_status_reason": reason})
+        log.info("dispatched %s to %s", component, parser.parties(component))
+
+    def _update_progress(self, job: Job, parser, states: dict) -> None:
+        done = sum(1 for state, _ in states.values() if state == "success")
+        progress = int(done / max(len(states), 1) * 100)
+        current = json.dumps([f"{job.f_job_id}_{c}" for c, (s, _) in states.items() if s == "running"] or
+                             json.loads(job.f_current_tasks or "[]"))
+        if progress != job.f_progress or current != job.f_current_tasks:
+            self.controller.sync_job(job, {"f_progress": progress, "f_current_tasks": current})
+
+    def _finish_job(self, job: Job, parser) -> None:
+        roles = json.loads(job.f_roles)
+        parties = all_parties(roles)
+        api = self.controller.api
+        for role, party_id in parties:
+            answer = self.controller._call_or_error(role, party_id, schedule_path(job.f_job_id, role, party_id, "pipeline/save"), {})
+            if answer.get("retcode") != 0:
+                self._fail_job(job, f"saving the pipeline failed on role {role} party {party_id}: {answer.get('retmsg')}")
+                return
+        self.controller.sync_job(job, {"f_status": str(JobStatus.SUCCESS), "f_progress": 100, "f_tag": "job_end",
+                                       "f_current_tasks": json.dumps([f"{job.f_job_id}_{c}" for c in parser.component_list()[-1:]])})
+        api.call_all(parties, lambda r, p: schedule_path(job.f_job_id, r, p, "clean"), {})
+        self._parsers.pop(job.f_job_id, None)
+        job_logger(job.f_job_id).info("job finished: success")
+        self.waker.wake()  # a slot is free: admit the next job now
+
+    def _fail_job(self, job: Job, reason: str) -> None:
+        job_logger(job.f_job_id).error("job failed: %s", reason)
+        try:
+            self.controller.stop_job(job.f_job_id, JobStatus.FAILED, reason)
+        except FlowError as exc:
+            logger.warning("failing job %s: %s", job.f_job_id, exc)
+        self._parsers.pop(job.f_job_id, None)
+        self.controller.api.call_all(all_parties(json.loads(job.f_roles)),
+                                     lambda r, p: schedule_path(job.f_job_id, r, p, "clean"), {})
+
+    def _periodic_chores(self) -> None:
+        detector.fail_dead_tasks(self.settings, self.controller, self.launcher)
+        detector.stop_timed_out_jobs(self.settings, self.controller)
+
+    def _parser(self, job: Job):
+        parser = self._parsers.get(job.f_job_id)
+        if parser is None:
+            parser = self._parsers[job.f_job_id] = self.controller.job_parser(job)
+        return parser
+
+
+def component_states(parser, tasks: list[Task]) -> dict[str, tuple[str, str]]:
+    """State of each component from its tasks: pending, running, success or failed (+ reason)."""
+    by_component: dict[str, list[Task]] = {}
+    for task in tasks:
+        by_component.setdefault(task.f_component_name, []).append(task)
+    states = {}
+    for component in parser.component_list():
+        expected = {(r, str(p)) for r, p in parser.parties(component)}
+        rows = [t for t in by_component.get(component, []) if (t.f_role, t.f_party_id) in expected]
+        bad = [t for t in rows if t.f_status in (str(TaskStatus.FAILED), str(TaskStatus.TIMEOUT))]
+        if bad:
+            t = bad[0]
+            states[component] = ("failed", f"task {t.f_task_id} of role {t.f_role} party {t.f_party_id} "
+                                           f"{t.f_status}: {t.f_status_reason or 'no reason given'}")
+        elif not expected or (len(rows) == len(expected) and all(t.f_status == str(TaskStatus.SUCCESS) for t in rows)):
+            states[component] = ("success", "")
+        elif rows:
+            states[component] = ("running", "")
+        else:
+            states[component] = ("pending", "")
+    return states
+
+
+def _initiated_jobs(status: JobStatus):
+    return Job.select().where(Job.f_is_initiator == 1, Job.f_status == str(status))
+
+
+def _initiator_row(job_id: str) -> Job | None:
+    return Job.get_or_none(Job.f_job_id == job_id, Job.f_is_initiator == 1)
+
+
+def _job_tasks(job_id: str) -> list[Task]:
+    return list(Task.select().where(Task.f_job_id == job_id))
+
+
+def _task(key: TaskKey) -> Task | None:
+    return Task.get_or_none(Task.f_job_id == key.job_id, Task.f_task_id == key.task_id,
+                            Task.f_role == key.role, Task.f_party_id == key.party_id)

@@ -1,0 +1,1 @@
+"""Managers of data, tracking and models; each gets its dependencies passed in."""

@@ -1,0 +1,187 @@
+"""Server settings: one frozen object built once in ``main()`` and passed down.
+
+Nothing here runs at import time. ``load_settings`` reads a service_conf.yaml
+(ruamel.yaml), applies command-line overrides and resolves every path against the
+work directory, so several parties' servers can run side by side on one machine.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULT_CONF_PATH = Path(__file__).resolve().parent.parent / "conf" / "service_conf.yaml"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the server's tables live: ``sqlite:///path`` or ``mysql://user:pw@host:port/db``."""
+
+    url: str
+    max_connections: int = 32
+    stale_timeout: int = 30
+
+    @property
+    def engine(self) -> str:
+        return self.url.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    max_concurrent_jobs: int = 5
+    job_timeout: int = 604800
+    detect_interval: float = 2.0
+    kill_grace: float = 3.0
+
+
+@dataclass(frozen=True)
+class FederationSettings:
+    backend: str = "standalone"
+    timeout: float = 600.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a server (and the tasks it launches) needs to know."""
+
+    work_mode: int
+    party_ids: tuple[int, ...]
+    host: str
+    port: int
+    work_dir: Path
+    database: DatabaseSettings
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    federation: FederationSettings = field(default_factory=FederationSettings)
+    fateboard_host: str = "127.0.0.1"
+    fateboard_port: int = 8080
+    routes: Mapping[str, str] = field(default_factory=dict)
+    conf_path: Path | None = None
+    task_python: str = ""
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.work_dir / "jobs"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.work_dir / "logs"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.work_dir / "data"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.work_dir / "model_local_cache"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.work_dir / "run"
+
+    @property
+    def federation_dir(self) -> Path:
+        return self.work_dir / "federation"
+
+    @property
+    def address(self) -> str:
+        """``host:port`` other processes use to reach this server."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"{host}:{self.port}"
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.jobs_dir / job_id
+
+    def job_log_dir(self, job_id: str) -> Path:
+        return self.logs_dir / job_id
+
+
+def load_settings(path: str | os.PathLike | None = None,
+                  environ: Mapping[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    """Build Settings from a service_conf.yaml plus overrides.
+
+    Args:
+        path: conf file; defaults to ``$FATE_FLOW_CONF`` then conf/service_conf.yaml.
+        environ: environment to read FATE_FLOW_CONF from (os.environ by default).
+        overrides: ``host``, ``port``, ``work_dir``, ``database_url`` and any Settings
+            field given explicitly (None values are ignored).
+    """
+    environ = os.environ if environ is None else environ
+    conf_path = Path(path or environ.get("FATE_FLOW_CONF") or DEFAULT_CONF_PATH).resolve()
+    raw = _read_yaml(conf_path)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    work_dir = Path(overrides.pop("work_dir", None) or raw.get("work_dir") or ".")
+    if not work_dir.is_absolute():
+        work_dir = (conf_path.parent / work_dir).resolve()
+    settings = Settings(
+        work_mode=int(raw.get("work_mode", 0)),
+        party_ids=tuple(int(p) for p in _as_list(raw.get("party_id", []))),
+        host=str(_get(raw, "fate_flow", "host", "127.0.0.1")),
+        port=int(_get(raw, "fate_flow", "http_port", 9380)),
+        work_dir=work_dir,
+        database=_database(raw.get("database") or {}, work_dir),
+        scheduler=SchedulerSettings(**_known(SchedulerSettings, raw.get("scheduler"))),
+        federation=FederationSettings(**_known(FederationSettings, raw.get("federation"))),
+        fateboard_host=str(_get(raw, "fateboard", "host", "127.0.0.1")),
+        fateboard_port=int(_get(raw, "fateboard", "port", 8080)),
+        routes={str(k): str(v) for k, v in (raw.get("routes") or {}).items()},
+        conf_path=conf_path,
+    )
+    return apply_overrides(settings, **overrides)
+
+
+def apply_overrides(settings: Settings, **overrides: Any) -> Settings:
+    """Return a copy of ``settings`` with command-line style overrides applied."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "database_url" in overrides:
+        url = overrides.pop("database_url")
+        overrides["database"] = replace(settings.database, url=_absolute_sqlite(url, settings.work_dir))
+    if "work_dir" in overrides:
+        overrides["work_dir"] = Path(overrides["work_dir"]).resolve()
+    for name in ("scheduler", "federation"):
+        if isinstance(overrides.get(name), dict):
+            overrides[name] = replace(getattr(settings, name), **overrides[name])
+    if "port" in overrides:
+        overrides["port"] = int(overrides["port"])
+    return replace(settings, **overrides)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    if not path.exists():
+        raise FileNotFoundError(f"service conf not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        data = YAML(typ="safe").load(f) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"service conf {path} must be a mapping")
+    return data
+
+
+def _database(raw: Mapping[str, Any], work_dir: Path) -> DatabaseSettings:
+    url = str(raw.get("url") or "sqlite:///fate_flow_sqlite.db")
+    return DatabaseSettings(url=_absolute_sqlite(url, work_dir),
+                            max_connections=int(raw.get("max_connections", 32)),
+                            stale_timeout=int(raw.get("stale_timeout", 30)))
+
+
+def _absolute_sqlite(url: str, work_dir: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not Path(url[len(prefix):]).is_absolute():
+        return prefix + str(work_dir / url[len(prefix):])
+    return url
+
+
+def _get(raw: Mapping[str, Any], section: str, key: str, default: Any) -> Any:
+    value = (raw.get(section) or {}).get(key)
+    return default if value is None else value
+
+
+def _as_list(value: Any) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _known(cls: type, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    names = cls.__dataclass_fields__
+    return {k: v for k, v in (raw or {}).items() if k in names}

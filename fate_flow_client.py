@@ -1,0 +1,591 @@
+"""Legacy FATE-Flow 1.4 command-line client: ``python fate_flow_client.py -f COMMAND [flags]``.
+
+It speaks plain HTTP to a FATE-Flow server and imports nothing from the server package,
+so it also works from a machine that only has this file, ``requests`` and (to read a
+service conf) ``ruamel.yaml``. Every command prints one JSON object, then an empty line;
+scripts parse that output, so the exit code is 0 even when the command failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import time
+import traceback
+import uuid
+from contextlib import closing
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import requests
+
+API_VERSION = "v1"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9380
+CHUNK_SIZE = 64 * 1024
+# Relative upload/import files resolve here, as in the original client (not against the cwd).
+PROJECT_BASE = os.path.dirname(os.path.abspath(__file__))
+STANDALONE_NODE_DOWN = 999
+MISSING_FILE_MESSAGE = ("The file is obtained from the fate flow client machine, but it does not exist, "
+                        "please check the path: {}")
+
+Config = Dict[str, Any]
+
+
+class DownloadFailed(Exception):
+    """Raised when a downloaded archive cannot be saved or unpacked."""
+
+
+class MissingArguments(Exception):
+    """Raised before any request when the command lacks arguments it needs."""
+
+    def __init__(self, names: List[str]) -> None:
+        self.names = names
+        super().__init__("the following arguments are required: {}".format(",".join(names)))
+
+
+# ---------------------------------------------------------------- server address and HTTP
+
+def server_url(environ: Optional[Dict[str, str]] = None) -> str:
+    """Return the API base URL, e.g. ``http://127.0.0.1:9380/v1``.
+
+    ``FATE_FLOW_SERVER`` wins; otherwise ``fate_flow.host``/``fate_flow.http_port`` are read
+    from ``FATE_FLOW_CONF`` or ``<project base>/conf/service_conf.yaml``.
+    """
+    environ = os.environ if environ is None else environ
+    address = environ.get("FATE_FLOW_SERVER", "").strip().rstrip("/")
+    if not address:
+        host, port = _address_from_conf(environ.get("FATE_FLOW_CONF")
+                                        or os.path.join(PROJECT_BASE, "conf", "service_conf.yaml"))
+        address = "{}:{}".format(host, port)
+    if "://" not in address:
+        address = "http://" + address
+    return address if address.endswith("/" + API_VERSION) else "{}/{}".format(address, API_VERSION)
+
+
+def _address_from_conf(path: str) -> tuple:
+    """Read ``(host, port)`` from a service conf YAML; defaults when the file is absent."""
+    if not os.path.isfile(path):
+        return DEFAULT_HOST, DEFAULT_PORT
+    from ruamel.yaml import YAML  # imported lazily: most calls never read a conf file
+    with open(path, encoding="utf-8") as f:
+        conf = YAML(typ="safe", pure=True).load(f) or {}
+    flow = conf.get("fate_flow") or {}
+    host = str(flow.get("host") or DEFAULT_HOST)
+    # A server bound to every interface is reached through the loopback address.
+    if host in ("0.0.0.0", "::"):
+        host = DEFAULT_HOST
+    return host, int(flow.get("http_port") or DEFAULT_PORT)
+
+
+def _request(method: str, path: str, body: Optional[Config] = None, **kwargs: Any) -> requests.Response:
+    """Send ``body`` as JSON (GET included, as the 1.4 routes expect) to ``/v1/<path>``."""
+    url = "{}/{}".format(server_url(), path.lstrip("/"))
+    if body is not None:
+        kwargs["json"] = body
+    return requests.request(method, url, **kwargs)
+
+
+def _reply(response: requests.Response) -> Config:
+    """Decode a JSON envelope, explaining what came back when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        raise RuntimeError("HTTP {} from {}: {}".format(response.status_code, response.url,
+                                                        response.text[:200])) from None
+
+
+def _post(path: str, config: Config) -> Config:
+    """POST ``config`` as JSON and return the decoded reply."""
+    return _reply(_request("POST", path, config))
+
+
+def _require(config: Config, *names: str) -> None:
+    """Raise MissingArguments naming every one of ``names`` absent from ``config``."""
+    missing = [name for name in names if config.get(name) is None]
+    if missing:
+        raise MissingArguments(missing)
+
+
+# ---------------------------------------------------------------- local files
+
+def _local_file(config: Config) -> str:
+    """Resolve ``config['file']`` against the project base; raise if it does not exist."""
+    _require(config, "file")
+    path = os.path.expanduser(str(config["file"]))
+    if not os.path.isabs(path):
+        path = os.path.normpath(os.path.join(PROJECT_BASE, path))
+    if not os.path.exists(path):
+        raise FileNotFoundError(MISSING_FILE_MESSAGE.format(path))
+    return path
+
+
+def _save_stream(response: requests.Response, path: str) -> None:
+    """Write a streamed response body to ``path`` chunk by chunk."""
+    with open(path, "wb") as f:
+        for chunk in response.iter_content(CHUNK_SIZE):
+            f.write(chunk)
+
+
+def _extract_tar(tar_path: str, extract_dir: str) -> None:
+    """Unpack a .tar.gz into ``extract_dir``, refusing members that would land outside it."""
+    with tarfile.open(tar_path, "r:gz") as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(extract_dir, filter="data")
+            return
+        root = os.path.realpath(extract_dir)
+        for member in tar.getmembers():
+            target = os.path.realpath(os.path.join(root, member.name))
+            if os.path.commonpath([root, target]) != root or member.issym() or member.islnk():
+                raise tarfile.TarError("unsafe member in archive: {}".format(member.name))
+        tar.extractall(extract_dir)
+
+
+def _download_tar(path: str, config: Config, tar_name: str, extract_dir: str) -> Config:
+    """GET a tar.gz into the cwd, unpack it to ``extract_dir`` and delete it.
+
+    A non-200 answer is returned as its JSON body; a body that is not a readable tar
+    raises DownloadFailed (callers decide how to report it).
+    """
+    with closing(_request("GET", path, config, stream=True)) as response:
+        if response.status_code != 200:
+            return _reply(response)
+        try:
+            _save_stream(response, tar_name)
+            _extract_tar(tar_name, extract_dir)
+        except (tarfile.TarError, EOFError, OSError) as error:
+            raise DownloadFailed("download failed: {}".format(error)) from error
+        finally:
+            if os.path.exists(tar_name):
+                os.remove(tar_name)
+    return {"retcode": 0, "directory": extract_dir,
+            "retmsg": "download successfully, please check {} directory".format(extract_dir)}
+
+
+# ---------------------------------------------------------------- streaming multipart body
+
+def _form_value(value: Any) -> str:
+    """Render a config value as a form/query string (nested values as JSON text)."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+class MultipartFile:
+    """A multipart/form-data body with string fields and one file part, read from disk lazily.
+
+    requests sees ``__len__`` and ``read`` and so sends a Content-Length header and pulls
+    the body in small blocks; the file is never held in memory whole (what the original
+    client got from requests_toolbelt's MultipartEncoder, which we do not require).
+    """
+
+    def __init__(self, fields: Config, file_path: str, field_name: str = "file",
+                 on_progress: Optional[Callable[[int, int], None]] = None) -> None:
+        self.boundary = uuid.uuid4().hex
+        self.content_type = "multipart/form-data; boundary={}".format(self.boundary)
+        head = b"".join(self._field_part(k, v) for k, v in fields.items())
+        head += self._part_header(field_name, os.path.basename(file_path))
+        self._pieces = [head, file_path, "\r\n--{}--\r\n".format(self.boundary).encode()]
+        self.len = len(head) + os.path.getsize(file_path) + len(self._pieces[2])
+        self.bytes_read = 0
+        self._on_progress = on_progress
+        self._file = None
+
+    def _field_part(self, name: str, value: Any) -> bytes:
+        """Encode one plain form field."""
+        return ("--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{}\r\n".format(
+            self.boundary, _quote(name), _form_value(value))).encode("utf-8")
+
+    def _part_header(self, name: str, filename: str) -> bytes:
+        """Encode the header lines that open the file part."""
+        return ("--{}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n".format(
+                    self.boundary, _quote(name), _quote(filename))).encode("utf-8")
+
+    def __len__(self) -> int:
+        return self.len
+
+    def read(self, size: int = -1) -> bytes:
+        """Return up to ``size`` bytes (all remaining bytes when ``size`` < 0)."""
+        size = self.len if size is None or size < 0 else size
+        out = bytearray()
+        while len(out) < size and self._pieces:
+            out += self._read_piece(size - len(out))
+        self.bytes_read += len(out)
+        if out and self._on_progress:
+            self._on_progress(self.bytes_read, self.len)
+        return bytes(out)
+
+    def _read_piece(self, size: int) -> bytes:
+        """Read from the current piece (bytes or an open file), dropping it when used up."""
+        piece = self._pieces[0]
+        if isinstance(piece, bytes):
+            self._pieces[0] = piece[size:]
+            data = piece[:size]
+            if not self._pieces[0]:
+                self._pieces.pop(0)
+            return data
+        if self._file is None:
+            self._file = open(piece, "rb")
+        data = self._file.read(size)
+        if not data:
+            self._file.close()
+            self._pieces.pop(0)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            block = self.read(CHUNK_SIZE)
+            if not block:
+                return
+            yield block
+
+    def close(self) -> None:
+        """Close the file if reading stopped half-way."""
+        if self._file is not None and not self._file.closed:
+            self._file.close()
+
+
+def _quote(text: str) -> str:
+    """Escape a header parameter value the way browsers do."""
+    return text.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _print_progress(done: int, total: int) -> None:
+    """Draw the upload progress bar on stderr (stdout carries only the JSON answer)."""
+    percent = done * 100 // max(total, 1)
+    sys.stderr.write("\r UPLOADING:{}{:.2f}%".format("|" * percent, percent))
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _post_multipart(path: str, body: MultipartFile, params: Optional[Config] = None) -> Config:
+    """POST a streaming multipart body, with ``params`` as key=value query strings."""
+    query = {k: _form_value(v) for k, v in (params or {}).items()}
+    try:
+        return _reply(_request("POST", path, params=query, data=body,
+                               headers={"Content-Type": body.content_type}))
+    finally:
+        body.close()
+
+
+# ---------------------------------------------------------------- standalone job node (999)
+
+def _retry_on_standalone_node(reply: Config, resend: Callable[[], Config]) -> Config:
+    """On retcode 999 start the cluster's standalone job node as the original did, then resend.
+
+    The original ran ``sh service.sh start --standalone_node`` in the cwd; with no
+    service.sh there, the 999 answer is printed as it came.
+    """
+    if reply.get("retcode") != STANDALONE_NODE_DOWN or not os.path.isfile("service.sh"):
+        return reply
+    sys.stderr.write("use service.sh to start standalone node server....\n")
+    subprocess.call(["sh", "service.sh", "start", "--standalone_node"], stdout=sys.stderr)
+    time.sleep(5)
+    return resend()
+
+
+# ---------------------------------------------------------------- job commands
+
+def submit_job(config: Config) -> Config:
+    """Submit a job: the DSL file (``{}`` for predict jobs) plus the whole config as runtime conf."""
+    if not config.get("config"):
+        raise MissingArguments(["runtime conf path"])
+    is_predict = (config.get("job_parameters") or {}).get("job_type", "") == "predict"
+    if not config.get("dsl") and not is_predict:
+        raise MissingArguments(["dsl path"])
+    dsl = {}
+    if config.get("dsl"):
+        with open(config["dsl"], encoding="utf-8") as f:
+            dsl = json.load(f)
+    body = {"job_dsl": dsl, "job_runtime_conf": config}
+    return _retry_on_standalone_node(_post("job/submit", body), lambda: _post("job/submit", body))
+
+
+def stop_job(config: Config) -> Config:
+    """Stop (cancel or, with ``operate: kill``, kill) a job."""
+    _require(config, "job_id")
+    return _post("job/stop", config)
+
+
+def query_job(config: Config) -> Config:
+    """Query job rows, leaving out the bulky DSL and runtime conf of each."""
+    reply = _post("job/query", config)
+    if reply.get("retcode") == 0:
+        for job in reply.get("data") or []:
+            job.pop("f_runtime_conf", None)
+            job.pop("f_dsl", None)
+    return reply
+
+
+def clean_job(config: Config) -> Config:
+    """Clean a job's sessions, output tables and metrics."""
+    _require(config, "job_id")
+    return _post("job/clean", config)
+
+
+def data_view_query(config: Config) -> Config:
+    """Query data-view rows (the tables components produced)."""
+    return _post("job/data/view/query", config)
+
+
+def clean_queue(config: Config) -> Config:
+    """Cancel every job still waiting in this server's queue."""
+    return _post("job/clean/queue", config)
+
+
+def job_config(config: Config) -> Config:
+    """Download a job's DSL, runtime confs and model info into ``job_<id>_config/``."""
+    _require(config, "job_id", "role", "party_id", "output_path")
+    reply = _post("job/config", config)
+    if reply.get("retcode") != 0:
+        return reply
+    data = reply["data"]
+    directory = os.path.join(config["output_path"], "job_{}_config".format(data["job_id"]))
+    os.makedirs(directory, exist_ok=True)
+    for key, value in data.items():
+        if key != "job_id":
+            with open(os.path.join(directory, "{}.json".format(key)), "w", encoding="utf-8") as f:
+                json.dump(value, f, indent=4)
+    data.pop("dsl", None)
+    data.pop("runtime_conf", None)
+    reply["directory"] = directory
+    reply["retmsg"] = "download successfully, please check {} directory".format(directory)
+    return reply
+
+
+def job_log(config: Config) -> Config:
+    """Download a job's logs as a tar and unpack them into ``job_<id>_log/``."""
+    _require(config, "job_id", "output_path")
+    job_id = config["job_id"]
+    extract_dir = os.path.join(config["output_path"], "job_{}_log".format(job_id))
+    return _download_tar("job/log", config, "job_{}_log.tar.gz".format(job_id), extract_dir)
+
+
+def query_task(config: Config) -> Config:
+    """Query task rows."""
+    return _post("job/task/query", config)
+
+
+# ---------------------------------------------------------------- tracking commands
+
+def _component_post(route: str) -> Callable[[Config], Config]:
+    """Build a command that needs job, component, role and party and POSTs to tracking/<route>."""
+    def command(config: Config) -> Config:
+        _require(config, "job_id", "component_name", "role", "party_id")
+        return _post("tracking/" + route, config)
+    command.__doc__ = "POST tracking/{} for one component of one party.".format(route)
+    return command
+
+
+component_parameters = _component_post("component/parameters")
+component_metric_all = _component_post("component/metric/all")
+component_metrics = _component_post("component/metrics")
+component_output_model = _component_post("component/output/model")
+component_output_data_table = _component_post("component/output/data/table")
+
+
+def component_metric_delete(config: Config) -> Config:
+    """Delete metrics of a job (``-j``) or drop a whole day's metric table (``-m YYYYMMDD``)."""
+    return _post("tracking/component/metric/delete", config)
+
+
+def component_output_data(config: Config) -> Config:
+    """Download a component's output data as a tar and unpack it into a directory."""
+    _require(config, "job_id", "component_name", "role", "party_id", "output_path")
+    name = "job_{}_{}_{}_{}_output_data".format(config["job_id"], config["component_name"],
+                                                config["role"], config["party_id"])
+    extract_dir = os.path.join(config["output_path"], name)
+    try:
+        return _download_tar("tracking/component/output/data/download", config,
+                             name + ".tar.gz", extract_dir)
+    except DownloadFailed:
+        return {"retcode": 100, "retmsg": "download failed, please check if the parameters are correct"}
+
+
+# ---------------------------------------------------------------- data commands
+
+def upload(config: Config) -> Config:
+    """Upload a local file (multipart, conf in the query string) or a server-side file (JSON)."""
+    if str(config.get("use_local_data", 1)) == "0":
+        reply = _post("data/upload", config)
+    else:
+        config["file"] = _local_file(config)
+        progress = _print_progress if str(config.get("verbose")) == "1" else None
+        body = MultipartFile({}, config["file"], on_progress=progress)
+        reply = _post_multipart("data/upload", body, params=config)
+    # As in the original, the retry sends JSON: the standalone node runs on this machine.
+    return _retry_on_standalone_node(reply, lambda: _post("data/upload", config))
+
+
+def download(config: Config) -> Config:
+    """Ask the server to write a table to ``output_path`` on the server's machine."""
+    return _post("data/download", config)
+
+
+def upload_history(config: Config) -> Config:
+    """List recent successful uploads (``-j``, ``-limit``)."""
+    return _post("data/upload/history", config)
+
+
+# ---------------------------------------------------------------- table commands
+
+def table_info(config: Config) -> Config:
+    """Show a table's count, partitions and schema."""
+    _require(config, "namespace", "table_name")
+    return _post("table/table_info", config)
+
+
+def table_delete(config: Config) -> Config:
+    """Delete a table (``-n -t``) or a job's output tables (``-j [-r -p -cpn]``)."""
+    return _post("table/delete", config)
+
+
+# ---------------------------------------------------------------- model commands
+
+def _model_post(operation: str) -> Callable[[Config], Config]:
+    """Build a command that POSTs the config to model/<operation>."""
+    def command(config: Config) -> Config:
+        return _post("model/" + operation, config)
+    command.__doc__ = "POST model/{} with the config.".format(operation)
+    return command
+
+
+load = _model_post("load")
+bind = _model_post("bind")
+store = _model_post("store")
+restore = _model_post("restore")
+
+
+def export_model(config: Config) -> Config:
+    """Download a model archive into ``output_path`` under the server's file name."""
+    _require(config, "output_path")
+    with closing(_request("GET", "model/export", config, stream=True)) as response:
+        if response.status_code != 200:
+            return _reply(response)
+        # The original reads the name with this exact pattern; 1.4 servers never quote it.
+        names = re.findall("filename=(.+)", response.headers.get("Content-Disposition", ""))
+        if not names:
+            raise RuntimeError("the server sent no file name (Content-Disposition header)")
+        os.makedirs(config["output_path"], exist_ok=True)
+        path = os.path.join(config["output_path"], names[0])
+        _save_stream(response, path)
+    return {"retcode": 0, "file": path, "retmsg": "download successfully, please check {}".format(path)}
+
+
+def import_model(config: Config) -> Config:
+    """Upload a model archive with the config as multipart form fields."""
+    path = _local_file(config)
+    return _post_multipart("model/import", MultipartFile(config, path))
+
+
+# ---------------------------------------------------------------- permission commands
+
+def _privilege_post(operation: str) -> Callable[[Config], Config]:
+    """Build a command that needs the source party and POSTs to permission/<operation>/privilege."""
+    def command(config: Config) -> Config:
+        _require(config, "src_party_id", "src_role")
+        return _post("permission/{}/privilege".format(operation), config)
+    command.__doc__ = "POST permission/{}/privilege for a source party.".format(operation)
+    return command
+
+
+grant_privilege = _privilege_post("grant")
+delete_privilege = _privilege_post("delete")
+query_privilege = _privilege_post("query")
+
+
+COMMANDS: Dict[str, Callable[[Config], Config]] = {
+    "submit_job": submit_job, "stop_job": stop_job, "query_job": query_job,
+    "clean_job": clean_job, "data_view_query": data_view_query, "clean_queue": clean_queue,
+    "job_config": job_config, "job_log": job_log, "query_task": query_task,
+    "component_parameters": component_parameters, "component_metric_all": component_metric_all,
+    "component_metrics": component_metrics, "component_metric_delete": component_metric_delete,
+    "component_output_model": component_output_model, "component_output_data": component_output_data,
+    "component_output_data_table": component_output_data_table,
+    "upload": upload, "download": download, "upload_history": upload_history,
+    "table_info": table_info, "table_delete": table_delete,
+    "load": load, "bind": bind, "store": store, "restore": restore,
+    "export": export_model, "import": import_model,
+    "grant_privilege": grant_privilege, "delete_privilege": delete_privilege,
+    "query_privilege": query_privilege,
+}
+
+
+# ---------------------------------------------------------------- command line
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with the original client's flags and long names."""
+    parser = argparse.ArgumentParser(description="FATE-Flow 1.4 command-line client")
+    parser.add_argument("-f", "--function", required=True, choices=list(COMMANDS), metavar="COMMAND",
+                        help="one of: " + ", ".join(COMMANDS))
+    files = parser.add_argument_group("files")
+    files.add_argument("-c", "--config", help="runtime conf / command conf (JSON file)")
+    files.add_argument("-d", "--dsl", help="job DSL (JSON file)")
+    files.add_argument("-i", "--file", help="file to upload or import")
+    files.add_argument("-o", "--output_path", help="local directory for downloads")
+    target = parser.add_argument_group("job, task and table")
+    for short, long, help_text in (("-j", "--job_id", "job id"), ("-p", "--party_id", "party id"),
+                                   ("-r", "--role", "role"), ("-cpn", "--component_name", "component name"),
+                                   ("-s", "--status", "status"), ("-n", "--namespace", "table namespace"),
+                                   ("-t", "--table_name", "table name"),
+                                   ("-m", "--model", "metric table date YYYYMMDD"),
+                                   ("-drop", "--drop", "0 keep / 1 replace an existing table")):
+        target.add_argument(short, long, help=help_text)
+    for short, long, help_text in (("-w", "--work_mode", "0 standalone / 1 cluster"),
+                                   ("-limit", "--limit", "number of rows or records"),
+                                   ("-verbose", "--verbose", "1 shows upload progress")):
+        target.add_argument(short, long, type=int, help=help_text)
+    permission = parser.add_argument_group("permission")
+    for name in ("src_party_id", "src_role", "privilege_role", "privilege_command", "privilege_component"):
+        permission.add_argument("-" + name, "--" + name, help=name.replace("_", " "))
+    return parser
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    """Merge the ``-c`` file with every given flag (long names), ``local`` and absolute paths."""
+    config: Config = {}
+    if args.config:
+        args.config = os.path.abspath(args.config)
+        with open(args.config, encoding="utf-8") as f:
+            config = json.load(f)
+    if args.dsl:
+        args.dsl = os.path.abspath(args.dsl)
+    config.update({k: v for k, v in vars(args).items() if v is not None})
+    if args.party_id is not None or args.role is not None:
+        local = dict(config.get("local") or {})
+        local.update({k: getattr(args, k) for k in ("party_id", "role") if getattr(args, k) is not None})
+        config["local"] = local
+    if config.get("output_path"):
+        config["output_path"] = os.path.abspath(os.path.expanduser(str(config["output_path"])))
+    return config
+
+
+def _error_reply(error: Exception) -> Config:
+    """Turn an exception into the retcode-100 answer the original client printed."""
+    if "Connection refused" in str(error):
+        return {"retcode": 100, "retmsg": "Connection refused, Please check if the fate flow service is started"}
+    if isinstance(error, (MissingArguments, FileNotFoundError)):
+        return {"retcode": 100, "retmsg": str(error)}
+    return {"retcode": 100, "retmsg": str(error),
+            "traceback": traceback.format_exception(type(error), error, error.__traceback__)}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run one command and print its JSON answer; returns 0 like the original client."""
+    args = build_parser().parse_args(argv)
+    try:
+        reply = COMMANDS[args.function](build_config(args))
+    except Exception as error:  # every failure is reported as JSON on stdout
+        reply = _error_reply(error)
+    print(json.dumps(reply, indent=4, ensure_ascii=False))
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

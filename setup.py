@@ -1,0 +1,35 @@
+"""Install with ``pip install -e .`` (server and client) or ``pip install -e '.[test]'``."""
+from setuptools import find_packages, setup
+
+setup(
+    name="fate-flow-server",
+    version="1.4.5",
+    description="A FATE-Flow 1.4 compatible job scheduling server for federated learning",
+    python_requires=">=3.9",
+    packages=find_packages(include=["fate_flow", "fate_flow.*"]),
+    py_modules=["fate_flow_server", "fate_flow_client"],
+    package_data={"fate_flow": ["components/README.md"]},
+    install_requires=[
+        "flask>=2.2",
+        "werkzeug>=2.2",
+        "peewee>=3.17",
+        "pymysql>=1.0",  # MySQL/MariaDB driver for peewee
+        "gunicorn>=21",
+        "requests>=2.28",
+        "ruamel.yaml>=0.17",
+        "numpy>=1.23",
+        # msgpack: the safe wire format between parties (no pickle), fast for numpy buffers
+        "msgpack>=1.0",
+        # psutil: process create times, so a kill never hits a reused pid
+        "psutil>=5.9",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2"],
+    },
+    entry_points={
+        "console_scripts": [
+            "fate_flow_server = fate_flow.server:main",
+            "fate_flow_client = fate_flow_client:main",
+        ],
+    },
+)

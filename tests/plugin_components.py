@@ -1,0 +1,41 @@
+"""Tiny real components for scheduler tests, loaded through $FATE_FLOW_COMPONENT_PLUGINS.
+
+``TestSleep`` sleeps (so a job stays running), can fail with an exception or exit
+with a code, and talks to its peer through the federation layer like a real one.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from fate_flow.components import BaseParam, ComponentBase, ComponentOutput, ComponentSpec, register
+
+
+class SleepParam(BaseParam):
+    def __init__(self):
+        self.seconds = 0.0
+        self.fail = False
+        self.exit_code = 0
+
+    def check(self):
+        if not isinstance(self.seconds, (int, float)) or self.seconds < 0:
+            raise ValueError(f"seconds should be a non-negative number, got {self.seconds!r}")
+
+
+class Sleep(ComponentBase):
+    def run(self, ctx, inputs):
+        ctx.logger.info("sleeping %s s", self.params.seconds)
+        time.sleep(self.params.seconds)
+        if self.params.exit_code:
+            os._exit(self.params.exit_code)
+        if self.params.fail:
+            raise RuntimeError("asked to fail")
+        ctx.tracker.log_metric_data("train", "sleep", [("seconds", self.params.seconds)])
+        return ComponentOutput()
+
+
+register(ComponentSpec(
+    module="TestSleep",
+    programs={"guest": "tests.plugin_components:Sleep", "host": "tests.plugin_components:Sleep"},
+    param_class="tests.plugin_components:SleepParam",
+))
