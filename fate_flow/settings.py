@@ -127,6 +127,7 @@ def load_settings(path: str | os.PathLike | None = None,
         fateboard_port=int(_get(raw, "fateboard", "port", 8080)),
         routes={str(k): str(v) for k, v in (raw.get("routes") or {}).items()},
         conf_path=conf_path,
+        task_python=str(raw.get("task_python") or ""),
     )
     return apply_overrides(settings, **overrides)
 

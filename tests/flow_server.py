@@ -47,7 +47,8 @@ class FlowServer:
     def write_conf(self) -> Path:
         scheduler = {"max_concurrent_jobs": 5, "detect_interval": 0.5, "kill_grace": 1}
         scheduler.update(self.conf.get("scheduler", {}))
-        conf = {"work_mode": 0, "party_id": [9999, 10000], "fate_flow": {"host": "127.0.0.1", "http_port": 0},
+        port = int(self.address.rsplit(":", 1)[1]) if self.address else 0  # a restart keeps its port
+        conf = {"work_mode": 0, "party_id": [9999, 10000], "fate_flow": {"host": "127.0.0.1", "http_port": port},
                 "work_dir": str(self.work_dir), "database": {"url": self.database_url},
                 "scheduler": scheduler, "federation": {"backend": "standalone", "timeout": 60}}
         conf.update({k: v for k, v in self.conf.items() if k != "scheduler"})

@@ -20,7 +20,8 @@ bp = Blueprint("job", __name__, url_prefix="/v1/job")
 @bp.route("/submit", methods=["POST"])
 def submit_job():
     body = json_body()
-    job_id, data = services().controller.submit(body.get("job_dsl") or {}, body.get("job_runtime_conf"))
+    (runtime_conf,) = require(body, "job_runtime_conf")
+    job_id, data = services().controller.submit(body.get("job_dsl") or {}, runtime_conf)
     return ok(data, job_id=job_id)
 
 

@@ -64,6 +64,7 @@ def _load(dotted: str) -> Any:
 
 
 _REGISTRY: dict[str, ComponentSpec] = {}
+_builtin_loaded = False
 
 
 def register(spec: ComponentSpec) -> ComponentSpec:
@@ -96,7 +97,9 @@ def _ensure_builtin() -> None:
     # (implementations are imported lazily by ``program``). Extra component modules
     # named in $FATE_FLOW_COMPONENT_PLUGINS (comma-separated) register themselves the
     # same way; the server and its task processes share that environment.
-    if not _REGISTRY:
+    global _builtin_loaded
+    if not _builtin_loaded:
+        _builtin_loaded = True
         from fate_flow.components import builtin  # noqa: F401
 
         for name in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):

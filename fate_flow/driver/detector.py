@@ -19,8 +19,10 @@ logger = logging.getLogger("fate_flow.detector")
 
 
 def _local_unfinished_tasks(settings):
-    return Task.select().where(Task.f_run_ip == settings.address,
-                               Task.f_status.in_([str(TaskStatus.WAITING), str(TaskStatus.RUNNING)]))
+    query = Task.select().where(Task.f_status.in_([str(TaskStatus.WAITING), str(TaskStatus.RUNNING)]))
+    if settings.work_mode != 0:  # in cluster mode the db also holds copies of other parties' tasks
+        query = query.where(Task.f_run_ip == settings.address)
+    return query
 
 
 def fail_dead_tasks(settings, controller, launcher) -> int:

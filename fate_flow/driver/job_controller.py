@@ -247,7 +247,7 @@ class JobController:
         status = TaskStatus.TIMEOUT if is_timeout else TaskStatus.FAILED
         count = 0
         for task in query:
-            if task.f_run_ip == self.settings.address:
+            if self.runs_here(task):
                 kill_process_group(task.f_run_pid, task.f_run_pid_create_time, self.settings.scheduler.kill_grace)
             self.set_task_status(task, status, "killed: the job was stopped")
             count += 1
@@ -370,6 +370,10 @@ class JobController:
         train_conf = json.loads(job.f_train_runtime_conf or "{}")
         mode = "predict" if train_conf else "train"
         return dsl_parser.parse_job(json.loads(job.f_dsl), json.loads(job.f_runtime_conf), train_conf or None, mode=mode)
+
+    def runs_here(self, task: Task) -> bool:
+        """True if the task's process is (or was) on this machine: always so in standalone."""
+        return self.settings.work_mode == 0 or task.f_run_ip == self.settings.address
 
     def task_dir(self, job_id: str, role: str, party_id: Any, component: str) -> Path:
         return self.settings.job_dir(job_id) / role / str(party_id) / component
