@@ -3,7 +3,7 @@
 
 Run from the repository root::
 
-    python bench/bench_core.py [--runs 5] [--keep]
+    python bench/bench_core.py [--runs 5] [--keep] [--json FILE] [--env KEY=VALUE ...]
 
 It starts a real server (``tests.flow_server.FlowServer``: free port, temporary work dir,
 SQLite) and measures, from the timestamps the server stores and from the client:
@@ -147,21 +147,30 @@ def run_job(server: FlowServer, dsl: dict, conf: dict) -> dict:
     assert job["f_status"] == "success", (job["f_status"], job.get("f_status_reason"))
     tasks = server.tasks(job_id)
     wait_processes_gone(tasks)
-    launch, boot = launch_figures(server, tasks)
+    launch, main_start, boot = launch_figures(server, tasks)
     return {"job_id": job_id, "submit_t0": t0 * 1000, "submit_ms": (t1 - t0) * 1000, "job": job, "tasks": tasks,
-            "launch": launch, "boot": boot}
+            "launch": launch, "main_start": main_start, "boot": boot}
 
 
-def launch_figures(server: FlowServer, tasks: list[dict]) -> tuple[list[float], list[float]]:
-    """Per task: launch (f_start_time - f_create_time) and process -> first INFO.log line."""
-    launch, boot = [], []
+def launch_figures(server: FlowServer, tasks: list[dict]) -> tuple[list[float], list[float], list[float]]:
+    """Per task: launch (f_start_time - f_create_time), launch -> executor's main() clock
+    start, and launch -> first INFO.log line.
+
+    ``f_start_time`` is the launcher's (set right after Popen); ``f_elapsed`` is the
+    executor's own end - start (taken before its "running" report), so
+    ``f_end_time - f_start_time - f_elapsed`` is interpreter start + imports + config
+    and logging setup, without the report round trip.
+    """
+    launch, main_start, boot = [], [], []
     for task in tasks:
         if task.get("f_start_time") and task.get("f_create_time"):
             launch.append(task["f_start_time"] - task["f_create_time"])
+        if task.get("f_start_time") and task.get("f_end_time") and task.get("f_elapsed") is not None:
+            main_start.append(task["f_end_time"] - task["f_start_time"] - task["f_elapsed"])
         first = first_log_ms(task_log_dir(server, task) / "INFO.log")
         if first and task.get("f_start_time"):
             boot.append(first - task["f_start_time"])
-    return launch, boot
+    return launch, main_start, boot
 
 
 def component_gaps(tasks: list[dict], order: list[str]) -> tuple[list[float], list[float], list[float]]:
@@ -222,19 +231,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs of each job kind (default 5)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir and print its path")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures to FILE")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment of the server (and so of its tasks), e.g. "
+                             "OPENBLAS_NUM_THREADS=1; repeatable")
     args = parser.parse_args(argv)
+    extra_env = dict(item.split("=", 1) for item in args.env)
 
     info = machine()
     print("== FATE-Flow core benchmark ==")
     print(f"date      {info['date']}")
     print(f"machine   {info['cpu']}, {info['cores']} cores, {info['platform']}")
     print(f"python    {info['python']} ({sys.executable})")
-    print(f"runs      {args.runs} per job kind, sequential; server: werkzeug threaded, SQLite")
+    print(f"runs      {args.runs} per job kind, sequential (+1 warm-up toy run); server: werkzeug threaded, SQLite")
+    if extra_env:
+        print(f"env       {' '.join(f'{k}={v}' for k, v in extra_env.items())}")
     print()
 
     tmp = Path(tempfile.mkdtemp(prefix="ff_bench_"))
-    server = FlowServer(tmp / "work")
-    raw: dict = {"machine": info}
+    server = FlowServer(tmp / "work", env=extra_env)
+    raw: dict = {"machine": info, "env": extra_env}
     t_start = time.perf_counter()
     server.start()
     start_s = time.perf_counter() - t_start
@@ -272,9 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     toy_tasks_end = [r["job"]["f_end_time"] - max(t["f_end_time"] for t in r["tasks"]) for r in toy]
     toy_task_run = [t["f_end_time"] - t["f_start_time"] for r in toy for t in r["tasks"]]
     submit = [r["submit_ms"] for r in toy + chains]
-    launch, boot = [], []
+    launch, main_start, boot = [], [], []
     for r in toy + chains:
         launch += r["launch"]
+        main_start += r["main_start"]
         boot += r["boot"]
     order = [f"test_sleep_{i}" for i in range(3)]
     gaps, dispatch, glaunch = [], [], []
@@ -298,8 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("3. task launch overhead, ms (all tasks of the runs above)")
     print(f"   task row created -> launched    {stats(launch)}")
+    print(f"   launched -> executor main()     {stats(main_start)}")
+    print("     (interpreter start + executor imports + config + log setup; f_end - f_start - f_elapsed)")
     print(f"   launched -> first INFO.log line {stats(boot)}")
-    print("     (interpreter start + imports + log setup + 'running' report round trip)")
+    print("     (the same + the 'running' report round trip)")
     print(f"   bare 'python -c pass'           {stats(bare)}")
     print()
     print("4. gap between chained components (3 x TestSleep 0 s, guest + host), ms")
@@ -318,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         raw.update(toy_total=toy_total, toy_admit=toy_admit, toy_first_task=toy_first_task,
                    toy_task_run=toy_task_run, toy_tasks_end=toy_tasks_end, submit=submit, cli_submit=cli_ms,
-                   launch=launch, boot=boot, bare=bare, gaps=gaps, gap_dispatch=dispatch, gap_launch=glaunch,
+                   launch=launch, main_start=main_start, boot=boot, bare=bare, gaps=gaps, gap_dispatch=dispatch, gap_launch=glaunch,
                    chain_total=chain_total, rss_start=rss_start, rss_end=rss_end, server_start_ms=start_s * 1000)
         Path(args.json).write_text(json.dumps(raw, indent=2))
     return 0

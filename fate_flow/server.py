@@ -108,16 +108,22 @@ def _announce(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fate_flow.driver.scheduler import SchedulerLocked
+
     args = parse_args(argv)
     settings = prepare(args)
     signals = StopSignals()
     signals.install()
-    if args.scheduler_only:
-        from fate_flow.app import build_services
+    try:
+        if args.scheduler_only:
+            from fate_flow.app import build_services
 
-        run_scheduler_until_stopped(settings, build_services(settings).controller, signals)
-    else:
-        serve(settings, signals)
+            run_scheduler_until_stopped(settings, build_services(settings).controller, signals)
+        else:
+            serve(settings, signals)
+    except (SchedulerLocked, OSError) as exc:
+        print(f"fate_flow server: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

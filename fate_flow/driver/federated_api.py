@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
 
 import requests
@@ -51,17 +52,25 @@ class FederatedClient:
 
     def call_all(self, parties: Iterable[tuple[str, Any]], endpoint_for, body: dict | None = None,
                  stop_on_error: bool = False) -> dict[tuple[str, str], dict]:
-        """Call ``endpoint_for(role, party_id)`` on every party; errors become retcode 100 answers."""
-        answers = {}
-        for role, party_id in parties:
+        """Call ``endpoint_for(role, party_id)`` on every party at once; errors become retcode 100 answers."""
+        parties = list(parties)
+
+        def one(party: tuple[str, Any]) -> dict:
+            role, party_id = party
             try:
-                answers[(role, str(party_id))] = self.call(role, party_id, endpoint_for(role, party_id), body)
+                return self.call(role, party_id, endpoint_for(role, party_id), body)
             except FederationError as exc:
                 if stop_on_error:
                     raise
                 logger.warning("%s", exc)
-                answers[(role, str(party_id))] = {"retcode": exc.retcode, "retmsg": exc.retmsg}
-        return answers
+                return {"retcode": exc.retcode, "retmsg": exc.retmsg}
+
+        if len(parties) == 1:
+            results = [one(parties[0])]
+        else:
+            with ThreadPoolExecutor(min(len(parties), 8)) as pool:
+                results = list(pool.map(one, parties))
+        return {(role, str(party_id)): answer for (role, party_id), answer in zip(parties, results)}
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

@@ -51,13 +51,17 @@ JOB_UNFINISHED = frozenset({JobStatus.WAITING, JobStatus.RUNNING})
 TASK_FINISHED = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILED, TaskStatus.TIMEOUT})
 TASK_UNFINISHED = frozenset({TaskStatus.WAITING, TaskStatus.RUNNING})
 
-TRANSITIONS: dict[Enum, frozenset] = {
+# Two tables: job and task statuses are str enums, so "success" of one would
+# collide with "success" of the other as a key of a single dict.
+JOB_TRANSITIONS: dict[JobStatus, frozenset] = {
     JobStatus.WAITING: frozenset(),
     JobStatus.RUNNING: frozenset({JobStatus.WAITING}),
     JobStatus.SUCCESS: frozenset({JobStatus.RUNNING}),
     JobStatus.FAILED: JOB_UNFINISHED,
     JobStatus.TIMEOUT: JOB_UNFINISHED,
     JobStatus.CANCELED: JOB_UNFINISHED,
+}
+TASK_TRANSITIONS: dict[TaskStatus, frozenset] = {
     TaskStatus.WAITING: frozenset(),
     TaskStatus.RUNNING: frozenset({TaskStatus.WAITING}),
     TaskStatus.SUCCESS: TASK_UNFINISHED,
@@ -68,7 +72,8 @@ TRANSITIONS: dict[Enum, frozenset] = {
 
 def allowed_from(to: Enum) -> frozenset[str]:
     """Statuses from which ``to`` may be entered."""
-    return frozenset(str(s) for s in TRANSITIONS[to])
+    table = JOB_TRANSITIONS if isinstance(to, JobStatus) else TASK_TRANSITIONS
+    return frozenset(str(s) for s in table[to])
 
 
 def is_finished(status: str) -> bool:

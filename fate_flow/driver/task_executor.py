@@ -46,8 +46,11 @@ class StatusReporter:
         self.addresses = list(dict.fromkeys([args.job_server, config.get("initiator_server") or args.job_server]))
         self.own = args.job_server
 
-    def report(self, fields: dict[str, Any]) -> None:
+    def report(self, fields: dict[str, Any], skip_own: bool = False) -> None:
+        """Send ``fields``; ``skip_own`` when the launcher already recorded them here."""
         for address in self.addresses:
+            if skip_own and address == self.own:
+                continue
             body = dict(fields, f_run_ip=self.own)
             for attempt in range(3):
                 try:
@@ -104,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_task_logging(log_dir, log_dir.parent)
     reporter = StatusReporter(args, config)
     start = int(time.time() * 1000)
-    reporter.report({"f_status": "running", "f_run_pid": os.getpid(), "f_start_time": start})
+    reporter.report({"f_status": "running", "f_run_pid": os.getpid(), "f_start_time": start}, skip_own=True)
     logger.info("task %s of %s %s started, pid %s", args.task_id, args.role, args.party_id, os.getpid())
     status, reason = "success", ""
     try:
