@@ -148,7 +148,9 @@ def run_job(server: FlowServer, dsl: dict, conf: dict) -> dict:
     tasks = server.tasks(job_id)
     wait_processes_gone(tasks)
     launch, main_start, boot = launch_figures(server, tasks)
-    return {"job_id": job_id, "submit_t0": t0 * 1000, "submit_ms": (t1 - t0) * 1000, "job": job, "tasks": tasks,
+    logs = [first_log_ms(task_log_dir(server, t) / "INFO.log") for t in tasks]
+    first_running = min((x for x in logs if x), default=None)
+    return {"first_running": first_running, "job_id": job_id, "submit_t0": t0 * 1000, "submit_ms": (t1 - t0) * 1000, "job": job, "tasks": tasks,
             "launch": launch, "main_start": main_start, "boot": boot}
 
 
@@ -284,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     toy_total = [r["job"]["f_end_time"] - r["job"]["f_create_time"] for r in toy]
     toy_admit = [r["job"]["f_start_time"] - r["job"]["f_create_time"] for r in toy]
     toy_first_task = [min(t["f_start_time"] for t in r["tasks"]) - r["submit_t0"] for r in toy]
+    toy_first_running = [r["first_running"] - r["submit_t0"] for r in toy if r["first_running"]]
     toy_tasks_end = [r["job"]["f_end_time"] - max(t["f_end_time"] for t in r["tasks"]) for r in toy]
     toy_task_run = [t["f_end_time"] - t["f_start_time"] for r in toy for t in r["tasks"]]
     submit = [r["submit_ms"] for r in toy + chains]
@@ -305,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   f_end_time - f_create_time      {stats(toy_total)}")
     print(f"     create -> admitted (running)  {stats(toy_admit)}")
     print(f"     submit sent -> 1st task start {stats(toy_first_task)}")
+    print(f"     submit sent -> 1st task log   {stats(toy_first_running)}")
+    print("       (first INFO.log line = the executor is up and has reported 'running')")
     print(f"     task start -> task end        {stats(toy_task_run)}")
     print(f"     last task end -> job end      {stats(toy_tasks_end)}")
     print()
@@ -334,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"6. machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['date']}")
 
     if args.json:
-        raw.update(toy_total=toy_total, toy_admit=toy_admit, toy_first_task=toy_first_task,
+        raw.update(toy_total=toy_total, toy_admit=toy_admit, toy_first_task=toy_first_task, toy_first_running=toy_first_running,
                    toy_task_run=toy_task_run, toy_tasks_end=toy_tasks_end, submit=submit, cli_submit=cli_ms,
                    launch=launch, main_start=main_start, boot=boot, bare=bare, gaps=gaps, gap_dispatch=dispatch, gap_launch=glaunch,
                    chain_total=chain_total, rss_start=rss_start, rss_end=rss_end, server_start_ms=start_s * 1000)

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from fate_flow.settings import Settings, apply_overrides, load_settings
@@ -72,9 +73,8 @@ def run_scheduler_until_stopped(settings: Settings, controller, signals: StopSig
     signals.warm.wait()
     logger.warning("stop requested: admitting no new job, waiting for running tasks")
     scheduler.stop(graceful=True)
-    grace_end = threading.Event()
-    threading.Timer(settings.scheduler.kill_grace * 10, grace_end.set).start()
-    while scheduler.launcher.has_children() and not (signals.cold.is_set() or grace_end.is_set()):
+    deadline = time.monotonic() + settings.scheduler.kill_grace * 10
+    while scheduler.launcher.has_children() and not signals.cold.is_set() and time.monotonic() < deadline:
         signals.cold.wait(0.2)
     scheduler.launcher.kill_all(settings.scheduler.kill_grace)
     scheduler.waker.close()

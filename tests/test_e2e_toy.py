@@ -129,3 +129,16 @@ def test_toy_example_on_mariadb(backend, tmp_path, flow_server):
                                json.loads((TOY / "toy_example_conf.json").read_text()))
         assert server.wait_job(job_id)["f_status"] == "success"
         server.stop()
+
+
+def test_run_toy_example_script(toy_run):
+    import subprocess
+    import sys
+
+    server, _, _ = toy_run
+    env = dict(server.env, FATE_FLOW_SERVER=server.url)
+    out = subprocess.run([sys.executable, str(TOY / "run_toy_example.py"), "9999", "10000", "0"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Secure Add Result is 2000.0000" in out.stdout
+    assert out.stdout.rstrip().endswith("success")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,7 @@ def _load(dotted: str) -> Any:
 
 _REGISTRY: dict[str, ComponentSpec] = {}
 _builtin_loaded = False
+_load_lock = threading.RLock()
 
 
 def register(spec: ComponentSpec) -> ComponentSpec:
@@ -98,9 +100,12 @@ def _ensure_builtin() -> None:
     # named in $FATE_FLOW_COMPONENT_PLUGINS (comma-separated) register themselves the
     # same way; the server and its task processes share that environment.
     global _builtin_loaded
-    if not _builtin_loaded:
-        _builtin_loaded = True
-        from fate_flow.components import builtin  # noqa: F401
+    if _builtin_loaded:
+        return
+    with _load_lock:  # HTTP threads may look a module up at the same time
+        if not _builtin_loaded:
+            from fate_flow.components import builtin  # noqa: F401
 
-        for name in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):
-            importlib.import_module(name.strip())
+            for name in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):
+                importlib.import_module(name.strip())
+            _builtin_loaded = True
