@@ -213,6 +213,25 @@ def bare_interpreter_ms(runs: int) -> list[float]:
     return out
 
 
+def code_version() -> str:
+    """``git`` commit of the tree measured, ``+dirty`` when fate_flow/ has local changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fate_flow", "fate_flow_server.py"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (commit or "unknown") + ("+dirty" if dirty else "")
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def machine() -> dict:
     cpu = "unknown"
     try:
@@ -222,7 +241,7 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "code": code_version(),
             "platform": platform.platform(), "date": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
 
 
@@ -244,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"date      {info['date']}")
     print(f"machine   {info['cpu']}, {info['cores']} cores, {info['platform']}")
     print(f"python    {info['python']} ({sys.executable})")
+    print(f"code      {info['code']}")
+    print(f"load      {load_average()} (1/5/15 min) before the run; other work on the machine skews every figure")
     print(f"runs      {args.runs} per job kind, sequential (+1 warm-up toy run); server: werkzeug threaded, SQLite")
     if extra_env:
         print(f"env       {' '.join(f'{k}={v}' for k, v in extra_env.items())}")
@@ -322,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   launched -> executor main()     {stats(main_start)}")
     print("     (interpreter start + executor imports + config + log setup; f_end - f_start - f_elapsed)")
     print(f"   launched -> first INFO.log line {stats(boot)}")
-    print("     (the same + the 'running' report round trip)")
+    print("     (the same + the 'running' report, sent only when the initiator is another server)")
     print(f"   bare 'python -c pass'           {stats(bare)}")
     print()
     print("4. gap between chained components (3 x TestSleep 0 s, guest + host), ms")
@@ -336,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   after all runs (idle)           {rss_end[0]:.1f} / {rss_end[1]:.1f}")
     print(f"   server start -> answering       {start_s * 1000:.0f} ms")
     print()
-    print(f"6. machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['date']}")
+    print(f"6. machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['date']}, "
+          f"code {info['code']}, load after the run {load_average()}")
 
     if args.json:
         raw.update(toy_total=toy_total, toy_admit=toy_admit, toy_first_task=toy_first_task, toy_first_running=toy_first_running,

@@ -2,25 +2,27 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
+from tests.conftest import DB_BACKENDS, database_for
 from tests.flow_server import ROOT, FlowServer
 
 TOY = ROOT / "examples" / "toy_example"
 
 
-@pytest.fixture(scope="module")
-def toy_run(tmp_path_factory):
-    """One server that ran the toy example through the CLI, shared by the read-only checks."""
-    server = FlowServer(tmp_path_factory.mktemp("toy") / "server").start()
-    submit = server.client("-f", "submit_job", "-c", str(TOY / "toy_example_conf.json"),
-                           "-d", str(TOY / "toy_example_dsl.json"))
-    assert submit["retcode"] == 0, submit
-    job = server.wait_job(submit["jobId"], timeout=60)
-    yield server, submit, job
-    server.stop()
+@pytest.fixture(scope="module", params=DB_BACKENDS)
+def toy_run(request, tmp_path_factory):
+    """One server per database that ran the toy example through the CLI, shared by the read-only checks."""
+    tmp = tmp_path_factory.mktemp("toy")
+    with database_for(request.param, tmp) as url:
+        server = FlowServer(tmp / "server", database_url=url).start()
+        submit = server.client("-f", "submit_job", "-c", str(TOY / "toy_example_conf.json"),
+                               "-d", str(TOY / "toy_example_dsl.json"))
+        assert submit["retcode"] == 0, submit
+        job = server.wait_job(submit["jobId"], timeout=60)
+        yield server, submit, job
+        server.stop()
 
 
 def test_toy_example_succeeds(toy_run):
@@ -117,18 +119,6 @@ def test_clean_job_removes_metrics(toy_run):
     server, submit, _ = toy_run
     assert server.client("-f", "clean_job", "-j", submit["jobId"])["retcode"] == 0
     assert server.client("-f", "clean_job", "-j", "nope")["retcode"] == 100
-
-
-@pytest.mark.parametrize("backend", ["mysql"])
-def test_toy_example_on_mariadb(backend, tmp_path, flow_server):
-    from tests.conftest import database_for
-
-    with database_for(backend, tmp_path) as url:
-        server = flow_server(database_url=url)
-        job_id = server.submit(json.loads((TOY / "toy_example_dsl.json").read_text()),
-                               json.loads((TOY / "toy_example_conf.json").read_text()))
-        assert server.wait_job(job_id)["f_status"] == "success"
-        server.stop()
 
 
 def test_run_toy_example_script(toy_run):

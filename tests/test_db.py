@@ -1,0 +1,67 @@
+"""Database setup: tables with FATE's names, SQLite in WAL mode, MySQL reconnecting after a lost connection."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def db(settings):
+    from fate_flow.db import DB, init_db
+
+    init_db(settings.database)
+    yield DB
+    if not DB.is_closed():
+        DB.close()
+
+
+def test_tables_have_fate_names(db):
+    with db.connection_context():
+        tables = set(db.get_tables())
+    assert {"t_job", "t_task", "t_queue", "t_data_view", "t_tracking_metric",
+            "t_machine_learning_model_meta"} <= tables
+    assert not any(t.startswith("t_tracking_metric_") for t in tables), "no tables sharded by day"
+
+
+def database(backend: str, tmp_path):
+    from fate_flow.db import DB, init_db
+    from fate_flow.settings import DatabaseSettings
+    from tests.conftest import database_for
+
+    with database_for(backend, tmp_path) as url:
+        init_db(DatabaseSettings(url=url))
+        yield DB
+        if not DB.is_closed():
+            DB.close()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    yield from database("sqlite", tmp_path)
+
+
+@pytest.fixture
+def mysql_db(tmp_path):
+    yield from database("mysql", tmp_path)
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_db):
+    with sqlite_db.connection_context():
+        assert sqlite_db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_mysql_reconnects_after_the_server_drops_the_connection(mysql_db):
+    import pymysql
+
+    db = mysql_db
+    from fate_flow.db import Job
+
+    db.connect(reuse_if_open=True)
+    connection_id = db.execute_sql("SELECT CONNECTION_ID()").fetchone()[0]
+    admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="")
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"KILL {int(connection_id)}")
+    finally:
+        admin.close()
+    assert Job.select().count() == 0  # the first query after the drop reconnects
+    assert db.execute_sql("SELECT CONNECTION_ID()").fetchone()[0] != connection_id
