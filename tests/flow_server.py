@@ -155,13 +155,17 @@ def unique_mysql_url() -> str | None:
     return f"mysql://root@127.0.0.1:3306/ff_test_{uuid.uuid4().hex[:10]}"
 
 
-def drop_mysql_database(url: str) -> None:
+def mysql_admin(sql: str) -> None:
+    """Run one statement as root on the local MariaDB."""
     import pymysql
 
-    name = url.rsplit("/", 1)[1]
     conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="")
     try:
         with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cur.execute(sql)
     finally:
         conn.close()
+
+
+def drop_mysql_database(url: str) -> None:
+    mysql_admin(f"DROP DATABASE IF EXISTS `{url.rsplit('/', 1)[1]}`")

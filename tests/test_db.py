@@ -50,18 +50,13 @@ def test_sqlite_runs_in_wal_mode(sqlite_db):
 
 
 def test_mysql_reconnects_after_the_server_drops_the_connection(mysql_db):
-    import pymysql
+    from tests.flow_server import mysql_admin
 
     db = mysql_db
     from fate_flow.db import Job
 
     db.connect(reuse_if_open=True)
     connection_id = db.execute_sql("SELECT CONNECTION_ID()").fetchone()[0]
-    admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="")
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f"KILL {int(connection_id)}")
-    finally:
-        admin.close()
+    mysql_admin(f"KILL {int(connection_id)}")
     assert Job.select().count() == 0  # the first query after the drop reconnects
     assert db.execute_sql("SELECT CONNECTION_ID()").fetchone()[0] != connection_id

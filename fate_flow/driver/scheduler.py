@@ -100,8 +100,9 @@ class Scheduler:
 
     def run_once(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        steps = [self._collect_task_events, self._launch_requested_tasks, self._admit_waiting_jobs,
-                 self._advance_running_jobs]
+        # launching comes last so that tasks dispatched in this pass start in this pass
+        steps = [self._collect_task_events, self._admit_waiting_jobs, self._advance_running_jobs,
+                 self._launch_requested_tasks]
         if now - self._last_chores >= self.settings.scheduler.detect_interval:
             self._last_chores = now
             steps.append(self._periodic_chores)
