@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from urllib.parse import unquote, urlparse
 
-from peewee import DatabaseProxy, SqliteDatabase
-from playhouse.pool import PooledMySQLDatabase
+from peewee import DatabaseProxy
+from playhouse.pool import PooledMySQLDatabase, PooledSqliteDatabase
 from playhouse.shortcuts import ReconnectMixin
 
 from fate_flow.settings import DatabaseSettings
@@ -37,7 +37,11 @@ def make_database(settings: DatabaseSettings):
     url = urlparse(settings.url)
     if url.scheme == "sqlite":
         path = settings.url[len("sqlite:///"):]
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=15)
+        # pooled: HTTP threads come and go, and opening a connection (with its pragmas)
+        # costs ten times a small write
+        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=15, check_same_thread=False,
+                                    max_connections=settings.max_connections,
+                                    stale_timeout=settings.stale_timeout)
     if url.scheme in ("mysql", "mysql+pymysql", "mariadb"):
         name = url.path.lstrip("/")
         _create_mysql_database(url, name)

@@ -125,6 +125,10 @@ class Launcher:
                "-j", key.job_id, "-n", key.task_id[len(key.job_id) + 1:], "-t", key.task_id,
                "-r", key.role, "-p", key.party_id, "-c", str(config_path), "--job_server", job_server]
         env = dict(os.environ)
+        # numpy's BLAS would start a spinning thread per core in every task at import,
+        # and tasks of several parties start together: one thread each unless told otherwise
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(name, "1")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
         with open(log_dir / "std.log", "ab") as std:
             try:

@@ -100,9 +100,9 @@ class Scheduler:
 
     def run_once(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        # launching comes last so that tasks dispatched in this pass start in this pass
+        # tasks dispatched in this pass start in this pass; progress is bookkeeping, last
         steps = [self._collect_task_events, self._admit_waiting_jobs, self._advance_running_jobs,
-                 self._launch_requested_tasks]
+                 self._launch_requested_tasks, self._sync_progress]
         if now - self._last_chores >= self.settings.scheduler.detect_interval:
             self._last_chores = now
             steps.append(self._periodic_chores)
@@ -197,7 +197,11 @@ class Scheduler:
         for component in parser.component_list():
             if states[component][0] == "pending" and all(states[u][0] == "success" for u in parser.upstream(component)):
                 self._dispatch(job, parser, component)
-        self._update_progress(job, parser, states)
+
+    def _sync_progress(self) -> None:
+        """Tell every party the progress and current tasks of running jobs, when they changed."""
+        for job in list(_initiated_jobs(JobStatus.RUNNING)):
+            self._update_progress(job, self._parser(job), component_states(self._parser(job), _job_tasks(job.f_job_id)))
 
     def _dispatch(self, job: Job, parser, component: str) -> None:
         """Ask every party that runs ``component`` to run its task."""
@@ -207,14 +211,15 @@ class Scheduler:
                 "task_parameters": {}, "module_name": parser.module(component),
                 "input": parser.component_input(component), "output": parser.component_output(component),
                 "job_server": {"address": self.settings.address}}
-        for role, party_id in parser.parties(component):
+        parties = parser.parties(component)
+        for role, party_id in parties:
             self.controller.ensure_task_row(job.f_job_id, component, role, party_id)
-            path = task_path(job.f_job_id, component, role, party_id, "run")
-            answer = self.controller._call_or_error(role, party_id, path, body)
+        answers = self.controller.api.call_all(parties, lambda r, p: task_path(job.f_job_id, component, r, p, "run"), body)
+        for (role, party_id), answer in answers.items():
             if answer.get("retcode") != 0:
                 reason = f"role {role} party {party_id} refused to run {component}: {answer.get('retmsg')}"
                 log.error("%s", reason)
-                self.controller.report_task_status(job.f_job_id, component, role, str(party_id),
+                self.controller.report_task_status(job.f_job_id, component, role, party_id,
                                                    {"f_status": str(TaskStatus.FAILED), "f_status_reason": reason})
         log.info("dispatched %s to %s", component, parser.parties(component))
 
@@ -227,16 +232,17 @@ class Scheduler:
             self.controller.sync_job(job, {"f_progress": progress, "f_current_tasks": current})
 
     def _finish_job(self, job: Job, parser) -> None:
-        roles = json.loads(job.f_roles)
-        parties = all_parties(roles)
+        parties = all_parties(json.loads(job.f_roles))
         api = self.controller.api
-        for role, party_id in parties:
-            answer = self.controller._call_or_error(role, party_id, schedule_path(job.f_job_id, role, party_id, "pipeline/save"), {})
-            if answer.get("retcode") != 0:
-                self._fail_job(job, f"saving the pipeline failed on role {role} party {party_id}: {answer.get('retmsg')}")
-                return
+        saved = api.call_all(parties, lambda r, p: schedule_path(job.f_job_id, r, p, "pipeline/save"), {})
+        refused = [(party, a) for party, a in saved.items() if a.get("retcode") != 0]
+        if refused:
+            (role, party_id), answer = refused[0]
+            self._fail_job(job, f"saving the pipeline failed on role {role} party {party_id}: {answer.get('retmsg')}")
+            return
+        last = json.dumps([f"{job.f_job_id}_{c}" for c in parser.component_list()[-1:]])
         self.controller.sync_job(job, {"f_status": str(JobStatus.SUCCESS), "f_progress": 100, "f_tag": "job_end",
-                                       "f_current_tasks": json.dumps([f"{job.f_job_id}_{c}" for c in parser.component_list()[-1:]])})
+                                       "f_current_tasks": last})
         api.call_all(parties, lambda r, p: schedule_path(job.f_job_id, r, p, "clean"), {})
         self._parsers.pop(job.f_job_id, None)
         job_logger(job.f_job_id).info("job finished: success")

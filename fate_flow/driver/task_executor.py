@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         status, reason = "failed", f"{type(exc).__name__}: {exc}"
         logger.exception("task failed")
     end = int(time.time() * 1000)
-    reporter.report({"f_status": status, "f_status_reason": reason, "f_end_time": end, "f_elapsed": end - start})
+    reporter.report({"f_status": status, "f_status_reason": reason, "f_end_time": end})
     print(f"finish {args.job_id} {args.component_name} {args.task_id} {args.role} {args.party_id} {status} task")
     logging.shutdown()
     return 0 if status == "success" else 1
