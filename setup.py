@@ -18,6 +18,9 @@ setup(
         "requests>=2.28",
         "ruamel.yaml>=0.17",
         "numpy>=1.23",
+        # pyarrow: tables stored as Parquet, multi-threaded vectorised parsing of uploads,
+        # zero-copy to numpy for components, and readable as they are by Spark
+        "pyarrow>=14",
         # msgpack: the safe wire format between parties (no pickle), fast for numpy buffers
         "msgpack>=1.0",
         # psutil: process create times, so a kill never hits a reused pid

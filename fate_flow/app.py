@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
-from flask import Flask, current_app, request
+from flask import Flask, Request, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from fate_flow.db import close_db, connect_db
@@ -12,6 +13,8 @@ from fate_flow.driver.federated_api import FederatedClient
 from fate_flow.driver.job_controller import JobController
 from fate_flow.driver.waker import notify, socket_path
 from fate_flow.errors import GENERIC_ERROR, FlowError
+from fate_flow.manager.data_access import DataAccess
+from fate_flow.manager.table_manager import TableManager
 from fate_flow.settings import Settings
 from fate_flow.utils.response import envelope
 
@@ -25,13 +28,34 @@ class Services:
     settings: Settings
     api: FederatedClient
     controller: JobController
+    tables: TableManager
+    data_access: DataAccess
 
 
 def build_services(settings: Settings) -> Services:
     wake_path = socket_path(settings.run_dir)
     api = FederatedClient(settings)
     controller = JobController(settings, api, lambda: notify(wake_path))
-    return Services(settings, api, controller)
+    tables = TableManager(settings)
+    return Services(settings, api, controller, tables, DataAccess(settings, controller, tables))
+
+
+class FlowRequest(Request):
+    """Streams a multipart upload straight into the job's directory when a route asks for it.
+
+    The upload route sets ``environ["fate_flow.upload_dir"]`` before reading the form, so
+    a big file is written once, where the upload task reads it, and never held in memory.
+    """
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        target = self.environ.get("fate_flow.upload_dir")
+        if not target:
+            return super()._get_file_stream(total_content_length, content_type, filename, content_length)
+        os.makedirs(target, exist_ok=True)
+        name = os.path.basename(filename or "") or "upload.csv"
+        if name in (".", ".."):
+            name = "upload.csv"
+        return open(os.path.join(target, name), "w+b")
 
 
 def services() -> Services:
@@ -43,6 +67,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> Flask:
     from fate_flow.apps import BLUEPRINTS
 
     app = Flask("fate_flow")
+    app.request_class = FlowRequest
     app.extensions["fate_flow"] = svc or build_services(settings)
     app.before_request(connect_db)
     app.teardown_request(close_db)

@@ -42,6 +42,18 @@ class FederationSettings:
 
 
 @dataclass(frozen=True)
+class DataAccessSettings:
+    """Where user-named server paths may point, and how uploads are read."""
+
+    # directories server-side paths (use_local_data files, download output_path) must be in;
+    # empty: the work dir, and any path while the server listens on loopback only
+    allowed_dirs: tuple[str, ...] = ()
+    # bytes of the file read at a time by an upload task: its memory budget
+    block_size: int = 8 << 20
+    storage_engine: str = "local"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a server (and the tasks it launches) needs to know."""
 
@@ -53,6 +65,7 @@ class Settings:
     database: DatabaseSettings
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
+    data_access: DataAccessSettings = field(default_factory=DataAccessSettings)
     fateboard_host: str = "127.0.0.1"
     fateboard_port: int = 8080
     routes: Mapping[str, str] = field(default_factory=dict)
@@ -74,6 +87,11 @@ class Settings:
     @property
     def model_dir(self) -> Path:
         return self.work_dir / "model_local_cache"
+
+    @property
+    def is_loopback_only(self) -> bool:
+        """True if the server listens on a loopback address only (clients are on this machine)."""
+        return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
 
     @property
     def run_dir(self) -> Path:
@@ -123,6 +141,7 @@ def load_settings(path: str | os.PathLike | None = None,
         database=_database(raw.get("database") or {}, work_dir),
         scheduler=SchedulerSettings(**_known(SchedulerSettings, raw.get("scheduler"))),
         federation=FederationSettings(**_known(FederationSettings, raw.get("federation"))),
+        data_access=_data_access(raw.get("data_access") or {}),
         fateboard_host=str(_get(raw, "fateboard", "host", "127.0.0.1")),
         fateboard_port=int(_get(raw, "fateboard", "port", 8080)),
         routes={str(k): str(v) for k, v in (raw.get("routes") or {}).items()},
@@ -140,7 +159,7 @@ def apply_overrides(settings: Settings, **overrides: Any) -> Settings:
         overrides["database"] = replace(settings.database, url=_absolute_sqlite(url, settings.work_dir))
     if "work_dir" in overrides:
         overrides["work_dir"] = Path(overrides["work_dir"]).resolve()
-    for name in ("scheduler", "federation"):
+    for name in ("scheduler", "federation", "data_access"):
         if isinstance(overrides.get(name), dict):
             overrides[name] = replace(getattr(settings, name), **overrides[name])
     if "port" in overrides:
@@ -158,6 +177,15 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"service conf {path} must be a mapping")
     return data
+
+
+def _data_access(raw: Mapping[str, Any]) -> DataAccessSettings:
+    values = _known(DataAccessSettings, raw)
+    if "allowed_dirs" in values:
+        values["allowed_dirs"] = tuple(str(d) for d in values["allowed_dirs"] or ())
+    if "block_size" in values:
+        values["block_size"] = int(values["block_size"])
+    return DataAccessSettings(**values)
 
 
 def _database(raw: Mapping[str, Any], work_dir: Path) -> DatabaseSettings:

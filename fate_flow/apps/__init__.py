@@ -1,8 +1,10 @@
 """HTTP routes, one blueprint per /v1 group. Routes parse, make one call below, answer."""
+from fate_flow.apps.data_access_app import bp as data_access_bp
 from fate_flow.apps.job_app import bp as job_bp
 from fate_flow.apps.pipeline_app import bp as pipeline_bp
 from fate_flow.apps.schedule_app import bp as schedule_bp
+from fate_flow.apps.table_app import bp as table_bp
 from fate_flow.apps.tracking_app import bp as tracking_bp
 from fate_flow.apps.version_app import bp as version_bp
 
-BLUEPRINTS = [job_bp, schedule_bp, pipeline_bp, tracking_bp, version_bp]
+BLUEPRINTS = [job_bp, schedule_bp, pipeline_bp, tracking_bp, version_bp, data_access_bp, table_bp]

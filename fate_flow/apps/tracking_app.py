@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from fate_flow.app import services
 from fate_flow.apps._request import json_body, require
 from fate_flow.errors import ArgumentError
 from fate_flow.manager.tracking import MetricTracker
@@ -30,3 +31,9 @@ def save_metric_meta(job_id, component_name, task_id, role, party_id):
         raise ArgumentError("metric_meta", "must be an object")
     MetricTracker(job_id, component_name, task_id, role, party_id).save_metric_meta(namespace, name, meta)
     return ok()
+
+
+@bp.route(TASK_PREFIX + "/output/table", methods=["POST"])
+def commit_output_table(job_id, component_name, task_id, role, party_id):
+    meta = services().tables.commit_task_output(job_id, component_name, task_id, role, party_id, json_body())
+    return ok(meta)

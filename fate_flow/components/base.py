@@ -23,6 +23,9 @@ class Tracker(Protocol):
     def set_metric_meta(self, namespace: str, name: str, meta: dict[str, Any]) -> None:
         """Set the meta of a metric; ``meta`` holds at least ``name`` and ``metric_type``."""
 
+    def set_progress(self, percent: int) -> None:
+        """Report how far the task got (0-100); shown as the job's progress."""
+
 
 @dataclass
 class ComponentContext:
@@ -37,6 +40,7 @@ class ComponentContext:
     federation: Any
     tracker: Tracker
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("fate_flow.component"))
+    storage: Any = None  # fate_flow.storage.TableStorage of this party
 
     def parties(self, role: str) -> list[int]:
         """Party ids playing ``role`` in this job, in runtime-conf order."""

@@ -10,3 +10,17 @@ register(ComponentSpec(
     param_class="fate_flow.components.toy_example.param:SecureAddExampleParam",
     default_conf={"seed": 123, "partition": 1, "data_num": 10000},
 ))
+
+register(ComponentSpec(
+    module="Upload",
+    programs={"local": "fate_flow.components.data_access.upload:Upload"},
+    param_class="fate_flow.components.data_access.param:UploadParam",
+    need_deploy=False,
+))
+
+register(ComponentSpec(
+    module="Download",
+    programs={"local": "fate_flow.components.data_access.download:Download"},
+    param_class="fate_flow.components.data_access.param:DownloadParam",
+    need_deploy=False,
+))

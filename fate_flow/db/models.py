@@ -156,4 +156,21 @@ class MachineLearningModelMeta(BaseModel):
         table_name = "t_machine_learning_model_meta"
 
 
-ALL_MODELS = [Job, Task, DataView, Queue, TrackingMetric, MachineLearningModelMeta]
+class StorageTableMeta(BaseModel):
+    """The catalogue of stored tables (data and meta.json live in the storage engine)."""
+
+    f_namespace = CharField(max_length=200)
+    f_name = CharField(max_length=200)
+    f_engine = CharField(max_length=50, default="local")
+    f_partitions = IntegerField(default=1)
+    f_count = BigIntegerField(default=0)
+    f_schema = TextField(default="{}")
+    f_delimiter = CharField(max_length=10, default=",")
+    f_job_id = CharField(max_length=25, null=True)
+
+    class Meta:
+        table_name = "t_storage_table_meta"
+        primary_key = CompositeKey("f_namespace", "f_name")
+
+
+ALL_MODELS = [Job, Task, DataView, Queue, TrackingMetric, MachineLearningModelMeta, StorageTableMeta]

@@ -50,10 +50,10 @@ class JobController:
 
     # ---- submission (initiator) -------------------------------------------------
 
-    def submit(self, dsl: Any, runtime_conf: Any) -> tuple[str, dict]:
+    def submit(self, dsl: Any, runtime_conf: Any, job_id: str | None = None) -> tuple[str, dict]:
         """Validate, create the job on every party, queue it; return (job_id, answer data)."""
         conf = dsl_parser.validate_runtime_conf(runtime_conf, self.settings.work_mode)
-        job_id = ids.generate_job_id()
+        job_id = job_id or ids.generate_job_id()
         params = conf["job_parameters"]
         train_conf: dict = {}
         if params.get("job_type", "train") == "predict":
@@ -78,7 +78,7 @@ class JobController:
         for role, party_id in all_parties(conf["role"]):
             body = dict(row, f_role=role, f_party_id=party_id,
                         f_is_initiator=int(role == initiator["role"] and party_id == str(initiator["party_id"])))
-            answer = self._call_or_error(role, party_id, schedule_path(job_id, role, party_id, "create"), body)
+            answer = self.call_party(role, party_id, schedule_path(job_id, role, party_id, "create"), body)
             if answer.get("retcode") != 0:
                 self._sync_status(job_id, created, {"f_status": str(JobStatus.CANCELED),
                                                     "f_status_reason": "creation failed on another party"})
@@ -194,6 +194,7 @@ class JobController:
             "federation": {"backend": self.settings.federation.backend, "timeout": self.settings.federation.timeout,
                            "root": str(self.settings.federation_dir)},
             "work_dir": str(self.settings.work_dir),
+            "storage": {"engine": self.settings.data_access.storage_engine, "root": str(self.settings.data_dir)},
             "log_dir": str(self.task_log_dir(job.f_job_id, role, party_id, component)),
         }
 
@@ -235,7 +236,7 @@ class JobController:
         if self.api.address_of(initiator_party) == self.settings.address:
             return
         path = task_path(task.f_job_id, task.f_component_name, task.f_role, task.f_party_id, "status")
-        self._call_or_error("initiator", initiator_party, path, report)
+        self.call_party("initiator", initiator_party, path, report)
 
     def kill_party_tasks(self, job_id: str, role: str, party_id: str, component: str = "",
                          is_timeout: bool = False) -> int:
@@ -254,10 +255,11 @@ class JobController:
         return count
 
     def clean_party_job(self, job_id: str, role: str, party_id: str) -> None:
-        """Remove this party's temporary federation sessions of a finished job (schedule/clean)."""
+        """Remove this party's temporary files of a finished job: federation sessions, received uploads."""
         for task in Task.select(Task.f_task_id).where(Task.f_job_id == job_id, Task.f_role == role,
                                                       Task.f_party_id == str(party_id)):
             shutil.rmtree(self.settings.federation_dir / task.f_task_id, ignore_errors=True)
+        shutil.rmtree(self.settings.job_dir(job_id) / "fate_upload_tmp", ignore_errors=True)
 
     def save_pipeline(self, job_id: str, role: str, party_id: str) -> None:
         """Store the job's pipeline (train DSL, predict DSL, confs) in this party's model dir."""
@@ -289,6 +291,7 @@ class JobController:
         self._sync_status(job_id, all_parties(roles), {"f_status": str(end_status), "f_status_reason": reason})
         if dequeued:
             log.info("removed from the queue: %s", reason)
+            self.api.call_all(all_parties(roles), lambda r, p: schedule_path(job_id, r, p, "clean"), {})
             return "cancel job success"
         self._kill_everywhere(job_id, roles, is_timeout=end_status == JobStatus.TIMEOUT)
         log.info("stopped (%s): %s", end_status, reason)
@@ -300,7 +303,7 @@ class JobController:
         job = self.initiator_job(job_id)
         initiator = json.loads(job.f_runtime_conf)["initiator"]
         body = {"job_id": job_id, "operate": operate or ""}
-        return _answer_or_raise(self._call_or_error(initiator["role"], initiator["party_id"], "/v1/job/stop/do", body))
+        return _answer_or_raise(self.call_party(initiator["role"], initiator["party_id"], "/v1/job/stop/do", body))
 
     def _kill_everywhere(self, job_id: str, roles: dict, component: str = "", is_timeout: bool = False) -> None:
         body = {"component_name": component, "timeout": is_timeout}
@@ -347,7 +350,8 @@ class JobController:
             if answer.get("retcode") != 0:
                 job_logger(job_id).warning("status sync to %s %s failed: %s", role, party_id, answer.get("retmsg"))
 
-    def _call_or_error(self, role: str, party_id: Any, path: str, body: dict) -> dict:
+    def call_party(self, role: str, party_id: Any, path: str, body: dict) -> dict:
+        """Call one party's server; an unreachable party becomes a retcode 100 answer."""
         try:
             return self.api.call(role, party_id, path, body)
         except FlowError as exc:

@@ -225,7 +225,8 @@ class Scheduler:
 
     def _update_progress(self, job: Job, parser, states: dict) -> None:
         done = sum(1 for state, _ in states.values() if state == "success")
-        progress = int(done / max(len(states), 1) * 100)
+        # a task may report finer progress (an upload per block): progress never goes back
+        progress = max(int(done / max(len(states), 1) * 100), job.f_progress or 0)
         current = json.dumps([f"{job.f_job_id}_{c}" for c, (s, _) in states.items() if s == "running"] or
                              json.loads(job.f_current_tasks or "[]"))
         if progress != job.f_progress or current != job.f_current_tasks:

@@ -68,6 +68,7 @@ class HttpTracker:
         self.address = args.job_server
         self.prefix = (f"/v1/tracking/{args.job_id}/{args.component_name}/{args.task_id}/"
                        f"{args.role}/{args.party_id}")
+        self.job_status_path = f"/v1/schedule/{args.job_id}/{args.role}/{args.party_id}/status"
 
     def log_metric_data(self, namespace: str, name: str, data: list) -> None:
         body = {"metric_namespace": namespace, "metric_name": name, "metrics": [list(p) for p in data]}
@@ -77,12 +78,24 @@ class HttpTracker:
         body = {"metric_namespace": namespace, "metric_name": name, "metric_meta": meta}
         post_json(self.address, self.prefix + "/metric_meta/save", body)
 
+    def set_progress(self, percent: int) -> None:
+        post_json(self.address, self.job_status_path, {"f_progress": int(percent)})
+
+    def commit_table(self, body: dict) -> dict:
+        """Ask this party's server to make a staged output table visible; raise if it refuses."""
+        answer = post_json(self.address, self.prefix + "/output/table", body, timeout=600)
+        if answer.get("retcode") != 0:
+            raise RuntimeError(f"the output table was not committed: {answer.get('retmsg')}")
+        return answer.get("data") or {}
+
 
 def run_component(args: argparse.Namespace, config: dict) -> None:
     """Build the component from the registry and run it with a federation handle."""
     from fate_flow.components import ComponentContext, get_spec
     from fate_flow.federation import create_federation
+    from fate_flow.storage import open_storage
 
+    tracker = HttpTracker(args)
     spec = get_spec(config["module_name"])
     params = spec.param_type()().update(config["component_parameters"].get(spec.param_name(), {}))
     params.check()
@@ -92,12 +105,17 @@ def run_component(args: argparse.Namespace, config: dict) -> None:
                                    config["roles"], {"root": fed_conf["root"], "timeout": fed_conf["timeout"]})
     ctx = ComponentContext(job_id=args.job_id, task_id=args.task_id, component_name=args.component_name,
                            role=args.role, party_id=int(args.party_id), roles=config["roles"],
-                           federation=federation, tracker=HttpTracker(args),
-                           logger=logging.getLogger(f"fate_flow.component.{args.component_name}"))
+                           federation=federation, tracker=tracker,
+                           logger=logging.getLogger(f"fate_flow.component.{args.component_name}"),
+                           storage=open_storage(config["storage"]["engine"], Path(config["storage"]["root"])))
     try:
-        component.run(ctx, {})
+        output = component.run(ctx, {})
     finally:
         federation.close()
+    if isinstance(output.data, dict) and "writer" in output.data:
+        staged = output.data
+        tracker.commit_table({"staging": staged["writer"].staging_id, "meta": staged["meta"].to_dict(),
+                              "mode": staged["mode"], "upload_count": staged.get("upload_count")})
 
 
 def main(argv: list[str] | None = None) -> int:

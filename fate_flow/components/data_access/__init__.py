@@ -1,0 +1,1 @@
+"""Upload and Download: the local jobs that move data between files and tables."""

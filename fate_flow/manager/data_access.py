@@ -1,0 +1,171 @@
+"""Upload and download requests: validated here, then run as local jobs like any other."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from fate_flow.components.data_access.param import DROP_APPEND, DROP_REFUSE, DROP_REPLACE
+from fate_flow.components.data_access.upload import UPLOAD_TMP_DIR
+from fate_flow.db import DataView, Job, Task
+from fate_flow.driver.job_controller import JobController
+from fate_flow.driver.status import TaskStatus
+from fate_flow.errors import ArgumentError, FlowError, RequiredArgumentsError
+from fate_flow.manager.table_manager import TableManager
+from fate_flow.settings import Settings
+from fate_flow.utils.paths import resolve_user_path
+
+LOCAL = {"role": "local", "party_id": 0}
+UPLOAD_REQUIRED = ("work_mode", "namespace", "table_name", "file", "head", "partition")
+DOWNLOAD_REQUIRED = ("work_mode", "namespace", "table_name", "output_path")
+
+
+def _int_field(conf: dict, field: str, default: Any = None) -> int:
+    value = conf.get(field, default)
+    try:
+        if isinstance(value, bool) or value is None or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError):
+        raise ArgumentError(field, f"should be an integer, got {value!r}") from None
+
+
+def _required(conf: dict, fields: tuple[str, ...]) -> None:
+    missing = [f for f in fields if conf.get(f) in (None, "")]
+    if missing:
+        raise RequiredArgumentsError(missing)
+
+
+class DataAccess:
+    """Turns upload/download requests into local jobs and answers upload history."""
+
+    def __init__(self, settings: Settings, controller: JobController, tables: TableManager) -> None:
+        self.settings = settings
+        self.controller = controller
+        self.tables = tables
+
+    def upload_dir(self, job_id: str) -> Path:
+        """Where a multipart upload of job ``job_id`` is streamed to (removed by the task)."""
+        return self.settings.job_dir(job_id) / UPLOAD_TMP_DIR
+
+    def submit_upload(self, conf: dict, job_id: str, received: Path | None) -> tuple[str, dict]:
+        """Validate an upload and queue its job; ``received`` is the streamed multipart file."""
+        try:
+            if received is not None:
+                conf = dict(conf, file=str(received))
+            params = self._upload_params(conf, received is not None)
+            data = self._submit("upload_0", "Upload", params, job_id)
+        except BaseException:
+            shutil.rmtree(self.upload_dir(job_id), ignore_errors=True)
+            raise
+        return job_id, {"table_name": params["table_name"], "namespace": params["namespace"], **data}
+
+    def _upload_params(self, conf: dict, received: bool) -> dict:
+        _required(conf, UPLOAD_REQUIRED)
+        params = {"work_mode": _int_field(conf, "work_mode"), "head": _int_field(conf, "head"),
+                  "partition": _int_field(conf, "partition"), "drop": _int_field(conf, "drop", DROP_REFUSE),
+                  "namespace": conf["namespace"], "table_name": conf["table_name"],
+                  "in_version": bool(conf.get("in_version")), "block_size": self.settings.data_access.block_size}
+        if params["head"] not in (0, 1):
+            raise ArgumentError("head", f"should be 0 or 1, got {params['head']}")
+        if not 0 < params["partition"] < 1024:
+            raise ArgumentError("partition", f"should be between 1 and 1023, got {params['partition']}")
+        if params["drop"] not in (DROP_REFUSE, DROP_APPEND, DROP_REPLACE):
+            raise ArgumentError("drop", f"should be 0 (append), 1 (replace) or 2, got {params['drop']}")
+        self.tables.check_names(params["namespace"], params["table_name"])
+        path = Path(conf["file"]) if received else resolve_user_path(self.settings, "file", str(conf["file"]))
+        if not path.is_file():
+            raise FlowError(f"file {conf['file']} does not exist on the server (use_local_data 0 reads "
+                            f"a path on the server; without it the client sends the file)")
+        if path.stat().st_size == 0:
+            raise FlowError(f"file {conf['file']} is empty")
+        params["file"] = str(path)
+        self._check_drop(params)
+        return params
+
+    def _check_drop(self, params: dict) -> None:
+        meta = self.tables.describe(params["namespace"], params["table_name"])
+        if meta is not None and params["drop"] == DROP_REFUSE:
+            raise FlowError(
+                f"The data table already exists, table data count:{meta.count}."
+                "If you still want to continue uploading, please add the parameter -drop. "
+                "0 means not to delete and continue uploading, 1 means to upload again after deleting the table")
+
+    def submit_download(self, conf: dict, job_id: str) -> tuple[str, dict]:
+        """Validate a download and queue its job."""
+        _required(conf, DOWNLOAD_REQUIRED)
+        self.tables.check_names(conf["namespace"], conf["table_name"])
+        if not self.tables.exists(conf["namespace"], conf["table_name"]):
+            raise FlowError(f"table {conf['namespace']}.{conf['table_name']} does not exist")
+        output = resolve_user_path(self.settings, "output_path", str(conf["output_path"]))
+        delimitor = conf.get("delimitor") or ","
+        params = {"work_mode": _int_field(conf, "work_mode"), "namespace": conf["namespace"],
+                  "table_name": conf["table_name"], "output_path": str(output), "delimitor": delimitor}
+        return job_id, self._submit("download_0", "Download", params, job_id)
+
+    def _submit(self, component: str, module: str, params: dict, job_id: str) -> dict:
+        conf = {"initiator": dict(LOCAL), "role": {"local": [0]},
+                "job_parameters": {"work_mode": params["work_mode"]},
+                "role_parameters": {"local": {component: {k: [v] for k, v in params.items()}}}}
+        dsl = {"components": {component: {"module": module}}}
+        _, data = self.controller.submit(dsl, conf, job_id=job_id)
+        data.pop("model_info", None)
+        return data
+
+    def upload_history(self, job_id: str | None, limit: Any) -> list[dict]:
+        """Successful uploads, newest first: ``[{job_id: {upload_info, notes, meta}}]``."""
+        query = Task.select().where(Task.f_component_name == "upload_0", Task.f_status == str(TaskStatus.SUCCESS))
+        if job_id:
+            query = query.where(Task.f_job_id == str(job_id))
+        query = query.order_by(Task.f_create_time.desc())
+        if limit not in (None, ""):
+            query = query.limit(max(_int_field({"limit": limit}, "limit"), 0))
+        return [self._history_entry(task) for task in query]
+
+    def _history_entry(self, task: Task) -> dict:
+        job = Job.get_or_none(Job.f_job_id == task.f_job_id, Job.f_role == "local")
+        view = DataView.get_or_none(DataView.f_job_id == task.f_job_id, DataView.f_component_name == "upload_0")
+        conf = json.loads(job.f_runtime_conf) if job else {}
+        upload = ((conf.get("role_parameters") or {}).get("local") or {}).get("upload_0") or {}
+        info = {"table_name": view.f_table_name if view else None,
+                "namespace": view.f_table_namespace if view else None,
+                "partition": (upload.get("partition") or [None])[0],
+                "upload_count": view.f_table_count_upload if view else None,
+                "actual_count": view.f_table_count_actual if view else None}
+        meta = self.tables.describe(info["namespace"], info["table_name"]) if view else None
+        return {task.f_job_id: {"upload_info": info, "notes": job.f_description if job else "",
+                                "meta": meta.schema if meta else {}}}
+
+    def table_info(self, conf: dict) -> dict:
+        """table_info: names derived when ``gen_table_info``; created empty when ``create``."""
+        namespace, name = conf.get("namespace"), conf.get("table_name")
+        if conf.get("gen_table_info") and not namespace:
+            namespace = self._derived_namespace(conf)
+        _required({"namespace": namespace, "table_name": name}, ("namespace", "table_name"))
+        self.tables.check_names(namespace, name)
+        if conf.get("create") and not self.tables.exists(namespace, name):
+            self.tables.create_empty(namespace, name, _int_field(conf, "partition", 1))
+        return self.tables.table_info(namespace, name)
+
+    @staticmethod
+    def _derived_namespace(conf: dict) -> str:
+        from fate_flow.driver.dsl_parser import all_party_key
+
+        local = conf.get("local") or {}
+        _required({"local.role": local.get("role"), "local.party_id": local.get("party_id"),
+                   "data_type": conf.get("data_type")}, ("local.role", "local.party_id", "data_type"))
+        roles = conf.get("role") if isinstance(conf.get("role"), dict) else {}
+        return f"{local['role']}#{local['party_id']}#{all_party_key(roles)}#{conf['data_type']}"
+
+    def delete_tables(self, conf: dict) -> list[dict]:
+        """Delete by namespace/table_name, or every output table of the data views matching filters."""
+        if conf.get("namespace") and conf.get("table_name"):
+            self.tables.check_names(conf["namespace"], conf["table_name"])
+            if self.tables.delete(conf["namespace"], conf["table_name"]):
+                return [{"table_name": conf["table_name"], "namespace": conf["namespace"]}]
+            return []
+        filters = {k: conf[k] for k in ("job_id", "role", "party_id", "component_name") if conf.get(k) not in (None, "")}
+        if "job_id" not in filters:
+            raise RequiredArgumentsError(["namespace", "table_name"])
+        return self.tables.delete_outputs(filters)

@@ -1,0 +1,118 @@
+"""The table catalogue of a party: commits staged tables, answers table_info, deletes tables.
+
+Data lives in the storage engine (``fate_flow.storage``); the catalogue row in
+t_storage_table_meta is written here, by the server only, in the same step as the
+storage commit, so that the two never disagree for long.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fate_flow.db import DB, DataView, StorageTableMeta, now_ms
+from fate_flow.errors import ArgumentError, FlowError
+from fate_flow.manager.tracking import MetricTracker
+from fate_flow.settings import Settings
+from fate_flow.storage import StorageError, TableMeta, TableNotFoundError, check_name, open_storage
+
+
+class TableManager:
+    """Tables of this party: (namespace, name) -> data in storage + a catalogue row."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.storage = open_storage(settings.data_access.storage_engine, settings.data_dir)
+
+    @staticmethod
+    def check_names(namespace: Any, name: Any) -> None:
+        """Raise ArgumentError naming ``namespace``/``table_name`` if either is unusable."""
+        for field, value in (("namespace", namespace), ("table_name", name)):
+            try:
+                check_name(field, value)
+            except (ValueError, TypeError) as exc:
+                raise ArgumentError(field, f"is invalid: {exc}") from None
+
+    def exists(self, namespace: str, name: str) -> bool:
+        return self.storage.exists(namespace, name)
+
+    def describe(self, namespace: str, name: str) -> TableMeta | None:
+        """The table's meta, or None if there is no such table."""
+        if not self.storage.exists(namespace, name):
+            return None
+        try:
+            with self.storage.open(namespace, name) as table:
+                return table.meta
+        except TableNotFoundError:  # deleted in between
+            return None
+
+    def commit(self, writer: Any, meta: TableMeta, mode: str, job_id: str) -> TableMeta:
+        """Make staged data the table and record it in the catalogue; the old table stays on failure."""
+        try:
+            final = self.storage.commit(writer, meta, mode)
+        except StorageError as exc:
+            self.storage.abort(writer)
+            raise FlowError(str(exc)) from exc
+        row = {"f_engine": final.engine, "f_partitions": final.partitions, "f_count": final.count,
+               "f_schema": json.dumps(final.schema), "f_delimiter": final.delimiter, "f_job_id": job_id,
+               "f_update_time": now_ms()}
+        with DB.atomic():
+            updated = StorageTableMeta.update(**row).where(StorageTableMeta.f_namespace == final.namespace,
+                                                           StorageTableMeta.f_name == final.name).execute()
+            if not updated:
+                StorageTableMeta.insert(f_namespace=final.namespace, f_name=final.name, f_create_time=now_ms(),
+                                        **row).execute()
+        return final
+
+    def create_empty(self, namespace: str, name: str, partitions: int) -> TableMeta:
+        """Create an empty table (table_info with create=true)."""
+        writer = self.storage.writer(namespace, name)
+        meta = TableMeta(namespace=namespace, name=name, partitions=partitions, count=0, schema={},
+                         engine=self.storage.engine)
+        return self.commit(writer, meta, "create", job_id="")
+
+    def delete(self, namespace: str, name: str) -> bool:
+        """Remove the table's data and catalogue row; False if there was no such table."""
+        existed = self.storage.delete(namespace, name)
+        removed = StorageTableMeta.delete().where(StorageTableMeta.f_namespace == namespace,
+                                                  StorageTableMeta.f_name == name).execute()
+        return bool(existed or removed)
+
+    def delete_outputs(self, filters: dict[str, Any]) -> list[dict]:
+        """Delete every output table recorded in the data views matching ``filters``."""
+        query = DataView.select().where(*[getattr(DataView, f"f_{k}") == str(v) for k, v in filters.items()])
+        deleted = []
+        for view in query:
+            if view.f_table_name and self.delete(view.f_table_namespace, view.f_table_name):
+                deleted.append({"table_name": view.f_table_name, "namespace": view.f_table_namespace})
+        return deleted
+
+    def table_info(self, namespace: str, name: str) -> dict:
+        """FATE's table_info data: count 0, partition None and schema {} for a missing table."""
+        meta = self.describe(namespace, name)
+        if meta is None:
+            return {"table_name": name, "namespace": namespace, "count": 0, "partition": None, "schema": {}}
+        return {"table_name": name, "namespace": namespace, "count": meta.count, "partition": meta.partitions,
+                "schema": meta.schema}
+
+    def commit_task_output(self, job_id: str, component: str, task_id: str, role: str, party_id: str,
+                           body: dict) -> dict:
+        """Commit a table a task staged and record it in the task's data view (and upload metric)."""
+        meta = TableMeta.from_dict(body.get("meta") or {})
+        self.check_names(meta.namespace, meta.name)
+        mode = body.get("mode")
+        if mode not in ("create", "replace", "append"):
+            raise ArgumentError("mode", f"should be create, replace or append, got {mode!r}")
+        writer = self.storage.resume_writer(meta.namespace, meta.name, str(body.get("staging", "")))
+        final = self.commit(writer, meta, mode, job_id)
+        view = {"f_table_name": final.name, "f_table_namespace": final.namespace, "f_component_name": component,
+                "f_table_count_actual": final.count, "f_partition": final.partitions,
+                "f_table_count_upload": body.get("upload_count"), "f_update_time": now_ms()}
+        key = {"f_job_id": job_id, "f_task_id": task_id, "f_role": role, "f_party_id": str(party_id)}
+        with DB.atomic():
+            if not DataView.update(**view).where(*[getattr(DataView, k) == v for k, v in key.items()]).execute():
+                DataView.insert(**key, **view, f_create_time=now_ms()).execute()
+        if body.get("upload_count") is not None:
+            tracker = MetricTracker(job_id, component, task_id, role, party_id)
+            tracker.save_metric_data("upload", "data_access", [["count", final.count]])
+            tracker.save_metric_meta("upload", "data_access", {"name": "data_access", "metric_type": "UPLOAD"})
+        return final.to_dict()

@@ -1,0 +1,195 @@
+"""Upload, download, history, table info and delete through the real server and client."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.flow_server import ROOT, FlowServer
+
+DATA = ROOT / "examples" / "data"
+GUEST, HOST, MINI = DATA / "breast_hetero_guest.csv", DATA / "breast_hetero_host.csv", DATA / "breast_hetero_mini_guest.csv"
+NS = "fate_flow_test_breast_hetero"
+
+
+def data_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines()[1:]
+
+
+def upload_conf(tmp_path: Path, file: Path, table: str, **extra) -> Path:
+    conf = {"file": str(file), "head": 1, "partition": 10, "work_mode": 0, "namespace": NS, "table_name": table,
+            **extra}
+    path = tmp_path / f"upload_{table}_{len(extra)}.json"
+    path.write_text(json.dumps(conf))
+    return path
+
+
+def run_job(server: FlowServer, answer: dict, status: str = "success") -> dict:
+    assert answer["retcode"] == 0, answer
+    job = server.wait_job(answer["jobId"], timeout=60)
+    assert job["f_status"] == status, job
+    return job
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = FlowServer(tmp_path_factory.mktemp("data") / "server").start()
+    yield server
+    server.stop()
+
+
+def test_legacy_upload_table_info_download_history_delete(server, tmp_path):
+    for conf in ("upload_guest.json", "upload_host.json"):  # the confs as FATE ships them, relative paths
+        run_job(server, server.client("-f", "upload", "-c", str(ROOT / "examples" / conf), "-drop", "1"))
+    info = server.client("-f", "table_info", "-n", NS, "-t", "breast_hetero_guest")
+    assert info == {"retcode": 0, "retmsg": "success", "data": {
+        "count": 569, "namespace": NS, "partition": 10, "table_name": "breast_hetero_guest",
+        "schema": {"header": "y,x0,x1,x2,x3,x4,x5,x6,x7,x8,x9", "sid": "id"}}}
+    out = tmp_path / "guest_download.csv"
+    conf = tmp_path / "download.json"
+    conf.write_text(json.dumps({"output_path": str(out), "work_mode": 0, "namespace": NS,
+                                "table_name": "breast_hetero_guest"}))
+    run_job(server, server.client("-f", "download", "-c", str(conf)))
+    assert out.read_text().splitlines() == data_lines(GUEST)
+    history = server.client("-f", "upload_history", "-limit", "2")
+    assert history["retcode"] == 0 and len(history["data"]) == 2
+    newest = next(iter(history["data"][0].values()))
+    assert newest["upload_info"] == {"table_name": "breast_hetero_host", "namespace": NS, "partition": 10,
+                                     "upload_count": 569, "actual_count": 569}
+    assert newest["meta"]["sid"] == "id" and newest["notes"] == ""
+    deleted = server.client("-f", "table_delete", "-n", NS, "-t", "breast_hetero_host")
+    assert deleted == {"retcode": 0, "retmsg": "success", "data": [{"table_name": "breast_hetero_host", "namespace": NS}]}
+    assert server.client("-f", "table_info", "-n", NS, "-t", "breast_hetero_host")["data"]["count"] == 0
+    assert not (server.work_dir / "data" / NS / "breast_hetero_host").exists()
+    assert server.client("-f", "table_delete", "-n", NS, "-t", "breast_hetero_host") == {"retcode": 101,
+                                                                                       "retmsg": "no find table"}
+
+
+def test_reupload_needs_drop_and_drop_replaces(server, tmp_path):
+    run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, GUEST, "re")), "-drop", "1"))
+    refused = server.client("-f", "upload", "-c", str(upload_conf(tmp_path, MINI, "re")))
+    assert refused["retcode"] == 100 and "already exists" in refused["retmsg"] and "-drop" in refused["retmsg"]
+    run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, MINI, "re")), "-drop", "1"))
+    info = server.post("/v1/table/table_info", {"namespace": NS, "table_name": "re"})["data"]
+    assert info["count"] == 569 and info["schema"]["header"] == "y,x0,x1,x2"
+
+
+def test_deleted_table_uploaded_again_holds_only_new_rows(server, tmp_path):
+    run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, GUEST, "again")), "-drop", "1"))
+    assert server.client("-f", "table_delete", "-n", NS, "-t", "again")["retcode"] == 0
+    small = tmp_path / "small.csv"
+    small.write_text("id,y,x0\n1,0,0.5\n2,1,0.25\n")
+    run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, small, "again"))))
+    out = tmp_path / "again.csv"
+    run_job(server, server.post("/v1/data/download", {"output_path": str(out), "work_mode": 0, "namespace": NS,
+                                                      "table_name": "again", "delimitor": "\t"}))
+    assert out.read_text() == "1\t0,0.5\n2\t1,0.25\n"
+
+
+def test_upload_request_forms(server, tmp_path):
+    """Key=value query (1.4 client), JSON text query (fate-client 1.5.1+), and use_local_data 0."""
+    conf = {"head": 1, "partition": 4, "work_mode": 0, "namespace": NS, "drop": 1}
+    with open(MINI, "rb") as f:
+        as_json = requests.post(f"{server.url}/v1/data/upload", params={json.dumps(dict(conf, table_name="j")): ""},
+                                files={"file": ("mini.csv", f, "application/octet-stream")}).json()
+    run_job(server, as_json)
+    assert as_json["data"]["table_name"] == "j" and as_json["data"]["namespace"] == NS
+    local = server.post("/v1/data/upload", dict(conf, table_name="local", file=str(MINI), use_local_data=0))
+    run_job(server, local)
+    for table in ("j", "local"):
+        assert server.post("/v1/table/table_info", {"namespace": NS, "table_name": table})["data"]["count"] == 569
+    job_dir = server.work_dir / "jobs" / as_json["jobId"]
+    assert not (job_dir / "fate_upload_tmp").exists(), "the received copy is removed"
+
+
+def test_duplicate_ids_counted_as_fate_does(server, tmp_path):
+    dup = tmp_path / "dup.csv"
+    dup.write_text("id,x\na,1\nb,2\na,3\nc,4\nb,5\n")
+    job = run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, dup, "dup"))))
+    view = server.post("/v1/job/data/view/query", {"job_id": job["f_job_id"]})["data"][0]
+    assert (view["f_table_count_upload"], view["f_table_count_actual"]) == (5, 3)
+    out = tmp_path / "dup_out.csv"
+    run_job(server, server.post("/v1/data/download", {"output_path": str(out), "work_mode": 0, "namespace": NS,
+                                                      "table_name": "dup"}))
+    assert sorted(out.read_text().splitlines()) == ["a,3", "b,5", "c,4"]
+
+
+BAD_UPLOADS = [
+    ({"namespace": None}, 100, "namespace"),
+    ({"partition": 0}, 101, "partition"),
+    ({"partition": 1024}, 101, "partition"),
+    ({"head": 2}, 101, "head"),
+    ({"head": "one"}, 101, "head"),
+    ({"drop": 7}, 101, "drop"),
+    ({"work_mode": 1}, 100, "cluster"),
+    ({"namespace": "../etc"}, 101, "namespace"),
+    ({"table_name": "a/b"}, 101, "table_name"),
+    ({"table_name": ""}, 100, "table_name"),
+    ({"file": "/no/such/file.csv"}, 100, "does not exist"),
+]
+
+
+@pytest.mark.parametrize("change,retcode,word", BAD_UPLOADS)
+def test_bad_upload_requests(server, tmp_path, change, retcode, word):
+    conf = {"file": str(MINI), "head": 1, "partition": 10, "work_mode": 0, "namespace": NS, "table_name": "bad",
+            "use_local_data": 0, **change}
+    conf = {k: v for k, v in conf.items() if v is not None}
+    answer = server.post("/v1/data/upload", conf)
+    assert answer["retcode"] == retcode and word in answer["retmsg"], answer
+    assert server.post("/v1/table/table_info", {"namespace": NS, "table_name": "bad"})["data"]["count"] == 0
+
+
+def test_bad_files_fail_cleanly_and_keep_the_old_table(server, tmp_path):
+    run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, MINI, "keep")), "-drop", "1"))
+    cases = {"garbage.bin": b"id,x\n1,2\n\xff\xfe\x00\x01binary\n3,4\n", "nonutf8.csv": b"id,x\n1,caf\xe9\n"}
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        answer = server.client("-f", "upload", "-c", str(upload_conf(tmp_path, path, "keep")), "-drop", "1")
+        job = run_job(server, answer, status="failed")
+        assert "line" in job["f_status_reason"], job["f_status_reason"]
+        assert not (server.work_dir / "jobs" / answer["jobId"] / "fate_upload_tmp").exists()
+    info = server.post("/v1/table/table_info", {"namespace": NS, "table_name": "keep"})["data"]
+    assert info["count"] == 569 and info["schema"]["header"] == "y,x0,x1,x2"
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    answer = server.client("-f", "upload", "-c", str(upload_conf(tmp_path, empty, "keep")), "-drop", "1")
+    assert answer["retcode"] == 100 and "empty" in answer["retmsg"]
+    zero = requests.post(f"{server.url}/v1/data/upload", params={"namespace": NS, "table_name": "z", "head": 1,
+                                                                  "partition": 1, "work_mode": 0, "file": "z.csv"},
+                         files={"file": ("z.csv", b"", "application/octet-stream")}).json()
+    assert zero["retcode"] == 100 and "empty" in zero["retmsg"]
+    nofile = requests.post(f"{server.url}/v1/data/upload", params={"namespace": NS, "table_name": "z"},
+                           files={"other": ("z.csv", b"1,2\n")}).json()
+    assert nofile["retcode"] == 101 and "file" in nofile["retmsg"]
+    assert server.post("/v1/data/merge", {}) == {"retcode": 100, "retmsg": "can not support this operating: merge"}
+
+
+def test_paths_outside_allowed_dirs_are_refused(flow_server, tmp_path):
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    server = flow_server(conf={"data_access": {"allowed_dirs": [str(allowed)]}})
+    inside = allowed / "mini.csv"
+    inside.write_bytes(MINI.read_bytes())
+    conf = {"head": 1, "partition": 2, "work_mode": 0, "namespace": NS, "use_local_data": 0}
+    refused = server.post("/v1/data/upload", dict(conf, table_name="out", file=str(MINI)))
+    assert refused["retcode"] == 101 and "allowed_dirs" in refused["retmsg"], refused
+    run_job(server, server.post("/v1/data/upload", dict(conf, table_name="in", file=str(inside))))
+    escape = server.post("/v1/data/download", {"output_path": str(allowed / ".." / "x.csv"), "work_mode": 0,
+                                               "namespace": NS, "table_name": "in"})
+    assert escape["retcode"] == 101 and "allowed_dirs" in escape["retmsg"]
+    run_job(server, server.post("/v1/data/download", {"output_path": str(allowed / "out.csv"), "work_mode": 0,
+                                                      "namespace": NS, "table_name": "in"}))
+    assert (allowed / "out.csv").read_text().splitlines() == data_lines(MINI)
+
+
+def test_upload_larger_than_the_memory_budget(flow_server, tmp_path):
+    server = flow_server(conf={"data_access": {"block_size": 4096}})  # the host file is 111 kB
+    run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, HOST, "budget"))))
+    assert server.post("/v1/table/table_info", {"namespace": NS, "table_name": "budget"})["data"]["count"] == 569
+    out = tmp_path / "budget.csv"
+    run_job(server, server.post("/v1/data/download", {"output_path": str(out), "work_mode": 0, "namespace": NS,
+                                                      "table_name": "budget"}))
+    assert out.read_text().splitlines() == data_lines(HOST)
