@@ -193,3 +193,25 @@ def test_upload_larger_than_the_memory_budget(flow_server, tmp_path):
     run_job(server, server.post("/v1/data/download", {"output_path": str(out), "work_mode": 0, "namespace": NS,
                                                       "table_name": "budget"}))
     assert out.read_text().splitlines() == data_lines(HOST)
+
+
+def test_table_info_create_and_generated_names(server):
+    created = server.post("/v1/table/table_info", {"namespace": NS, "table_name": "fresh", "create": True,
+                                                   "partition": 4})
+    assert created["data"] == {"table_name": "fresh", "namespace": NS, "count": 0, "partition": 4, "schema": {}}
+    generated = server.post("/v1/table/table_info", {
+        "table_name": "t1", "gen_table_info": True, "local": {"role": "guest", "party_id": 9999},
+        "role": {"guest": [9999], "host": [10000]}, "data_type": "train"})
+    assert generated["retcode"] == 0
+    assert generated["data"]["namespace"] == "guest#9999#guest-9999#host-10000#train"
+    assert generated["data"]["count"] == 0 and generated["data"]["partition"] is None
+    missing = server.post("/v1/table/table_info", {"namespace": NS})
+    assert missing["retcode"] == 100 and "table_name" in missing["retmsg"]
+
+
+def test_table_delete_by_job(server, tmp_path):
+    job = run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, MINI, "byjob")), "-drop", "1"))
+    deleted = server.client("-f", "table_delete", "-j", job["f_job_id"], "-r", "local", "-p", "0")
+    assert deleted["data"] == [{"table_name": "byjob", "namespace": NS}]
+    assert server.post("/v1/table/table_info", {"namespace": NS, "table_name": "byjob"})["data"]["count"] == 0
+    assert server.client("-f", "table_delete", "-j", job["f_job_id"])["retcode"] == 101
