@@ -39,7 +39,9 @@ def make_database(settings: DatabaseSettings):
         path = settings.url[len("sqlite:///"):]
         # pooled: HTTP threads come and go, and opening a connection (with its pragmas)
         # costs ten times a small write
-        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=15, check_same_thread=False,
+        # timeout: seconds a thread waits for a free pooled connection (the SQLite lock
+        # wait is the busy_timeout pragma)
+        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=30, check_same_thread=False,
                                     max_connections=settings.max_connections,
                                     stale_timeout=settings.stale_timeout)
     if url.scheme in ("mysql", "mysql+pymysql", "mariadb"):
@@ -48,7 +50,7 @@ def make_database(settings: DatabaseSettings):
         return ReconnectingPooledMySQL(
             name, host=url.hostname or "127.0.0.1", port=url.port or 3306,
             user=unquote(url.username or "root"), password=unquote(url.password or ""),
-            charset="utf8mb4", max_connections=settings.max_connections,
+            charset="utf8mb4", max_connections=settings.max_connections, timeout=30,
             stale_timeout=settings.stale_timeout)
     raise ValueError(f"database.url: unsupported scheme {url.scheme!r} (use sqlite:/// or mysql://)")
 
