@@ -49,3 +49,17 @@ def test_failed_upstream_stops_the_dag(flow_server):
     assert job["f_status"] == "failed"
     assert "test_sleep_0 of role host party 10000 failed" in job["f_status_reason"], job["f_status_reason"]
     assert {t["f_component_name"] for t in server.tasks(job["f_job_id"])} == {"test_sleep_0"}
+
+
+def test_metrics_logged_by_tasks_are_read_back(flow_server):
+    server = flow_server()
+    job_id = server.submit(*dag_job({"test_sleep_0": {"module": "TestSleep"}}, 0.25))
+    assert server.wait_job(job_id)["f_status"] == "success"
+    body = {"job_id": job_id, "component_name": "test_sleep_0", "role": "host", "party_id": 10000}
+    answer = server.post("/v1/tracking/component/metric/all", body)
+    assert answer["data"] == {"train": {"sleep": {"data": [["seconds", 0.25]], "meta": {}}}}
+    assert server.post("/v1/tracking/component/metrics", body)["data"] == {"train": ["sleep"]}
+    data = server.post("/v1/tracking/component/metric_data", dict(body, metric_namespace="train", metric_name="sleep"))
+    assert data["data"] == [["seconds", 0.25]]
+    assert server.post("/v1/tracking/component/metric/delete", {"job_id": job_id})["retcode"] == 0
+    assert server.post("/v1/tracking/component/metric/all", body) == {"retcode": 0, "retmsg": "no data"}

@@ -132,3 +132,24 @@ def test_run_toy_example_script(toy_run):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Secure Add Result is 2000.0000" in out.stdout
     assert out.stdout.rstrip().endswith("success")
+
+
+def test_tracking_views_and_parameters(toy_run):
+    server, submit, _ = toy_run
+    job_id = submit["jobId"]
+    view = server.post("/v1/tracking/job/data_view", {"job_id": job_id, "role": "guest", "party_id": 10000})
+    assert view["retcode"] == 0 and view["data"]["roles"] == {"guest": [10000], "host": [10000]}
+    assert server.post("/v1/tracking/job/data_view", {"job_id": "1", "role": "guest", "party_id": 1}) == {
+        "retcode": 101, "retmsg": "error"}
+    params = server.client("-f", "component_parameters", "-j", job_id, "-cpn", "secure_add_example_0",
+                           "-r", "host", "-p", "10000")
+    assert params["data"]["module"] == "SecureAddExample"
+    assert params["data"]["SecureAddExampleParam"] == {"seed": 321, "partition": 48, "data_num": 1000}
+    # the toy example logs no metric: FATE answers "no data" with no data key
+    none = server.client("-f", "component_metric_all", "-j", job_id, "-cpn", "secure_add_example_0",
+                         "-r", "guest", "-p", "10000")
+    assert none == {"retcode": 0, "retmsg": "no data"}
+    data = server.post("/v1/tracking/component/metric_data", {"job_id": job_id, "component_name": "x", "role": "guest",
+                                                              "party_id": 10000, "metric_namespace": "a",
+                                                              "metric_name": "b"})
+    assert data == {"retcode": 0, "retmsg": "success", "meta": {"name": None, "metric_type": None}}

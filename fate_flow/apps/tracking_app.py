@@ -1,16 +1,75 @@
-"""/v1/tracking: metric writes from task processes (reads come with the components)."""
+"""/v1/tracking: metrics and views of jobs and components; metric writes from task processes."""
 from __future__ import annotations
 
 from flask import Blueprint
 
 from fate_flow.app import services
 from fate_flow.apps._request import json_body, require
-from fate_flow.errors import ArgumentError
+from fate_flow.errors import ArgumentError, FlowError, NotFound
+from fate_flow.manager import tracking
 from fate_flow.manager.tracking import MetricTracker
 from fate_flow.utils.response import ok
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1/tracking")
 TASK_PREFIX = "/<job_id>/<component_name>/<task_id>/<role>/<party_id>"
+
+
+def _component_request(*extra: str) -> list:
+    """job_id, component_name, role, party_id (+ extra); role/party default to the initiator's."""
+    body = json_body()
+    if body.get("role") in (None, "") and body.get("party_id") in (None, ""):
+        job = services().controller.initiator_job(str(require(body, "job_id")[0]))
+        body = dict(body, role=job.f_role, party_id=job.f_party_id)
+    values = require(body, "job_id", "component_name", "role", "party_id", *extra)
+    return [str(v) for v in values]
+
+
+@bp.route("/job/data_view", methods=["POST"])
+def job_data_view():
+    body = json_body()
+    job_id, role, party_id = require(body, "job_id", "role", "party_id")
+    view = tracking.read_job_view(str(job_id), str(role), str(party_id))
+    if not view:
+        raise NotFound("error")
+    return ok(view)
+
+
+@bp.route("/component/metric/all", methods=["POST"])
+def component_metric_all():
+    metrics = tracking.read_metrics(*_component_request())
+    return ok(metrics) if metrics else ok(retmsg="no data")
+
+
+@bp.route("/component/metrics", methods=["POST"])
+def component_metrics():
+    metrics = tracking.read_metrics(*_component_request())
+    names = {namespace: list(entries) for namespace, entries in metrics.items()}
+    return ok(names) if names else ok(retmsg="no data")
+
+
+@bp.route("/component/metric_data", methods=["POST"])
+def component_metric_data():
+    job_id, component, role, party_id, namespace, name = _component_request("metric_namespace", "metric_name")
+    entry = tracking.read_metrics(job_id, component, role, party_id).get(namespace, {}).get(name, {})
+    meta = entry.get("meta") or {"name": None, "metric_type": None}
+    return ok(entry.get("data"), meta=meta)
+
+
+@bp.route("/component/metric/delete", methods=["POST"])
+def component_metric_delete():
+    body = json_body()
+    if body.get("model"):
+        raise FlowError("metrics are one table here, not one per day: delete them by job_id")
+    (job_id,) = require(body, "job_id")
+    keys = ("job_id", "role", "party_id", "component_name", "task_id", "metric_namespace", "metric_name")
+    filters = {k: body[k] for k in keys if body.get(k) not in (None, "")}
+    return ok(f"deleted {tracking.delete_metrics(filters)} metric rows of job {job_id}")
+
+
+@bp.route("/component/parameters", methods=["POST"])
+def component_parameters():
+    job_id, component, role, party_id = _component_request()
+    return ok(services().controller.component_parameters(job_id, component, role, party_id), keep_data=True)
 
 
 @bp.route(TASK_PREFIX + "/metric_data/save", methods=["POST"])

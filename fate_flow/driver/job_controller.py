@@ -335,6 +335,20 @@ class JobController:
                 TrackingMetric.f_component_name == task.f_component_name).execute()
             shutil.rmtree(self.settings.federation_dir / task.f_task_id, ignore_errors=True)
 
+    def component_parameters(self, job_id: str, component: str, role: str, party_id: str) -> dict:
+        """``{"module": M, "<XxxParam>": {...}}`` of one component for one party (tracking route)."""
+        job = Job.get_or_none(Job.f_job_id == job_id, Job.f_role == role, Job.f_party_id == str(party_id))
+        if job is None:
+            job = Job.select().where(Job.f_job_id == job_id).first()
+        if job is None:
+            raise NotFound("can not found this job")
+        parser = self.job_parser(job)
+        try:
+            params = parser.component_parameters(component, role, int(party_id))
+        except (KeyError, ValueError, FlowError):
+            raise FlowError("can not found this component parameters") from None
+        return {"module": params.get("module"), **{k: v for k, v in params.items() if k.endswith("Param")}}
+
     def update_notes(self, job_id: str, role: str, party_id: str, notes: str) -> None:
         self.update_party_job(job_id, role, str(party_id), {"f_description": notes})
 

@@ -37,3 +37,47 @@ class MetricTracker:
         cond = [getattr(TrackingMetric, k) == v for k, v in self.key.items()]
         return cond + [TrackingMetric.f_metric_namespace == namespace, TrackingMetric.f_metric_name == name,
                        TrackingMetric.f_type == kind]
+
+
+def _task_filter(job_id: str, component_name: str, role: str, party_id: str) -> list:
+    return [TrackingMetric.f_job_id == job_id, TrackingMetric.f_component_name == component_name,
+            TrackingMetric.f_role == role, TrackingMetric.f_party_id == str(party_id)]
+
+
+def _sort_key(pair: list) -> tuple:
+    key = pair[0]
+    return (0, key, "") if isinstance(key, (int, float)) and not isinstance(key, bool) else (1, 0, str(key))
+
+
+def read_metrics(job_id: str, component_name: str, role: str, party_id: str) -> dict[str, dict[str, dict]]:
+    """``{namespace: {name: {"data": [[key, value], ...] sorted by key, "meta": {...}}}}`` of a component."""
+    out: dict[str, dict[str, dict]] = {}
+    query = (TrackingMetric.select().where(*_task_filter(job_id, component_name, role, party_id),
+                                           TrackingMetric.f_type.in_([METRIC_DATA, METRIC_META]))
+             .order_by(TrackingMetric.f_id))
+    for row in query:
+        entry = out.setdefault(row.f_metric_namespace, {}).setdefault(row.f_metric_name, {"data": [], "meta": {}})
+        if row.f_type == METRIC_DATA:
+            entry["data"].append([json.loads(row.f_key), json.loads(row.f_value)])
+        else:
+            entry["meta"][row.f_key] = json.loads(row.f_value)
+    for names in out.values():
+        for entry in names.values():
+            entry["data"].sort(key=_sort_key)
+    return out
+
+
+def delete_metrics(filters: dict[str, Any]) -> int:
+    """Delete the metric rows matching ``filters`` (column names without ``f_``); returns how many."""
+    cond = [getattr(TrackingMetric, f"f_{k}") == str(v) for k, v in filters.items()]
+    return TrackingMetric.delete().where(TrackingMetric.f_type != JOB_VIEW, *cond).execute()
+
+
+def read_job_view(job_id: str, role: str, party_id: str) -> dict[str, Any]:
+    """The job view saved at create (partner, dataset, roles) plus the model summary."""
+    rows = TrackingMetric.select().where(TrackingMetric.f_job_id == job_id, TrackingMetric.f_role == role,
+                                         TrackingMetric.f_party_id == str(party_id), TrackingMetric.f_type == JOB_VIEW)
+    view = {row.f_key: json.loads(row.f_value) for row in rows}
+    if view:
+        view.setdefault("model_summary", {})
+    return view
