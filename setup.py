@@ -27,7 +27,8 @@ setup(
         "psutil>=5.9",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2"],
+        # scikit-learn: reference values for the metric tests only
+        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "scikit-learn>=1.2"],
     },
     entry_points={
         "console_scripts": [

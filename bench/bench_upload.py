@@ -19,8 +19,11 @@ fixed seed) in a temporary directory, then, on one real server
 3. samples every 50 ms, in a background thread, the RSS of the server, of each task process
    under it (also its ``VmHWM``, so a peak between samples is caught) and of the client.
 
-Sizes that would need more than half the free disk space are skipped. Generated files
-and the server's work dir are deleted at the end unless ``--keep``.
+The disk is synced (``os.sync``) after generating a file and before each download, so that
+dirty pages of an earlier step do not throttle the next one's writes. Sizes that would need
+more than half the free disk space are skipped. Generated files and the server's work dir
+are deleted at the end unless ``--keep``. The exit code is 1 if a table count or a
+downloaded file is wrong (missed speed or memory targets are only reported).
 """
 from __future__ import annotations
 
@@ -147,7 +150,7 @@ class Sampler(threading.Thread):
         self.phases: dict[str, dict] = {}
         self.samples = 0
         self._procs: dict[int, psutil.Process] = {}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._lock = threading.Lock()
 
     def set_phase(self, phase: str | None) -> None:
@@ -158,16 +161,16 @@ class Sampler(threading.Thread):
                                                "task_cpu": {}, "task_cmd": {}})
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(5)
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 self._sample()
             except psutil.Error:
                 pass
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def _proc(self, pid: int) -> psutil.Process:
         proc = self._procs.get(pid)
@@ -196,7 +199,7 @@ class Sampler(threading.Thread):
             except psutil.Error:
                 continue
             phase["tasks"][child.pid] = max(phase["tasks"].get(child.pid, 0), peak)
-            phase["task_cpu"][child.pid] = times.user + times.system
+            phase["task_cpu"][child.pid] = (times.user, times.system)
             phase["task_cmd"][child.pid] = cmd
         if client_pid:
             try:
@@ -262,9 +265,21 @@ def db_value(server: FlowServer, sql: str, args: tuple) -> object:
         conn.close()
 
 
-def server_cpu(server: FlowServer) -> float:
+def server_cpu(server: FlowServer) -> tuple[float, float]:
+    """(user, system) CPU seconds of the server process so far."""
     times = psutil.Process(server.proc.pid).cpu_times()
-    return times.user + times.system
+    return times.user, times.system
+
+
+def cpu_delta(after: tuple[float, float], before: tuple[float, float]) -> tuple[float, float]:
+    return after[0] - before[0], after[1] - before[1]
+
+
+def flush_disk() -> float:
+    """``sync`` so that dirty pages left by earlier steps do not throttle the next one; return seconds."""
+    t0 = time.perf_counter()
+    os.sync()
+    return time.perf_counter() - t0
 
 
 def settle_rss(server: FlowServer, seconds: float = 0.5) -> float:
@@ -291,7 +306,7 @@ def run_upload(server: FlowServer, sampler: Sampler, csv: Path, rows: int, tmp: 
     stdout, stderr = client.communicate(timeout=1800)
     t_client = time.time()
     usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_client_phase = server_cpu(server) - cpu0
+    cpu_client_phase = cpu_delta(server_cpu(server), cpu0)
     try:
         answer = json.loads(stdout)
     except ValueError:
@@ -299,7 +314,7 @@ def run_upload(server: FlowServer, sampler: Sampler, csv: Path, rows: int, tmp: 
     assert answer.get("retcode") == 0, answer
     job_id = answer["jobId"]
     job, t_seen = wait_finished(server, job_id, timeout=1800)
-    cpu_total = server_cpu(server) - cpu0
+    cpu_total = cpu_delta(server_cpu(server), cpu0)
     wait_tasks_gone(server, job_id)
     sampler.set_phase(None)
     sampler.client_pid = None
@@ -324,8 +339,10 @@ def run_upload(server: FlowServer, sampler: Sampler, csv: Path, rows: int, tmp: 
         "e2e_s": e2e_s, "e2e_seen_s": t_seen - t0, "job_s": (job["f_end_time"] - job["f_create_time"]) / 1000,
         "client_s": t_client - t0,
         "client_cpu_s": (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime),
-        "server_cpu_transfer_s": cpu_client_phase, "server_cpu_total_s": cpu_total,
-        "task_cpu_s": sum(peaks["task_cpu"].values()),
+        "server_cpu_transfer_s": sum(cpu_client_phase), "server_cpu_total_s": sum(cpu_total),
+        "server_cpu_transfer_user_sys_s": cpu_client_phase,
+        "task_cpu_s": sum(u + s for u, s in peaks["task_cpu"].values()),
+        "task_cpu_user_sys_s": tuple(map(sum, zip(*peaks["task_cpu"].values()))) or (0.0, 0.0),
         "phases_ms": {
             "client start -> job created (send + receive)": job["f_create_time"] - t0_ms,
             "job created -> task launched": task["f_start_time"] - job["f_create_time"],
@@ -365,7 +382,8 @@ def run_download(server: FlowServer, sampler: Sampler, rows: int, tmp: Path, lab
         "e2e_s": (job["f_end_time"] - t0_ms) / 1000, "e2e_seen_s": t_seen - t0,
         "job_s": (job["f_end_time"] - job["f_create_time"]) / 1000,
         "task_run_s": (task["f_end_time"] - task["f_start_time"]) / 1000,
-        "task_cpu_s": sum(peaks["task_cpu"].values()),
+        "task_cpu_s": sum(u + s for u, s in peaks["task_cpu"].values()),
+        "task_cpu_user_sys_s": tuple(map(sum, zip(*peaks["task_cpu"].values()))) or (0.0, 0.0),
         "peak_server_mb": peaks["server"] / MB, "peak_task_mb": max(peaks["tasks"].values(), default=0) / MB,
         "output": str(output),
     }
@@ -460,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
             csv = tmp / f"data_{label}.csv"
             gen_s = write_csv(csv, rows)
             size = csv.stat().st_size
-            print(f"-- {rows} rows: {size / MB:.1f} MB generated in {gen_s:.1f} s")
+            sync_s = flush_disk()
+            print(f"-- {rows} rows: {size / MB:.1f} MB generated in {gen_s:.1f} s (sync {sync_s:.1f} s)")
             up = run_upload(server, sampler, csv, rows, tmp, label)
             up["gen_s"] = gen_s
             ok = "OK" if up["count"] == rows else f"MISMATCH (table count {up['count']})"
@@ -470,18 +489,22 @@ def main(argv: list[str] | None = None) -> int:
                   f"{up['client_s']:.2f} s, {up['client_exit_after_job_created_ms']:.0f} ms after the job was created)")
             for phase, ms in up["phases_ms"].items():
                 print(f"            {phase:<50} {'n/a' if ms is None else f'{ms:8.0f} ms'}")
+            user, system = up["server_cpu_transfer_user_sys_s"]
             print(f"            CPU s: client {up['client_cpu_s']:.2f}, server during transfer "
-                  f"{up['server_cpu_transfer_s']:.2f} (whole upload {up['server_cpu_total_s']:.2f}), "
-                  f"task {up['task_cpu_s']:.2f}")
+                  f"{up['server_cpu_transfer_s']:.2f} (user {user:.2f}, sys {system:.2f}; whole upload "
+                  f"{up['server_cpu_total_s']:.2f}), task {up['task_cpu_s']:.2f} "
+                  f"(user {up['task_cpu_user_sys_s'][0]:.2f}, sys {up['task_cpu_user_sys_s'][1]:.2f})")
             print(f"            peak RSS MB: server {up['peak_server_mb']:.1f}, task {up['peak_task_mb']:.1f}, "
                   f"client {up['peak_client_mb']:.1f}")
+            flush_disk()
             down = run_download(server, sampler, rows, tmp, label, csv)
             ok = "identical to the input without header" if down["identical"] else \
                 f"DIFFERS from the input ({down['lines']} lines)"
             print(f"   download end to end {down['e2e_s']:7.2f} s  {rows / down['e2e_s']:>9,.0f} rows/s "
                   f"{down['bytes'] / MB / down['e2e_s']:6.1f} MB/s   job create->end {down['job_s']:.2f} s   "
                   f"{down['lines']} lines, {ok}")
-            print(f"            task run {down['task_run_s']:.2f} s, task CPU {down['task_cpu_s']:.2f} s; peak RSS MB: "
+            print(f"            task run {down['task_run_s']:.2f} s, task CPU {down['task_cpu_s']:.2f} s "
+                  f"(user {down['task_cpu_user_sys_s'][0]:.2f}, sys {down['task_cpu_user_sys_s'][1]:.2f}); peak RSS MB: "
                   f"server {down['peak_server_mb']:.1f}, task {down['peak_task_mb']:.1f}")
             after = settle_rss(server)
             rss_after.append((rows, after))
@@ -518,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"reference: FATE 1.4.5 {FATE_145['seconds']} s for {FATE_145['rows']} rows ({fate:,.0f} rows/s); "
           f"targets >= {TARGET_ROWS_PER_S:,} rows/s end to end, task peak < {TARGET_TASK_RSS_MB} MB and flat, "
           "server flat")
-    failures = []
+    failures, wrong = [], False
     for up in uploads:
         rate = up["rows"] / up["e2e_s"]
         if rate < TARGET_ROWS_PER_S:
@@ -527,9 +550,11 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"upload {up['rows']}: task peak {up['peak_task_mb']:.0f} MB > {TARGET_TASK_RSS_MB}")
         if up["count"] != up["rows"]:
             failures.append(f"upload {up['rows']}: table count {up['count']}")
+            wrong = True
     for down in downloads:
         if not down["identical"]:
             failures.append(f"download {down['rows']}: output differs from the input")
+            wrong = True
     if len(uploads) > 1:
         growth = uploads[-1]["peak_server_mb"] - uploads[0]["peak_server_mb"]
         print(f"server peak during upload grows by {growth:+.1f} MB from {uploads[0]['rows']} to "
@@ -541,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         Path(args.json).write_text(json.dumps(raw, indent=2, default=str))
-    return 0
+    return 1 if wrong else 0
 
 
 if __name__ == "__main__":
