@@ -94,5 +94,5 @@ def save_metric_meta(job_id, component_name, task_id, role, party_id):
 
 @bp.route(TASK_PREFIX + "/output/table", methods=["POST"])
 def commit_output_table(job_id, component_name, task_id, role, party_id):
-    meta = services().tables.commit_task_output(job_id, component_name, task_id, role, party_id, json_body())
+    meta = services().tables.record_task_output(job_id, component_name, task_id, role, party_id, json_body())
     return ok(meta)

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
+from fate_flow.components.data_access.param import UPLOAD_TMP_DIR
 from fate_flow.db import DB, Job, Queue, Task, TrackingMetric, now_ms
 from fate_flow.driver import dsl_parser
 from fate_flow.driver.federated_api import FederatedClient, all_parties
@@ -259,7 +260,7 @@ class JobController:
         for task in Task.select(Task.f_task_id).where(Task.f_job_id == job_id, Task.f_role == role,
                                                       Task.f_party_id == str(party_id)):
             shutil.rmtree(self.settings.federation_dir / task.f_task_id, ignore_errors=True)
-        shutil.rmtree(self.settings.job_dir(job_id) / "fate_upload_tmp", ignore_errors=True)
+        shutil.rmtree(self.settings.job_dir(job_id) / UPLOAD_TMP_DIR, ignore_errors=True)
 
     def save_pipeline(self, job_id: str, role: str, party_id: str) -> None:
         """Store the job's pipeline (train DSL, predict DSL, confs) in this party's model dir."""

@@ -81,12 +81,11 @@ class HttpTracker:
     def set_progress(self, percent: int) -> None:
         post_json(self.address, self.job_status_path, {"f_progress": int(percent)})
 
-    def commit_table(self, body: dict) -> dict:
-        """Ask this party's server to make a staged output table visible; raise if it refuses."""
-        answer = post_json(self.address, self.prefix + "/output/table", body, timeout=600)
+    def record_table(self, body: dict) -> None:
+        """Tell this party's server about a committed output table (catalogue, data view); raise if it refuses."""
+        answer = post_json(self.address, self.prefix + "/output/table", body, timeout=120)
         if answer.get("retcode") != 0:
-            raise RuntimeError(f"the output table was not committed: {answer.get('retmsg')}")
-        return answer.get("data") or {}
+            raise RuntimeError(f"the output table was not recorded: {answer.get('retmsg')}")
 
 
 def run_component(args: argparse.Namespace, config: dict) -> None:
@@ -113,9 +112,11 @@ def run_component(args: argparse.Namespace, config: dict) -> None:
     finally:
         federation.close()
     if isinstance(output.data, dict) and "writer" in output.data:
+        # the heavy part of a commit (reading ids for duplicates, merging) runs here, in the
+        # task, under the storage's cross-process table lock; the server only records it
         staged = output.data
-        tracker.commit_table({"staging": staged["writer"].staging_id, "meta": staged["meta"].to_dict(),
-                              "mode": staged["mode"], "upload_count": staged.get("upload_count")})
+        final = ctx.storage.commit(staged["writer"], staged["meta"], staged["mode"])
+        tracker.record_table({"meta": final.to_dict(), "upload_count": staged.get("upload_count")})
 
 
 def main(argv: list[str] | None = None) -> int:

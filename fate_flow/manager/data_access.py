@@ -6,8 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from fate_flow.components.data_access.param import DROP_APPEND, DROP_REFUSE, DROP_REPLACE
-from fate_flow.components.data_access.upload import UPLOAD_TMP_DIR
+from fate_flow.components.data_access.param import DROP_APPEND, DROP_REFUSE, DROP_REPLACE, UPLOAD_TMP_DIR
 from fate_flow.db import DataView, Job, Task
 from fate_flow.driver.job_controller import JobController
 from fate_flow.driver.status import TaskStatus

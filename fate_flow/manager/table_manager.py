@@ -7,13 +7,15 @@ storage commit, so that the two never disagree for long.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fate_flow.db import DB, DataView, StorageTableMeta, now_ms
 from fate_flow.errors import ArgumentError, FlowError
 from fate_flow.manager.tracking import MetricTracker
 from fate_flow.settings import Settings
-from fate_flow.storage import StorageError, TableMeta, TableNotFoundError, check_name, open_storage
+
+if TYPE_CHECKING:
+    from fate_flow.storage import TableMeta
 
 
 class TableManager:
@@ -21,11 +23,22 @@ class TableManager:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.storage = open_storage(settings.data_access.storage_engine, settings.data_dir)
+        self._storage = None
+
+    @property
+    def storage(self):
+        """The storage engine, opened on first use: pyarrow is loaded only when tables are touched."""
+        if self._storage is None:
+            from fate_flow.storage import open_storage
+
+            self._storage = open_storage(self.settings.data_access.storage_engine, self.settings.data_dir)
+        return self._storage
 
     @staticmethod
     def check_names(namespace: Any, name: Any) -> None:
         """Raise ArgumentError naming ``namespace``/``table_name`` if either is unusable."""
+        from fate_flow.storage import check_name
+
         for field, value in (("namespace", namespace), ("table_name", name)):
             try:
                 check_name(field, value)
@@ -37,6 +50,8 @@ class TableManager:
 
     def describe(self, namespace: str, name: str) -> TableMeta | None:
         """The table's meta, or None if there is no such table."""
+        from fate_flow.storage import TableNotFoundError
+
         if not self.storage.exists(namespace, name):
             return None
         try:
@@ -47,11 +62,17 @@ class TableManager:
 
     def commit(self, writer: Any, meta: TableMeta, mode: str, job_id: str) -> TableMeta:
         """Make staged data the table and record it in the catalogue; the old table stays on failure."""
+        from fate_flow.storage import StorageError
+
         try:
             final = self.storage.commit(writer, meta, mode)
         except StorageError as exc:
             self.storage.abort(writer)
             raise FlowError(str(exc)) from exc
+        self._catalogue(final, job_id)
+        return final
+
+    def _catalogue(self, final: TableMeta, job_id: str) -> None:
         row = {"f_engine": final.engine, "f_partitions": final.partitions, "f_count": final.count,
                "f_schema": json.dumps(final.schema), "f_delimiter": final.delimiter, "f_job_id": job_id,
                "f_update_time": now_ms()}
@@ -61,10 +82,11 @@ class TableManager:
             if not updated:
                 StorageTableMeta.insert(f_namespace=final.namespace, f_name=final.name, f_create_time=now_ms(),
                                         **row).execute()
-        return final
 
     def create_empty(self, namespace: str, name: str, partitions: int) -> TableMeta:
         """Create an empty table (table_info with create=true)."""
+        from fate_flow.storage import TableMeta
+
         writer = self.storage.writer(namespace, name)
         meta = TableMeta(namespace=namespace, name=name, partitions=partitions, count=0, schema={},
                          engine=self.storage.engine)
@@ -94,18 +116,16 @@ class TableManager:
         return {"table_name": name, "namespace": namespace, "count": meta.count, "partition": meta.partitions,
                 "schema": meta.schema}
 
-    def commit_task_output(self, job_id: str, component: str, task_id: str, role: str, party_id: str,
+    def record_task_output(self, job_id: str, component: str, task_id: str, role: str, party_id: str,
                            body: dict) -> dict:
-        """Commit a table a task staged and record it in the task's data view (and upload metric)."""
+        """Record a table a task committed: catalogue row, the task's data view, the upload metric."""
+        from fate_flow.storage import TableMeta
+
         meta = TableMeta.from_dict(body.get("meta") or {})
         self.check_names(meta.namespace, meta.name)
-        mode = body.get("mode")
-        if mode not in ("create", "replace", "append"):
-            raise ArgumentError("mode", f"should be create, replace or append, got {mode!r}")
-        writer = self.storage.resume_writer(meta.namespace, meta.name, str(body.get("staging", "")))
-        final = self.commit(writer, meta, mode, job_id)
-        view = {"f_table_name": final.name, "f_table_namespace": final.namespace, "f_component_name": component,
-                "f_table_count_actual": final.count, "f_partition": final.partitions,
+        self._catalogue(meta, job_id)
+        view = {"f_table_name": meta.name, "f_table_namespace": meta.namespace, "f_component_name": component,
+                "f_table_count_actual": meta.count, "f_partition": meta.partitions,
                 "f_table_count_upload": body.get("upload_count"), "f_update_time": now_ms()}
         key = {"f_job_id": job_id, "f_task_id": task_id, "f_role": role, "f_party_id": str(party_id)}
         with DB.atomic():
@@ -113,6 +133,6 @@ class TableManager:
                 DataView.insert(**key, **view, f_create_time=now_ms()).execute()
         if body.get("upload_count") is not None:
             tracker = MetricTracker(job_id, component, task_id, role, party_id)
-            tracker.save_metric_data("upload", "data_access", [["count", final.count]])
+            tracker.save_metric_data("upload", "data_access", [["count", meta.count]])
             tracker.save_metric_meta("upload", "data_access", {"name": "data_access", "metric_type": "UPLOAD"})
-        return final.to_dict()
+        return meta.to_dict()

@@ -46,6 +46,8 @@ STAGING_DIR = ".staging"
 LOCKS_DIR = ".locks"
 DATA_ID_KEY = b"fate_flow.data_id"
 OPEN_DEADLINE_SECONDS = 5.0
+# Readers open files with pre_buffer=False: pyarrow's default keeps every row group it
+# has read in memory, so a full scan would grow with the table.
 # Ids and values are nearly all distinct strings: dictionaries and min/max statistics
 # would cost time and space for nothing.
 PARQUET_OPTIONS = {"compression": "snappy", "use_dictionary": False, "write_statistics": False}
@@ -91,12 +93,12 @@ class LocalTable(StoredTable):
         """Yield batches of at most ``batch_rows`` rows ("id", "value") in stored order, one row group in memory."""
         if batch_rows < 1:
             raise ValueError(f"batch_rows must be positive, got {batch_rows}")
-        for batch in pq.ParquetFile(self._source).iter_batches(batch_size=batch_rows, columns=["id", "value"]):
+        for batch in pq.ParquetFile(self._source, pre_buffer=False).iter_batches(batch_size=batch_rows, columns=["id", "value"]):
             yield batch.replace_schema_metadata()
 
     def read_ids(self) -> pa.Array:
         """Return every id in stored order, reading only the id column."""
-        return pq.ParquetFile(self._source).read(columns=["id"]).column(0).combine_chunks()
+        return pq.ParquetFile(self._source, pre_buffer=False).read(columns=["id"]).column(0).combine_chunks()
 
     def close(self) -> None:
         """Close the file that pins this snapshot."""
@@ -165,7 +167,7 @@ class LocalStorage(TableStorage):
         if exists and mode == "create":
             raise TableExistsError(namespace, name)
         with contextlib.ExitStack() as stack:
-            staged = stack.enter_context(pq.ParquetFile(writer.data_path))
+            staged = stack.enter_context(pq.ParquetFile(writer.data_path, pre_buffer=False))
             base = stack.enter_context(self.open(namespace, name)) if exists and mode == "append" else None
             ids = staged.read(columns=["id"]).column(0)
             if base is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from fate_flow.components.param import BaseParam
 
 DROP_REFUSE, DROP_APPEND, DROP_REPLACE = 2, 0, 1
+# where the server streams a received upload, inside the job's directory
+UPLOAD_TMP_DIR = "fate_upload_tmp"
 
 
 class UploadParam(BaseParam):

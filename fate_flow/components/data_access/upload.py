@@ -5,10 +5,8 @@ import shutil
 from pathlib import Path
 
 from fate_flow.components.base import ComponentBase, ComponentOutput
-from fate_flow.components.data_access.param import DROP_APPEND, DROP_REPLACE
+from fate_flow.components.data_access.param import DROP_APPEND, DROP_REPLACE, UPLOAD_TMP_DIR
 from fate_flow.storage import TableMeta, iter_line_batches
-
-UPLOAD_TMP_DIR = "fate_upload_tmp"
 
 
 class Upload(ComponentBase):
@@ -38,7 +36,7 @@ class Upload(ComponentBase):
                 if progress != last_progress:
                     ctx.tracker.set_progress(progress)
                     last_progress = progress
-            writer.close()  # the server commits it, from another process
+            writer.close()
         except BaseException:
             ctx.storage.abort(writer)
             raise
