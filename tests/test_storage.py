@@ -215,9 +215,12 @@ def test_failure_before_the_swap_leaves_the_old_table(tmp_path, monkeypatch, eng
     storage = open_storage(engine, tmp_path / "store")
     upload(storage, write_file(tmp_path, "id,v\n1,a\n2,b\n"))
 
-    def broken(ids):
+    def broken(*args):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(sys.modules[type(storage).__module__], "last_occurrence_rows", broken)
+    module = sys.modules[type(storage).__module__]
+    for name in ("last_occurrence_rows", "_rows_to_keep"):  # the duplicate check, just before the swap
+        if hasattr(module, name):
+            monkeypatch.setattr(module, name, broken)
     with pytest.raises(RuntimeError, match="disk on fire"):
         upload(storage, write_file(tmp_path, "id,v\n3,c\n", "new.csv"), mode="replace")
     assert rows_of(storage) == [("1", "a"), ("2", "b")]
@@ -506,3 +509,15 @@ def test_upload_memory_is_bounded_by_the_block_not_the_file(local, tmp_path):
     # not the values, back into Arrow's pool to deduplicate them: memory in ids, not in bytes.)
     assert upload_peak < 8 * block, upload_peak
     assert arrow_peak < 4 * block, arrow_peak
+
+
+def test_last_occurrences_of_integer_and_mixed_ids():
+    from fate_flow.storage.base import last_occurrence_rows
+
+    assert last_occurrence_rows(pa.array(["3", "1", "2"])) is None
+    assert list(last_occurrence_rows(pa.array(["3", "1", "3", "2", "1"]))) == [2, 3, 4]
+    # "07" and "7" are different ids: not the integer path
+    assert last_occurrence_rows(pa.array(["7", "07", "-7"])) is None
+    assert list(last_occurrence_rows(pa.array(["7", "07", "7"]))) == [1, 2]
+    chunked = pa.chunked_array([pa.array(["10", "20"]), pa.array(["10"])])
+    assert list(last_occurrence_rows(chunked)) == [1, 2]

@@ -81,83 +81,108 @@ def multiexp_columns(bases: list, modulus: int, columns: list) -> list:
     """Return ``prod_i bases[i] ** m_i mod modulus`` for each column ``(rows, m)``.
 
     Each column is a pair of int64 arrays: the row indices with a non-zero multiplier and
-    the signed multipliers. Negative multipliers use the inverse of the base, computed once
-    per row that needs it. This is ``X^T . [[d]]`` when ``bases`` are the ciphertexts of d.
+    the signed multipliers (|m| < 2^62). This is ``X^T . [[d]]`` when ``bases`` are the
+    ciphertexts of d. Negative multipliers and negative digits use the inverse of the
+    base; the inverses of all rows involved are computed together with one inversion.
     """
-    negative_rows = set()
-    for rows, values in columns:
-        negative_rows.update(rows[values < 0].tolist())
-    inverses = {i: invert(bases[i], modulus) for i in negative_rows}
-    results = []
-    for rows, values in columns:
-        picked = [inverses[i] if v < 0 else bases[i] for i, v in zip(rows.tolist(), values.tolist())]
-        results.append(multiexp(picked, np.abs(values), modulus))
-    return results
+    if not columns:
+        return []
+    used = np.unique(np.concatenate([rows for rows, _ in columns])).tolist()
+    # Entry 2*i is bases[i] and entry 2*i + 1 its inverse; a sign picks one by index.
+    signed_bases = [None] * (2 * len(bases))
+    for i, inverse in zip(used, batch_invert([bases[i] for i in used], modulus)):
+        signed_bases[2 * i], signed_bases[2 * i + 1] = bases[i], inverse
+    return [_multiexp_column(signed_bases, rows, values, modulus) for rows, values in columns]
 
 
-def multiexp(bases: list, exponents: np.ndarray, modulus: int):
-    """Return ``prod bases[i] ** exponents[i] mod modulus`` for non-negative int64 exponents.
+def batch_invert(values: list, modulus: int) -> list:
+    """Return the inverses of all values with one modular inversion (Montgomery's trick).
 
-    Picks the cheaper of one powmod per base and the bucket method (Pippenger): the
-    exponents are cut into windows of w bits; in each window every base is multiplied into
-    the bucket of its digit (one product per base and window), the buckets are combined
-    with running products (2 * 2^w products), and the windows are joined by w squarings.
-    For 53-bit exponents and 10,000 bases this is about 6 products per base instead of
-    the ~64 of a separate powmod.
+    Costs 3 products per value instead of one inversion each (about 5.5 products).
+
+    Raises:
+        ZeroDivisionError: some value has no inverse.
     """
-    if not bases:
+    if not values:
+        return []
+    prefix, acc = [], mpz(1)
+    for value in values:
+        acc = acc * value % modulus
+        prefix.append(acc)
+    inverse = invert(acc, modulus)
+    out = [None] * len(values)
+    for i in range(len(values) - 1, 0, -1):
+        out[i] = inverse * prefix[i - 1] % modulus
+        inverse = inverse * values[i] % modulus
+    out[0] = inverse
+    return out
+
+
+def _multiexp_column(signed_bases: list, rows: np.ndarray, values: np.ndarray, modulus: int):
+    """One product of powers: plain powmods for a few entries, else signed-digit buckets.
+
+    Bucket method (Pippenger) with signed digits: every multiplier is written in base 2^w
+    with digits in (-2^(w-1), 2^(w-1)]; in each window a base goes into the bucket of its
+    digit's magnitude (the inverse base for a negative digit or multiplier), the buckets
+    are combined with running products (2^w products), and the windows are joined by w
+    squarings. For 53-bit multipliers this is about 6-9 products per entry instead of the
+    ~64 of one powmod each, and signed digits halve the buckets of an unsigned window.
+    """
+    if rows.size == 0:
         return mpz(1)
-    n_bits = int(exponents.max()).bit_length()
-    window = _best_window(len(bases), n_bits)
+    magnitudes = np.abs(values)
+    negative = (values < 0).astype(np.int64)
+    n_bits = int(magnitudes.max()).bit_length()
+    window = _best_window(len(rows), n_bits)
     if window is None:
         acc = mpz(1)
-        for base, e in zip(bases, exponents.tolist()):
-            acc = acc * powmod(base, e, modulus) % modulus
+        for index, e in zip((2 * rows + negative).tolist(), magnitudes.tolist()):
+            acc = acc * powmod(signed_bases[index], e, modulus) % modulus
         return acc
-    return _bucket_multiexp(bases, exponents, modulus, window, n_bits)
+    result = None
+    for digits in reversed(_signed_digits(magnitudes, window, n_bits)):
+        if result is not None:
+            result = powmod(result, mpz(1) << window, modulus)
+        nonzero = np.flatnonzero(digits)
+        picks = (2 * rows[nonzero] + (negative[nonzero] ^ (digits[nonzero] < 0))).tolist()
+        buckets = [mpz(1)] * ((1 << (window - 1)) + 1)
+        for index, digit in zip(picks, np.abs(digits[nonzero]).tolist()):
+            buckets[digit] = buckets[digit] * signed_bases[index] % modulus
+        window_product = _combine_buckets(buckets, modulus)
+        result = window_product if result is None else result * window_product % modulus
+    return result
 
 
 def _best_window(count: int, n_bits: int) -> int | None:
-    """Window size minimising the estimated products, or None for plain powmods."""
-    if n_bits == 0:
-        return None
+    """Window bits minimising the estimated products, or None for one powmod per entry."""
     best, best_cost = None, count * (n_bits * _POWMOD_COST_PER_BIT + 1)
-    for window in range(1, min(n_bits, _MAX_WINDOW_BITS) + 1):
-        n_windows = -(-n_bits // window)
-        top_bits = n_bits - (n_windows - 1) * window
-        cost = n_windows * count + (n_windows - 1) * (2 << window) + (2 << top_bits) + n_bits
+    for window in range(2, _MAX_WINDOW_BITS + 1):
+        n_windows = -(-(n_bits + 1) // window)
+        cost = n_windows * (count + (1 << window)) + n_bits
         if cost < best_cost:
             best, best_cost = window, cost
     return best
 
 
-def _bucket_multiexp(bases: list, exponents: np.ndarray, modulus: int, window: int, n_bits: int):
-    mask = (1 << window) - 1
-    square_factor = mpz(1 << window)
-    result = None
-    for k in reversed(range(-(-n_bits // window))):
-        if result is not None:
-            result = powmod(result, square_factor, modulus)
-        digits = (exponents >> (k * window)) & mask
-        nonzero = np.flatnonzero(digits)
-        buckets = [None] * (mask + 1)
-        for i, digit in zip(nonzero.tolist(), digits[nonzero].tolist()):
-            bucket = buckets[digit]
-            buckets[digit] = bases[i] if bucket is None else bucket * bases[i] % modulus
-        window_product = _combine_buckets(buckets, modulus)
-        if window_product is not None:
-            result = window_product if result is None else result * window_product % modulus
-    return mpz(1) if result is None else result
+def _signed_digits(magnitudes: np.ndarray, window: int, n_bits: int) -> list:
+    """Digits in (-2^(w-1), 2^(w-1)] of each magnitude, least significant window first."""
+    mask, half, full = (1 << window) - 1, 1 << (window - 1), 1 << window
+    carry = np.zeros_like(magnitudes)
+    out = []
+    for k in range(-(-(n_bits + 1) // window)):  # one spare bit absorbs the last carry
+        raw = ((magnitudes >> (k * window)) & mask) + carry
+        over = raw > half
+        out.append(np.where(over, raw - full, raw))
+        carry = over.astype(np.int64)
+    return out
 
 
 def _combine_buckets(buckets: list, modulus: int):
-    """Return ``prod_d buckets[d] ** d`` with running products (None buckets are empty)."""
-    running = total = None
+    """Return ``prod_d buckets[d] ** d`` with running products (2 products per bucket)."""
+    running = total = mpz(1)
     for bucket in reversed(buckets[1:]):
-        if bucket is not None:
-            running = bucket if running is None else running * bucket % modulus
-        if running is not None:
-            total = running if total is None else total * running % modulus
+        running = running * bucket % modulus
+        total = total * running % modulus
     return total
 
 

@@ -28,24 +28,23 @@ from fate_flow.secureprotol.gmpy_math import FixedBaseTable, from_bytes, invert,
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_pid: int | None = None
+_pool_size = 0
 _configured_workers: int | None = None
 # Worker side: the last fixed-base tables built, keyed by (n, generator, exponent bits).
 _tables: dict = {}
 
 
 def set_parallelism(workers: int | None) -> None:
-    """Set how many worker processes big batches use; 1 (or 0) means no pool at all.
+    """Set how many worker processes big batches use; 1 (or 0) means compute in-process.
 
     ``None`` restores the default, ``os.cpu_count()``. A running pool of another size is
-    shut down and recreated on next use.
+    replaced on its next use; with 1 it is kept idle for when the count goes back up.
     """
     global _configured_workers
     if workers is not None and workers < 0:
         raise ValueError(f"workers must be >= 0 or None, got {workers}")
     with _lock:
         _configured_workers = workers
-        if _pool is not None and _pool._max_workers != worker_count():
-            _shutdown_locked()
 
 
 def worker_count() -> int:
@@ -85,20 +84,22 @@ def split_evenly(count: int, parts: int) -> list:
 
 
 def _get_pool() -> ProcessPoolExecutor | None:
-    global _pool, _pool_pid
+    global _pool, _pool_pid, _pool_size
     workers = worker_count()
     if workers <= 1 or multiprocessing.current_process().daemon:
         return None
     with _lock:
         if _pool is not None and _pool_pid != os.getpid():
             _pool, _pool_pid = None, None  # inherited through fork: not ours to use
+        if _pool is not None and _pool_size != workers:
+            _shutdown_locked()
         if _pool is None:
             method = "fork" if threading.active_count() == 1 else "forkserver"
             context = multiprocessing.get_context(method)
             if method == "forkserver":
                 context.set_forkserver_preload([__name__])
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-            _pool_pid = os.getpid()
+            _pool_pid, _pool_size = os.getpid(), workers
         return _pool
 
 

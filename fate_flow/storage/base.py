@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 COMMIT_MODES = ("create", "replace", "append")
 MAX_NAME_LENGTH = 200
@@ -275,8 +276,34 @@ def last_occurrence_rows(ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     rows = len(ids)
     if rows < 2:
         return None
+    numbers = canonical_integers(ids)
+    if numbers is not None:
+        return last_occurrences_of_integers(numbers)
     grouped = pa.table({"id": ids, "row": np.arange(rows, dtype=np.int64)}) \
         .group_by("id", use_threads=False).aggregate([("row", "max")])
     if grouped.num_rows == rows:
         return None
     return np.sort(grouped.column("row_max").to_numpy())
+
+
+def canonical_integers(ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """The ids as int64 if every one is a canonical decimal integer ("7", not "07" or "+7"), else None.
+
+    Most FATE ids are such numbers: as int64 they take 8 bytes each and sort in numpy,
+    where hashing millions of strings in Arrow needs several times the memory.
+    """
+    canonical = pc.match_substring_regex(ids, r"^(0|-?[1-9][0-9]{0,17})$")
+    if not pc.all(canonical).as_py():
+        return None
+    return pc.cast(ids, pa.int64()).to_numpy()
+
+
+def last_occurrences_of_integers(numbers: np.ndarray) -> np.ndarray | None:
+    order = np.argsort(numbers, kind="stable")
+    ordered = numbers[order]
+    is_last = np.empty(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=is_last[:-1])
+    is_last[-1] = True
+    if is_last.all():
+        return None
+    return np.sort(order[is_last])  # stable sort: the last of equal ids comes last

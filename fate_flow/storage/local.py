@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from fate_flow.storage.base import (ROW_SCHEMA, StorageError, StoredTable, TableExistsError, TableMeta,
                                     TableNotFoundError, TableStorage, TableWriter, check_mode, check_name,
-                                    last_occurrence_rows)
+                                    canonical_integers, last_occurrences_of_integers, last_occurrence_rows)
 
 DATA_FILE = "data.parquet"
 META_FILE = "meta.json"
@@ -169,11 +169,9 @@ class LocalStorage(TableStorage):
         with contextlib.ExitStack() as stack:
             staged = stack.enter_context(pq.ParquetFile(writer.data_path, pre_buffer=False))
             base = stack.enter_context(self.open(namespace, name)) if exists and mode == "append" else None
-            ids = staged.read(columns=["id"]).column(0)
-            if base is not None:
-                ids = pa.chunked_array([base.read_ids(), *ids.chunks], type=pa.string())
-            keep = last_occurrence_rows(ids)
-            count = len(ids) if keep is None else len(keep)
+            total = staged.metadata.num_rows + (base.count() if base is not None else 0)
+            keep = _rows_to_keep(lambda: _id_chunks(base, staged), total)
+            count = total if keep is None else len(keep)
             final = self._final_meta(writer, meta, mode, count, base.meta if base else None)
             data, data_id = writer.data_path, writer.staging_id
             if base is not None or keep is not None:
@@ -294,6 +292,32 @@ def _write_kept_rows(batches: Iterable[pa.RecordBatch], keep: np.ndarray | None,
                     out.write_batch(batch.take(pa.array(keep[lo:hi] - offset)))
             offset += rows
     return dest
+
+
+def _id_chunks(base: LocalTable | None, staged: pq.ParquetFile) -> Iterator[pa.Array]:
+    """The ids of the old table (when appending) then of the staged rows, one row group at a time."""
+    if base is not None:
+        for batch in pq.ParquetFile(base._source, pre_buffer=False).iter_batches(columns=["id"]):
+            yield batch.column(0)
+    for batch in staged.iter_batches(columns=["id"]):
+        yield batch.column(0)
+
+
+def _rows_to_keep(id_chunks: Callable[[], Iterator[pa.Array]], total: int) -> np.ndarray | None:
+    """Row numbers of each id's last occurrence (None if all ids are distinct), in bounded memory.
+
+    Integer ids are packed chunk by chunk into one int64 array (8 bytes a row) so the
+    strings are never all in memory at once; other ids fall back to Arrow's hash grouping.
+    """
+    numbers = np.empty(total, dtype=np.int64)
+    offset = 0
+    for chunk in id_chunks():
+        ints = canonical_integers(chunk)
+        if ints is None:
+            return last_occurrence_rows(pa.chunked_array(list(id_chunks()), type=pa.string()))
+        numbers[offset:offset + len(ints)] = ints
+        offset += len(ints)
+    return last_occurrences_of_integers(numbers[:offset]) if offset > 1 else None
 
 
 def _data_id(source: pa.NativeFile, table: str) -> str:

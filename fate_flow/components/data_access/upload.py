@@ -4,6 +4,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
+
 from fate_flow.components.base import ComponentBase, ComponentOutput
 from fate_flow.components.data_access.param import DROP_APPEND, DROP_REPLACE, UPLOAD_TMP_DIR
 from fate_flow.storage import TableMeta, iter_line_batches
@@ -37,6 +39,7 @@ class Upload(ComponentBase):
                     ctx.tracker.set_progress(progress)
                     last_progress = progress
             writer.close()
+            pa.default_memory_pool().release_unused()  # the commit's duplicate check needs the room
         except BaseException:
             ctx.storage.abort(writer)
             raise
