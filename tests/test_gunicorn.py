@@ -45,6 +45,11 @@ def test_gunicorn_two_workers_one_scheduler(tmp_path):
         job_id = server.submit(json.loads((toy / "toy_example_dsl.json").read_text()),
                                json.loads((toy / "toy_example_conf.json").read_text()))
         assert server.wait_job(job_id, timeout=60)["f_status"] == "success"
+        upload = server.client("-f", "upload", "-c", str(ROOT / "examples/upload_host.json"))
+        assert server.wait_job(upload["jobId"], timeout=60)["f_status"] == "success"
+        info = server.post("/v1/table/table_info", {"namespace": "fate_flow_test_breast_hetero",
+                                                    "table_name": "breast_hetero_host"})
+        assert info["data"]["count"] == 569
         second = subprocess.run([sys.executable, "-m", "fate_flow.server", "--scheduler-only", "--conf", str(conf)],
                                 env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode != 0 and "another scheduler runs" in second.stderr
