@@ -14,6 +14,7 @@ from fate_flow.driver.job_controller import JobController
 from fate_flow.driver.waker import notify, socket_path
 from fate_flow.errors import GENERIC_ERROR, FlowError
 from fate_flow.manager.data_access import DataAccess
+from fate_flow.manager.output_data import OutputData
 from fate_flow.manager.table_manager import TableManager
 from fate_flow.settings import Settings
 from fate_flow.utils.response import envelope
@@ -30,6 +31,7 @@ class Services:
     controller: JobController
     tables: TableManager
     data_access: DataAccess
+    output_data: OutputData
 
 
 def build_services(settings: Settings) -> Services:
@@ -37,7 +39,7 @@ def build_services(settings: Settings) -> Services:
     api = FederatedClient(settings)
     controller = JobController(settings, api, lambda: notify(wake_path))
     tables = TableManager(settings)
-    return Services(settings, api, controller, tables, DataAccess(settings, controller, tables))
+    return Services(settings, api, controller, tables, DataAccess(settings, controller, tables), OutputData(tables))
 
 
 class FlowRequest(Request):

@@ -39,3 +39,34 @@ register(ComponentSpec(
     programs={"guest": "tests.plugin_components:Sleep", "host": "tests.plugin_components:Sleep"},
     param_class="tests.plugin_components:SleepParam",
 ))
+
+
+class Echo(ComponentBase):
+    """Outputs its input rows with ",<suffix>" appended to each value; needs no federation."""
+
+    def run(self, ctx, inputs):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from fate_flow.components import TableData
+
+        table = inputs["data"]["data"]
+        ids, values = [], []
+        for batch in table.iter_batches():
+            ids.append(batch.column(0))
+            values.append(pc.binary_join_element_wise(batch.column(1), pa.scalar(self.params.suffix), ","))
+        schema = dict(table.meta.schema)
+        schema["header"] = ",".join(filter(None, [schema.get("header", ""), "echo"]))
+        return ComponentOutput(data=TableData(ids=ids, values=values, schema=schema))
+
+
+class EchoParam(BaseParam):
+    def __init__(self):
+        self.suffix = "1"
+
+
+register(ComponentSpec(
+    module="TestEcho",
+    programs={"guest": "tests.plugin_components:Echo", "host": "tests.plugin_components:Echo"},
+    param_class="tests.plugin_components:EchoParam",
+))

@@ -215,3 +215,40 @@ def test_table_delete_by_job(server, tmp_path):
     assert deleted["data"] == [{"table_name": "byjob", "namespace": NS}]
     assert server.post("/v1/table/table_info", {"namespace": NS, "table_name": "byjob"})["data"]["count"] == 0
     assert server.client("-f", "table_delete", "-j", job["f_job_id"])["retcode"] == 101
+
+
+def test_components_read_tables_and_their_output_data_is_served(server, tmp_path):
+    run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, MINI, "echo_in")), "-drop", "1"))
+    dsl = {"components": {
+        "test_echo_0": {"module": "TestEcho", "input": {"data": {"data": ["args.train_data"]}},
+                        "output": {"data": ["train"]}},
+        "test_echo_1": {"module": "TestEcho", "input": {"data": {"data": ["test_echo_0.train"]}},
+                        "output": {"data": ["train"]}}}}
+    conf = {"initiator": {"role": "guest", "party_id": 9999}, "role": {"guest": [9999]},
+            "job_parameters": {"work_mode": 0},
+            "role_parameters": {"guest": {"args": {"data": {"train_data": [{"name": "echo_in", "namespace": NS}]}}}}}
+    job_id = server.submit(dsl, conf)
+    assert server.wait_job(job_id)["f_status"] == "success"
+    jrpc = ["-j", job_id, "-cpn", "test_echo_1", "-r", "guest", "-p", "9999"]
+    preview = server.post("/v1/tracking/component/output/data", {"job_id": job_id, "component_name": "test_echo_1",
+                                                                 "role": "guest", "party_id": 9999})
+    assert preview["meta"] == {"header": ["id", "y", "x0", "x1", "x2", "echo", "echo"], "total": 569}
+    first = data_lines(MINI)[0].split(",")
+    assert len(preview["data"]) == 100 and preview["data"][0] == [*first, "1", "1"]
+    table = server.client("-f", "component_output_data_table", *jrpc)
+    assert table["data"] == {"table_name": "guest_9999_train", "table_namespace": f"output_data_{job_id}_test_echo_1"}
+    answer = server.client("-f", "component_output_data", *jrpc, "-o", str(tmp_path))
+    assert answer["retcode"] == 0, answer
+    out = Path(answer["directory"])
+    lines = (out / "output_data.csv").read_text().splitlines()
+    assert lines[0] == "id,y,x0,x1,x2,echo,echo" and len(lines) == 570
+    assert lines[1:] == [f"{line},1,1" for line in data_lines(MINI)]
+    assert json.loads((out / "output_data_meta.json").read_text())["header"][0] == "id"
+    none = server.post("/v1/tracking/component/output/data", {"job_id": job_id, "component_name": "nope",
+                                                              "role": "guest", "party_id": 9999})
+    assert none == {"retcode": 0, "retmsg": "no data"}
+    missing = requests.get(f"{server.url}/v1/tracking/component/output/data/download",
+                           json={"job_id": job_id, "component_name": "nope", "role": "guest", "party_id": 9999})
+    assert missing.status_code == 500 and missing.json() == {"retcode": 500, "retmsg": "no data"}
+    views = server.post("/v1/job/data/view/query", {"job_id": job_id})["data"]
+    assert {v["f_component_name"] for v in views} == {"test_echo_0", "test_echo_1"}

@@ -1,12 +1,15 @@
 """/v1/tracking: metrics and views of jobs and components; metric writes from task processes."""
 from __future__ import annotations
 
-from flask import Blueprint
+import shutil
+
+from flask import Blueprint, jsonify, send_file
 
 from fate_flow.app import services
 from fate_flow.apps._request import json_body, require
 from fate_flow.errors import ArgumentError, FlowError, NotFound
 from fate_flow.manager import tracking
+from fate_flow.manager.output_data import NoOutputData
 from fate_flow.manager.tracking import MetricTracker
 from fate_flow.utils.response import ok
 
@@ -70,6 +73,42 @@ def component_metric_delete():
 def component_parameters():
     job_id, component, role, party_id = _component_request()
     return ok(services().controller.component_parameters(job_id, component, role, party_id), keep_data=True)
+
+
+@bp.route("/component/output/data", methods=["POST"])
+def component_output_data():
+    try:
+        rows, meta = services().output_data.preview(*_component_request())
+    except NoOutputData:
+        return ok(retmsg="no data")
+    return ok(rows, meta=meta)
+
+
+@bp.route("/component/output/data/download", methods=["GET", "POST"])
+def component_output_data_download():
+    job_id, component, role, party_id = _component_request()
+    body = json_body()
+    limit, head = int(body.get("limit", -1)), body.get("head", True) not in (False, 0, "false", "0")
+    if limit == 0:
+        return jsonify({"retcode": 500, "retmsg": "limit is 0"}), 500
+    try:
+        archive = services().output_data.archive(job_id, component, role, party_id, limit, head,
+                                                 services().settings.run_dir)
+    except NoOutputData:
+        return jsonify({"retcode": 500, "retmsg": "no data"}), 500
+    stream = open(archive, "rb")
+    shutil.rmtree(archive.parent)  # the open handle keeps the data until it is sent
+    return send_file(stream, mimetype="application/gzip", as_attachment=True,
+                     download_name=f"job_{job_id}_{component}_{role}_{party_id}_output_data.tar.gz")
+
+
+@bp.route("/component/output/data/table", methods=["POST"])
+def component_output_data_table():
+    try:
+        namespace, name = services().output_data.table_of(*_component_request())
+    except NoOutputData:
+        raise FlowError("No found table, please check if the parameters are correct") from None
+    return ok({"table_name": name, "table_namespace": namespace})
 
 
 @bp.route(TASK_PREFIX + "/metric_data/save", methods=["POST"])

@@ -1,9 +1,9 @@
 """Federated ML components. Free of HTTP and database code (see README.md)."""
-from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput, Tracker
+from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput, TableData, Tracker
 from fate_flow.components.param import BaseParam
 from fate_flow.components.registry import ComponentSpec, get_spec, has_module, modules, register
 
 __all__ = [
     "BaseParam", "ComponentBase", "ComponentContext", "ComponentOutput", "ComponentSpec",
-    "Tracker", "get_spec", "has_module", "modules", "register",
+    "TableData", "Tracker", "get_spec", "has_module", "modules", "register",
 ]

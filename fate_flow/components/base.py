@@ -40,7 +40,17 @@ class ComponentContext:
     federation: Any
     tracker: Tracker
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("fate_flow.component"))
-    storage: Any = None  # fate_flow.storage.TableStorage of this party
+    # returns this party's fate_flow.storage.TableStorage; called on first use of ``storage``
+    # so that a component without tables never loads pyarrow
+    storage_opener: Any = None
+    _storage: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def storage(self) -> Any:
+        """This party's table storage (opened on first use)."""
+        if self._storage is None and self.storage_opener is not None:
+            self._storage = self.storage_opener()
+        return self._storage
 
     def parties(self, role: str) -> list[int]:
         """Party ids playing ``role`` in this job, in runtime-conf order."""
@@ -48,8 +58,24 @@ class ComponentContext:
 
 
 @dataclass
+class TableData:
+    """Rows a component outputs: ids and values (strings, FATE's key/value meaning) and a schema.
+
+    ``ids``/``values`` are pyarrow string arrays (or lists of them, one per batch) so that
+    nothing is converted row by row; ``schema`` is FATE's table meta ({"header", "sid"}).
+    """
+
+    ids: Any
+    values: Any
+    schema: dict[str, Any] = field(default_factory=dict)
+    partitions: int = 1
+    delimiter: str = ","
+
+
+@dataclass
 class ComponentOutput:
-    """What a component hands back: an output table (or None) and model messages."""
+    """What a component hands back: output data (TableData, an input table passed through, or
+    None) and model messages."""
 
     data: Any = None
     model: dict[str, Any] | None = None

@@ -91,8 +91,8 @@ class HttpTracker:
 def run_component(args: argparse.Namespace, config: dict) -> None:
     """Build the component from the registry and run it with a federation handle."""
     from fate_flow.components import ComponentContext, get_spec
+    from fate_flow.driver.task_io import open_storage, resolve_inputs
     from fate_flow.federation import create_federation
-    from fate_flow.storage import open_storage
 
     tracker = HttpTracker(args)
     spec = get_spec(config["module_name"])
@@ -106,17 +106,37 @@ def run_component(args: argparse.Namespace, config: dict) -> None:
                            role=args.role, party_id=int(args.party_id), roles=config["roles"],
                            federation=federation, tracker=tracker,
                            logger=logging.getLogger(f"fate_flow.component.{args.component_name}"),
-                           storage=open_storage(config["storage"]["engine"], Path(config["storage"]["root"])))
+                           storage_opener=lambda: open_storage(config["storage"]["engine"],
+                                                               Path(config["storage"]["root"])))
+    inputs = {"data": {}}
     try:
-        output = component.run(ctx, {})
+        inputs = resolve_inputs(ctx, config)
+        output = component.run(ctx, inputs)
+        _record_output(ctx, tracker, config, output)
     finally:
         federation.close()
-    if isinstance(output.data, dict) and "writer" in output.data:
-        # the heavy part of a commit (reading ids for duplicates, merging) runs here, in the
-        # task, under the storage's cross-process table lock; the server only records it
+        _close_inputs(inputs)
+
+
+def _record_output(ctx, tracker: "HttpTracker", config: dict, output) -> None:
+    """Commit the output table here, in the task (the heavy part: duplicate checks, merges, under
+    the storage's cross-process table lock), then have this party's server record it."""
+    if isinstance(output.data, dict) and "writer" in output.data:  # an upload's staged table
         staged = output.data
         final = ctx.storage.commit(staged["writer"], staged["meta"], staged["mode"])
         tracker.record_table({"meta": final.to_dict(), "upload_count": staged.get("upload_count")})
+        return
+    from fate_flow.driver.task_io import store_output
+
+    meta = store_output(ctx, config, output.data)
+    if meta is not None:
+        tracker.record_table({"meta": meta})
+
+
+def _close_inputs(inputs: dict) -> None:
+    for tables in inputs["data"].values():
+        for table in tables if isinstance(tables, list) else [tables]:
+            table.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,8 @@ from fate_flow.storage.base import StoredTable
 
 
 def write_delimited(table: StoredTable, path: str | os.PathLike, delimiter: str = ",",
-                    progress: Callable[[int], None] | None = None) -> int:
+                    progress: Callable[[int], None] | None = None, header: str | None = None,
+                    limit: int = -1) -> int:
     """Write one "\\n"-terminated line per row and return the number of rows written.
 
     A line is ``id + delimiter + value``, or just ``id`` when the value is empty; there
@@ -24,13 +25,19 @@ def write_delimited(table: StoredTable, path: str | os.PathLike, delimiter: str 
 
     Args:
         progress: called with the number of rows done after each batch.
+        header: a first line to write (FATE's output data download has one; downloads don't).
+        limit: write at most this many rows (-1: all).
     """
     target = os.fspath(path)
     temporary = f"{target}.part-{secrets.token_hex(6)}"
     rows = 0
     try:
         with open(temporary, "wb") as out:
+            if header is not None:
+                out.write(header.encode("utf-8") + b"\n")
             for batch in table.iter_batches():
+                if 0 <= limit - rows < batch.num_rows:
+                    batch = batch.slice(0, limit - rows)
                 if batch.num_rows:
                     out.write(_batch_text(batch, delimiter))
                     rows += batch.num_rows

@@ -1,0 +1,87 @@
+"""A task's data: its input tables resolved from the DSL, its output table stored and recorded.
+
+Runs inside the task process (no database): tables are found by name. ``args.<key>``
+is the party's job argument (a table it uploaded); ``<component>.<alias>`` is the
+output of an upstream task of the same party, stored under a name derived from
+the job, the component, the party and the alias.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+# fate_flow.storage (pyarrow) is imported only by tasks that touch tables
+
+
+def open_storage(engine: str, root: Path):
+    """This party's table storage."""
+    from fate_flow.storage import open_storage as _open
+
+    return _open(engine, root)
+
+
+def output_table_name(job_id: str, component: str, role: str, party_id: Any, alias: str) -> tuple[str, str]:
+    """(namespace, name) of a task's output table: FATE's ``output_data_<task_id>`` namespace."""
+    return f"output_data_{job_id}_{component}", f"{role}_{party_id}_{alias}"
+
+
+def resolve_inputs(ctx, config: dict) -> dict[str, Any]:
+    """``{"data": {data_key: StoredTable or [StoredTable, ...]}}`` for the task's DSL input."""
+    refs_by_key = (config.get("input") or {}).get("data") or {}
+    if not refs_by_key:
+        return {"data": {}}
+    storage = ctx.storage
+    args = (config.get("job_args") or {}).get("data") or {}
+    data = {}
+    for key, refs in refs_by_key.items():
+        refs = [refs] if isinstance(refs, str) else list(refs)
+        tables = [_open_ref(storage, ref, args, config) for ref in refs]
+        data[key] = tables[0] if len(tables) == 1 else tables
+    return {"data": data}
+
+
+def _open_ref(storage, ref: str, args: dict, config: dict):
+    from fate_flow.storage import TableNotFoundError
+
+    source, _, alias = ref.partition(".")
+    if source == "args":
+        table = args.get(alias) or {}
+        namespace, name = table.get("namespace"), table.get("name")
+        if not namespace or not name:
+            raise ValueError(f"input {ref}: role {config['role']} party {config['party_id']} names no table for it")
+    else:
+        namespace, name = output_table_name(config["job_id"], source, config["role"], config["party_id"], alias)
+    try:
+        return storage.open(namespace, name)
+    except TableNotFoundError:
+        raise ValueError(f"input {ref}: table {namespace}.{name} does not exist") from None
+
+
+def store_output(ctx, config: dict, data: Any) -> dict | None:
+    """Store a component's output data; return the meta to record (None when there is none)."""
+    if data is None:
+        return None
+    from fate_flow.components.base import TableData
+    from fate_flow.storage import StoredTable, TableMeta
+
+    storage = ctx.storage
+    if isinstance(data, StoredTable):  # passed through unchanged: recorded, not copied
+        return data.meta.to_dict()
+    if not isinstance(data, TableData):
+        raise TypeError(f"component output data must be TableData or an input table, not {type(data).__name__}")
+    aliases = (config.get("output") or {}).get("data") or ["component"]
+    namespace, name = output_table_name(config["job_id"], config["component_name"], config["role"],
+                                        config["party_id"], aliases[0])
+    writer = storage.writer(namespace, name)
+    try:
+        ids = data.ids if isinstance(data.ids, list) else [data.ids]
+        values = data.values if isinstance(data.values, list) else [data.values]
+        for batch_ids, batch_values in zip(ids, values):
+            writer.write_batch(batch_ids, batch_values)
+        writer.close()
+    except BaseException:
+        storage.abort(writer)
+        raise
+    meta = TableMeta(namespace=namespace, name=name, partitions=data.partitions, schema=data.schema,
+                     delimiter=data.delimiter)
+    return storage.commit(writer, meta, "replace").to_dict()
