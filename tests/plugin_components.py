@@ -51,13 +51,17 @@ class Echo(ComponentBase):
         from fate_flow.components import TableData
 
         table = inputs["data"]["data"]
+        suffix = self.params.suffix
+        for messages in (inputs.get("model") or {}).values():  # a model input: reuse its suffix
+            suffix = messages["EchoParam"]["suffix"]
         ids, values = [], []
         for batch in table.iter_batches():
             ids.append(batch.column(0))
-            values.append(pc.binary_join_element_wise(batch.column(1), pa.scalar(self.params.suffix), ","))
+            values.append(pc.binary_join_element_wise(batch.column(1), pa.scalar(suffix), ","))
         schema = dict(table.meta.schema)
         schema["header"] = ",".join(filter(None, [schema.get("header", ""), "echo"]))
-        return ComponentOutput(data=TableData(ids=ids, values=values, schema=schema))
+        model = {"EchoMeta": {"need_run": True}, "EchoParam": {"suffix": suffix, "rows": table.count()}}
+        return ComponentOutput(data=TableData(ids=ids, values=values, schema=schema), model=model)
 
 
 class EchoParam(BaseParam):

@@ -223,10 +223,14 @@ def test_components_read_tables_and_their_output_data_is_served(server, tmp_path
         "test_echo_0": {"module": "TestEcho", "input": {"data": {"data": ["args.train_data"]}},
                         "output": {"data": ["train"]}},
         "test_echo_1": {"module": "TestEcho", "input": {"data": {"data": ["test_echo_0.train"]}},
+                        "output": {"data": ["train"], "model": ["echo"]}},
+        "test_echo_2": {"module": "TestEcho", "input": {"data": {"data": ["args.train_data"]},
+                                                        "model": ["test_echo_1.echo"]},
                         "output": {"data": ["train"]}}}}
     conf = {"initiator": {"role": "guest", "party_id": 9999}, "role": {"guest": [9999]},
             "job_parameters": {"work_mode": 0},
-            "role_parameters": {"guest": {"args": {"data": {"train_data": [{"name": "echo_in", "namespace": NS}]}}}}}
+            "role_parameters": {"guest": {"args": {"data": {"train_data": [{"name": "echo_in", "namespace": NS}]}}}},
+            "algorithm_parameters": {"test_echo_1": {"suffix": "7"}}}
     job_id = server.submit(dsl, conf)
     assert server.wait_job(job_id)["f_status"] == "success"
     jrpc = ["-j", job_id, "-cpn", "test_echo_1", "-r", "guest", "-p", "9999"]
@@ -234,7 +238,7 @@ def test_components_read_tables_and_their_output_data_is_served(server, tmp_path
                                                                  "role": "guest", "party_id": 9999})
     assert preview["meta"] == {"header": ["id", "y", "x0", "x1", "x2", "echo", "echo"], "total": 569}
     first = data_lines(MINI)[0].split(",")
-    assert len(preview["data"]) == 100 and preview["data"][0] == [*first, "1", "1"]
+    assert len(preview["data"]) == 100 and preview["data"][0] == [*first, "1", "7"]
     table = server.client("-f", "component_output_data_table", *jrpc)
     assert table["data"] == {"table_name": "guest_9999_train", "table_namespace": f"output_data_{job_id}_test_echo_1"}
     answer = server.client("-f", "component_output_data", *jrpc, "-o", str(tmp_path))
@@ -242,7 +246,7 @@ def test_components_read_tables_and_their_output_data_is_served(server, tmp_path
     out = Path(answer["directory"])
     lines = (out / "output_data.csv").read_text().splitlines()
     assert lines[0] == "id,y,x0,x1,x2,echo,echo" and len(lines) == 570
-    assert lines[1:] == [f"{line},1,1" for line in data_lines(MINI)]
+    assert lines[1:] == [f"{line},1,7" for line in data_lines(MINI)]
     assert json.loads((out / "output_data_meta.json").read_text())["header"][0] == "id"
     none = server.post("/v1/tracking/component/output/data", {"job_id": job_id, "component_name": "nope",
                                                               "role": "guest", "party_id": 9999})
@@ -251,4 +255,10 @@ def test_components_read_tables_and_their_output_data_is_served(server, tmp_path
                            json={"job_id": job_id, "component_name": "nope", "role": "guest", "party_id": 9999})
     assert missing.status_code == 500 and missing.json() == {"retcode": 500, "retmsg": "no data"}
     views = server.post("/v1/job/data/view/query", {"job_id": job_id})["data"]
-    assert {v["f_component_name"] for v in views} == {"test_echo_0", "test_echo_1"}
+    assert {v["f_component_name"] for v in views} == {"test_echo_0", "test_echo_1", "test_echo_2"}
+    model = server.client("-f", "component_output_model", *jrpc)
+    assert model["data"] == {"suffix": "7", "rows": 569}
+    assert model["meta"] == {"meta_data": {"need_run": True}, "module_name": "TestEcho"}
+    echoed = server.post("/v1/tracking/component/output/data", {"job_id": job_id, "component_name": "test_echo_2",
+                                                                "role": "guest", "party_id": 9999})
+    assert echoed["data"][0][-1] == "7", "the model input reached the component"

@@ -75,6 +75,14 @@ def component_parameters():
     return ok(services().controller.component_parameters(job_id, component, role, party_id), keep_data=True)
 
 
+@bp.route("/component/output/model", methods=["POST"])
+def component_output_model():
+    model = services().controller.component_model(*_component_request())
+    if model is None:
+        return ok(retmsg="no data")
+    return ok(model["param"], meta={"meta_data": model["meta"], "module_name": model["module"]})
+
+
 @bp.route("/component/output/data", methods=["POST"])
 def component_output_data():
     try:

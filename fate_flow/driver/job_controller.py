@@ -196,6 +196,8 @@ class JobController:
                            "root": str(self.settings.federation_dir)},
             "work_dir": str(self.settings.work_dir),
             "storage": {"engine": self.settings.data_access.storage_engine, "root": str(self.settings.data_dir)},
+            "model": {"root": str(self.settings.model_dir), "model_version": conf["job_parameters"].get("model_version"),
+                      "party_model_id": ids.party_model_id(role, party_id, conf["job_parameters"].get("model_id"))},
             "log_dir": str(self.task_log_dir(job.f_job_id, role, party_id, component)),
         }
 
@@ -349,6 +351,20 @@ class JobController:
         except (KeyError, ValueError, FlowError):
             raise FlowError("can not found this component parameters") from None
         return {"module": params.get("module"), **{k: v for k, v in params.items() if k.endswith("Param")}}
+
+    def component_model(self, job_id: str, component: str, role: str, party_id: str) -> dict | None:
+        """The model a component saved (``{"param", "meta", "module"}``), or None."""
+        from fate_flow.utils.model_layout import component_module, load_component_model, version_dir
+
+        job = self._party_job(job_id, role, party_id)
+        params = json.loads(job.f_runtime_conf)["job_parameters"]
+        root = version_dir(self.settings.model_dir, ids.party_model_id(role, party_id, params["model_id"]),
+                           params["model_version"])
+        messages = load_component_model(root, component)
+        if not messages:
+            return None
+        pick = lambda suffix: next((v for k, v in messages.items() if k.endswith(suffix)), {})  # noqa: E731
+        return {"param": pick("Param"), "meta": pick("Meta"), "module": component_module(root, component)}
 
     def update_notes(self, job_id: str, role: str, party_id: str, notes: str) -> None:
         self.update_party_job(job_id, role, str(party_id), {"f_description": notes})

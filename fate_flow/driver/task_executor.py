@@ -91,7 +91,7 @@ class HttpTracker:
 def run_component(args: argparse.Namespace, config: dict) -> None:
     """Build the component from the registry and run it with a federation handle."""
     from fate_flow.components import ComponentContext, get_spec
-    from fate_flow.driver.task_io import open_storage, resolve_inputs
+    from fate_flow.driver.task_io import open_storage, resolve_inputs, resolve_models, save_output_model
     from fate_flow.federation import create_federation
 
     tracker = HttpTracker(args)
@@ -111,7 +111,9 @@ def run_component(args: argparse.Namespace, config: dict) -> None:
     inputs = {"data": {}}
     try:
         inputs = resolve_inputs(ctx, config)
+        inputs.update(resolve_models(config))
         output = component.run(ctx, inputs)
+        save_output_model(config, output.model)
         _record_output(ctx, tracker, config, output)
     finally:
         federation.close()

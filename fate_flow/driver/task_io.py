@@ -85,3 +85,39 @@ def store_output(ctx, config: dict, data: Any) -> dict | None:
     meta = TableMeta(namespace=namespace, name=name, partitions=data.partitions, schema=data.schema,
                      delimiter=data.delimiter)
     return storage.commit(writer, meta, "replace").to_dict()
+
+
+def model_root(config: dict) -> Path:
+    """This party's model version directory for the job (the training one for predict jobs)."""
+    from fate_flow.utils.model_layout import version_dir
+
+    model = config["model"]
+    return version_dir(Path(model["root"]), model["party_model_id"], model["model_version"])
+
+
+def resolve_models(config: dict) -> dict[str, dict]:
+    """``{"model": {cpn: {name: message}}, "isometric_model": {...}}`` for the task's model inputs."""
+    from fate_flow.utils.model_layout import load_component_model
+
+    inputs = config.get("input") or {}
+    resolved = {}
+    for kind in ("model", "isometric_model"):
+        models = {}
+        for ref in inputs.get(kind) or []:
+            parts = ref.split(".")
+            component, alias = parts[-2], parts[-1]  # "cpn.alias" or "pipeline.cpn.alias"
+            models[component] = load_component_model(model_root(config), component, alias)
+            if not models[component]:
+                raise ValueError(f"input {kind} {ref}: no model saved by {component} under {alias}")
+        resolved[kind] = models
+    return resolved
+
+
+def save_output_model(config: dict, model: dict | None) -> None:
+    """Save the component's model messages under its first output model alias (or "default")."""
+    if not model:
+        return
+    from fate_flow.utils.model_layout import save_component_model
+
+    aliases = (config.get("output") or {}).get("model") or ["default"]
+    save_component_model(model_root(config), config["component_name"], config["module_name"], aliases[0], model)
