@@ -31,7 +31,7 @@ class Sleep(ComponentBase):
         if self.params.fail:
             raise RuntimeError("asked to fail")
         ctx.tracker.log_metric_data("train", "sleep", [("seconds", self.params.seconds)])
-        return ComponentOutput()
+        return ComponentOutput(model={"SleepParam": {"seconds": self.params.seconds}})
 
 
 register(ComponentSpec(

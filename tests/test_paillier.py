@@ -298,10 +298,14 @@ def test_dot_vector_integer_and_sparse_inputs(pk, sk):
         encrypted.dot(np.ones((39, 2)))
 
 
-def test_pool_results_equal_in_process_results(pk, sk):
+def test_pool_results_equal_in_process_results(pk, sk, monkeypatch):
     """Batches above the pool thresholds give the same plaintexts on 2 workers as on 1."""
+    pooled_jobs = []
+    run_chunks = _parallel.run_chunks
+    monkeypatch.setattr(_parallel, "run_chunks",
+                        lambda func, chunks: pooled_jobs.append(func.__name__) or run_chunks(func, chunks))
     rng = np.random.default_rng(5)
-    n_rows = paillier.POOL_MIN_ENCRYPT + 100
+    n_rows = paillier.POOL_MIN_PRODUCTS // paillier._PRODUCTS_PER_ENTRY + 100  # one column is enough
     d, X = rng.normal(size=n_rows), rng.normal(size=(n_rows, 6))
     outputs = {}
     for workers in (1, 2):
@@ -310,12 +314,49 @@ def test_pool_results_equal_in_process_results(pk, sk):
         encrypted_product = encrypted * 0.5 + 1
         encrypted_product.obfuscate()
         outputs[workers] = (sk.decrypt_array(encrypted), sk.decrypt_array(encrypted.dot(X)),
-                            sk.decrypt_array(encrypted.dot(X[:, :1])), sk.decrypt_array(encrypted_product))
-    assert _parallel._pool is not None  # the 2-worker run did use the pool
+                            sk.decrypt_array(encrypted.dot(X[:, :1])),  # one column: split by rows
+                            sk.decrypt_array(encrypted_product))
     set_parallelism(None)
+    assert sorted(set(pooled_jobs)) == ["decrypt_chunk", "encrypt_chunk", "multiexp_chunk", "obfuscate_chunk"]
+    assert pooled_jobs.count("multiexp_chunk") == 2  # split by columns, then by rows
     for serial, pooled in zip(outputs[1], outputs[2]):
         np.testing.assert_array_equal(serial, pooled)
     np.testing.assert_allclose(outputs[2][1], X.T @ d, rtol=1e-10)
+
+
+POOL_WITH_THREADS_SCRIPT = """
+import threading
+import numpy as np
+from fate_flow.secureprotol import _parallel, generate_keypair, paillier, set_parallelism
+stop = threading.Event()
+threading.Thread(target=stop.wait, daemon=True).start()  # a second thread: fork is unsafe
+set_parallelism(2)
+pk, sk = generate_keypair(512)
+values = np.arange(paillier.POOL_MIN_ENCRYPT + 10) / 7
+decrypted = sk.decrypt_array(pk.encrypt_array(values))
+method = _parallel._pool_method
+stop.set()
+print(method, bool(np.allclose(decrypted, values, rtol=0, atol=1e-12)))
+"""
+
+
+def test_pool_uses_forkserver_when_the_process_has_threads():
+    result = subprocess.run([sys.executable, "-c", POOL_WITH_THREADS_SCRIPT], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "PYTHONPATH": ROOT})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["forkserver", "True"]
+
+
+def test_secrets_and_ciphertexts_refuse_pickle(keypair):
+    import copy
+    import pickle
+    pk, sk = keypair
+    copied = pickle.loads(pickle.dumps(pk))
+    assert copied == pk and copied.secure_obfuscation == pk.secure_obfuscation and copied._table is None
+    assert copy.deepcopy(pk) == pk
+    for secret in (sk, pk.encrypt(1.0), pk.encrypt_array([1.0])):
+        with pytest.raises(TypeError, match="to_bytes"):
+            pickle.dumps(secret)
 
 
 # ---- obfuscation ------------------------------------------------------------------------

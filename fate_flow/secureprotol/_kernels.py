@@ -45,12 +45,11 @@ def raise_all(nsquare: int, ciphertexts: list, exponent: int) -> list:
 
 def raise_each(nsquare: int, ciphertexts: list, exponents: list) -> list:
     """Return ``c_i ** e_i mod n^2``; a negative ``e_i`` uses the inverse of ``c_i``."""
-    out = []
-    for c, e in zip(ciphertexts, exponents):
-        if e < 0:
-            c, e = invert(c, nsquare), -e
-        out.append(powmod(c, e, nsquare))
-    return out
+    negative = [i for i, e in enumerate(exponents) if e < 0]
+    bases = list(ciphertexts)
+    for i, inverse in zip(negative, batch_invert([bases[i] for i in negative], nsquare)):
+        bases[i] = inverse
+    return [powmod(c, abs(e), nsquare) for c, e in zip(bases, exponents)]
 
 
 def crt_decrypt(params: tuple, ciphertexts: list) -> list:

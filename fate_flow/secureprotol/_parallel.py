@@ -29,6 +29,7 @@ _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_pid: int | None = None
 _pool_size = 0
+_pool_method = ""
 _configured_workers: int | None = None
 # Worker side: the last fixed-base tables built, keyed by (n, generator, exponent bits).
 _tables: dict = {}
@@ -84,7 +85,7 @@ def split_evenly(count: int, parts: int) -> list:
 
 
 def _get_pool() -> ProcessPoolExecutor | None:
-    global _pool, _pool_pid, _pool_size
+    global _pool, _pool_pid, _pool_size, _pool_method
     workers = worker_count()
     if workers <= 1 or multiprocessing.current_process().daemon:
         return None
@@ -99,7 +100,7 @@ def _get_pool() -> ProcessPoolExecutor | None:
             if method == "forkserver":
                 context.set_forkserver_preload([__name__])
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-            _pool_pid, _pool_size = os.getpid(), workers
+            _pool_pid, _pool_size, _pool_method = os.getpid(), workers, method
         return _pool
 
 

@@ -7,18 +7,19 @@ point, the opposite sign convention to python-paillier). Negative mantissas are 
 ``max_int`` and ``n - max_int`` is where overflow is detected.
 
 Exponent of a single value (FATE's rule): 0 for ints; for floats the number of base-16
-digits that keeps the whole 53-bit float mantissa, ``floor((53 - frexp(x)[1]) / 4)``.
-Values with ``|x| < 1e-200`` encode as the int 0.
+digits meant to keep the 53-bit float mantissa, ``floor((53 - frexp(x)[1]) / 4)``. Because
+of the floor it keeps 50 to 53 of those bits (FATE's behaviour; phe rounds the other
+way). Values with ``|x| < 1e-200`` encode as the int 0.
 
 Batches (the ``*_array`` helpers) use ONE exponent for the whole batch so that their
 ciphertexts add without exponent alignment. Precision choice: the exponent is FATE's rule
 applied to the largest magnitude in the batch, so every value is rounded to the same
-absolute step ``max|x| * 2**-53`` (or finer), i.e. the step of a float64 sum of the batch.
-Values far smaller than the batch maximum keep fewer significant bits than FATE's
-per-value encoding would give them. When every value is exactly representable with fewer
-base-16 digits (ints, halves, one-hot columns...), the exponent is lowered to the smallest
-one that is still exact, which keeps the mantissas short and the homomorphic products
-cheap without losing anything.
+absolute step, at most ``max|x| * 2**-50``: about the rounding error of a float64 sum over
+the batch. Values far below the batch maximum keep fewer significant bits than FATE's
+per-value encoding would give them (a value 2^-20 times the maximum keeps about 30).
+When every value is exact with fewer base-16 digits (ints, halves, one-hot columns...),
+the exponent is lowered to the smallest one that is still exact, which keeps the
+mantissas short and the homomorphic products cheap at no loss.
 """
 from __future__ import annotations
 
@@ -238,8 +239,8 @@ def encode_array(values: np.ndarray, exponent: int) -> list:
 def encode_columns(columns: list) -> tuple[list, int, np.ndarray]:
     """Encode matrix columns for exponentiation, with one exponent shared by all columns.
 
-    Each column gets FATE's rule from its own largest magnitude (53 significant bits for
-    that maximum; see the module docstring; ints are exact at exponent 0), and the low bits
+    Each column gets FATE's rule from its own largest magnitude (50-53 significant bits
+    for that maximum; see the module docstring; ints are exact at exponent 0), and the low bits
     that are zero in all its entries are taken out. The exact encoded value of entry i of
     column j is then ``mantissas[j][i] * 2 ** shifts[j] * 16 ** -exponent``.
 
