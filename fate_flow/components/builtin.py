@@ -24,3 +24,8 @@ register(ComponentSpec(
     param_class="fate_flow.components.data_access.param:DownloadParam",
     need_deploy=False,
 ))
+
+# Components that register themselves (each package's spec.py holds its ComponentSpec).
+from fate_flow.components.dataio import spec as _dataio  # noqa: E402,F401
+from fate_flow.components.intersection import spec as _intersection  # noqa: E402,F401
+from fate_flow.components.hetero_lr import spec as _hetero_lr  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Registration of the dataio component (filled in by its implementation)."""

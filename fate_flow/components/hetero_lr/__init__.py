@@ -1,0 +1,1 @@
+"""The hetero_lr component."""

@@ -1,0 +1,1 @@
+"""Registration of the hetero_lr component (filled in by its implementation)."""

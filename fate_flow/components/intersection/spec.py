@@ -1,0 +1,1 @@
+"""Registration of the intersection component (filled in by its implementation)."""
