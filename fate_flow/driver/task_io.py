@@ -26,10 +26,10 @@ def output_table_name(job_id: str, component: str, role: str, party_id: Any, ali
 
 
 def resolve_inputs(ctx, config: dict) -> dict[str, Any]:
-    """``{"data": {data_key: StoredTable or [StoredTable, ...]}}`` for the task's DSL input."""
+    """``{"data": {data_key: StoredTable or [StoredTable, ...]}, "data_sources": {data_key: [component, ...]}}``."""
     refs_by_key = (config.get("input") or {}).get("data") or {}
     if not refs_by_key:
-        return {"data": {}}
+        return {"data": {}, "data_sources": {}}
     storage = ctx.storage
     args = (config.get("job_args") or {}).get("data") or {}
     data = {}
@@ -37,7 +37,10 @@ def resolve_inputs(ctx, config: dict) -> dict[str, Any]:
         refs = [refs] if isinstance(refs, str) else list(refs)
         tables = [_open_ref(storage, ref, args, config) for ref in refs]
         data[key] = tables[0] if len(tables) == 1 else tables
-    return {"data": data}
+    # where each input came from ("hetero_lr_0" for "hetero_lr_0.train"): Evaluation names its metrics so
+    sources = {key: [ref.partition(".")[0] for ref in ([r] if isinstance(r, str) else r)]
+               for key, r in refs_by_key.items()}
+    return {"data": data, "data_sources": sources}
 
 
 def _open_ref(storage, ref: str, args: dict, config: dict):

@@ -1,0 +1,77 @@
+"""The Evaluation component: reads predict rows, logs FATE's records per row type."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from fate_flow.components import ComponentContext
+from fate_flow.components.evaluation.evaluation import Evaluation
+from fate_flow.components.evaluation.param import EvaluateParam
+from fate_flow.storage import TableMeta, open_storage
+
+
+class Tracker:
+    def __init__(self):
+        self.data, self.meta = {}, {}
+
+    def log_metric_data(self, namespace, name, data):
+        self.data.setdefault(namespace, {})[name] = data
+
+    def set_metric_meta(self, namespace, name, meta):
+        self.meta.setdefault(namespace, {})[name] = meta
+
+    def set_progress(self, percent):
+        pass
+
+
+def predict_table(labels, scores, types):
+    storage = open_storage("memory")
+    values = [f"{y},{int(s > 0.5)},{s},{{\"0\":{1 - s};\"1\":{s}}},{t}" for y, s, t in zip(labels, scores, types)]
+    writer = storage.writer("ns", "predict")
+    writer.write_batch(pa.array([str(i) for i in range(len(values))]), pa.array(values))
+    header = "label,predict_result,predict_score,predict_detail,type"
+    storage.commit(writer, TableMeta(namespace="ns", name="predict", schema={"header": header, "sid": "id"}), "create")
+    return storage.open("ns", "predict")
+
+
+def run(params: dict, table) -> Tracker:
+    tracker = Tracker()
+    ctx = ComponentContext(job_id="j", task_id="j_evaluation_0", component_name="evaluation_0", role="guest",
+                           party_id=9999, roles={"guest": [9999]}, federation=None, tracker=tracker,
+                           logger=logging.getLogger("test"))
+    component = Evaluation(EvaluateParam().update(params))
+    component.params.check()
+    component.run(ctx, {"data": {"data": table}, "data_sources": {"data": ["hetero_lr_0"]}})
+    return tracker
+
+
+def test_binary_train_and_validate_records():
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 2, 300)
+    scores = np.clip(labels * 0.3 + rng.random(300) * 0.7, 0, 1).round(6)
+    types = ["train"] * 200 + ["validate"] * 100
+    tracker = run({}, predict_table(labels, scores, types))
+    summary = dict(tracker.data["train"]["hetero_lr_0"])
+    assert summary["auc"] == pytest.approx(roc_auc_score(labels[:200], scores[:200]), abs=1e-6)
+    assert dict(tracker.data["validate"]["hetero_lr_0"])["auc"] == pytest.approx(
+        roc_auc_score(labels[200:], scores[200:]), abs=1e-6)
+    assert tracker.meta["train"]["hetero_lr_0"] == {"metric_type": "EVALUATION_SUMMARY", "name": "hetero_lr_0"}
+    assert "hetero_lr_0_roc" in tracker.data["train"] and "hetero_lr_0_ks_fpr" in tracker.data["train"]
+    assert "hetero_lr_0_psi" in tracker.meta["validate"], "psi compares validate with train scores"
+
+
+def test_bad_input_and_params():
+    with pytest.raises(ValueError, match="eval_type"):
+        EvaluateParam().update({"eval_type": "ranking"}).check()
+    with pytest.raises(ValueError, match="nope"):
+        EvaluateParam().update({"metrics": ["auc", "nope"]}).check()
+    storage = open_storage("memory")
+    writer = storage.writer("ns", "t")
+    writer.write_batch(pa.array(["1"]), pa.array(["1,0.5"]))
+    storage.commit(writer, TableMeta(namespace="ns", name="t"), "create")
+    with pytest.raises(ValueError, match="row 1 is not a prediction"):
+        run({}, storage.open("ns", "t"))
