@@ -153,3 +153,22 @@ def test_tracking_views_and_parameters(toy_run):
                                                               "party_id": 10000, "metric_namespace": "a",
                                                               "metric_name": "b"})
     assert data == {"retcode": 0, "retmsg": "success", "meta": {"name": None, "metric_type": None}}
+
+
+def test_predict_job_runs_the_stored_inference_dsl(toy_run):
+    server, submit, _ = toy_run
+    model = submit["data"]["model_info"]
+    conf = {"initiator": {"role": "guest", "party_id": 10000}, "role": {"guest": [10000], "host": [10000]},
+            "job_parameters": {"work_mode": 0, "job_type": "predict", **model}}
+    answer = server.post("/v1/job/submit", {"job_dsl": {}, "job_runtime_conf": conf})
+    assert answer["retcode"] == 0, answer
+    assert server.wait_job(answer["jobId"])["f_status"] == "success"
+    dsl = server.post("/v1/job/config", {"job_id": answer["jobId"], "role": "guest", "party_id": 10000})["data"]
+    assert list(dsl["dsl"]["components"]) == ["secure_add_example_0"]
+    assert dsl["train_runtime_conf"]["job_parameters"]["model_version"] == model["model_version"]
+    params = server.post("/v1/tracking/component/parameters", {"job_id": answer["jobId"], "role": "host",
+                                                               "party_id": 10000, "component_name": "secure_add_example_0"})
+    assert params["data"]["SecureAddExampleParam"]["seed"] == 321, "parameters come from the train conf"
+    missing = server.post("/v1/job/submit", {"job_dsl": {}, "job_runtime_conf": dict(
+        conf, job_parameters={"work_mode": 0, "job_type": "predict", "model_id": "x", "model_version": "1"})})
+    assert missing["retcode"] == 100 and "has no pipeline" in missing["retmsg"]

@@ -57,17 +57,30 @@ class JobController:
         job_id = job_id or ids.generate_job_id()
         params = conf["job_parameters"]
         train_conf: dict = {}
-        if params.get("job_type", "train") == "predict":
-            raise FlowError("predict jobs need a trained model store; not available on this server yet")
-        params["model_id"] = dsl_parser.gen_model_id(conf["role"])
-        params["model_version"] = job_id
-        parser = dsl_parser.parse_job(dsl, conf, train_conf)
+        mode = "predict" if params.get("job_type", "train") == "predict" else "train"
+        if mode == "predict":
+            dsl, train_conf = self._trained_pipeline(conf)
+        else:
+            params["model_id"] = dsl_parser.gen_model_id(conf["role"])
+            params["model_version"] = job_id
+        parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode)
         parser.validate_all_parameters()
         self._write_job_files(job_id, dsl, conf, train_conf)
         self._create_on_parties(job_id, dsl, conf, train_conf)
         self._enqueue(job_id, conf["initiator"])
         job_logger(job_id).info("submitted by initiator %s", conf["initiator"])
         return job_id, self._submit_answer(job_id, conf)
+
+    def _trained_pipeline(self, conf: dict) -> tuple[dict, dict]:
+        """The initiator's stored predict DSL and train runtime conf of ``model_id``/``model_version``."""
+        params, initiator = conf["job_parameters"], conf["initiator"]
+        party_model = ids.party_model_id(initiator["role"], initiator["party_id"], params["model_id"])
+        path = self.settings.model_dir / party_model / str(params["model_version"]) / "pipeline.json"
+        if not path.is_file():
+            raise FlowError(f"model {params['model_id']} version {params['model_version']} has no pipeline for "
+                            f"role {initiator['role']} party {initiator['party_id']}: was it trained (or imported) here?")
+        pipeline = json.loads(path.read_text(encoding="utf-8"))
+        return pipeline["inference_dsl"], pipeline["train_runtime_conf"]
 
     def _create_on_parties(self, job_id: str, dsl: dict, conf: dict, train_conf: dict) -> None:
         initiator = conf["initiator"]
