@@ -28,5 +28,6 @@ register(ComponentSpec(
 # Components that register themselves (each package's spec.py holds its ComponentSpec).
 from fate_flow.components.dataio import spec as _dataio  # noqa: E402,F401
 from fate_flow.components.evaluation import spec as _evaluation  # noqa: E402,F401
+from fate_flow.components.feature import spec as _feature  # noqa: E402,F401
 from fate_flow.components.intersection import spec as _intersection  # noqa: E402,F401
 from fate_flow.components.hetero_lr import spec as _hetero_lr  # noqa: E402,F401

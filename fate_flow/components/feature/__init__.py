@@ -1,0 +1,1 @@
+"""Local feature transforms: FeatureScale and OneHotEncoder (no federation)."""
