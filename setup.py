@@ -25,6 +25,8 @@ setup(
         "msgpack>=1.0",
         # psutil: process create times, so a kill never hits a reused pid
         "psutil>=5.9",
+        # gmpy2: GMP big integers for Paillier and RSA (5-10x Python's pow on 1024-bit numbers)
+        "gmpy2>=2.1",
     ],
     extras_require={
         # scikit-learn: reference values for the metric tests only

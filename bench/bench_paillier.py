@@ -80,9 +80,13 @@ class Bench:
         speedup = ours / phe if phe else None
         self.rows.append({"operation": name, "ours_ops_s": ours, "phe_ops_s": phe,
                           "speedup": speedup, "note": note})
-        phe_text = f"{phe:12,.0f}" if phe else f"{'-':>12}"
+        phe_text = _rate(phe) if phe else f"{'-':>12}"
         speed_text = f"{speedup:8.1f}x" if speedup else f"{'-':>9}"
-        print(f"{name:<44} {ours:12,.0f} {phe_text} {speed_text}  {note}", flush=True)
+        print(f"{name:<44} {_rate(ours)} {phe_text} {speed_text}  {note}", flush=True)
+
+
+def _rate(ops_per_second: float) -> str:
+    return f"{ops_per_second:12,.0f}" if ops_per_second >= 100 else f"{ops_per_second:12,.2f}"
 
 
 def bench_single_numbers(bench: Bench, ours, theirs, n_ops: int, rng) -> dict:

@@ -260,9 +260,9 @@ def test_array_operators_equal_elementwise_results(pk, sk):
 
 
 def test_from_numbers_aligns_exponents(pk, sk):
-    numbers_ = [pk.encrypt(3), pk.encrypt(0.5), pk.encrypt(-1e-4)]
-    array = EncryptedArray.from_numbers(numbers_)
-    assert array.exponent == max(x.exponent for x in numbers_)
+    encrypted = [pk.encrypt(3), pk.encrypt(0.5), pk.encrypt(-1e-4)]
+    array = EncryptedArray.from_numbers(encrypted)
+    assert array.exponent == max(x.exponent for x in encrypted)
     np.testing.assert_allclose(sk.decrypt_array(array), [3, 0.5, -1e-4], rtol=1e-15)
 
 

@@ -58,16 +58,12 @@ def crt_decrypt(params: tuple, ciphertexts: list) -> list:
     ``params`` is ``(p, q, p^2, q^2, hp, hq, q^-1 mod p)`` as built by the private key.
     """
     p, q, psquare, qsquare, hp, hq, q_inverse = params
-    # Reducing the base first halves the cost: GMP's powmod does not shrink a 2048-bit
-    # base to the 1024-bit modulus before its window precomputation.
-    c_mod_p = [c % psquare for c in ciphertexts]
-    c_mod_q = [c % qsquare for c in ciphertexts]
     if HAVE_GMP and len(ciphertexts) > 1:
-        xs = gmpy2.powmod_base_list(c_mod_p, p - 1, psquare)
-        ys = gmpy2.powmod_base_list(c_mod_q, q - 1, qsquare)
+        xs = gmpy2.powmod_base_list(ciphertexts, p - 1, psquare)
+        ys = gmpy2.powmod_base_list(ciphertexts, q - 1, qsquare)
     else:
-        xs = [powmod(c, p - 1, psquare) for c in c_mod_p]
-        ys = [powmod(c, q - 1, qsquare) for c in c_mod_q]
+        xs = [powmod(c, p - 1, psquare) for c in ciphertexts]
+        ys = [powmod(c, q - 1, qsquare) for c in ciphertexts]
     out = []
     for x, y in zip(xs, ys):
         mp = (x - 1) // p * hp % p

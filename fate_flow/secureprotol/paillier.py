@@ -574,19 +574,19 @@ class EncryptedArray:
         return EncryptedArray(self.public_key, picked, self.exponent, self.is_obfuscated)
 
     @classmethod
-    def from_numbers(cls, numbers_: list) -> "EncryptedArray":
+    def from_numbers(cls, encrypted_numbers: list) -> "EncryptedArray":
         """Collect EncryptedNumbers (same key) into an array, aligning their exponents.
 
         Raises:
             ValueError: empty list, or numbers under different public keys.
         """
-        if not numbers_:
+        if not encrypted_numbers:
             raise ValueError("from_numbers needs at least one EncryptedNumber")
-        public_key = numbers_[0].public_key
-        for number in numbers_:
+        public_key = encrypted_numbers[0].public_key
+        for number in encrypted_numbers:
             _check_same_key(public_key, number.public_key)
-        exponent = max(number.exponent for number in numbers_)
-        aligned = [x if x.exponent == exponent else x.increase_exponent_to(exponent) for x in numbers_]
+        exponent = max(number.exponent for number in encrypted_numbers)
+        aligned = [x if x.exponent == exponent else x.increase_exponent_to(exponent) for x in encrypted_numbers]
         obfuscated = all(x.is_obfuscated for x in aligned)
         return cls(public_key, [x._ciphertext for x in aligned], exponent, obfuscated)
 
