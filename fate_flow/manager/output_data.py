@@ -78,4 +78,5 @@ class OutputData:
 def _header(meta) -> list[str]:
     schema = meta.schema or {}
     fields = [f for f in str(schema.get("header") or "").split(",") if f]
-    return [schema.get("sid") or schema.get("sid_name") or "sid", *fields]
+    label = [schema["label_name"]] if schema.get("label_name") else []  # FATE: the label follows the sid
+    return [schema.get("sid") or schema.get("sid_name") or "sid", *label, *fields]

@@ -1,1 +1,12 @@
-"""Registration of the dataio component (filled in by its implementation)."""
+"""Registration of DataIO (FATE's setting_conf/DataIO.json) for guest and host."""
+from fate_flow.components.dataio.param import DEFAULT_CONF
+from fate_flow.components.registry import ComponentSpec, register
+
+register(ComponentSpec(
+    module="DataIO",
+    programs={"guest": "fate_flow.components.dataio.data_io:DataIO",
+              "host": "fate_flow.components.dataio.data_io:DataIO"},
+    param_class="fate_flow.components.dataio.param:DataIOParam",
+    need_deploy=True,
+    default_conf=DEFAULT_CONF,
+))
