@@ -256,6 +256,8 @@ def test_components_read_tables_and_their_output_data_is_served(server, tmp_path
     assert missing.status_code == 500 and missing.json() == {"retcode": 500, "retmsg": "no data"}
     views = server.post("/v1/job/data/view/query", {"job_id": job_id})["data"]
     assert {v["f_component_name"] for v in views} == {"test_echo_0", "test_echo_1", "test_echo_2"}
+    with_model = next(v for v in views if v["f_component_name"] == "test_echo_1")
+    assert with_model["f_party_model_id"] == "guest#9999#guest-9999#model" and with_model["f_model_version"] == job_id
     model = server.client("-f", "component_output_model", *jrpc)
     assert model["data"] == {"suffix": "7", "rows": 569}
     assert model["meta"] == {"meta_data": {"need_run": True}, "module_name": "TestEcho"}

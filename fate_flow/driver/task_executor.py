@@ -132,7 +132,9 @@ def _record_output(ctx, tracker: "HttpTracker", config: dict, output) -> None:
 
     meta = store_output(ctx, config, output.data)
     if meta is not None:
-        tracker.record_table({"meta": meta})
+        model = config["model"] if output.model else {}
+        tracker.record_table({"meta": meta, "party_model_id": model.get("party_model_id"),
+                              "model_version": model.get("model_version")})
 
 
 def _close_inputs(inputs: dict) -> None:

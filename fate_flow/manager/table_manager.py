@@ -126,7 +126,8 @@ class TableManager:
         self._catalogue(meta, job_id)
         view = {"f_table_name": meta.name, "f_table_namespace": meta.namespace, "f_component_name": component,
                 "f_table_count_actual": meta.count, "f_partition": meta.partitions,
-                "f_table_count_upload": body.get("upload_count"), "f_update_time": now_ms()}
+                "f_table_count_upload": body.get("upload_count"), "f_update_time": now_ms(),
+                "f_party_model_id": body.get("party_model_id"), "f_model_version": body.get("model_version")}
         key = {"f_job_id": job_id, "f_task_id": task_id, "f_role": role, "f_party_id": str(party_id)}
         with DB.atomic():
             if not DataView.update(**view).where(*[getattr(DataView, k) == v for k, v in key.items()]).execute():
