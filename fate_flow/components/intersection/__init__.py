@@ -1,1 +1,1 @@
-"""The intersection component."""
+"""Intersection: the ids guest and host(s) share, found by RSA blind signatures or in clear (raw)."""

@@ -1,1 +1,23 @@
-"""Registration of the intersection component (filled in by its implementation)."""
+"""Registration of Intersection (FATE's setting_conf/Intersection.json): guest and host, no arbiter."""
+from fate_flow.components.registry import ComponentSpec, register
+
+_PACKAGE = "fate_flow.components.intersection"
+
+register(ComponentSpec(
+    module="Intersection",
+    programs={
+        "guest": f"{_PACKAGE}.intersect_model:IntersectGuest",
+        "host": f"{_PACKAGE}.intersect_model:IntersectHost",
+    },
+    param_class=f"{_PACKAGE}.param:IntersectParam",
+    # FATE's default_runtime_conf/intersect_param.json: the effective method is RSA.
+    default_conf={
+        "intersect_method": "rsa",
+        "random_bit": 128,
+        "sync_intersect_ids": True,
+        "join_role": "guest",
+        "with_encode": False,
+        "only_output_key": False,
+        "encode_params": {"encode_method": "none", "salt": "", "base64": False},
+    },
+))

@@ -1,0 +1,33 @@
+"""The messages of Intersection's two protocols (FATE's transfer classes, same names)."""
+from fate_flow.federation.transfer import TransferVariables, Variable
+
+
+class RsaIntersectTransferVariable(TransferVariables):
+    """RSA blind-signature intersection.
+
+    rsa_pubkey: the host's {"e", "n"}; intersect_host_ids_process: the host's doubly hashed
+    signed ids; intersect_guest_ids: the guest's blinded hashes; intersect_guest_ids_process:
+    their signatures, in the order received; intersect_ids: the guest's hashed signatures of
+    the common ids, in this host's key.
+    """
+
+    rsa_pubkey = Variable("rsa_pubkey", src=("host",), dst=("guest",))
+    intersect_host_ids_process = Variable("intersect_host_ids_process", src=("host",), dst=("guest",))
+    intersect_guest_ids = Variable("intersect_guest_ids", src=("guest",), dst=("host",))
+    intersect_guest_ids_process = Variable("intersect_guest_ids_process", src=("host",), dst=("guest",))
+    intersect_ids = Variable("intersect_ids", src=("guest",), dst=("host",))
+
+
+class RawIntersectTransferVariable(TransferVariables):
+    """Raw intersection: ids (or their encodings) in clear.
+
+    send_ids_*: the sender's ids to the joiner; intersect_ids_*: the joiner's common ids back;
+    sync_intersect_ids_multi_hosts: with join_role host and several hosts, the common ids of
+    all hosts, from the guest to every host.
+    """
+
+    send_ids_host = Variable("send_ids_host", src=("host",), dst=("guest",))
+    send_ids_guest = Variable("send_ids_guest", src=("guest",), dst=("host",))
+    intersect_ids_host = Variable("intersect_ids_host", src=("host",), dst=("guest",))
+    intersect_ids_guest = Variable("intersect_ids_guest", src=("guest",), dst=("host",))
+    sync_intersect_ids_multi_hosts = Variable("sync_intersect_ids_multi_hosts", src=("guest",), dst=("host",))
