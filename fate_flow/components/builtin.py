@@ -31,3 +31,6 @@ from fate_flow.components.evaluation import spec as _evaluation  # noqa: E402,F4
 from fate_flow.components.feature import spec as _feature  # noqa: E402,F401
 from fate_flow.components.intersection import spec as _intersection  # noqa: E402,F401
 from fate_flow.components.hetero_lr import spec as _hetero_lr  # noqa: E402,F401
+from fate_flow.components.homo_lr import spec as _homo_lr  # noqa: E402,F401
+from fate_flow.components.hetero_binning import spec as _hetero_binning  # noqa: E402,F401
+from fate_flow.components.hetero_selection import spec as _hetero_selection  # noqa: E402,F401

@@ -202,6 +202,8 @@ class JobController:
             "component_parameters": parser.component_parameters(component, role, int(party_id)),
             "job_args": parser.job_args(role, int(party_id)),
             "input": parser.component_input(component), "output": parser.component_output(component),
+            # upstream components with no task for this party give None inputs (FATE's arbiter case)
+            "runs_here": [c for c in parser.component_list() if (role, int(party_id)) in parser.parties(c)],
             "task_parameters": body.get("task_parameters") or {},
             "own_server": self.settings.address,
             "initiator_server": self.api.address_of(initiator["party_id"]),

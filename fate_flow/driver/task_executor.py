@@ -140,7 +140,8 @@ def _record_output(ctx, tracker: "HttpTracker", config: dict, output) -> None:
 def _close_inputs(inputs: dict) -> None:
     for tables in inputs["data"].values():
         for table in tables if isinstance(tables, list) else [tables]:
-            table.close()
+            if table is not None:
+                table.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,14 +33,21 @@ def resolve_inputs(ctx, config: dict) -> dict[str, Any]:
     storage = ctx.storage
     args = (config.get("job_args") or {}).get("data") or {}
     data = {}
+    runs_here = set(config.get("runs_here") or [])
     for key, refs in refs_by_key.items():
         refs = [refs] if isinstance(refs, str) else list(refs)
-        tables = [_open_ref(storage, ref, args, config) for ref in refs]
+        tables = [_open_ref(storage, ref, args, config) if _exists_here(ref, runs_here) else None for ref in refs]
         data[key] = tables[0] if len(tables) == 1 else tables
     # where each input came from ("hetero_lr_0" for "hetero_lr_0.train"): Evaluation names its metrics so
     sources = {key: [ref.partition(".")[0] for ref in ([r] if isinstance(r, str) else r)]
                for key, r in refs_by_key.items()}
     return {"data": data, "data_sources": sources}
+
+
+def _exists_here(ref: str, runs_here: set[str]) -> bool:
+    """False for the output of an upstream component that has no task for this party."""
+    source = ref.partition(".")[0]
+    return source == "args" or source in runs_here
 
 
 def _open_ref(storage, ref: str, args: dict, config: dict):

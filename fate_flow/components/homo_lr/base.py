@@ -1,0 +1,192 @@
+"""What HomoLR's guest, host and arbiter share: the run dispatch, the model messages, data reading.
+
+``run`` follows FATE's ``ModelBase.run`` (components.md 1.4): with ``train_data`` it fits
+(flowid "fit"), then predicts the training data (rows typed "train") and the ``eval_data``
+if given (rows typed "validate"); with only ``eval_data`` (a predict job, the model given as
+input) it predicts it (rows typed "predict"). A plain ``data`` input counts as train_data
+without a model input and as eval_data with one (as the project's HeteroLR does). The
+arbiter, which has no data, trains unless it only has eval data or a model input.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
+from fate_flow.components.homo_lr.transfer import HomoLRTransferVariable
+
+MODEL_META = "HomoLogisticRegressionMeta"
+MODEL_PARAM = "HomoLogisticRegressionParam"
+
+
+class HomoLRBase(ComponentBase):
+    """One party of HomoLR. Subclasses implement ``fit(table)`` and ``predict(table, kind)``.
+
+    Learned state: ``weights_`` (intercept last when it fits one; None on the arbiter),
+    ``header_``, ``n_iter_``, ``is_converged_``, ``loss_history_``.
+    """
+
+    role = ""
+
+    def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
+        """Fit and/or predict depending on the inputs (see the module docstring)."""
+        self.params.check()
+        self._refuse_unsupported(ctx)
+        self.ctx = ctx
+        self.variables = HomoLRTransferVariable(ctx.federation)
+        data = inputs.get("data") or {}
+        models = inputs.get("model") or {}
+        if models:
+            self.load_model(_model_messages(models))
+        train_key, eval_key = _data_keys(data, bool(models), self.role)
+        results = []
+        if train_key is not None:
+            self._run_stage("fit", self.fit, data.get(train_key))
+            results.append(self._run_stage("validate", self.predict, data.get(train_key), "train"))
+            if eval_key is not None:
+                results.append(self._run_stage("predict", self.predict, data.get(eval_key), "validate"))
+        elif eval_key is not None:
+            if getattr(self, "weights_", None) is None and self.role != "arbiter":
+                raise ValueError("HomoLR got eval_data but no model: give it a model input or train_data")
+            results.append(self._run_stage("predict", self.predict, data.get(eval_key), "predict"))
+        return ComponentOutput(data=self.combine_outputs(results), model=self.export_model())
+
+    def _run_stage(self, flowid: str, step, *args):
+        self.variables.set_flowid(flowid)
+        return step(*args)
+
+    def fit(self, table) -> None:
+        raise NotImplementedError
+
+    def predict(self, table, kind: str):
+        raise NotImplementedError
+
+    def combine_outputs(self, results: list):
+        """The output data made of the predict results (the arbiter has none)."""
+        return None
+
+    # ---- shared pieces ----------------------------------------------------------------------
+
+    @property
+    def client_parties(self) -> list[tuple[str, Any]]:
+        """(role, party id) of every client: the guests, then the hosts, in runtime-conf order."""
+        return [(role, party) for role in ("guest", "host") for party in self.ctx.parties(role)]
+
+    def is_aggregation_round(self, n_iter: int) -> bool:
+        """Clients aggregate after every ``aggregate_iters`` epochs and after the last one."""
+        return (n_iter + 1) % self.params.aggregate_iters == 0 or n_iter == self.params.max_iter - 1
+
+    def report_progress(self, n_iter: int) -> None:
+        set_progress = getattr(self.ctx.tracker, "set_progress", None)
+        if set_progress is not None:
+            set_progress(int(100 * (n_iter + 1) / self.params.max_iter))
+
+    # ---- model ------------------------------------------------------------------------------
+
+    def export_model(self) -> dict[str, Any] | None:
+        """FATE's LRModelMeta / LRModelParam as dicts; None before fitting or loading."""
+        if not hasattr(self, "n_iter_"):
+            return None
+        return {MODEL_META: self.model_meta(), MODEL_PARAM: self.model_param()}
+
+    def model_meta(self) -> dict[str, Any]:
+        p = self.params
+        return {"penalty": p.penalty, "tol": p.tol, "alpha": p.alpha, "optimizer": p.optimizer,
+                "party_weight": 0.0, "batch_size": p.batch_size, "learning_rate": p.learning_rate,
+                "max_iter": p.max_iter, "early_stop": p.early_stop, "re_encrypt_batches": p.re_encrypt_batches,
+                "fit_intercept": self.fit_intercept_, "need_one_vs_rest": False}
+
+    def model_param(self) -> dict[str, Any]:
+        param = {"iters": self.n_iter_, "loss_history": [float(v) for v in self.loss_history_],
+                 "is_converged": bool(self.is_converged_), "weight": {}, "intercept": 0.0, "header": [],
+                 "need_one_vs_rest": False}
+        if self.weights_ is not None:
+            coef = self.weights_[:-1] if self.fit_intercept_ else self.weights_
+            param["weight"] = {name: float(w) for name, w in zip(self.header_, coef)}
+            param["header"] = list(self.header_)
+            param["intercept"] = float(self.weights_[-1]) if self.fit_intercept_ else 0.0
+        return param
+
+    def load_model(self, messages: dict[str, Any]) -> None:
+        """Rebuild the state from a saved model (``weight[header[i]]``, then the intercept)."""
+        param, meta = messages.get(MODEL_PARAM), messages.get(MODEL_META) or {}
+        if not isinstance(param, dict):
+            raise ValueError(f"the model input has no {MODEL_PARAM}")
+        header = list(param.get("header") or [])
+        weight = param.get("weight") or {}
+        missing = [name for name in header if name not in weight]
+        if missing:
+            raise ValueError(f"the model's weight has no entry for feature {missing[0]!r}")
+        self.fit_intercept_ = bool(meta.get("fit_intercept", True))
+        coef = [float(weight[name]) for name in header]
+        if self.fit_intercept_:
+            coef.append(float(param.get("intercept", 0.0)))
+        self.weights_ = np.array(coef, dtype=np.float64) if header else None
+        self.header_ = header
+        self.n_iter_ = int(param.get("iters", 0))
+        self.is_converged_ = bool(param.get("is_converged", False))
+        self.loss_history_ = [float(v) for v in param.get("loss_history") or []]
+
+    # ---- checks -----------------------------------------------------------------------------
+
+    def _refuse_unsupported(self, ctx: ComponentContext) -> None:
+        p = self.params
+        if p.cv_param.need_cv:
+            raise ValueError("cv_param.need_cv: cross validation is not supported by this HomoLR")
+        if getattr(p.stepwise_param, "need_stepwise", False):
+            raise ValueError("stepwise_param.need_stepwise: stepwise is not supported by this HomoLR")
+        n_clients = len(ctx.parties("guest")) + len(ctx.parties("host"))
+        if n_clients < 2 or len(ctx.parties("arbiter")) != 1:
+            raise ValueError(f"HomoLR needs an arbiter and at least two clients (guest and hosts) so that "
+                             f"masks can hide each model, got roles {ctx.roles}")
+        if p.validation_freqs is not None:
+            ctx.logger.warning("validation_freqs is ignored: this HomoLR does not validate during training")
+
+
+def read_instances(table):
+    """The table's rows as Instances; ValueError for a missing table, several tables or no rows."""
+    from fate_flow.computing import Instances
+
+    if isinstance(table, list):
+        if len(table) != 1:
+            raise ValueError(f"HomoLR takes one table per data input, got {len(table)}")
+        table = table[0]
+    if table is None:
+        raise ValueError("HomoLR got no table for its data input")
+    instances = Instances.from_table(table)
+    if len(instances) == 0:
+        raise ValueError("HomoLR got an empty table")
+    return instances
+
+
+def batch_rows(n_rows: int, batch_size: int) -> list[np.ndarray]:
+    """FATE's MiniBatch split: consecutive chunks of ``batch_size`` rows, the last one the rest.
+
+    ``batch_size`` -1 (or at least ``n_rows``) gives one batch of every row.
+    """
+    if batch_size == -1 or batch_size >= n_rows:
+        return [np.arange(n_rows)]
+    return [np.arange(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
+
+
+def _model_messages(models: dict[str, Any]) -> dict[str, Any]:
+    """The messages of the (single) upstream model: ``{MODEL_META: ..., MODEL_PARAM: ...}``."""
+    messages = next(iter(models.values()))
+    if not isinstance(messages, dict):
+        raise ValueError("the model input is not a dict of model messages")
+    return messages
+
+
+def _data_keys(data: dict[str, Any], has_model: bool, role: str) -> tuple[str | None, str | None]:
+    """(train key, eval key) of the data inputs."""
+    train_key = "train_data" if "train_data" in data else None
+    eval_key = "eval_data" if "eval_data" in data else None
+    if "data" in data and train_key is None and eval_key is None:
+        return (None, "data") if has_model else ("data", None)
+    if train_key is None and eval_key is None:
+        if role == "arbiter" and not has_model:
+            return "train_data", None
+        if role != "arbiter":
+            raise ValueError("HomoLR needs a train_data, eval_data or data input")
+    return train_key, eval_key
