@@ -1,0 +1,177 @@
+"""What the binning guest and host share: the run dispatch, split points, transform and the model.
+
+``run`` follows FATE's ModelBase: ``need_run`` false passes the table through; a ``model``
+input re-applies that model's split points (transform, e.g. in a predict job, with the
+model's own transform_param); otherwise the component fits with the other party
+(``fit``, defined per role) and transforms its own data.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
+from fate_flow.components.hetero_binning import split_points as sp
+from fate_flow.components.hetero_binning.columns import column_positions, first_model, only_input_table
+from fate_flow.components.hetero_binning.woe import iv_param
+
+MODULE = "HeteroFeatureBinning"
+META, PARAM = "FeatureBinningMeta", "FeatureBinningParam"
+
+
+def anonymous_name(role: str, index: int) -> str:
+    """FATE's anonymous column name: ``"host.<index in the header>"``."""
+    return f"{role}.{index}"
+
+
+class HeteroFeatureBinningBase(ComponentBase):
+    """Shared state of both roles.
+
+    Learned attributes: ``header_`` (feature names), ``split_points_`` (binned column ->
+    ascending split points), ``category_cols_`` (columns binned by value), ``bin_results_``
+    (column -> IVParam message), ``host_results_`` (guest only: one FeatureBinningResult per
+    host), ``transform_cols_`` (header positions the output replaces), ``transform_type_``.
+    """
+
+    role = ""
+
+    def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
+        """Fit (or load) the binning, then output the data with the transform columns replaced."""
+        from fate_flow.computing import Instances
+
+        self.params.check()
+        table = only_input_table(inputs, MODULE)
+        if not self.params.need_run:
+            return ComponentOutput(data=table, model=self._export_model(ctx, fitted=False))
+        data = Instances.from_table(table)
+        model = first_model(inputs, "model")
+        if model is not None:
+            self._load_model(model, data.header)
+            model_out = model  # re-exported as loaded, as FATE's transform does
+        else:
+            if self.params.method == "optimal":
+                raise ValueError("method 'optimal' is not supported by this HeteroFeatureBinning; "
+                                 "use quantile or bucket")
+            self.header_ = list(data.header)
+            self.fit(ctx, data)
+            self.transform_cols_ = self._transform_positions()
+            self.transform_type_ = self.params.transform_param.transform_type
+            model_out = self._export_model(ctx, fitted=True)
+        output = self.transform(ctx, data)
+        return ComponentOutput(data=output.to_table_data(table.meta.partitions), model=model_out)
+
+    def fit(self, ctx: ComponentContext, data) -> None:
+        """Compute ``split_points_`` and ``bin_results_`` (and the hosts' results on the guest)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ split points
+
+    def fit_split_points(self, data) -> np.ndarray:
+        """Set ``split_points_``/``category_cols_`` for the chosen columns; return their bin matrix."""
+        p = self.params
+        header = self.header_
+        category = column_positions(header, p.category_indexes, p.category_names, "category")
+        binned = sorted(set(column_positions(header, p.bin_indexes, p.bin_names, "bin")) | set(category))
+        numeric = [j for j in binned if j not in category]
+        points = dict(zip(numeric, self._numeric_split_points(data.features[:, numeric],
+                                                              [header[j] for j in numeric])))
+        points.update(zip(category, sp.category_split_points(data.features[:, category],
+                                                             [header[j] for j in category])))
+        self.split_points_ = {header[j]: points[j] for j in binned}
+        self.category_cols_ = [header[j] for j in category]
+        return self.bins_of(data)
+
+    def _numeric_split_points(self, x: np.ndarray, names: list[str]) -> list[np.ndarray]:
+        if x.shape[1] == 0:
+            return []
+        if self.params.method == "bucket":
+            return sp.bucket_split_points(x, self.params.bin_num, names)
+        return sp.quantile_split_points(x, self.params.bin_num, names)
+
+    def bins_of(self, data) -> np.ndarray:
+        """The bin of every value of the binned columns (n x binned, in ``split_points_`` order)."""
+        positions = [self._position(data.header, name) for name in self.split_points_]
+        return sp.bin_indexes(data.features[:, positions], list(self.split_points_.values()))
+
+    @staticmethod
+    def _position(header: list[str], name: str) -> int:
+        try:
+            return header.index(name)
+        except ValueError:
+            raise ValueError(f"binned column {name!r} is not in the data header {header}") from None
+
+    # ------------------------------------------------------------------ transform
+
+    def _transform_positions(self) -> list[int]:
+        """Header positions of the transform columns: ``transform_cols`` -1 means every binned column."""
+        t = self.params.transform_param
+        binned = [self.header_.index(name) for name in self.split_points_]
+        if t.transform_cols == -1:
+            chosen = list(binned)
+            chosen += column_positions(self.header_, None, t.transform_names, "transform")
+        else:
+            chosen = column_positions(self.header_, t.transform_cols, t.transform_names, "transform")
+        outside = [self.header_[j] for j in chosen if j not in binned]
+        if outside:
+            raise ValueError(f"transform_param: column {outside[0]!r} is not a binned column")
+        return sorted(set(chosen))
+
+    def transform(self, ctx: ComponentContext, data):
+        """The data with each transform column replaced by its bin index or WOE (None: unchanged)."""
+        kind = self.transform_type_
+        if kind is None or not self.transform_cols_:
+            return data
+        if kind == "woe" and self.role != "guest":
+            ctx.logger.info("transform_type woe: the host has no WOE, its data is output unchanged")
+            return data
+        names = [self.header_[j] for j in self.transform_cols_]
+        positions = [self._position(data.header, name) for name in names]
+        bins = sp.bin_indexes(data.features[:, positions], [self.split_points_[name] for name in names])
+        features = data.features.copy()
+        if kind == "bin_num":
+            features[:, positions] = bins
+        else:
+            woe = [np.asarray(self.bin_results_[name]["woe_array"], dtype=np.float64) for name in names]
+            features[:, positions] = np.column_stack([w[bins[:, i]] for i, w in enumerate(woe)])
+        return data.with_features(features)
+
+    # ------------------------------------------------------------------ model
+
+    def _export_model(self, ctx: ComponentContext, fitted: bool) -> dict:
+        p = self.params
+        meta = {"need_run": p.need_run, "method": p.method, "compress_thres": p.compress_thres,
+                "head_size": p.head_size, "error": p.error, "bin_num": p.bin_num,
+                "cols": list(self.split_points_) if fitted else [], "adjustment_factor": p.adjustment_factor,
+                "local_only": p.local_only, "skip_static": False,
+                "transform_param": {"transform_cols": list(self.transform_cols_) if fitted else [],
+                                    "transform_type": self.transform_type_ if fitted else None}}
+        own = self.bin_results_ if fitted else {}
+        param = {"binning_result": {"binning_result": own, "role": ctx.role, "party_id": str(ctx.party_id)},
+                 "host_results": list(getattr(self, "host_results_", [])) if fitted else [],
+                 "header": list(self.header_) if fitted else []}
+        return {META: meta, PARAM: param}
+
+    def _load_model(self, model: dict, header: list[str]) -> None:
+        """Take split points, results and transform settings from a FeatureBinning model."""
+        try:
+            meta, param = model[META], model[PARAM]
+            results = param["binning_result"]["binning_result"]
+            self.header_ = list(param["header"])
+            self.split_points_ = {name: np.asarray(results[name]["split_points"], dtype=np.float64)
+                                  for name in meta["cols"]}
+            transform = meta["transform_param"]
+            self.transform_cols_ = [int(j) for j in transform["transform_cols"]]
+            self.transform_type_ = transform.get("transform_type") or None
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"the model input is not a {MODULE} model: missing {exc}") from None
+        self.bin_results_ = results
+        self.host_results_ = list(param.get("host_results") or [])
+        self.category_cols_ = []
+        missing = [name for name in self.split_points_ if name not in header]
+        if missing:
+            raise ValueError(f"column {missing[0]!r} of the binning model is not in the data header {header}")
+
+    def own_results_from_split_points(self) -> dict:
+        """IVParam messages holding only split points (the host's view of its own columns)."""
+        return {name: iv_param(points, len(points)) for name, points in self.split_points_.items()}

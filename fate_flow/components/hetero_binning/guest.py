@@ -1,0 +1,88 @@
+"""HeteroFeatureBinning on the guest: its own WOE/IV from its labels, and the hosts' through Paillier.
+
+Protocol (skipped with ``local_only`` or without hosts): the guest makes a fresh key pair,
+sends the public key and its labels encrypted as [[y]] and [[1-y]] (y = 1 for label 1,
+else 0) with their ids to every host; each host answers with the encrypted per-bin sums of
+its columns under anonymous names; the guest decrypts them into event/non-event counts
+and computes each host column's WOE and IV. Nothing goes back to the hosts.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from fate_flow.components.hetero_binning.base import HeteroFeatureBinningBase
+from fate_flow.components.hetero_binning.transfer import HeteroFeatureBinningTransferVariable
+from fate_flow.components.hetero_binning.woe import event_counts, iv_param, woe_iv
+from fate_flow.secureprotol import DEFAULT_KEY_LENGTH, EncryptedArray, generate_keypair
+
+
+class HeteroFeatureBinningGuest(HeteroFeatureBinningBase):
+    """Guest side. ``key_length`` is the Paillier modulus size (FATE: a new 1024-bit key per
+    task); tests may set a shorter one on the instance."""
+
+    role = "guest"
+    key_length = DEFAULT_KEY_LENGTH
+
+    def fit(self, ctx, data) -> None:
+        """Bin the own columns, compute their WOE/IV, then the hosts' (unless local_only)."""
+        labels = event_labels(data.labels)
+        bins = self.fit_split_points(data)
+        counts = [len(points) for points in self.split_points_.values()]
+        events, non_events = event_counts(bins, labels, counts)
+        factor = self.params.adjustment_factor
+        self.bin_results_ = {
+            name: iv_param(points, len(points), woe_iv(events[i], non_events[i], factor))
+            for i, (name, points) in enumerate(self.split_points_.items())}
+        self.host_results_ = []
+        hosts = ctx.parties("host")
+        if self.params.local_only or not hosts:
+            return
+        variables = HeteroFeatureBinningTransferVariable(ctx.federation)
+        private_key, sums = self._exchange_with_hosts(ctx, variables, data.ids, labels)
+        for party, message in zip(hosts, sums):
+            self.host_results_.append({"binning_result": self._host_columns(private_key, message, party),
+                                       "role": "host", "party_id": str(party)})
+
+    def _exchange_with_hosts(self, ctx, variables, ids, labels: np.ndarray) -> tuple:
+        """Send the encrypted labels to every host; return the private key and each host's answer."""
+        public_key, private_key = generate_keypair(self.key_length)
+        message = {"ids": ids.cast(pa.string()).to_pylist(),
+                   "event": public_key.encrypt_array(labels).to_bytes(),
+                   "non_event": public_key.encrypt_array(1 - labels).to_bytes()}
+        variables.paillier_pubkey.remote(public_key.to_bytes(), role="host")
+        variables.encrypted_label.remote(message, role="host")
+        ctx.logger.info("sent %d encrypted labels to %d host(s)", len(labels), len(ctx.parties("host")))
+        return private_key, variables.encrypted_bin_sum.get(idx=-1)
+
+    def _host_columns(self, key, message, party) -> dict:
+        """Decrypt one host's per-bin sums into IVParam messages keyed by anonymous column name."""
+        sums = message.get("encrypted_bin_sum") if isinstance(message, dict) else None
+        if not isinstance(sums, dict):
+            raise ValueError(f"encrypted_bin_sum from host {party} should be a dict holding 'encrypted_bin_sum'")
+        results = {}
+        for name, column in sums.items():
+            if not isinstance(column, dict) or not {"event", "non_event"} <= set(column):
+                raise ValueError(f"encrypted_bin_sum from host {party}: column {name!r} lacks event/non_event sums")
+            events = key.decrypt_array(EncryptedArray.from_bytes(key.public_key, column["event"]))
+            non_events = key.decrypt_array(EncryptedArray.from_bytes(key.public_key, column["non_event"]))
+            if len(events) != len(non_events):
+                raise ValueError(f"encrypted_bin_sum from host {party}: column {name!r} has "
+                                 f"{len(events)} event and {len(non_events)} non-event sums")
+            stats = woe_iv(np.rint(events), np.rint(non_events), self.params.adjustment_factor)
+            results[name] = iv_param([], len(events), stats)
+        return results
+
+
+def event_labels(labels) -> np.ndarray:
+    """FATE's binary labels: 1 for label 1, 0 for the other value.
+
+    Raises:
+        ValueError: no labels, or more than two label values.
+    """
+    if labels is None:
+        raise ValueError("HeteroFeatureBinning on the guest needs labelled data (DataIO with_label true)")
+    values = np.unique(labels[~np.isnan(labels)])
+    if len(values) > 2:
+        raise ValueError(f"HeteroFeatureBinning supports binary labels only, got {len(values)} label values")
+    return (labels == 1).astype(np.int64)
