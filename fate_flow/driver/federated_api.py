@@ -54,6 +54,8 @@ class FederatedClient:
                  stop_on_error: bool = False) -> dict[tuple[str, str], dict]:
         """Call ``endpoint_for(role, party_id)`` on every party at once; errors become retcode 100 answers."""
         parties = list(parties)
+        if not parties:
+            return {}
 
         def one(party: tuple[str, Any]) -> dict:
             role, party_id = party

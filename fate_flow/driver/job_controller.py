@@ -132,7 +132,8 @@ class JobController:
         conf = json.loads(row["f_runtime_conf"])
         dsl = json.loads(row["f_dsl"])
         train_conf = json.loads(row.get("f_train_runtime_conf") or "{}")
-        dsl_parser.parse_job(dsl, conf, train_conf or None)  # each party checks what it is given
+        mode = "predict" if train_conf else "train"
+        dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode)  # each party checks what it is given
         if Job.select().where(Job.f_job_id == job_id, Job.f_role == role, Job.f_party_id == party_id).exists():
             raise FlowError(f"job {job_id} already exists for role {role} party {party_id}")
         if not self.settings.job_dir(job_id).exists():

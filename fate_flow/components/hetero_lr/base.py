@@ -1,0 +1,251 @@
+"""What HeteroLR's guest, host and arbiter share: the run dispatch, model messages, data reading.
+
+``run`` follows FATE's ``ModelBase.run``: with ``train_data`` it fits (flowid "fit"), then
+predicts the training data (flowid "validate", rows typed "train") and the ``eval_data``
+if given (flowid "predict", rows typed "validate"); with only ``eval_data`` and a model
+input (a predict job) it predicts it (flowid "predict", rows typed "predict"). A plain
+``data`` input counts as train_data without a model and as eval_data with one.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
+from fate_flow.components.hetero_lr.optim import ConvergeCheck, Optimizer, add_l2_term, apply_update
+from fate_flow.components.hetero_lr.transfer import HeteroLRTransferVariable
+
+MODEL_META = "HeteroLogisticRegressionMeta"
+MODEL_PARAM = "HeteroLogisticRegressionParam"
+
+
+class HeteroLRBase(ComponentBase):
+    """One party of HeteroLR. Subclasses implement ``fit(table)`` and ``predict(table, kind)``.
+
+    Learned state: ``weights_`` (intercept last on a guest that fits one), ``header_``,
+    ``n_iter_``, ``is_converged_``.
+    """
+
+    role = ""
+    fits_intercept = False
+
+    def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
+        """Fit and/or predict depending on the inputs (see the module docstring)."""
+        self.params.check()
+        self._refuse_unsupported(ctx)
+        self.ctx = ctx
+        self.variables = HeteroLRTransferVariable(ctx.federation)
+        data = inputs.get("data") or {}
+        models = inputs.get("model") or {}
+        if models:
+            self.load_model(_model_messages(models))
+        train_key, eval_key = _data_keys(data, bool(models), self.role)
+        results = []
+        if train_key is not None:
+            self._run_stage("fit", self.fit, data.get(train_key))
+            results.append(self._run_stage("validate", self.predict, data.get(train_key), "train"))
+            if eval_key is not None:
+                results.append(self._run_stage("predict", self.predict, data.get(eval_key), "validate"))
+        elif eval_key is not None:
+            if getattr(self, "weights_", None) is None and self.role != "arbiter":
+                raise ValueError("HeteroLR got eval_data but no model: give it a model input or train_data")
+            results.append(self._run_stage("predict", self.predict, data.get(eval_key), "predict"))
+        return ComponentOutput(data=self.combine_outputs(results), model=self.export_model())
+
+    def _run_stage(self, flowid: str, step, *args):
+        self.variables.set_flowid(flowid)
+        return step(*args)
+
+    def fit(self, table) -> None:
+        raise NotImplementedError
+
+    def predict(self, table, kind: str):
+        raise NotImplementedError
+
+    def combine_outputs(self, results: list):
+        """Output data from the predict results (only the guest has any)."""
+        return None
+
+    # ---- shared training pieces ---------------------------------------------------------
+
+    @property
+    def n_hosts(self) -> int:
+        return len(self.ctx.parties("host"))
+
+    @property
+    def computes_loss(self) -> bool:
+        """FATE computes the loss only with one host (cross terms between hosts are unknown)."""
+        return self.n_hosts == 1
+
+    def make_converge_check(self) -> ConvergeCheck:
+        return ConvergeCheck(self.params.early_stop, self.params.tol)
+
+    def iterate(self, batches: list, train_batch) -> None:
+        """The guest's and hosts' training loop: every batch per iteration, then the arbiter's verdict.
+
+        ``train_batch(optimizer, batch, suffix)`` runs one batch and returns the update it applied.
+        """
+        p = self.params
+        optimizer = Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
+        self.is_converged_, self.n_iter_ = False, 0
+        for n_iter in range(p.max_iter):
+            optimizer.set_iters(n_iter)
+            delta_sum = np.zeros_like(self.weights_)
+            for index, batch in enumerate(batches):
+                delta_sum += train_batch(optimizer, batch, (n_iter, index))
+            self.is_converged_ = self.sync_convergence(n_iter, delta_sum)
+            self.n_iter_ = n_iter + 1
+            self.ctx.logger.info("iter %s done, is_converged %s", n_iter, self.is_converged_)
+            if self.is_converged_:
+                break
+
+    def step(self, optimizer: Optimizer, gradient_sum: np.ndarray, n_rows: int) -> np.ndarray:
+        """Mean gradient (+ the L2 term) -> optimizer -> new ``weights_``; returns the update."""
+        p = self.params
+        grad = add_l2_term(gradient_sum / n_rows, self.weights_, p.penalty, p.alpha, self.fits_intercept)
+        delta = optimizer.apply(grad)
+        self.weights_ = apply_update(self.weights_, delta, p.penalty, p.alpha, p.learning_rate,
+                                     optimizer.iters, self.fits_intercept)
+        return delta
+
+    def sync_convergence(self, n_iter: int, delta_sum: np.ndarray) -> bool:
+        """Send this party's squared update norm (weight_diff only) and get the arbiter's verdict."""
+        if self.params.early_stop == "weight_diff":
+            self.variables.delta_norm.remote(float(np.dot(delta_sum, delta_sum)), role="arbiter", idx=0,
+                                             suffix=(n_iter,))
+        flag = self.variables.converge_flag.get(idx=0, suffix=(n_iter,))
+        if not isinstance(flag, bool):
+            raise ValueError(f"converge_flag from the arbiter should be a bool, got {type(flag).__name__}")
+        return flag
+
+    # ---- model ----------------------------------------------------------------------------
+
+    def export_model(self) -> dict[str, Any] | None:
+        """FATE's LRModelMeta / LRModelParam as dicts; None before fitting or loading."""
+        if getattr(self, "weights_", None) is None:
+            return None
+        return {MODEL_META: self.model_meta(), MODEL_PARAM: self.model_param()}
+
+    def model_meta(self) -> dict[str, Any]:
+        p = self.params
+        return {"penalty": p.penalty, "tol": p.tol, "alpha": p.alpha, "optimizer": p.optimizer,
+                "party_weight": 0.0, "batch_size": p.batch_size, "learning_rate": p.learning_rate,
+                "max_iter": p.max_iter, "early_stop": p.early_stop, "re_encrypt_batches": 0,
+                "fit_intercept": self.fits_intercept, "need_one_vs_rest": False}
+
+    def model_param(self) -> dict[str, Any]:
+        coef = self.weights_[:-1] if self.fits_intercept else self.weights_
+        param = {"iters": self.n_iter_, "loss_history": [], "is_converged": self.is_converged_,
+                 "weight": {name: float(w) for name, w in zip(self.header_, coef)},
+                 "header": list(self.header_), "need_one_vs_rest": False, "best_iteration": -1}
+        if self.fits_intercept:
+            param["intercept"] = float(self.weights_[-1])
+        return param
+
+    def load_model(self, messages: dict[str, Any]) -> None:
+        """Rebuild the weights from a saved model (``weight[header[i]]``, then the intercept)."""
+        param, meta = messages.get(MODEL_PARAM), messages.get(MODEL_META) or {}
+        if param is None:
+            raise ValueError(f"the model input has no {MODEL_PARAM}")
+        header = list(param.get("header") or [])
+        weight = param.get("weight") or {}
+        missing = [name for name in header if name not in weight]
+        if missing:
+            raise ValueError(f"the model's weight has no entry for feature {missing[0]!r}")
+        coef = [float(weight[name]) for name in header]
+        self.fits_intercept = self.role == "guest" and bool(meta.get("fit_intercept", True))
+        if self.fits_intercept:
+            coef.append(float(param.get("intercept", 0.0)))
+        self.weights_ = np.array(coef, dtype=np.float64)
+        self.header_ = header
+        self.n_iter_ = int(param.get("iters", 0))
+        self.is_converged_ = bool(param.get("is_converged", False))
+
+    # ---- checks ---------------------------------------------------------------------------
+
+    def _refuse_unsupported(self, ctx: ComponentContext) -> None:
+        p = self.params
+        if p.optimizer == "sqn":
+            raise ValueError("optimizer 'sqn' is not supported by this HeteroLR; use sgd, rmsprop, adam, "
+                             "adagrad or nesterov_momentum_sgd")
+        if p.cv_param.need_cv:
+            raise ValueError("cv_param.need_cv: cross validation is not supported by this HeteroLR")
+        if getattr(p.stepwise_param, "need_stepwise", False):
+            raise ValueError("stepwise_param.need_stepwise: stepwise is not supported by this HeteroLR")
+        if p.encrypt_param.method is None:
+            raise ValueError("encrypt_param.method None is not supported: HeteroLR needs Paillier")
+        if not ctx.parties("host") or not ctx.parties("arbiter"):
+            raise ValueError(f"HeteroLR needs a guest, at least one host and an arbiter, got roles {ctx.roles}")
+        if len(ctx.parties("host")) > 1 and p.early_stop != "weight_diff":
+            raise ValueError(f"early_stop {p.early_stop!r} needs the loss, which is not computed with several "
+                             f"hosts; use early_stop 'weight_diff'")
+        if p.validation_freqs is not None:
+            ctx.logger.warning("validation_freqs is ignored: this HeteroLR does not validate during training")
+
+
+def read_instances(table):
+    """The table's rows as Instances; ValueError for a list of several tables."""
+    from fate_flow.computing import Instances
+
+    if isinstance(table, list):
+        if len(table) != 1:
+            raise ValueError(f"HeteroLR takes one table per data input, got {len(table)}")
+        table = table[0]
+    if table is None:
+        raise ValueError("HeteroLR got no table for its data input")
+    return Instances.from_table(table)
+
+
+def select_model_features(instances, header: list[str]):
+    """The instances' features in the model's header order; ValueError naming a missing feature."""
+    if list(instances.header) == list(header):
+        return instances
+    position = {name: i for i, name in enumerate(instances.header)}
+    missing = [name for name in header if name not in position]
+    if missing:
+        raise ValueError(f"the data has no feature {missing[0]!r} of the model's header")
+    return instances.select_features([position[name] for name in header])
+
+
+def batch_rows(n_rows: int, batch_size: int) -> list[np.ndarray]:
+    """FATE's MiniBatch split: consecutive chunks of ``batch_size`` rows, the last one the rest.
+
+    ``batch_size`` -1 (or at least ``n_rows``) gives one batch of every row.
+    """
+    if batch_size == -1 or batch_size >= n_rows:
+        return [np.arange(n_rows)]
+    return [np.arange(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) without overflow for large |x|."""
+    out = np.empty_like(x, dtype=np.float64)
+    positive = x >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-x[positive]))
+    e = np.exp(x[~positive])
+    out[~positive] = e / (1.0 + e)
+    return out
+
+
+def _model_messages(models: dict[str, Any]) -> dict[str, Any]:
+    """The messages of the (single) upstream model: ``{MODEL_META: ..., MODEL_PARAM: ...}``."""
+    messages = next(iter(models.values()))
+    if not isinstance(messages, dict):
+        raise ValueError("the model input is not a dict of model messages")
+    return messages
+
+
+def _data_keys(data: dict[str, Any], has_model: bool, role: str) -> tuple[str | None, str | None]:
+    """(train key, eval key) of the data inputs; the arbiter, which has no data, fits unless
+    it only got eval data or a model."""
+    train_key = "train_data" if "train_data" in data else None
+    eval_key = "eval_data" if "eval_data" in data else None
+    if "data" in data and train_key is None and eval_key is None:
+        return (None, "data") if has_model else ("data", None)
+    if train_key is None and eval_key is None:
+        if role == "arbiter" and not has_model:
+            return "train_data", None
+        if role != "arbiter":
+            raise ValueError("HeteroLR needs a train_data, eval_data or data input")
+    return train_key, eval_key

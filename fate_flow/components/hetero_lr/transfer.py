@@ -1,0 +1,41 @@
+"""The messages of HeteroLR (FATE's ``HeteroLRTransferVariable`` names, plus ``delta_norm``).
+
+What each carries (only bytes, ints, strings, bools and numeric arrays cross parties):
+  paillier_pubkey        arbiter -> guest, hosts: ``PaillierPublicKey.to_bytes()``
+  batch_info             guest -> hosts, arbiter: {"batch_size", "batch_num"}
+  batch_data_index       guest -> hosts, suffix (batch,): the batch's ids, in the guest's order
+  host_forward_dict      host -> guest, suffix (iter, batch): [[X_h w_h]] (EncryptedArray bytes)
+  fore_gradient          guest -> hosts: [[d]] = [[0.25 u - 0.5 y]] (EncryptedArray bytes)
+  guest_gradient         guest -> arbiter: [[sum d x_g + r]] (masked, EncryptedArray bytes)
+  host_gradient          host -> arbiter: [[sum d x_h + r]] (masked, EncryptedArray bytes)
+  guest_optim_gradient   arbiter -> guest: the decrypted masked sums (ints mod n)
+  host_optim_gradient    arbiter -> host: the same for that host
+  loss_intermediate      host -> guest: [[sum u_h^2]] (EncryptedNumber bytes)
+  host_loss_regular      host -> guest: [[host penalty]] (EncryptedNumber bytes)
+  loss                   guest -> arbiter: [[batch loss]] (EncryptedNumber bytes)
+  delta_norm             guest, hosts -> arbiter, suffix (iter,): squared norm of the
+                         iteration's update (only for early_stop weight_diff)
+  converge_flag          arbiter -> guest, hosts, suffix (iter,): bool
+  host_prob              host -> guest (predict): {"ids": [...], "wx": X_h w_h}
+"""
+from fate_flow.federation.transfer import TransferVariables, Variable
+
+
+class HeteroLRTransferVariable(TransferVariables):
+    """HeteroLR's variables; see the module docstring for what each one carries."""
+
+    paillier_pubkey = Variable("paillier_pubkey", src=("arbiter",), dst=("host", "guest"))
+    batch_info = Variable("batch_info", src=("guest",), dst=("host", "arbiter"))
+    batch_data_index = Variable("batch_data_index", src=("guest",), dst=("host",))
+    host_forward_dict = Variable("host_forward_dict", src=("host",), dst=("guest",))
+    fore_gradient = Variable("fore_gradient", src=("guest",), dst=("host",))
+    guest_gradient = Variable("guest_gradient", src=("guest",), dst=("arbiter",))
+    host_gradient = Variable("host_gradient", src=("host",), dst=("arbiter",))
+    guest_optim_gradient = Variable("guest_optim_gradient", src=("arbiter",), dst=("guest",))
+    host_optim_gradient = Variable("host_optim_gradient", src=("arbiter",), dst=("host",))
+    loss_intermediate = Variable("loss_intermediate", src=("host",), dst=("guest",))
+    host_loss_regular = Variable("host_loss_regular", src=("host",), dst=("guest",))
+    loss = Variable("loss", src=("guest",), dst=("arbiter",))
+    delta_norm = Variable("delta_norm", src=("guest", "host"), dst=("arbiter",))
+    converge_flag = Variable("converge_flag", src=("arbiter",), dst=("host", "guest"))
+    host_prob = Variable("host_prob", src=("host",), dst=("guest",))
