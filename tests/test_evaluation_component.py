@@ -75,3 +75,8 @@ def test_bad_input_and_params():
     storage.commit(writer, TableMeta(namespace="ns", name="t"), "create")
     with pytest.raises(ValueError, match="row 1 is not a prediction"):
         run({}, storage.open("ns", "t"))
+
+
+def test_no_predictions_on_this_party_is_not_an_error():
+    tracker = run({}, None)
+    assert tracker.data == {} and tracker.meta == {}

@@ -23,6 +23,9 @@ class Evaluation(ComponentBase):
         sources = inputs.get("data_sources", {})
         for key, value in tables.items():
             for table, source in zip(value if isinstance(value, list) else [value], sources.get(key, [key])):
+                if table is None:  # e.g. a HeteroLR host, which outputs no predictions
+                    ctx.logger.info("no predictions from %s on this party: nothing to evaluate", source)
+                    continue
                 self._evaluate_table(ctx, table, source)
         return ComponentOutput()
 
