@@ -43,7 +43,7 @@ def test_stop_running_job_kills_every_task(flow_server):
     job = server.wait_job(job_id, timeout=15)
     assert job["f_status"] == "canceled" and job["f_end_time"]
     assert_processes_gone(pids)
-    assert {t["f_status"] for t in server.tasks(job_id)} == {"failed"}
+    wait_until(lambda: {t["f_status"] for t in server.tasks(job_id)} == {"failed"}, 10, what="tasks killed")
     assert server.job(job_id, role="host")["f_status"] == "canceled"
 
 
@@ -87,7 +87,8 @@ def test_job_timeout(flow_server):
     pids = [t["f_run_pid"] for t in server.wait_tasks_running(job_id, 2)]
     job = server.wait_job(job_id, timeout=15)
     assert job["f_status"] == "timeout" and "timeout of 1 s" in job["f_status_reason"]
-    assert {t["f_status"] for t in server.tasks(job_id)} == {"timeout"}
+    # the job's status is synced first, then every party kills its tasks
+    wait_until(lambda: {t["f_status"] for t in server.tasks(job_id)} == {"timeout"}, 10, what="tasks timed out")
     assert_processes_gone(pids)
 
 
