@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
-from fate_flow.components.hetero_lr.optim import ConvergeCheck, Optimizer, add_l2_term, apply_update
+from fate_flow.components.linear_model.common import batch_rows, data_keys, model_messages  # noqa: F401
+from fate_flow.components.linear_model.optim import ConvergeCheck, Optimizer, add_l2_term, apply_update
 from fate_flow.components.hetero_lr.transfer import HeteroLRTransferVariable
 
 MODEL_META = "HeteroLogisticRegressionMeta"
@@ -39,8 +40,8 @@ class HeteroLRBase(ComponentBase):
         data = inputs.get("data") or {}
         models = inputs.get("model") or {}
         if models:
-            self.load_model(_model_messages(models))
-        train_key, eval_key = _data_keys(data, bool(models), self.role)
+            self.load_model(model_messages(models))
+        train_key, eval_key = data_keys(data, bool(models), self.role, "HeteroLR")
         results = []
         if train_key is not None:
             self._run_stage("fit", self.fit, data.get(train_key))
@@ -184,19 +185,6 @@ class HeteroLRBase(ComponentBase):
             ctx.logger.warning("validation_freqs is ignored: this HeteroLR does not validate during training")
 
 
-def read_instances(table):
-    """The table's rows as Instances; ValueError for a list of several tables."""
-    from fate_flow.computing import Instances
-
-    if isinstance(table, list):
-        if len(table) != 1:
-            raise ValueError(f"HeteroLR takes one table per data input, got {len(table)}")
-        table = table[0]
-    if table is None:
-        raise ValueError("HeteroLR got no table for its data input")
-    return Instances.from_table(table)
-
-
 def select_model_features(instances, header: list[str]):
     """The instances' features in the model's header order; ValueError naming a missing feature."""
     if list(instances.header) == list(header):
@@ -206,46 +194,3 @@ def select_model_features(instances, header: list[str]):
     if missing:
         raise ValueError(f"the data has no feature {missing[0]!r} of the model's header")
     return instances.select_features([position[name] for name in header])
-
-
-def batch_rows(n_rows: int, batch_size: int) -> list[np.ndarray]:
-    """FATE's MiniBatch split: consecutive chunks of ``batch_size`` rows, the last one the rest.
-
-    ``batch_size`` -1 (or at least ``n_rows``) gives one batch of every row.
-    """
-    if batch_size == -1 or batch_size >= n_rows:
-        return [np.arange(n_rows)]
-    return [np.arange(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x) without overflow for large |x|."""
-    out = np.empty_like(x, dtype=np.float64)
-    positive = x >= 0
-    out[positive] = 1.0 / (1.0 + np.exp(-x[positive]))
-    e = np.exp(x[~positive])
-    out[~positive] = e / (1.0 + e)
-    return out
-
-
-def _model_messages(models: dict[str, Any]) -> dict[str, Any]:
-    """The messages of the (single) upstream model: ``{MODEL_META: ..., MODEL_PARAM: ...}``."""
-    messages = next(iter(models.values()))
-    if not isinstance(messages, dict):
-        raise ValueError("the model input is not a dict of model messages")
-    return messages
-
-
-def _data_keys(data: dict[str, Any], has_model: bool, role: str) -> tuple[str | None, str | None]:
-    """(train key, eval key) of the data inputs; the arbiter, which has no data, fits unless
-    it only got eval data or a model."""
-    train_key = "train_data" if "train_data" in data else None
-    eval_key = "eval_data" if "eval_data" in data else None
-    if "data" in data and train_key is None and eval_key is None:
-        return (None, "data") if has_model else ("data", None)
-    if train_key is None and eval_key is None:
-        if role == "arbiter" and not has_model:
-            return "train_data", None
-        if role != "arbiter":
-            raise ValueError("HeteroLR needs a train_data, eval_data or data input")
-    return train_key, eval_key

@@ -18,10 +18,11 @@ import pyarrow.compute as pc
 
 from fate_flow.components.base import TableData
 from fate_flow.components.hetero_lr.base import (
-    HeteroLRBase, batch_rows, read_instances, select_model_features, sigmoid,
+    HeteroLRBase, batch_rows, select_model_features,
 )
+from fate_flow.components.linear_model.common import read_instances, sigmoid
 from fate_flow.components.hetero_lr.masking import MaskedSums
-from fate_flow.components.hetero_lr.optim import initial_weights, penalty_loss
+from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
 from fate_flow.secureprotol import EncryptedArray, EncryptedNumber, PaillierPublicKey
 
 PREDICT_HEADER = "label,predict_result,predict_score,predict_detail,type"
@@ -35,7 +36,7 @@ class HeteroLRGuest(HeteroLRBase):
 
     def fit(self, table) -> None:
         """Train with the hosts and the arbiter until convergence or ``max_iter``."""
-        data = read_instances(table)
+        data = read_instances(table, "HeteroLR")
         y = _signed_labels(data.labels)
         p = self.params
         self.fits_intercept = p.init_param.fit_intercept
@@ -96,7 +97,7 @@ class HeteroLRGuest(HeteroLRBase):
 
     def predict(self, table, kind: str) -> TableData:
         """Scores ``sigmoid(u_g + sum u_h)`` for the rows every host has; ``kind`` is the row type."""
-        data = select_model_features(read_instances(table), self.header_)
+        data = select_model_features(read_instances(table, "HeteroLR"), self.header_)
         score = data.features @ self.weights_[:len(self.header_)]
         if self.fits_intercept:
             score = score + self.weights_[-1]

@@ -13,9 +13,10 @@ import functools
 import numpy as np
 import pyarrow as pa
 
-from fate_flow.components.hetero_lr.base import HeteroLRBase, read_instances, select_model_features
+from fate_flow.components.hetero_lr.base import HeteroLRBase, select_model_features
+from fate_flow.components.linear_model.common import read_instances
 from fate_flow.components.hetero_lr.masking import MaskedSums
-from fate_flow.components.hetero_lr.optim import initial_weights, penalty_loss
+from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey
 
 
@@ -27,7 +28,7 @@ class HeteroLRHost(HeteroLRBase):
 
     def fit(self, table) -> None:
         """Train with the guest and the arbiter until convergence or ``max_iter``."""
-        data = read_instances(table)
+        data = read_instances(table, "HeteroLR")
         p = self.params
         self.header_ = list(data.header)
         public_key = PaillierPublicKey.from_bytes(self.variables.paillier_pubkey.get(idx=0))
@@ -76,7 +77,7 @@ class HeteroLRHost(HeteroLRBase):
 
     def predict(self, table, kind: str) -> None:
         """Send ``{"ids", "wx": X_h w_h}`` to the guest (plain, as FATE's host_prob); output nothing."""
-        data = select_model_features(read_instances(table), self.header_)
+        data = select_model_features(read_instances(table, "HeteroLR"), self.header_)
         self.variables.host_prob.remote({"ids": data.ids.cast(pa.string()).to_pylist(),
                                          "wx": data.features @ self.weights_}, role="guest", idx=0)
         return None

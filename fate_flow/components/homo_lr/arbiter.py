@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from fate_flow.components.homo_lr.base import HomoLRBase
-from fate_flow.components.homo_lr.optim import ConvergeCheck
+from fate_flow.components.linear_model.optim import ConvergeCheck
 from fate_flow.components.homo_lr.secure_aggregation import arbiter_relay_keys, unmask_sum
 
 LOSS_META = {"name": "train", "metric_type": "LOSS", "unit_name": "iters"}
@@ -35,7 +35,7 @@ class HomoLRArbiter(HomoLRBase):
             if self.is_aggregation_round(n_iter):
                 self.aggregated_weights_ = self._aggregate_model(n_iter)
                 loss = self._aggregate_loss(n_iter)
-                self.is_converged_ = check.is_converged(loss, self.aggregated_weights_)
+                self.is_converged_ = check.is_converged(loss, weights=self.aggregated_weights_)
                 self.variables.is_converge.remote(self.is_converged_, suffix=(n_iter,))
                 self.ctx.logger.info("iter %s: loss %.6f, converged %s", n_iter, loss, self.is_converged_)
             self.report_progress(n_iter)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
+from fate_flow.components.linear_model.common import data_keys, model_messages
 from fate_flow.components.homo_lr.transfer import HomoLRTransferVariable
 
 MODEL_META = "HomoLogisticRegressionMeta"
@@ -38,8 +39,8 @@ class HomoLRBase(ComponentBase):
         data = inputs.get("data") or {}
         models = inputs.get("model") or {}
         if models:
-            self.load_model(_model_messages(models))
-        train_key, eval_key = _data_keys(data, bool(models), self.role)
+            self.load_model(model_messages(models))
+        train_key, eval_key = data_keys(data, bool(models), self.role, "HomoLR")
         results = []
         if train_key is not None:
             self._run_stage("fit", self.fit, data.get(train_key))
@@ -142,51 +143,3 @@ class HomoLRBase(ComponentBase):
                              f"masks can hide each model, got roles {ctx.roles}")
         if p.validation_freqs is not None:
             ctx.logger.warning("validation_freqs is ignored: this HomoLR does not validate during training")
-
-
-def read_instances(table):
-    """The table's rows as Instances; ValueError for a missing table, several tables or no rows."""
-    from fate_flow.computing import Instances
-
-    if isinstance(table, list):
-        if len(table) != 1:
-            raise ValueError(f"HomoLR takes one table per data input, got {len(table)}")
-        table = table[0]
-    if table is None:
-        raise ValueError("HomoLR got no table for its data input")
-    instances = Instances.from_table(table)
-    if len(instances) == 0:
-        raise ValueError("HomoLR got an empty table")
-    return instances
-
-
-def batch_rows(n_rows: int, batch_size: int) -> list[np.ndarray]:
-    """FATE's MiniBatch split: consecutive chunks of ``batch_size`` rows, the last one the rest.
-
-    ``batch_size`` -1 (or at least ``n_rows``) gives one batch of every row.
-    """
-    if batch_size == -1 or batch_size >= n_rows:
-        return [np.arange(n_rows)]
-    return [np.arange(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
-
-
-def _model_messages(models: dict[str, Any]) -> dict[str, Any]:
-    """The messages of the (single) upstream model: ``{MODEL_META: ..., MODEL_PARAM: ...}``."""
-    messages = next(iter(models.values()))
-    if not isinstance(messages, dict):
-        raise ValueError("the model input is not a dict of model messages")
-    return messages
-
-
-def _data_keys(data: dict[str, Any], has_model: bool, role: str) -> tuple[str | None, str | None]:
-    """(train key, eval key) of the data inputs."""
-    train_key = "train_data" if "train_data" in data else None
-    eval_key = "eval_data" if "eval_data" in data else None
-    if "data" in data and train_key is None and eval_key is None:
-        return (None, "data") if has_model else ("data", None)
-    if train_key is None and eval_key is None:
-        if role == "arbiter" and not has_model:
-            return "train_data", None
-        if role != "arbiter":
-            raise ValueError("HomoLR needs a train_data, eval_data or data input")
-    return train_key, eval_key

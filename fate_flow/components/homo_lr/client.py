@@ -20,7 +20,9 @@ import pyarrow.compute as pc
 
 from fate_flow.components.base import TableData
 from fate_flow.components.homo_lr import optim
-from fate_flow.components.homo_lr.base import HomoLRBase, batch_rows, read_instances
+from fate_flow.components.linear_model import optim as lm_optim
+from fate_flow.components.linear_model.common import batch_rows, read_instances, sigmoid
+from fate_flow.components.homo_lr.base import HomoLRBase
 from fate_flow.components.homo_lr.param import PAILLIER
 from fate_flow.components.homo_lr.secure_aggregation import PairwiseMasker, client_key_agreement, header_digest
 
@@ -32,7 +34,7 @@ class HomoLRClient(HomoLRBase):
 
     def fit(self, table) -> None:
         """Train with the other clients and the arbiter until convergence or ``max_iter``."""
-        data = read_instances(table)
+        data = read_instances(table, "HomoLR", refuse_empty=True)
         p = self.params
         if p.encrypt_param.method == PAILLIER and self.role == "host":
             self.ctx.logger.warning("encrypt_param.method Paillier: this HomoLR trains the host model in the "
@@ -43,9 +45,9 @@ class HomoLRClient(HomoLRBase):
         y = optim.signed_labels(data.labels)
         masker = client_key_agreement(self.variables, self._client_index(),
                                       header_digest(self.header_, self.fit_intercept_))
-        self.weights_ = optim.initial_weights(data.n_features, p.init_param)
+        self.weights_ = lm_optim.initial_weights(data.n_features, p.init_param, self.fit_intercept_)
         self.loss_history_, self.is_converged_, self.n_iter_ = [], False, 0
-        optimizer = optim.Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
+        optimizer = lm_optim.Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
         batches, degree = batch_rows(len(y), p.batch_size), 0
         for n_iter in range(p.max_iter):
             optimizer.set_iters(n_iter)
@@ -60,12 +62,12 @@ class HomoLRClient(HomoLRBase):
             if self.is_converged_:
                 break
 
-    def _train_batch(self, optimizer: optim.Optimizer, x: np.ndarray, y: np.ndarray, n_iter: int) -> None:
+    def _train_batch(self, optimizer: lm_optim.Optimizer, x: np.ndarray, y: np.ndarray, n_iter: int) -> None:
         p = self.params
         grad = optim.mean_gradient(x, y, self.weights_)
-        grad = optim.add_l2_term(grad, self.weights_, p.penalty, p.alpha, self.fit_intercept_)
+        grad = lm_optim.add_l2_term(grad, self.weights_, p.penalty, p.alpha, self.fit_intercept_)
         delta = optimizer.apply(grad)
-        self.weights_ = optim.apply_update(self.weights_, delta, p.penalty, p.alpha, p.learning_rate, n_iter,
+        self.weights_ = lm_optim.apply_update(self.weights_, delta, p.penalty, p.alpha, p.learning_rate, n_iter,
                                            self.fit_intercept_)
 
     def _aggregate(self, masker: PairwiseMasker, x: np.ndarray, y: np.ndarray, degree: int, n_iter: int) -> bool:
@@ -80,7 +82,7 @@ class HomoLRClient(HomoLRBase):
         self.weights_ = aggregated
         p = self.params
         loss = optim.mean_log_loss(x, y, self.weights_)
-        loss += optim.penalty_loss(self.weights_, p.penalty, p.alpha, self.fit_intercept_)
+        loss += lm_optim.penalty_loss(self.weights_, p.penalty, p.alpha, self.fit_intercept_)
         self.loss_history_.append(loss)
         n = float(len(y))
         self.variables.loss.remote(masker.mask(np.array([loss * n, n]), f"loss.{n_iter}"), role="arbiter",
@@ -106,10 +108,10 @@ class HomoLRClient(HomoLRBase):
 
     def predict(self, table, kind: str) -> TableData:
         """Score this party's rows with the (aggregated) model; ``kind`` is the row type."""
-        data = _select_features(read_instances(table), self.header_)
+        data = _select_features(read_instances(table, "HomoLR", refuse_empty=True), self.header_)
         coef = self.weights_[:len(self.header_)]
         score = data.features @ coef + (self.weights_[-1] if self.fit_intercept_ else 0.0)
-        return prediction_rows(data, optim.sigmoid(score), self.params.predict_param.threshold, kind)
+        return prediction_rows(data, sigmoid(score), self.params.predict_param.threshold, kind)
 
     def combine_outputs(self, results: list) -> TableData | None:
         """Union of the predict outputs; an id already output (train) is not repeated (FATE's union)."""

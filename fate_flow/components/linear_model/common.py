@@ -1,0 +1,65 @@
+"""What HeteroLR's and HomoLR's parties share: data reading, mini-batches, the sigmoid, and the
+model-message and data-key parts of FATE's ``ModelBase.run`` dispatch."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def read_instances(table, module: str, refuse_empty: bool = False):
+    """The table's rows as Instances; ValueError for a missing table, several tables or (if asked) no rows."""
+    from fate_flow.computing import Instances
+
+    if isinstance(table, list):
+        if len(table) != 1:
+            raise ValueError(f"{module} takes one table per data input, got {len(table)}")
+        table = table[0]
+    if table is None:
+        raise ValueError(f"{module} got no table for its data input")
+    instances = Instances.from_table(table)
+    if refuse_empty and len(instances) == 0:
+        raise ValueError(f"{module} got an empty table")
+    return instances
+
+
+def batch_rows(n_rows: int, batch_size: int) -> list[np.ndarray]:
+    """FATE's MiniBatch split: consecutive chunks of ``batch_size`` rows, the last one the rest.
+
+    ``batch_size`` -1 (or at least ``n_rows``) gives one batch of every row.
+    """
+    if batch_size == -1 or batch_size >= n_rows:
+        return [np.arange(n_rows)]
+    return [np.arange(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) without overflow for large |x|."""
+    out = np.empty_like(x, dtype=np.float64)
+    positive = x >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-x[positive]))
+    e = np.exp(x[~positive])
+    out[~positive] = e / (1.0 + e)
+    return out
+
+
+def model_messages(models: dict[str, Any]) -> dict[str, Any]:
+    """The messages of the (single) upstream model: ``{MODEL_META: ..., MODEL_PARAM: ...}``."""
+    messages = next(iter(models.values()))
+    if not isinstance(messages, dict):
+        raise ValueError("the model input is not a dict of model messages")
+    return messages
+
+
+def data_keys(data: dict[str, Any], has_model: bool, role: str, module: str) -> tuple[str | None, str | None]:
+    """(train key, eval key) of the data inputs; the arbiter, which has no data, fits unless it only got eval data or a model."""
+    train_key = "train_data" if "train_data" in data else None
+    eval_key = "eval_data" if "eval_data" in data else None
+    if "data" in data and train_key is None and eval_key is None:
+        return (None, "data") if has_model else ("data", None)
+    if train_key is None and eval_key is None:
+        if role == "arbiter" and not has_model:
+            return "train_data", None
+        if role != "arbiter":
+            raise ValueError(f"{module} needs a train_data, eval_data or data input")
+    return train_key, eval_key
