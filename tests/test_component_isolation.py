@@ -25,7 +25,13 @@ import importlib, json, sys
 from fate_flow.components import get_spec
 for name in sys.argv[1:]:
     importlib.import_module(name)
-get_spec("SecureAddExample").program("guest")
+from fate_flow.components import modules
+for module in modules():  # every registered component, for every role, and its parameters
+    spec = get_spec(module)
+    spec.param_type()
+    for role in spec.roles:
+        spec.program(role)
+import fate_flow.computing, fate_flow.secureprotol, fate_flow.storage, fate_flow.driver.task_io  # noqa
 print(json.dumps(sorted(sys.modules)))
 """
 
