@@ -16,9 +16,13 @@ def test_hetero_lr_on_default_credit(flow_server):
             "work_mode": 0, "namespace": "experiment", "table_name": f"breast_hetero_{side}", "use_local_data": 0})
         assert server.wait_job(answer["jobId"], timeout=120)["f_status"] == "success"
     conf = json.loads((EXAMPLE / "test_hetero_lr_train_job_conf.json").read_text())
+    # FATE's parameters, but a zeros start: from random_uniform the AUC after 30 iterations
+    # moves by a few points from run to run (0.67-0.70 seen), too much for a fixed bar
+    conf["algorithm_parameters"]["hetero_lr_0"]["init_param"] = {"init_method": "zeros"}
     job_id = server.submit(json.loads((EXAMPLE / "test_hetero_lr_train_job_dsl.json").read_text()), conf)
     job = server.wait_job(job_id, timeout=600)
     assert job["f_status"] == "success", job["f_status_reason"]
     answer = server.post("/v1/tracking/component/metric/all", {"job_id": job_id, "component_name": "evaluation_0",
                                                               "role": "guest", "party_id": 10000})
-    assert dict(answer["data"]["train"]["hetero_lr_0"]["data"])["auc"] >= 0.69
+    auc = dict(answer["data"]["train"]["hetero_lr_0"]["data"])["auc"]
+    assert auc >= 0.69, auc
