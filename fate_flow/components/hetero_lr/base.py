@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
-from fate_flow.components.linear_model.common import batch_rows, data_keys, model_messages  # noqa: F401
+from fate_flow.components.base import ComponentContext
+from fate_flow.components.linear_model.common import LinearModelBase, batch_rows  # noqa: F401
 from fate_flow.components.linear_model.optim import ConvergeCheck, Optimizer, add_l2_term, apply_update
 from fate_flow.components.hetero_lr.transfer import HeteroLRTransferVariable
 
@@ -21,7 +21,7 @@ MODEL_META = "HeteroLogisticRegressionMeta"
 MODEL_PARAM = "HeteroLogisticRegressionParam"
 
 
-class HeteroLRBase(ComponentBase):
+class HeteroLRBase(LinearModelBase):
     """One party of HeteroLR. Subclasses implement ``fit(table)`` and ``predict(table, kind)``.
 
     Learned state: ``weights_`` (intercept last on a guest that fits one), ``header_``,
@@ -29,44 +29,9 @@ class HeteroLRBase(ComponentBase):
     """
 
     role = ""
+    module_name = "HeteroLR"
+    transfer_class = HeteroLRTransferVariable
     fits_intercept = False
-
-    def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
-        """Fit and/or predict depending on the inputs (see the module docstring)."""
-        self.params.check()
-        self._refuse_unsupported(ctx)
-        self.ctx = ctx
-        self.variables = HeteroLRTransferVariable(ctx.federation)
-        data = inputs.get("data") or {}
-        models = inputs.get("model") or {}
-        if models:
-            self.load_model(model_messages(models))
-        train_key, eval_key = data_keys(data, bool(models), self.role, "HeteroLR")
-        results = []
-        if train_key is not None:
-            self._run_stage("fit", self.fit, data.get(train_key))
-            results.append(self._run_stage("validate", self.predict, data.get(train_key), "train"))
-            if eval_key is not None:
-                results.append(self._run_stage("predict", self.predict, data.get(eval_key), "validate"))
-        elif eval_key is not None:
-            if getattr(self, "weights_", None) is None and self.role != "arbiter":
-                raise ValueError("HeteroLR got eval_data but no model: give it a model input or train_data")
-            results.append(self._run_stage("predict", self.predict, data.get(eval_key), "predict"))
-        return ComponentOutput(data=self.combine_outputs(results), model=self.export_model())
-
-    def _run_stage(self, flowid: str, step, *args):
-        self.variables.set_flowid(flowid)
-        return step(*args)
-
-    def fit(self, table) -> None:
-        raise NotImplementedError
-
-    def predict(self, table, kind: str):
-        raise NotImplementedError
-
-    def combine_outputs(self, results: list):
-        """Output data from the predict results (only the guest has any)."""
-        return None
 
     # ---- shared training pieces ---------------------------------------------------------
 

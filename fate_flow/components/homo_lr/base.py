@@ -13,15 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
-from fate_flow.components.linear_model.common import data_keys, model_messages
+from fate_flow.components.base import ComponentContext
+from fate_flow.components.linear_model.common import LinearModelBase
 from fate_flow.components.homo_lr.transfer import HomoLRTransferVariable
 
 MODEL_META = "HomoLogisticRegressionMeta"
 MODEL_PARAM = "HomoLogisticRegressionParam"
 
 
-class HomoLRBase(ComponentBase):
+class HomoLRBase(LinearModelBase):
     """One party of HomoLR. Subclasses implement ``fit(table)`` and ``predict(table, kind)``.
 
     Learned state: ``weights_`` (intercept last when it fits one; None on the arbiter),
@@ -29,43 +29,8 @@ class HomoLRBase(ComponentBase):
     """
 
     role = ""
-
-    def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
-        """Fit and/or predict depending on the inputs (see the module docstring)."""
-        self.params.check()
-        self._refuse_unsupported(ctx)
-        self.ctx = ctx
-        self.variables = HomoLRTransferVariable(ctx.federation)
-        data = inputs.get("data") or {}
-        models = inputs.get("model") or {}
-        if models:
-            self.load_model(model_messages(models))
-        train_key, eval_key = data_keys(data, bool(models), self.role, "HomoLR")
-        results = []
-        if train_key is not None:
-            self._run_stage("fit", self.fit, data.get(train_key))
-            results.append(self._run_stage("validate", self.predict, data.get(train_key), "train"))
-            if eval_key is not None:
-                results.append(self._run_stage("predict", self.predict, data.get(eval_key), "validate"))
-        elif eval_key is not None:
-            if getattr(self, "weights_", None) is None and self.role != "arbiter":
-                raise ValueError("HomoLR got eval_data but no model: give it a model input or train_data")
-            results.append(self._run_stage("predict", self.predict, data.get(eval_key), "predict"))
-        return ComponentOutput(data=self.combine_outputs(results), model=self.export_model())
-
-    def _run_stage(self, flowid: str, step, *args):
-        self.variables.set_flowid(flowid)
-        return step(*args)
-
-    def fit(self, table) -> None:
-        raise NotImplementedError
-
-    def predict(self, table, kind: str):
-        raise NotImplementedError
-
-    def combine_outputs(self, results: list):
-        """The output data made of the predict results (the arbiter has none)."""
-        return None
+    module_name = "HomoLR"
+    transfer_class = HomoLRTransferVariable
 
     # ---- shared pieces ----------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
+
 
 def read_instances(table, module: str, refuse_empty: bool = False):
     """The table's rows as Instances; ValueError for a missing table, several tables or (if asked) no rows."""
@@ -63,3 +65,52 @@ def data_keys(data: dict[str, Any], has_model: bool, role: str, module: str) -> 
         if role != "arbiter":
             raise ValueError(f"{module} needs a train_data, eval_data or data input")
     return train_key, eval_key
+
+
+class LinearModelBase(ComponentBase):
+    """Fit and/or predict by the shape of the inputs, as FATE's ModelBase does.
+
+    Subclasses set ``module_name`` and ``transfer_class`` and implement ``fit(table)``,
+    ``predict(table, kind)``, ``load_model``, ``export_model`` and ``_refuse_unsupported``.
+    """
+
+    role = ""
+    module_name = ""
+    transfer_class: Any = None
+
+    def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
+        """Fit on train_data (then score it), score eval_data (validate, or predict with a model)."""
+        self.params.check()
+        self._refuse_unsupported(ctx)
+        self.ctx = ctx
+        self.variables = self.transfer_class(ctx.federation)
+        data = inputs.get("data") or {}
+        models = inputs.get("model") or {}
+        if models:
+            self.load_model(model_messages(models))
+        train_key, eval_key = data_keys(data, bool(models), self.role, self.module_name)
+        results = []
+        if train_key is not None:
+            self._run_stage("fit", self.fit, data.get(train_key))
+            results.append(self._run_stage("validate", self.predict, data.get(train_key), "train"))
+            if eval_key is not None:
+                results.append(self._run_stage("predict", self.predict, data.get(eval_key), "validate"))
+        elif eval_key is not None:
+            if getattr(self, "weights_", None) is None and self.role != "arbiter":
+                raise ValueError(f"{self.module_name} got eval_data but no model: give it a model input or train_data")
+            results.append(self._run_stage("predict", self.predict, data.get(eval_key), "predict"))
+        return ComponentOutput(data=self.combine_outputs(results), model=self.export_model())
+
+    def _run_stage(self, flowid: str, step, *args):
+        self.variables.set_flowid(flowid)
+        return step(*args)
+
+    def fit(self, table) -> None:
+        raise NotImplementedError
+
+    def predict(self, table, kind: str):
+        raise NotImplementedError
+
+    def combine_outputs(self, results: list):
+        """Output data from the predict results (None for parties without predictions)."""
+        return None
