@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from fate_flow.components.base import ComponentContext
-from fate_flow.components.linear_model.common import LinearModelBase, batch_rows  # noqa: F401
+from fate_flow.components.linear_model.common import LinearModelBase, batch_rows, select_model_features  # noqa: F401
 from fate_flow.components.linear_model.optim import ConvergeCheck, Optimizer, add_l2_term, apply_update
 from fate_flow.components.hetero_lr.transfer import HeteroLRTransferVariable
 
@@ -148,14 +148,3 @@ class HeteroLRBase(LinearModelBase):
                              f"hosts; use early_stop 'weight_diff'")
         if p.validation_freqs is not None:
             ctx.logger.warning("validation_freqs is ignored: this HeteroLR does not validate during training")
-
-
-def select_model_features(instances, header: list[str]):
-    """The instances' features in the model's header order; ValueError naming a missing feature."""
-    if list(instances.header) == list(header):
-        return instances
-    position = {name: i for i, name in enumerate(instances.header)}
-    missing = [name for name in header if name not in position]
-    if missing:
-        raise ValueError(f"the data has no feature {missing[0]!r} of the model's header")
-    return instances.select_features([position[name] for name in header])

@@ -20,12 +20,11 @@ from fate_flow.components.base import TableData
 from fate_flow.components.hetero_lr.base import (
     HeteroLRBase, batch_rows, select_model_features,
 )
-from fate_flow.components.linear_model.common import read_instances, sigmoid
+from fate_flow.components.linear_model.common import prediction_rows, read_instances, sigmoid, union_outputs
 from fate_flow.components.hetero_lr.masking import MaskedSums
 from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
 from fate_flow.secureprotol import EncryptedArray, EncryptedNumber, PaillierPublicKey
 
-PREDICT_HEADER = "label,predict_result,predict_score,predict_detail,type"
 LN2 = math.log(2.0)
 
 
@@ -108,21 +107,10 @@ class HeteroLRGuest(HeteroLRBase):
         if not keep.all():
             self.ctx.logger.warning("%s rows have no score from a host and are left out", int((~keep).sum()))
             data, score = data.take(np.flatnonzero(keep)), score[keep]
-        return _prediction_rows(data, sigmoid(score), self.params.predict_param.threshold, kind)
+        return prediction_rows(data, sigmoid(score), self.params.predict_param.threshold, kind)
 
     def combine_outputs(self, results: list) -> TableData | None:
-        """Union of the predict outputs; an id already output (train) is not repeated (FATE's union)."""
-        results = [r for r in results if r is not None]
-        if not results:
-            return None
-        ids, values = [results[0].ids], [results[0].values]
-        seen = results[0].ids
-        for result in results[1:]:
-            fresh = pc.invert(pc.is_in(result.ids, value_set=seen))
-            ids.append(result.ids.filter(fresh))
-            values.append(result.values.filter(fresh))
-            seen = pa.concat_arrays([seen, ids[-1]])
-        return TableData(ids=pa.concat_arrays(ids), values=pa.concat_arrays(values), schema=results[0].schema)
+        return union_outputs(results)
 
 
 def _signed_labels(labels: np.ndarray | None) -> np.ndarray:
@@ -152,27 +140,3 @@ def _align_host_scores(ids: pa.Array, message: dict) -> tuple[np.ndarray, np.nda
     present = positions.is_valid().to_numpy(zero_copy_only=False)
     index = positions.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     return np.where(present, wx[index] if len(wx) else 0.0, 0.0), present
-
-
-def _prediction_rows(data, prob: np.ndarray, threshold: float, kind: str) -> TableData:
-    """FATE's predict rows ``label,predict_result,predict_score,predict_detail,type``.
-
-    predict_detail is the JSON ``{"0": 1-p, "1": p}`` written with ";" between items so
-    that the row still splits on ",".
-    """
-    label = pa.array(["None"] * len(data)) if data.labels is None else _number_text(data.labels)
-    result = pc.cast(pa.array((prob > threshold).astype(np.int64)), pa.string())
-    score = pc.cast(pa.array(prob), pa.string())
-    detail = pc.binary_join_element_wise(pa.scalar('{"0":'), pc.cast(pa.array(1.0 - prob), pa.string()),
-                                         pa.scalar(';"1":'), score, pa.scalar("}"), "")
-    kind_column = pa.array([kind] * len(data), type=pa.string())
-    values = pc.binary_join_element_wise(label, result, score, detail, kind_column, ",")
-    return TableData(ids=data.ids, values=values, schema={"header": PREDICT_HEADER, "sid": data.sid_name})
-
-
-def _number_text(values: np.ndarray) -> pa.Array:
-    """Labels as text: integral values without a decimal point ("1", not "1.0")."""
-    if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
-        return pc.cast(pa.array(values.astype(np.int64)), pa.string())
-    return pc.cast(pa.array(values), pa.string())
-

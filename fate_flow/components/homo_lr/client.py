@@ -12,21 +12,16 @@ train in the clear here: the masks are what hides each model from the arbiter.
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from fate_flow.components.base import TableData
 from fate_flow.components.homo_lr import optim
 from fate_flow.components.linear_model import optim as lm_optim
-from fate_flow.components.linear_model.common import batch_rows, read_instances, sigmoid
+from fate_flow.components.linear_model.common import (  # noqa: F401 (parse_predict_detail: tests)
+    batch_rows, parse_predict_detail, prediction_rows, read_instances, select_model_features, sigmoid, union_outputs)
 from fate_flow.components.homo_lr.base import HomoLRBase
 from fate_flow.components.homo_lr.param import PAILLIER
 from fate_flow.components.homo_lr.secure_aggregation import PairwiseMasker, client_key_agreement, header_digest
-
-PREDICT_HEADER = "label,predict_result,predict_score,predict_detail,type"
 
 
 class HomoLRClient(HomoLRBase):
@@ -108,24 +103,13 @@ class HomoLRClient(HomoLRBase):
 
     def predict(self, table, kind: str) -> TableData:
         """Score this party's rows with the (aggregated) model; ``kind`` is the row type."""
-        data = _select_features(read_instances(table, "HomoLR", refuse_empty=True), self.header_)
+        data = select_model_features(read_instances(table, "HomoLR", refuse_empty=True), self.header_)
         coef = self.weights_[:len(self.header_)]
         score = data.features @ coef + (self.weights_[-1] if self.fit_intercept_ else 0.0)
         return prediction_rows(data, sigmoid(score), self.params.predict_param.threshold, kind)
 
     def combine_outputs(self, results: list) -> TableData | None:
-        """Union of the predict outputs; an id already output (train) is not repeated (FATE's union)."""
-        results = [r for r in results if r is not None]
-        if not results:
-            return None
-        ids, values = [results[0].ids], [results[0].values]
-        seen = results[0].ids
-        for result in results[1:]:
-            fresh = pc.invert(pc.is_in(result.ids, value_set=seen))
-            ids.append(result.ids.filter(fresh))
-            values.append(result.values.filter(fresh))
-            seen = pa.concat_arrays([seen, ids[-1]])
-        return TableData(ids=pa.concat_arrays(ids), values=pa.concat_arrays(values), schema=results[0].schema)
+        return union_outputs(results)
 
 
 class HomoLRGuest(HomoLRClient):
@@ -138,46 +122,3 @@ class HomoLRHost(HomoLRClient):
     """Host side of HomoLR (the same as the guest: every client has labels)."""
 
     role = "host"
-
-
-def prediction_rows(data, prob: np.ndarray, threshold: float, kind: str) -> TableData:
-    """FATE's predict rows ``label,predict_result,predict_score,predict_detail,type``.
-
-    predict_detail is the JSON ``{"0": 1-p, "1": p}`` written with separators (";", ":")
-    so that the row still splits on ",".
-    """
-    label = pa.array(["None"] * len(data)) if data.labels is None else _number_text(data.labels)
-    result = pc.cast(pa.array((prob > threshold).astype(np.int64)), pa.string())
-    score = _float_text(prob)
-    detail = pc.binary_join_element_wise(pa.scalar('{"0":'), _float_text(1.0 - prob), pa.scalar(';"1":'), score,
-                                         pa.scalar("}"), "")
-    kinds = pa.array([kind] * len(data), type=pa.string())
-    values = pc.binary_join_element_wise(label, result, score, detail, kinds, ",")
-    return TableData(ids=data.ids, values=values, schema={"header": PREDICT_HEADER, "sid": data.sid_name})
-
-
-def parse_predict_detail(text: str) -> dict[str, float]:
-    """Read back a predict_detail field written by ``prediction_rows``."""
-    return json.loads(text.replace(";", ","))
-
-
-def _float_text(values: np.ndarray) -> pa.Array:
-    return pc.cast(pa.array(np.asarray(values, dtype=np.float64)), pa.string())
-
-
-def _number_text(values: np.ndarray) -> pa.Array:
-    """Labels as text: integral values without a decimal point ("1", not "1.0")."""
-    if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
-        return pc.cast(pa.array(values.astype(np.int64)), pa.string())
-    return _float_text(values)
-
-
-def _select_features(instances, header: list[str]):
-    """The instances' features in the model's header order; ValueError naming a missing feature."""
-    if list(instances.header) == list(header):
-        return instances
-    position = {name: i for i, name in enumerate(instances.header)}
-    missing = [name for name in header if name not in position]
-    if missing:
-        raise ValueError(f"the data has no feature {missing[0]!r} of the model's header")
-    return instances.select_features([position[name] for name in header])

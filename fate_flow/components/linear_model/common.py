@@ -2,11 +2,15 @@
 model-message and data-key parts of FATE's ``ModelBase.run`` dispatch."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
-from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput, TableData
 
 
 def read_instances(table, module: str, refuse_empty: bool = False):
@@ -114,3 +118,64 @@ class LinearModelBase(ComponentBase):
     def combine_outputs(self, results: list):
         """Output data from the predict results (None for parties without predictions)."""
         return None
+
+
+PREDICT_HEADER = "label,predict_result,predict_score,predict_detail,type"
+
+
+def union_outputs(results: list) -> TableData | None:
+    """Union of the predict outputs; an id already output (train) is not repeated (FATE's union)."""
+    results = [r for r in results if r is not None]
+    if not results:
+        return None
+    ids, values = [results[0].ids], [results[0].values]
+    seen = results[0].ids
+    for result in results[1:]:
+        fresh = pc.invert(pc.is_in(result.ids, value_set=seen))
+        ids.append(result.ids.filter(fresh))
+        values.append(result.values.filter(fresh))
+        seen = pa.concat_arrays([seen, ids[-1]])
+    return TableData(ids=pa.concat_arrays(ids), values=pa.concat_arrays(values), schema=results[0].schema)
+
+
+def prediction_rows(data, prob: np.ndarray, threshold: float, kind: str) -> TableData:
+    """FATE's predict rows ``label,predict_result,predict_score,predict_detail,type``.
+
+    predict_detail is the JSON ``{"0": 1-p, "1": p}`` written with separators (";", ":")
+    so that the row still splits on ",".
+    """
+    label = pa.array(["None"] * len(data)) if data.labels is None else _number_text(data.labels)
+    result = pc.cast(pa.array((prob > threshold).astype(np.int64)), pa.string())
+    score = _float_text(prob)
+    detail = pc.binary_join_element_wise(pa.scalar('{"0":'), _float_text(1.0 - prob), pa.scalar(';"1":'), score,
+                                         pa.scalar("}"), "")
+    kinds = pa.array([kind] * len(data), type=pa.string())
+    values = pc.binary_join_element_wise(label, result, score, detail, kinds, ",")
+    return TableData(ids=data.ids, values=values, schema={"header": PREDICT_HEADER, "sid": data.sid_name})
+
+
+def parse_predict_detail(text: str) -> dict[str, float]:
+    """Read back a predict_detail field written by ``prediction_rows``."""
+    return json.loads(text.replace(";", ","))
+
+
+def _float_text(values: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(np.asarray(values, dtype=np.float64)), pa.string())
+
+
+def _number_text(values: np.ndarray) -> pa.Array:
+    """Labels as text: integral values without a decimal point ("1", not "1.0")."""
+    if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+        return pc.cast(pa.array(values.astype(np.int64)), pa.string())
+    return _float_text(values)
+
+
+def select_model_features(instances, header: list[str]):
+    """The instances' features in the model's header order; ValueError naming a missing feature."""
+    if list(instances.header) == list(header):
+        return instances
+    position = {name: i for i, name in enumerate(instances.header)}
+    missing = [name for name in header if name not in position]
+    if missing:
+        raise ValueError(f"the data has no feature {missing[0]!r} of the model's header")
+    return instances.select_features([position[name] for name in header])
