@@ -27,6 +27,10 @@ setup(
         "psutil>=5.9",
         # gmpy2: GMP big integers for Paillier and RSA (5-10x Python's pow on 1024-bit numbers)
         "gmpy2>=2.1",
+        # redis: the Redis model store of /v1/model/store and restore
+        "redis>=4.0",
+        # pika: the RabbitMQ federation backend of cluster mode (the reference AMQP client)
+        "pika>=1.3",
     ],
     extras_require={
         # scikit-learn: reference values for the metric tests only

@@ -39,6 +39,46 @@ class SchedulerSettings:
 class FederationSettings:
     backend: str = "standalone"
     timeout: float = 600.0
+    # rabbitmq backend: the broker (amqp://user:password@host:port/vhost)
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    # http backend: bytes per message chunk sent to the destination party's server
+    chunk_size: int = 4 << 20
+
+
+@dataclass(frozen=True)
+class ModelStoreSettings:
+    """Where /v1/model/store puts models and /v1/model/restore reads them."""
+
+    # mysql | redis
+    storage: str = "mysql"
+    # mysql://user:password@host:port/name (the model table is created there)
+    url: str = "mysql://root:@127.0.0.1:3306/test"
+    # bytes per row of the MySQL model table; bigger models take several rows
+    slice_size: int = 8 << 20
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_db: int = 0
+    redis_password: str = ""
+    # seconds a model lives in Redis (0: no expiry)
+    redis_ex: int = 0
+    # an imported model archive may not unpack to more bytes than this
+    import_max_bytes: int = 1 << 30
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """Signed party-to-party calls and privileges (cluster mode)."""
+
+    # sign outgoing party calls and refuse unsigned/bad/replayed/stale incoming ones
+    sign_requests: bool = False
+    # this party's own secret, used to sign the calls it sends
+    secret: str = ""
+    # party id -> that party's secret, to check calls it sends here
+    party_secrets: Mapping[str, str] = field(default_factory=dict)
+    # seconds a signed request stays valid (clock skew + transit)
+    max_age: float = 300.0
+    # enforce /v1/permission privileges on incoming schedule calls
+    use_permission: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +111,10 @@ class Settings:
     routes: Mapping[str, str] = field(default_factory=dict)
     conf_path: Path | None = None
     task_python: str = ""
+    model_store: ModelStoreSettings = field(default_factory=ModelStoreSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    # serving endpoints (host:port) for /v1/model/load and bind; empty: this server serves
+    servings: tuple[str, ...] = ()
 
     @property
     def jobs_dir(self) -> Path:
@@ -147,6 +191,9 @@ def load_settings(path: str | os.PathLike | None = None,
         routes={str(k): str(v) for k, v in (raw.get("routes") or {}).items()},
         conf_path=conf_path,
         task_python=str(raw.get("task_python") or ""),
+        model_store=ModelStoreSettings(**_known(ModelStoreSettings, raw.get("model_store"))),
+        security=_security(raw.get("security") or {}),
+        servings=tuple(str(s) for s in _as_list(raw.get("servings") or [])),
     )
     return apply_overrides(settings, **overrides)
 
@@ -159,7 +206,7 @@ def apply_overrides(settings: Settings, **overrides: Any) -> Settings:
         overrides["database"] = replace(settings.database, url=_absolute_sqlite(url, settings.work_dir))
     if "work_dir" in overrides:
         overrides["work_dir"] = Path(overrides["work_dir"]).resolve()
-    for name in ("scheduler", "federation", "data_access"):
+    for name in ("scheduler", "federation", "data_access", "model_store", "security"):
         if isinstance(overrides.get(name), dict):
             overrides[name] = replace(getattr(settings, name), **overrides[name])
     if "port" in overrides:
@@ -186,6 +233,13 @@ def _data_access(raw: Mapping[str, Any]) -> DataAccessSettings:
     if "block_size" in values:
         values["block_size"] = int(values["block_size"])
     return DataAccessSettings(**values)
+
+
+def _security(raw: Mapping[str, Any]) -> SecuritySettings:
+    values = _known(SecuritySettings, raw)
+    if "party_secrets" in values:
+        values["party_secrets"] = {str(k): str(v) for k, v in (values["party_secrets"] or {}).items()}
+    return SecuritySettings(**values)
 
 
 def _database(raw: Mapping[str, Any], work_dir: Path) -> DatabaseSettings:
