@@ -9,8 +9,8 @@ the component when it starts, not here, so that a conf valid for FATE still pars
 from __future__ import annotations
 
 from fate_flow.components.linear_model.param import (
-    EARLY_STOPS, PENALTIES, CrossValidationParam, EncryptParam, InitParam, PredictParam, StepwiseParam,
-    _is_number, _lower_choice, _upper_choice, check_batch_size, check_rates, check_validation,
+    EARLY_STOPS, PENALTIES, LogisticParamBase, _is_number, _lower_choice, _upper_choice, check_batch_size,
+    check_rates, check_validation,
 )
 from fate_flow.components.param import BaseParam
 
@@ -44,7 +44,7 @@ class StochasticQuasiNewtonParam(BaseParam):
         self.random_seed = random_seed
 
 
-class HeteroLogisticParam(BaseParam):
+class HeteroLogisticParam(LogisticParamBase):
     """Parameters of HeteroLR with FATE 1.4's class defaults (the registry overlays FATE's
     default_runtime_conf: alpha 0.01, batch_size 320, init_method random_normal).
 
@@ -64,28 +64,9 @@ class HeteroLogisticParam(BaseParam):
     """
 
     def __init__(self) -> None:
-        self.penalty = "L2"
-        self.tol = 1e-5
-        self.alpha = 1.0
-        self.optimizer = "sgd"
-        self.batch_size = -1
-        self.learning_rate = 0.01
-        self.init_param = InitParam()
-        self.max_iter = 100
-        self.early_stop = "diff"
-        self.encrypt_param = EncryptParam()
+        super().__init__()
         self.encrypted_mode_calculator_param = EncryptedModeCalculatorParam()
-        self.predict_param = PredictParam()
-        self.cv_param = CrossValidationParam()
-        self.decay = 1
-        self.decay_sqrt = True
         self.sqn_param = StochasticQuasiNewtonParam()
-        self.multi_class = "ovr"
-        self.validation_freqs = None
-        self.early_stopping_rounds = None
-        self.metrics = ["auc", "ks"]
-        self.use_first_metric_only = False
-        self.stepwise_param = StepwiseParam()
 
     def check(self) -> None:
         """Validate and normalise every value; ValueError naming the first bad parameter."""

@@ -13,15 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from fate_flow.components.linear_model.param import (
-    EARLY_STOPS, PAILLIER, PENALTIES, CrossValidationParam, EncryptParam, InitParam, PredictParam, StepwiseParam,
-    _is_int, _lower_choice, _upper_choice, check_batch_size, check_rates, check_validation,
+    EARLY_STOPS, PAILLIER, PENALTIES, LogisticParamBase, _is_int, _lower_choice, _upper_choice, check_batch_size,
+    check_rates, check_validation,
 )
-from fate_flow.components.param import BaseParam
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd")
 
 
-class HomoLogisticParam(BaseParam):
+class HomoLogisticParam(LogisticParamBase):
     """Parameters of HomoLR with FATE 1.4's class defaults.
 
     Args:
@@ -43,28 +42,9 @@ class HomoLogisticParam(BaseParam):
     """
 
     def __init__(self) -> None:
-        self.penalty = "L2"
-        self.tol = 1e-5
-        self.alpha = 1.0
-        self.optimizer = "sgd"
-        self.batch_size = -1
-        self.learning_rate = 0.01
-        self.init_param = InitParam()
-        self.max_iter = 100
-        self.early_stop = "diff"
-        self.encrypt_param = EncryptParam()
+        super().__init__()
         self.re_encrypt_batches = 2
-        self.predict_param = PredictParam()
-        self.cv_param = CrossValidationParam()
-        self.decay = 1
-        self.decay_sqrt = True
         self.aggregate_iters = 1
-        self.multi_class = "ovr"
-        self.validation_freqs = None
-        self.early_stopping_rounds = None
-        self.metrics = ["auc", "ks"]
-        self.use_first_metric_only = False
-        self.stepwise_param = StepwiseParam()
 
     def check(self) -> None:
         """Validate and normalise every value; ValueError naming the first bad parameter."""

@@ -145,3 +145,29 @@ class StepwiseParam(BaseParam):
         self.direction = direction
         self.max_step = max_step
         self.need_stepwise = need_stepwise
+
+
+class LogisticParamBase(BaseParam):
+    """The parameters HeteroLR and HomoLR share, with FATE 1.4's class defaults."""
+
+    def __init__(self) -> None:
+        self.penalty = "L2"
+        self.tol = 1e-5
+        self.alpha = 1.0
+        self.optimizer = "sgd"
+        self.batch_size = -1
+        self.learning_rate = 0.01
+        self.init_param = InitParam()
+        self.max_iter = 100
+        self.early_stop = "diff"
+        self.encrypt_param = EncryptParam()
+        self.predict_param = PredictParam()
+        self.cv_param = CrossValidationParam()
+        self.decay = 1
+        self.decay_sqrt = True
+        self.multi_class = "ovr"
+        self.validation_freqs = None
+        self.early_stopping_rounds = None
+        self.metrics = ["auc", "ks"]
+        self.use_first_metric_only = False
+        self.stepwise_param = StepwiseParam()
