@@ -465,8 +465,8 @@ def export_model(config: Config) -> Config:
     """Download a model archive into ``output_path`` under the server's file name."""
     _require(config, "output_path")
     with closing(_request("GET", "model/export", config, stream=True)) as response:
-        if response.status_code != 200:
-            return _reply(response)
+        if response.status_code != 200 or "json" in response.headers.get("Content-Type", ""):
+            return _reply(response)  # an error answer: HTTP 200 with a JSON retcode, as in 1.4
         # The original reads the name with this exact pattern; 1.4 servers never quote it.
         names = re.findall("filename=(.+)", response.headers.get("Content-Disposition", ""))
         if not names:
@@ -499,6 +499,12 @@ delete_privilege = _privilege_post("delete")
 query_privilege = _privilege_post("query")
 
 
+def test_connection(config: Config) -> Config:
+    """POST party/connection/test: which hop to each routed party fails (``-p`` tests one party)."""
+    body = {"party_id": config["party_id"]} if config.get("party_id") else {}
+    return _post("party/connection/test", body)
+
+
 COMMANDS: Dict[str, Callable[[Config], Config]] = {
     "submit_job": submit_job, "stop_job": stop_job, "query_job": query_job,
     "clean_job": clean_job, "data_view_query": data_view_query, "clean_queue": clean_queue,
@@ -512,7 +518,7 @@ COMMANDS: Dict[str, Callable[[Config], Config]] = {
     "load": load, "bind": bind, "store": store, "restore": restore,
     "export": export_model, "import": import_model,
     "grant_privilege": grant_privilege, "delete_privilege": delete_privilege,
-    "query_privilege": query_privilege,
+    "query_privilege": query_privilege, "test_connection": test_connection,
 }
 
 

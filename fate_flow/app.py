@@ -67,12 +67,14 @@ def services() -> Services:
 def create_app(settings: Settings, svc: Services | None = None) -> Flask:
     """Build the WSGI app. The database must already be initialised (``db.init_db``)."""
     from fate_flow.apps import BLUEPRINTS
+    from fate_flow.apps._security import install_security
 
     app = Flask("fate_flow")
     app.request_class = FlowRequest
     app.extensions["fate_flow"] = svc or build_services(settings)
     app.before_request(connect_db)
     app.teardown_request(close_db)
+    install_security(app, settings)  # after connect_db: the guard reads nonces and privileges
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_error_handler(FlowError, _render_flow_error)

@@ -109,6 +109,7 @@ def _announce(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from fate_flow.driver.scheduler import SchedulerLocked
+    from fate_flow.utils.signing import SecurityConfigError
 
     args = parse_args(argv)
     settings = prepare(args)
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             run_scheduler_until_stopped(settings, build_services(settings).controller, signals)
         else:
             serve(settings, signals)
-    except (SchedulerLocked, OSError) as exc:
+    except (SchedulerLocked, SecurityConfigError, OSError) as exc:
         print(f"fate_flow server: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -173,4 +173,30 @@ class StorageTableMeta(BaseModel):
         primary_key = CompositeKey("f_namespace", "f_name")
 
 
-ALL_MODELS = [Job, Task, DataView, Queue, TrackingMetric, MachineLearningModelMeta, StorageTableMeta]
+class RequestNonce(BaseModel):
+    """Nonces of accepted signed party calls, kept while their timestamp is in the window."""
+
+    # "<party_id>:<nonce>": unique, so a replay fails the insert in every worker
+    f_nonce = CharField(max_length=100, primary_key=True)
+    f_timestamp = BigIntegerField(index=True)
+
+    class Meta:
+        table_name = "t_request_nonce"
+
+
+class Permission(BaseModel):
+    """One granted privilege value: party ``src`` as ``src_role`` may use ``value`` of ``type``."""
+
+    f_src_party_id = CharField(max_length=32)
+    f_src_role = CharField(max_length=50)
+    # privilege_role | privilege_command | privilege_component
+    f_privilege_type = CharField(max_length=50)
+    f_value = CharField(max_length=100)
+
+    class Meta:
+        table_name = "t_permission"
+        primary_key = CompositeKey("f_src_party_id", "f_src_role", "f_privilege_type", "f_value")
+
+
+ALL_MODELS = [Job, Task, DataView, Queue, TrackingMetric, MachineLearningModelMeta, StorageTableMeta,
+              RequestNonce, Permission]

@@ -6,6 +6,7 @@ servers; local jobs (party 0) and this server's own parties never leave the mach
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ import requests
 
 from fate_flow.errors import FederationError
 from fate_flow.settings import Settings
+from fate_flow.utils.signing import make_signer, own_signing_party, signing_enabled
 
 logger = logging.getLogger("fate_flow.federated_api")
 
@@ -26,6 +28,8 @@ class FederatedClient:
         self.settings = settings
         self.timeout = timeout
         self._local = threading.local()
+        self._signer = (make_signer(settings.security.secret, own_signing_party(settings))
+                        if signing_enabled(settings) else None)
 
     def address_of(self, party_id: Any) -> str:
         """``host:port`` of the server that answers for ``party_id``."""
@@ -41,14 +45,23 @@ class FederatedClient:
              method: str = "POST", timeout: float | None = None) -> dict:
         """Send ``body`` to ``endpoint`` on the party's server; raise FederationError if unreachable."""
         address = self.address_of(party_id)
-        url = f"http://{address}{endpoint}"
         try:
-            resp = self._session().request(method, url, json=body or {}, timeout=timeout or self.timeout)
+            resp = self.send(address, endpoint, body, method, timeout)
             return resp.json()
         except requests.RequestException as exc:
             raise FederationError(role, party_id, endpoint, f"server {address} unreachable ({exc.__class__.__name__})") from exc
         except ValueError as exc:
             raise FederationError(role, party_id, endpoint, f"answer is not JSON (HTTP {resp.status_code})") from exc
+
+    def send(self, address: str, endpoint: str, body: dict | None = None, method: str = "POST",
+             timeout: float | None = None) -> requests.Response:
+        """Send ``body`` as JSON to the server at ``address``, signed when signing is on; the raw response."""
+        payload = json.dumps(body or {}).encode("utf-8")
+        headers = {"Content-Type": "application/json"}
+        if self._signer is not None:
+            headers.update(self._signer(method, endpoint, payload))
+        return self._session().request(method, f"http://{address}{endpoint}", data=payload, headers=headers,
+                                       timeout=timeout or self.timeout)
 
     def call_all(self, parties: Iterable[tuple[str, Any]], endpoint_for, body: dict | None = None,
                  stop_on_error: bool = False) -> dict[tuple[str, str], dict]:

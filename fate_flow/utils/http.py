@@ -5,9 +5,11 @@ import http.client
 import json
 from typing import Any
 
+from fate_flow.utils.signing import env_signer
+
 
 def post_json(address: str, path: str, body: Any, timeout: float = 30.0) -> dict:
-    """POST ``body`` as JSON to ``http://address{path}`` and return the decoded answer.
+    """POST ``body`` as JSON to ``http://address{path}`` (signed if the task may sign); return the answer.
 
     Raises OSError on connection problems and ValueError if the answer is not JSON.
     """
@@ -15,7 +17,11 @@ def post_json(address: str, path: str, body: Any, timeout: float = 30.0) -> dict
     conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
         payload = json.dumps(body).encode("utf-8")
-        conn.request("POST", path, body=payload, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        signer = env_signer()  # set by the launcher when this party signs its calls
+        if signer is not None:
+            headers.update(signer("POST", path, payload))
+        conn.request("POST", path, body=payload, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
     finally:

@@ -1,0 +1,30 @@
+"""/v1/permission: privileges other parties hold on this one (enforced when security.use_permission is on)."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from fate_flow.apps._request import json_body
+from fate_flow.manager import permission
+from fate_flow.utils.response import ok
+
+bp = Blueprint("permission", __name__, url_prefix="/v1/permission")
+
+
+@bp.route("/grant/privilege", methods=["POST"])
+def grant_privilege():
+    body = json_body()
+    permission.grant_privileges(body.get("src_party_id"), body.get("src_role"), body)
+    return ok()
+
+
+@bp.route("/delete/privilege", methods=["POST"])
+def delete_privilege():
+    body = json_body()
+    permission.delete_privileges(body.get("src_party_id"), body.get("src_role"), body)
+    return ok()
+
+
+@bp.route("/query/privilege", methods=["POST"])
+def query_privilege():
+    body = json_body()
+    return ok(permission.query_privileges(body.get("src_party_id"), body.get("src_role")))
