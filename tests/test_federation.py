@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import OrderedDict, namedtuple
 
 import msgpack
@@ -14,7 +16,7 @@ import pytest
 
 from fate_flow.federation import (
     DuplicateRemoteError, Federation, FederationTimeout, TransferVariables, UnknownBackendError,
-    Variable, cleanup_session, codec, create_federation, register_backend,
+    Variable, cleanup_session, codec, create_federation, register_backend, release_session,
 )
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
 from fate_flow.federation.standalone import session_dir
@@ -159,23 +161,66 @@ def test_codec_loads_wants_bytes():
 
 # ----------------------------------------------------------------------------- backends
 
-@pytest.fixture(params=["memory", "standalone"])
+@pytest.fixture(scope="module")
+def mailbox_server(tmp_path_factory):
+    """A real FATE-Flow server: its /v1/federation routes carry the http backend's messages."""
+    from tests.flow_server import FlowServer
+
+    server = FlowServer(tmp_path_factory.mktemp("federation") / "server").start()
+    yield server
+    server.stop()
+
+
+def backend_options(request, backend, tmp_path):
+    """Options of one backend for the parties of ROLES; skips rabbitmq without a broker."""
+    if backend == "memory":
+        return {"board": MemoryBoard()}
+    if backend == "standalone":
+        return {"root": str(tmp_path / "federation")}
+    if backend == "http":
+        server = request.getfixturevalue("mailbox_server")
+        parties = {str(p) for ids in ROLES.values() for p in ids}
+        return {"server": server.address, "party_servers": dict.fromkeys(parties, server.address),
+                "root": str(server.work_dir / "federation")}
+    if not broker_is_up():
+        pytest.skip(f"no RabbitMQ broker at {RABBITMQ_URL}")
+    return {"rabbitmq_url": RABBITMQ_URL}
+
+
+def broker_is_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+@pytest.fixture(params=["memory", "standalone", "http", "rabbitmq"])
 def connect(request, tmp_path):
-    """Factory: connect(role, party, session="task_1", **options) -> Federation of one backend."""
-    board = MemoryBoard()
+    """Factory: connect(role, party, session="task_1", **options) -> Federation of one backend.
+
+    The http and rabbitmq backends outlive a test (server, broker), so their session ids get
+    a prefix of the test's own, and their sessions are released afterwards.
+    """
+    backend = request.param
+    options = backend_options(request, backend, tmp_path)
+    prefix = "" if backend in ("memory", "standalone") else f"t{uuid.uuid4().hex[:12]}_"
     opened = []
 
-    def _connect(role, party, session="task_1", **options):
-        options = {"board": board, **options} if request.param == "memory" else {
-            "root": str(tmp_path / "federation"), **options}
-        federation = create_federation(request.param, session, role, party, ROLES, options)
+    def _connect(role, party, session="task_1", **extra):
+        federation = create_federation(backend, prefix + session, role, party, ROLES, {**options, **extra})
         opened.append(federation)
         return federation
 
-    _connect.backend = request.param
+    _connect.backend = backend
     yield _connect
     for federation in opened:
         federation.close()
+        release_session(backend, federation.session_id, federation.local_role, federation.local_party,
+                        ROLES, options)
 
 
 def test_message_arrives_with_its_name_and_tag_in_any_order(connect):
@@ -315,7 +360,7 @@ def test_small_message_latency_is_a_few_milliseconds(connect):
 
 
 def test_unknown_backend_is_named():
-    with pytest.raises(UnknownBackendError, match="'carrier-pigeon'.*memory, standalone"):
+    with pytest.raises(UnknownBackendError, match="'carrier-pigeon'.*http, memory, .*rabbitmq, standalone"):
         create_federation("carrier-pigeon", "task_1", "guest", 9999, ROLES)
 
 

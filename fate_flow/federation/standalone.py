@@ -66,11 +66,22 @@ class StandaloneFederation(Federation):
             os.remove(path)
             return payload
 
+    @classmethod
+    def release_session(cls, session_id: str, local_role: str, local_party: int | str,
+                        roles: Mapping[str, Sequence[int | str]], options: Mapping[str, Any]) -> None:
+        """Remove the session's mailbox directory under ``options["root"]``."""
+        cleanup_session(options["root"], session_id)
+
     def _message_path(self, key: MessageKey) -> str:
-        name = "+".join(_escape(part) for part in key[1:])
-        if len(name) > _MAX_FILE_NAME:
-            name = "sha256-" + hashlib.sha256(name.encode()).hexdigest()
-        return os.path.join(self.session_dir, name)
+        return os.path.join(self.session_dir, message_file_name(key))
+
+
+def message_file_name(key: MessageKey) -> str:
+    """A file name for ``key`` within its session directory, safe whatever the key holds."""
+    name = "+".join(_escape(part) for part in key[1:])
+    if len(name) > _MAX_FILE_NAME:
+        name = "sha256-" + hashlib.sha256(name.encode()).hexdigest()
+    return name
 
 
 def session_dir(root: str | os.PathLike, session_id: str) -> str:
