@@ -34,3 +34,4 @@ from fate_flow.components.hetero_lr import spec as _hetero_lr  # noqa: E402,F401
 from fate_flow.components.homo_lr import spec as _homo_lr  # noqa: E402,F401
 from fate_flow.components.hetero_binning import spec as _hetero_binning  # noqa: E402,F401
 from fate_flow.components.hetero_selection import spec as _hetero_selection  # noqa: E402,F401
+from fate_flow.components.model_store import spec as _model_store  # noqa: E402,F401

@@ -1,0 +1,95 @@
+"""/v1/model: store, restore, export, import, transfer (load and bind: model_serving_app)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, current_app, request, send_file
+
+from fate_flow.app import services
+from fate_flow.apps._request import json_body
+from fate_flow.errors import ArgumentError, FlowError
+from fate_flow.manager.model_center import ModelCenter, ModelRef
+from fate_flow.utils.ids import generate_job_id
+from fate_flow.utils.response import ok
+
+bp = Blueprint("model", __name__, url_prefix="/v1/model")
+MODEL_FIELDS = ("role", "party_id", "model_id", "model_version")
+
+
+def center() -> ModelCenter:
+    extensions = current_app.extensions
+    if "fate_flow.model_center" not in extensions:
+        svc = services()
+        extensions["fate_flow.model_center"] = ModelCenter(svc.settings, svc.controller)
+    return extensions["fate_flow.model_center"]
+
+
+def _model_ref(body: dict) -> ModelRef:
+    """The party's model named by the request (its model_id becomes ``role#party_id#model_id``)."""
+    missing = [f for f in MODEL_FIELDS if body.get(f) in (None, "")]
+    if missing:
+        raise ArgumentError("the following arguments are required: " + ",".join(missing), "")
+    return ModelRef(*(str(body[f]) for f in MODEL_FIELDS))
+
+
+def _flag(body: dict, field: str) -> bool:
+    value = body.get(field, False)
+    if value in (True, False, 0, 1) or str(value).lower() in ("true", "false", "0", "1", ""):
+        return str(value).lower() in ("true", "1")
+    raise ArgumentError(field, f"should be true or false, got {value!r}")
+
+
+@bp.route("/store", methods=["GET", "POST"])
+def store():
+    body = json_body()
+    job_id = generate_job_id()
+    data = center().submit_store(_model_ref(body), job_id, _flag(body, "force_update"), body.get("store_address"))
+    return ok(data, job_id=job_id)
+
+
+@bp.route("/restore", methods=["GET", "POST"])
+def restore():
+    body = json_body()
+    job_id = generate_job_id()
+    data = center().submit_restore(_model_ref(body), job_id, body.get("store_address"))
+    return ok(data, job_id=job_id)
+
+
+@bp.route("/export", methods=["GET", "POST"])
+def export():
+    stream, name = center().export(_model_ref(json_body()))
+    response = send_file(stream, mimetype="application/zip", as_attachment=True, download_name=name)
+    # unquoted, as 1.4 sent it: the client reads the name with the regex filename=(.+)
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    return response
+
+
+@bp.route("/import", methods=["POST"])
+def import_model():
+    models = center()
+    upload_dir = models.new_upload_dir()
+    request.environ["fate_flow.upload_dir"] = str(upload_dir)  # the archive is streamed there
+    try:
+        ref = _model_ref(request.form.to_dict())
+        received = request.files.get("file")
+        if received is None:
+            raise ArgumentError("file", "is required: send the model archive as the multipart part 'file'")
+        received.close()
+        models.import_archive(ref, Path(received.stream.name))
+    finally:
+        models.discard_upload(upload_dir)
+    return ok()
+
+
+@bp.route("/transfer", methods=["POST"])
+def transfer():
+    body = json_body()
+    missing = [f for f in ("namespace", "name") if body.get(f) in (None, "")]
+    if missing:
+        raise ArgumentError("the following arguments are required: " + ",".join(missing), "")
+    return ok(center().transfer(str(body["namespace"]), str(body["name"])))
+
+
+@bp.route("/<path:operation>", methods=["GET", "POST"])
+def unsupported(operation):
+    raise FlowError(f"Can not support this operating now: {operation}")
