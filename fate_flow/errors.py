@@ -86,5 +86,116 @@ class FederationError(FlowError):
         super().__init__(f"request to role {role} party {party_id} {endpoint} failed: {reason}")
 
 
+class DuplicateMessage(FlowError):
+    """A federation message was already delivered under this key (FATE's "remote duplicate tag").
+
+    ``data`` says so to the sending task, which raises its own DuplicateRemoteError.
+    """
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        super().__init__(f"remote duplicate tag: {key.name} tag {key.tag} was already sent to "
+                         f"{key.dst_role} {key.dst_party} in session {key.session_id}", data={"duplicate": True})
+
+
 class ServerUnreachable(FlowError):
     retcode = SERVER_UNREACHABLE
+
+
+class SignatureError(FlowError):
+    """A party-to-party call is unsigned, badly signed, replayed or stale (answered with HTTP 403)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"party call refused: {reason}")
+
+
+class PermissionDenied(FlowError):
+    """A party asks for a schedule command it holds no privilege for (answered with HTTP 403)."""
+
+
+# ---- online serving: FATE-Serving's inference codes. The thousands digit says where it went
+# wrong (1 guest, 2 host), the rest what: 100 bad request, 102 bad feature, 104 no model,
+# 105 network, 107 load failed, 109 bind failed, 110 system error, 113 no such feature.
+
+class ModelNotFound(NotFound):
+    """A load names a model version this party does not have (nothing is loaded or written)."""
+
+    def __init__(self, role: str, party_id: Any, model_id: str, model_version: str) -> None:
+        self.role, self.party_id, self.model_id, self.model_version = role, party_id, model_id, model_version
+        super().__init__(f"model {model_id} version {model_version} not found for role {role} party {party_id}")
+
+
+class ServingError(FlowError):
+    """Base of the online serving errors (guest system error unless a subclass says otherwise)."""
+
+    retcode = 1110
+
+
+class InferenceArgumentError(ServingError):
+    retcode = 1100
+
+
+class InvalidFeature(ServingError):
+    retcode = 1102
+
+
+class ServiceNotFound(ServingError):
+    retcode = 1104
+
+    def __init__(self, service_id: Any) -> None:
+        self.service_id = service_id
+        super().__init__(f"can not find model by service id {service_id}: bind one with /v1/model/bind")
+
+
+class HostUnreachable(ServingError):
+    retcode = 1105
+
+    def __init__(self, party_id: Any, reason: str) -> None:
+        self.party_id, self.reason = party_id, reason
+        super().__init__(f"host {party_id} network error: {reason}")
+
+
+class ServingLoadFailed(ServingError):
+    retcode = 1107
+
+
+class ServingBindFailed(ServingError):
+    retcode = 1109
+
+
+class HostAnswerError(ServingError):
+    """A host answered an error; its own (host side, 2xxx) retcode is kept."""
+
+    retcode = 1115
+
+    def __init__(self, party_id: Any, retcode: Any, retmsg: str) -> None:
+        super().__init__(f"host {party_id}: {retmsg}")
+        self.party_id = party_id
+        if isinstance(retcode, int) and 2000 <= retcode < 3000:
+            self.retcode = retcode
+
+
+class HostInvalidRequest(ServingError):
+    retcode = 2100
+
+
+class HostInvalidFeature(ServingError):
+    retcode = 2102
+
+
+class HostModelNotLoaded(ServingError):
+    retcode = 2104
+
+    def __init__(self, party_id: Any, model_id: str, model_version: str) -> None:
+        self.party_id = party_id
+        super().__init__(f"host {party_id} has not loaded model {model_id} version {model_version}: "
+                         f"run /v1/model/load for every party")
+
+
+class HostFeatureNotFound(ServingError):
+    retcode = 2113
+
+    def __init__(self, party_id: Any, feature_id: Any) -> None:
+        self.party_id, self.feature_id = party_id, feature_id
+        super().__init__(f"host {party_id} has no features for id {feature_id}")

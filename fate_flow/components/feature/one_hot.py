@@ -37,15 +37,20 @@ class OneHotEncoder(ComponentBase):
         return col_map
 
     def _transform(self, data: Instances) -> Instances:
-        blocks, header = [], []
-        for j, name in enumerate(data.header):
-            column = data.features[:, j]
-            if name not in self.col_map_:
-                blocks.append(column[:, None])
-                header.append(name)
-                continue
-            known = np.array([float(v) for v in self.col_map_[name]["values"]])
-            blocks.append((column[:, None] == known[None, :]).astype(np.float64))  # unseen values: all zeros
-            header.extend(self.col_map_[name]["transformed_headers"])
-        features = np.hstack(blocks) if blocks else data.features
-        return data.with_features(features, header)
+        return one_hot_columns(data, self.col_map_)
+
+
+def one_hot_columns(data: Instances, col_map: dict) -> Instances:
+    """``data`` with each column of ``col_map`` replaced by its indicator columns (shared with online serving)."""
+    blocks, header = [], []
+    for j, name in enumerate(data.header):
+        column = data.features[:, j]
+        if name not in col_map:
+            blocks.append(column[:, None])
+            header.append(name)
+            continue
+        known = np.array([float(v) for v in col_map[name]["values"]])
+        blocks.append((column[:, None] == known[None, :]).astype(np.float64))  # unseen values: all zeros
+        header.extend(col_map[name]["transformed_headers"])
+    features = np.hstack(blocks) if blocks else data.features
+    return data.with_features(features, header)

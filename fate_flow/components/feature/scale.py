@@ -41,19 +41,8 @@ class FeatureScale(ComponentBase):
         return low, high
 
     def _transform(self, data: Instances) -> Instances:
-        features = data.features.copy()
-        for name, col in self.col_scale_param_.items():
-            if name not in data.header:
-                raise ValueError(f"column {name} of the scale model is not in the data header")
-            j = data.header.index(name)
-            x = np.clip(features[:, j], col["column_lower"], col["column_upper"])
-            if self.params.method == "min_max_scale":
-                span = col["column_upper"] - col["column_lower"]
-                features[:, j] = (x - col["column_lower"]) / span if span else 0.0
-            else:
-                centred = x - col["mean"] if self.params.with_mean else x
-                features[:, j] = centred / col["std"] if self.params.with_std and col["std"] else centred
-        return data.with_features(features)
+        p = self.params
+        return scale_columns(data, self.col_scale_param_, p.method, p.with_mean, p.with_std)
 
     def _export(self, header: list[str]) -> dict:
         p = self.params
@@ -61,3 +50,20 @@ class FeatureScale(ComponentBase):
                 "feat_upper": p.feat_upper, "feat_lower": p.feat_lower, "with_mean": p.with_mean,
                 "with_std": p.with_std, "need_run": p.need_run}
         return {"ScaleMeta": meta, "ScaleParam": {"col_scale_param": self.col_scale_param_, "header": header}}
+
+
+def scale_columns(data: Instances, col_scale_param: dict, method: str, with_mean: bool, with_std: bool) -> Instances:
+    """``data`` with each column of ``col_scale_param`` clipped and scaled (shared with online serving)."""
+    features = data.features.copy()
+    for name, col in col_scale_param.items():
+        if name not in data.header:
+            raise ValueError(f"column {name} of the scale model is not in the data header")
+        j = data.header.index(name)
+        x = np.clip(features[:, j], col["column_lower"], col["column_upper"])
+        if method == "min_max_scale":
+            span = col["column_upper"] - col["column_lower"]
+            features[:, j] = (x - col["column_lower"]) / span if span else 0.0
+        else:
+            centred = x - col["mean"] if with_mean else x
+            features[:, j] = centred / col["std"] if with_std and col["std"] else centred
+    return data.with_features(features)

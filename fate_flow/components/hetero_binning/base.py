@@ -119,22 +119,10 @@ class HeteroFeatureBinningBase(ComponentBase):
 
     def transform(self, ctx: ComponentContext, data):
         """The data with each transform column replaced by its bin index or WOE (None: unchanged)."""
-        kind = self.transform_type_
-        if kind is None or not self.transform_cols_:
-            return data
-        if kind == "woe" and self.role != "guest":
+        if self.transform_type_ == "woe" and self.role != "guest" and self.transform_cols_:
             ctx.logger.info("transform_type woe: the host has no WOE, its data is output unchanged")
-            return data
-        names = [self.header_[j] for j in self.transform_cols_]
-        positions = [self._position(data.header, name) for name in names]
-        bins = sp.bin_indexes(data.features[:, positions], [self.split_points_[name] for name in names])
-        features = data.features.copy()
-        if kind == "bin_num":
-            features[:, positions] = bins
-        else:
-            woe = [np.asarray(self.bin_results_[name]["woe_array"], dtype=np.float64) for name in names]
-            features[:, positions] = np.column_stack([w[bins[:, i]] for i, w in enumerate(woe)])
-        return data.with_features(features)
+        return transform_columns(data, self.role, self.header_, self.split_points_, self.transform_cols_,
+                                 self.transform_type_, getattr(self, "bin_results_", {}))
 
     # ------------------------------------------------------------------ model
 
@@ -154,19 +142,11 @@ class HeteroFeatureBinningBase(ComponentBase):
 
     def _load_model(self, model: dict, header: list[str]) -> None:
         """Take split points, results and transform settings from a FeatureBinning model."""
-        try:
-            meta, param = model[META], model[PARAM]
-            results = param["binning_result"]["binning_result"]
-            self.header_ = list(param["header"])
-            self.split_points_ = {name: np.asarray(results[name]["split_points"], dtype=np.float64)
-                                  for name in meta["cols"]}
-            transform = meta["transform_param"]
-            self.transform_cols_ = [int(j) for j in transform["transform_cols"]]
-            self.transform_type_ = transform.get("transform_type") or None
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"the model input is not a {MODULE} model: missing {exc}") from None
-        self.bin_results_ = results
-        self.host_results_ = list(param.get("host_results") or [])
+        loaded = read_model(model)
+        self.header_, self.split_points_ = loaded["header"], loaded["split_points"]
+        self.transform_cols_, self.transform_type_ = loaded["transform_cols"], loaded["transform_type"]
+        self.bin_results_ = loaded["results"]
+        self.host_results_ = list(model[PARAM].get("host_results") or [])
         self.category_cols_ = []
         missing = [name for name in self.split_points_ if name not in header]
         if missing:
@@ -175,3 +155,42 @@ class HeteroFeatureBinningBase(ComponentBase):
     def own_results_from_split_points(self) -> dict:
         """IVParam messages holding only split points (the host's view of its own columns)."""
         return {name: iv_param(points, len(points)) for name, points in self.split_points_.items()}
+
+
+def read_model(model: dict) -> dict[str, Any]:
+    """header, split_points, transform_cols, transform_type and results of a FeatureBinning model.
+
+    Raises:
+        ValueError: the messages are not a FeatureBinning model (names the missing field).
+    """
+    try:
+        meta, param = model[META], model[PARAM]
+        results = param["binning_result"]["binning_result"]
+        transform = meta["transform_param"]
+        return {"header": list(param["header"]),
+                "split_points": {name: np.asarray(results[name]["split_points"], dtype=np.float64)
+                                 for name in meta["cols"]},
+                "transform_cols": [int(j) for j in transform["transform_cols"]],
+                "transform_type": transform.get("transform_type") or None, "results": results}
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"the model input is not a {MODULE} model: missing {exc}") from None
+
+
+def transform_columns(data, role: str, header: list[str], split_points: dict, transform_cols: list[int],
+                      transform_type: str | None, results: dict):
+    """``data`` with each transform column replaced by its bin index or (guest only) its WOE.
+
+    A pure function of the fitted state, shared by the component and online serving.
+    """
+    if transform_type is None or not transform_cols or (transform_type == "woe" and role != "guest"):
+        return data
+    names = [header[j] for j in transform_cols]
+    positions = [HeteroFeatureBinningBase._position(data.header, name) for name in names]
+    bins = sp.bin_indexes(data.features[:, positions], [split_points[name] for name in names])
+    features = data.features.copy()
+    if transform_type == "bin_num":
+        features[:, positions] = bins
+    else:
+        woe = [np.asarray(results[name]["woe_array"], dtype=np.float64) for name in names]
+        features[:, positions] = np.column_stack([w[bins[:, i]] for i, w in enumerate(woe)])
+    return data.with_features(features)

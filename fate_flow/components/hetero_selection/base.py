@@ -127,15 +127,7 @@ class HeteroFeatureSelectionBase(ComponentBase):
     # ------------------------------------------------------------------ model
 
     def _apply_model(self, model: dict, data):
-        """The data narrowed to the columns a selection model kept."""
-        try:
-            left = model[PARAM]["final_left_cols"]["left_cols"]
-        except (KeyError, TypeError):
-            raise ValueError(f"the model input is not a {MODULE} model: no final_left_cols") from None
-        missing = [name for name in left if name not in data.header]
-        if missing:
-            raise ValueError(f"column {missing[0]!r} of the selection model is not in the data header")
-        return data.select_features([j for j, name in enumerate(data.header) if left.get(name)])
+        return apply_selection_model(model, data)
 
     def _export_model(self, fitted: bool) -> dict:
         p = self.params
@@ -163,6 +155,18 @@ class HeteroFeatureSelectionBase(ComponentBase):
                  "col_names": list(self.select_cols_) if fitted else [],
                  "host_col_names": list(self.host_col_names_) if fitted else [], "header": header}
         return {META: meta, PARAM: param}
+
+
+def apply_selection_model(model: dict, data):
+    """The data narrowed to the columns a selection model kept (shared with online serving)."""
+    try:
+        left = model[PARAM]["final_left_cols"]["left_cols"]
+    except (KeyError, TypeError):
+        raise ValueError(f"the model input is not a {MODULE} model: no final_left_cols") from None
+    missing = [name for name in left if name not in data.header]
+    if missing:
+        raise ValueError(f"column {missing[0]!r} of the selection model is not in the data header")
+    return data.select_features([j for j, name in enumerate(data.header) if left.get(name)])
 
 
 def own_ivs(binning_model: dict, names: list[str]) -> dict:
