@@ -6,6 +6,9 @@ from typing import Any
 
 from fate_flow.db import Job, Queue
 from fate_flow.driver.status import JobStatus, QueueState
+from fate_flow.utils.redact import redact
+
+CONF_COLUMNS = ("f_runtime_conf", "f_train_runtime_conf")
 
 
 def query_rows(model, filters: dict[str, Any]) -> list[dict]:
@@ -18,7 +21,7 @@ def query_rows(model, filters: dict[str, Any]) -> list[dict]:
 
 def query_jobs(filters: dict[str, Any], with_position: bool = True) -> list[dict]:
     """Job rows; waiting ones also tell their place in the queue (``f_queue_position``, 1-based)."""
-    rows = query_rows(Job, filters)
+    rows = [_redacted(row) for row in query_rows(Job, filters)]
     if with_position and any(r["f_status"] == str(JobStatus.WAITING) for r in rows):
         order = [q.f_job_id for q in Queue.select(Queue.f_job_id)
                  .where(Queue.f_is_waiting == QueueState.WAITING).order_by(Queue.id)]
@@ -32,6 +35,17 @@ def job_config(row: dict) -> dict:
     """The /v1/job/config answer for one job row."""
     runtime_conf = json.loads(row["f_runtime_conf"])
     params = runtime_conf.get("job_parameters", {})
-    return {"job_id": row["f_job_id"], "dsl": json.loads(row["f_dsl"]), "runtime_conf": runtime_conf,
-            "train_runtime_conf": json.loads(row["f_train_runtime_conf"] or "{}"),
+    return {"job_id": row["f_job_id"], "dsl": json.loads(row["f_dsl"]), "runtime_conf": redact(runtime_conf),
+            "train_runtime_conf": redact(json.loads(row["f_train_runtime_conf"] or "{}")),
             "model_info": {"model_id": params.get("model_id"), "model_version": params.get("model_version")}}
+
+
+def _redacted(row: dict) -> dict:
+    """The row with store passwords and URL credentials of its confs masked."""
+    for column in CONF_COLUMNS:
+        if row.get(column):
+            try:
+                row[column] = json.dumps(redact(json.loads(row[column])))
+            except ValueError:
+                pass
+    return row
