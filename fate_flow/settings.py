@@ -33,6 +33,10 @@ class SchedulerSettings:
     job_timeout: int = 604800
     detect_interval: float = 2.0
     kill_grace: float = 3.0
+    # cluster mode: seconds without a status report before the initiator asks a party itself,
+    # and seconds a party may stay unreachable before its jobs fail
+    party_poll_interval: float = 5.0
+    party_timeout: float = 60.0
 
 
 @dataclass(frozen=True)

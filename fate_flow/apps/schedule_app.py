@@ -22,6 +22,12 @@ def sync_job_status(job_id, role, party_id):
     return ok()
 
 
+@bp.route("/<job_id>/<role>/<party_id>/tasks", methods=["POST"])
+def query_party_tasks(job_id, role, party_id):
+    """This party's tasks of the job: the initiator polls it when status reports are overdue."""
+    return ok(data=services().controller.party_tasks(job_id, role, party_id))
+
+
 @bp.route("/<job_id>/<role>/<party_id>/kill", methods=["POST"])
 def kill_job(job_id, role, party_id):
     body = json_body()

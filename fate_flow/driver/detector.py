@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from fate_flow.db import Job, Task, now_ms
 from fate_flow.driver.launcher import kill_process_group, process_matches
 from fate_flow.driver.status import JobStatus, TaskStatus
+from fate_flow.driver.federated_api import all_parties
 from fate_flow.errors import FlowError
 from fate_flow.utils.log import job_logger
 
@@ -72,3 +74,72 @@ def recover_in_flight(settings, controller) -> None:
             controller.stop_job(job.f_job_id, JobStatus.FAILED, "the server stopped while the job was running")
         except FlowError as exc:
             logger.warning("recovering %s: %s", job.f_job_id, exc)
+
+
+class PartyMonitor:
+    """The initiator's check on the other parties' servers (cluster mode).
+
+    A party's tasks report their status to the initiator as they change. When the initiator's
+    copy of a running task has not changed for ``party_poll_interval`` seconds, it asks the party
+    for its task rows (a lost report converges); a party that stays unreachable for
+    ``party_timeout`` seconds fails the job, naming the party.
+    """
+
+    def __init__(self, settings, controller) -> None:
+        self.settings = settings
+        self.controller = controller
+        self._last_contact: dict[tuple[str, str, str], float] = {}
+
+    def check(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        poll_after_ms = self.settings.scheduler.party_poll_interval * 1000
+        active = set()
+        for job in list(Job.select().where(Job.f_is_initiator == 1, Job.f_status == str(JobStatus.RUNNING))):
+            overdue = self._overdue_parties(job, now_ms() - poll_after_ms)
+            for role, party_id in overdue:
+                key = (job.f_job_id, role, party_id)
+                active.add(key)
+                if not self._poll(job, role, party_id, key, now):
+                    break
+        self._last_contact = {k: v for k, v in self._last_contact.items() if k in active}
+
+    def _overdue_parties(self, job, before_ms: float) -> list[tuple[str, str]]:
+        """Remote parties with an unfinished task whose initiator copy is older than ``before_ms``."""
+        remote = {(r, p) for r, p in all_parties(json.loads(job.f_roles))
+                  if self.controller.api.address_of(p) != self.settings.address}
+        rows = Task.select(Task.f_role, Task.f_party_id).where(
+            Task.f_job_id == job.f_job_id, Task.f_update_time < before_ms,
+            Task.f_status.in_([str(TaskStatus.WAITING), str(TaskStatus.RUNNING)]))
+        return sorted({(t.f_role, t.f_party_id) for t in rows} & remote)
+
+    def _poll(self, job, role: str, party_id: str, key: tuple, now: float) -> bool:
+        """Ask one party for its tasks and apply what changed; False if the job was failed."""
+        path = f"/v1/schedule/{job.f_job_id}/{role}/{party_id}/tasks"
+        try:
+            answer = self.controller.api.call(role, party_id, path, {}, timeout=10)
+        except FlowError as exc:
+            first = self._last_contact.setdefault(key, now)
+            silent = now - first
+            logger.warning("job %s: %s %s did not answer the status poll for %.0f s: %s",
+                           job.f_job_id, role, party_id, silent, exc.retmsg)
+            if silent >= self.settings.scheduler.party_timeout:
+                reason = (f"role {role} party {party_id} unreachable for {silent:.0f} s "
+                          f"({self.controller.api.address_of(party_id)}): {exc.retmsg}")
+                try:
+                    self.controller.stop_job(job.f_job_id, JobStatus.FAILED, reason)
+                except FlowError as stop_error:
+                    logger.warning("failing %s: %s", job.f_job_id, stop_error)
+                return False
+            return True
+        self._last_contact[key] = now
+        if answer.get("retcode") != 0:
+            logger.warning("job %s: status poll of %s %s: %s", job.f_job_id, role, party_id, answer.get("retmsg"))
+            return True
+        for row in answer.get("data") or []:
+            report = {k: v for k, v in row.items() if k not in ("f_component_name", "f_task_id")}
+            self.controller.report_task_status(job.f_job_id, row["f_component_name"], role, party_id, report)
+        # the copy is current now: the next poll waits another interval
+        Task.update(f_update_time=now_ms()).where(
+            Task.f_job_id == job.f_job_id, Task.f_role == role, Task.f_party_id == party_id,
+            Task.f_status.in_([str(TaskStatus.WAITING), str(TaskStatus.RUNNING)])).execute()
+        return True

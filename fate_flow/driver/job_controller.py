@@ -20,6 +20,8 @@ from fate_flow.driver.launcher import kill_process_group
 from fate_flow.driver.status import (JOB_FINISHED, TASK_UNFINISHED, JobStatus, QueueState, TaskStatus,
                                      transition)
 from fate_flow.errors import FlowError, JobNotFound, NotFound
+from fate_flow.federation import release_task_session
+from fate_flow.manager.model_center import record_model
 from fate_flow.settings import Settings
 from fate_flow.utils import ids
 from fate_flow.utils.log import job_logger
@@ -54,6 +56,7 @@ class JobController:
     def submit(self, dsl: Any, runtime_conf: Any, job_id: str | None = None) -> tuple[str, dict]:
         """Validate, create the job on every party, queue it; return (job_id, answer data)."""
         conf = dsl_parser.validate_runtime_conf(runtime_conf, self.settings.work_mode)
+        self._check_routes(conf["role"])
         job_id = job_id or ids.generate_job_id()
         params = conf["job_parameters"]
         train_conf: dict = {}
@@ -70,6 +73,15 @@ class JobController:
         self._enqueue(job_id, conf["initiator"])
         job_logger(job_id).info("submitted by initiator %s", conf["initiator"])
         return job_id, self._submit_answer(job_id, conf)
+
+    def _check_routes(self, roles: dict) -> None:
+        """Refuse a job naming a party this server can't reach (cluster mode: no route)."""
+        for role, party_id in all_parties(roles):
+            try:
+                self.api.address_of(party_id)
+            except FlowError:
+                raise FlowError(f"role {role} party {party_id} has no route: add it to routes in this "
+                                f"server's service_conf.yaml") from None
 
     def _trained_pipeline(self, conf: dict) -> tuple[dict, dict]:
         """The initiator's stored predict DSL and train runtime conf of ``model_id``/``model_version``."""
@@ -133,7 +145,8 @@ class JobController:
         dsl = json.loads(row["f_dsl"])
         train_conf = json.loads(row.get("f_train_runtime_conf") or "{}")
         mode = "predict" if train_conf else "train"
-        dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode)  # each party checks what it is given
+        parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode)  # each party checks what it is given
+        self._check_party_inputs(parser, conf, role, party_id)
         if Job.select().where(Job.f_job_id == job_id, Job.f_role == role, Job.f_party_id == party_id).exists():
             raise FlowError(f"job {job_id} already exists for role {role} party {party_id}")
         if not self.settings.job_dir(job_id).exists():
@@ -147,6 +160,36 @@ class JobController:
         with DB.atomic():
             Job.insert(**fields).execute()
             self._save_job_view(job_id, role, party_id, conf)
+
+    def _check_party_inputs(self, parser, conf: dict, role: str, party_id: str) -> None:
+        """Cluster mode: this server answers for the party, which is in the job, and its input tables exist.
+
+        (Standalone keeps FATE's behaviour: a missing table fails the task that reads it.)
+        """
+        if self.settings.work_mode == 0 or str(party_id) == "0":
+            return
+        if int(party_id) not in self.settings.party_ids:
+            raise FlowError(f"party {party_id} is not served here (this server answers for "
+                            f"{list(self.settings.party_ids)})")
+        if str(party_id) not in [str(p) for p in conf["role"].get(role, [])]:
+            raise FlowError(f"role {role} party {party_id} is not in the job's roles {conf['role']}")
+        from fate_flow.db import StorageTableMeta
+
+        for ref in parser.job_args(role, int(party_id)).get("data", {}).values():
+            if not isinstance(ref, dict) or "name" not in ref:
+                continue
+            if not StorageTableMeta.select().where(StorageTableMeta.f_namespace == ref.get("namespace"),
+                                                   StorageTableMeta.f_name == ref["name"]).exists():
+                raise FlowError(f"role {role} party {party_id}: input table {ref.get('namespace')}."
+                                f"{ref['name']} does not exist here")
+
+    def party_tasks(self, job_id: str, role: str, party_id: str) -> list[dict]:
+        """This party's task rows of a job, for the initiator's status poll (schedule/tasks)."""
+        self._party_job(job_id, role, party_id)
+        fields = ("f_component_name", "f_task_id", "f_status", "f_status_reason", "f_start_time", "f_end_time",
+                  "f_elapsed", "f_run_ip", "f_run_pid")
+        return [{k: getattr(t, k) for k in fields} for t in Task.select().where(
+            Task.f_job_id == job_id, Task.f_role == role, Task.f_party_id == str(party_id))]
 
     def _create_model_dir(self, role: str, party_id: str, conf: dict) -> None:
         params = conf["job_parameters"]
@@ -209,7 +252,10 @@ class JobController:
             "own_server": self.settings.address,
             "initiator_server": self.api.address_of(initiator["party_id"]),
             "federation": {"backend": self.settings.federation.backend, "timeout": self.settings.federation.timeout,
-                           "root": str(self.settings.federation_dir)},
+                           "root": str(self.settings.federation_dir), "job_id": job.f_job_id,
+                           "server": self.settings.address, "chunk_size": self.settings.federation.chunk_size,
+                           "rabbitmq_url": self.settings.federation.rabbitmq_url,
+                           "party_servers": {str(p): self.api.address_of(p) for _, p in all_parties(conf["role"])}},
             "work_dir": str(self.settings.work_dir),
             "storage": {"engine": self.settings.data_access.storage_engine, "root": str(self.settings.data_dir)},
             "model": {"root": str(self.settings.model_dir), "model_version": conf["job_parameters"].get("model_version"),
@@ -275,8 +321,9 @@ class JobController:
 
     def clean_party_job(self, job_id: str, role: str, party_id: str) -> None:
         """Remove this party's temporary files of a finished job: federation sessions, received uploads."""
-        for task in Task.select(Task.f_task_id).where(Task.f_job_id == job_id, Task.f_role == role,
-                                                      Task.f_party_id == str(party_id)):
+        for task in Task.select(Task.f_task_id, Task.f_component_name).where(
+                Task.f_job_id == job_id, Task.f_role == role, Task.f_party_id == str(party_id)):
+            release_task_session(self.task_dir(job_id, role, party_id, task.f_component_name) / "task_config.json")
             shutil.rmtree(self.settings.federation_dir / task.f_task_id, ignore_errors=True)
         shutil.rmtree(self.settings.job_dir(job_id) / UPLOAD_TMP_DIR, ignore_errors=True)
 
@@ -294,6 +341,7 @@ class JobController:
         model_dir = self.settings.model_dir / ids.party_model_id(role, party_id, params["model_id"]) / params["model_version"]
         model_dir.mkdir(parents=True, exist_ok=True)
         (model_dir / "pipeline.json").write_text(json.dumps(pipeline, indent=4), encoding="utf-8")
+        record_model(self.settings, role, party_id, params["model_id"], params["model_version"])
 
     # ---- stop / cancel (initiator) ---------------------------------------------------
 

@@ -19,6 +19,9 @@ from typing import Callable
 
 import psutil
 
+from fate_flow.driver.watchdog import PARENT_ENV
+from fate_flow.utils.signing import PARTY_ENV, SECRET_ENV
+
 logger = logging.getLogger("fate_flow.launcher")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -111,9 +114,12 @@ def _signal_group(pid: int, sig: int) -> None:
 class Launcher:
     """Starts task processes and calls ``on_exit(TaskExit)`` from a watcher thread when one ends."""
 
-    def __init__(self, python: str, on_exit: Callable[[TaskExit], None]) -> None:
+    def __init__(self, python: str, on_exit: Callable[[TaskExit], None],
+                 task_env: Callable[[str], dict[str, str]] | None = None) -> None:
         self.python = python or sys.executable
         self.on_exit = on_exit
+        # party id -> extra environment of that party's tasks (the signing secret when signing is on)
+        self.task_env = task_env
         self._children: dict[int, subprocess.Popen] = {}
         self._lock = threading.Lock()
 
@@ -130,6 +136,10 @@ class Launcher:
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(name, "1")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+        for name in (SECRET_ENV, PARTY_ENV):  # never a secret the server itself inherited
+            env.pop(name, None)
+        env.update(self.task_env(key.party_id) if self.task_env else {})
+        env[PARENT_ENV] = str(os.getpid())  # the task ends itself if this process dies
         with open(log_dir / "std.log", "ab") as std:
             try:
                 proc = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdout=std, stderr=subprocess.STDOUT,

@@ -25,6 +25,7 @@ from fate_flow.driver.waker import Waker
 from fate_flow.errors import FlowError
 from fate_flow.settings import Settings
 from fate_flow.utils.log import job_logger
+from fate_flow.utils.signing import task_environment
 
 logger = logging.getLogger("fate_flow.scheduler")
 
@@ -40,7 +41,8 @@ class Scheduler:
         self.settings = settings
         self.controller = controller
         self.waker = waker
-        self.launcher = Launcher(settings.task_python, self._on_task_exit)
+        self.launcher = Launcher(settings.task_python, self._on_task_exit,
+                                 task_env=lambda party_id: task_environment(settings, party_id))
         self._events: queue.SimpleQueue[TaskExit] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._admitting = True
@@ -48,6 +50,7 @@ class Scheduler:
         self._lock_file = None
         self._parsers: dict[str, Any] = {}
         self._last_chores = 0.0
+        self.party_monitor = detector.PartyMonitor(settings, controller)
 
     # ---- life cycle ----------------------------------------------------------------
 
@@ -262,6 +265,7 @@ class Scheduler:
     def _periodic_chores(self) -> None:
         detector.fail_dead_tasks(self.settings, self.controller, self.launcher)
         detector.stop_timed_out_jobs(self.settings, self.controller)
+        self.party_monitor.check()
 
     def _parser(self, job: Job):
         parser = self._parsers.get(job.f_job_id)

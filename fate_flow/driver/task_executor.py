@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fate_flow.driver.watchdog import exit_when_orphaned
 from fate_flow.utils.http import post_json
 from fate_flow.utils.log import setup_task_logging
 
@@ -100,8 +101,8 @@ def run_component(args: argparse.Namespace, config: dict) -> None:
     params.check()
     component = spec.program(args.role)(params)
     fed_conf = config["federation"]
-    federation = create_federation(fed_conf["backend"], args.task_id, args.role, int(args.party_id),
-                                   config["roles"], {"root": fed_conf["root"], "timeout": fed_conf["timeout"]})
+    federation = create_federation(fed_conf["backend"], args.task_id, args.role, int(args.party_id), config["roles"],
+                                   {k: v for k, v in fed_conf.items() if k != "backend"})
     ctx = ComponentContext(job_id=args.job_id, task_id=args.task_id, component_name=args.component_name,
                            role=args.role, party_id=int(args.party_id), roles=config["roles"],
                            federation=federation, tracker=tracker,
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = Path(config["log_dir"])
     setup_task_logging(log_dir, log_dir.parent)
     reporter = StatusReporter(args, config)
+    exit_when_orphaned()
     start = int(time.time() * 1000)
     reporter.report({"f_status": "running", "f_run_pid": os.getpid(), "f_start_time": start}, skip_own=True)
     logger.info("task %s of %s %s started, pid %s", args.task_id, args.role, args.party_id, os.getpid())

@@ -1,0 +1,267 @@
+"""Cluster mode end to end: three servers (guest, host, arbiter), each with its own database
+and storage, schedule FATE's hetero LR example between them over signed HTTP calls.
+
+The task-to-task messages go over the http backend (through the destination party's server)
+and over RabbitMQ; the AUC equals the standalone run's for the same seed.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import psutil
+import pytest
+
+from tests.cluster import ARBITER, DATA, GUEST, HOST, ROLES, Cluster
+from tests.flow_server import FlowServer, unique_mysql_url, wait_until
+
+FINISHED = ("success", "failed", "canceled", "timeout")
+
+
+def party_job(server: FlowServer, job_id: str, party: int) -> dict:
+    answer = server.post("/v1/job/query", {"job_id": job_id, "role": ROLES[party], "party_id": party})
+    assert answer["retcode"] == 0, answer
+    return answer["data"][0]
+
+
+def wait_party_status(cluster: Cluster, job_id: str, statuses=FINISHED, timeout: float = 60) -> dict[int, dict]:
+    def all_done():
+        jobs = {p: party_job(cluster[p], job_id, p) for p in ROLES}
+        return jobs if all(j["f_status"] in statuses for j in jobs.values()) else None
+    return wait_until(all_done, timeout, interval=0.2, what=f"job {job_id} finished on every party")
+
+
+def task_processes(cluster: Cluster) -> list[psutil.Process]:
+    """Task executor processes started by any of the cluster's servers (alive or orphaned)."""
+    roots = [str(server.work_dir) for server in cluster.servers.values()]
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if "task_executor" in cmd and any(root in cmd for root in roots):
+            found.append(proc)
+    return found
+
+
+@pytest.fixture(scope="module")
+def standalone_auc(tmp_path_factory):
+    """The same job and seed on one standalone server: the AUC cluster runs must reproduce."""
+    server = FlowServer(tmp_path_factory.mktemp("standalone") / "server",
+                        conf={"party_id": [GUEST, HOST, ARBITER], "federation": {"timeout": 120}}).start()
+    try:
+        for name in ("breast_hetero_guest", "breast_hetero_host"):
+            answer = server.post("/v1/data/upload", {
+                "file": str(DATA / f"{name}.csv"), "head": 1,
+                "partition": 4, "work_mode": 0, "namespace": "fate_flow_test_breast_hetero",
+                "table_name": name, "use_local_data": 0, "drop": 1})
+            assert server.wait_job(answer["jobId"])["f_status"] == "success"
+        dsl, conf = Cluster.hetero_lr_job()
+        conf["job_parameters"]["work_mode"] = 0
+        job_id = server.submit(dsl, conf)
+        assert server.wait_job(job_id, timeout=180)["f_status"] == "success"
+        answer = server.post("/v1/tracking/component/metric/all", {
+            "job_id": job_id, "component_name": "evaluation_0", "role": "guest", "party_id": GUEST})
+        return dict(answer["data"]["train"]["hetero_lr_0"]["data"])["auc"]
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def http_cluster(tmp_path_factory):
+    mysql_url = unique_mysql_url()
+    cluster = Cluster(tmp_path_factory.mktemp("cluster_http"), backend="http", mysql_url=mysql_url).start()
+    cluster.upload_breast()
+    yield cluster
+    cluster.stop()
+
+
+def run_standard_job(cluster: Cluster) -> tuple[str, dict[int, dict]]:
+    dsl, conf = Cluster.hetero_lr_job()
+    job_id = cluster[GUEST].submit(dsl, conf)
+    jobs = wait_party_status(cluster, job_id, timeout=240)
+    return job_id, jobs
+
+
+def check_party_views(cluster: Cluster, job_id: str) -> None:
+    """Each party has its own job row, tasks, logs and models; none holds another's."""
+    for party, role in ROLES.items():
+        server = cluster[party]
+        rows = server.post("/v1/job/query", {"job_id": job_id})["data"]
+        own = [r for r in rows if (r["f_role"], int(r["f_party_id"])) == (role, party)]
+        assert own and own[0]["f_status"] == "success"
+        assert own[0]["f_is_initiator"] == (1 if party == GUEST else 0)
+        tasks = server.post("/v1/job/task/query", {"job_id": job_id, "role": role, "party_id": party})["data"]
+        assert tasks and all(t["f_status"] == "success" for t in tasks), tasks
+        assert (server.work_dir / "logs" / job_id / role / str(party)).is_dir()
+        others = [p for p in ROLES if p != party]
+        for other in others:  # no other party's logs or models on this server
+            assert not (server.work_dir / "logs" / job_id / ROLES[other] / str(other)).exists()
+    # the initiator sees every party's task status
+    initiator_tasks = cluster[GUEST].post("/v1/job/task/query", {"job_id": job_id})["data"]
+    assert {(t["f_role"], int(t["f_party_id"])) for t in initiator_tasks} == {(r, p) for p, r in ROLES.items()}
+    assert all(t["f_status"] == "success" for t in initiator_tasks)
+    model = cluster[HOST].post("/v1/tracking/component/output/model", {
+        "job_id": job_id, "component_name": "hetero_lr_0", "role": "host", "party_id": HOST})
+    assert model["retcode"] == 0 and model["data"]["header"], model
+    assert cluster[GUEST].post("/v1/tracking/component/output/model", {
+        "job_id": job_id, "component_name": "hetero_lr_0", "role": "host", "party_id": HOST})["retcode"] != 0
+
+
+def test_hetero_lr_over_http_equals_standalone(http_cluster, standalone_auc):
+    job_id, jobs = run_standard_job(http_cluster)
+    assert {p: j["f_status"] for p, j in jobs.items()} == {p: "success" for p in ROLES}, jobs
+    assert http_cluster.auc(job_id) == pytest.approx(standalone_auc, abs=1e-9)
+    check_party_views(http_cluster, job_id)
+    assert not task_processes(http_cluster)
+
+
+def test_hetero_lr_over_rabbitmq_equals_standalone(tmp_path, standalone_auc):
+    pika = pytest.importorskip("pika")
+    cluster = Cluster(tmp_path, backend="rabbitmq").start()
+    try:
+        cluster.upload_breast()
+        job_id, jobs = run_standard_job(cluster)
+        assert {p: j["f_status"] for p, j in jobs.items()} == {p: "success" for p in ROLES}, jobs
+        assert cluster.auc(job_id) == pytest.approx(standalone_auc, abs=1e-9)
+        # the job's exchange is gone once the job has ended
+        connection = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
+        try:
+            channel = connection.channel()
+            with pytest.raises(pika.exceptions.ChannelClosedByBroker):
+                wait_until(lambda: _exchange_gone(channel, job_id), 20, what="job exchange removed")
+        finally:
+            if connection.is_open:
+                connection.close()
+    finally:
+        cluster.stop()
+
+
+def _exchange_gone(channel, job_id: str) -> bool:
+    """Raises ChannelClosedByBroker (404) once no exchange of the job is left."""
+    channel.exchange_declare(exchange=f"fate_flow.{job_id}", passive=True)
+    return False
+
+
+def test_submit_naming_a_party_without_route_is_refused(http_cluster):
+    dsl, conf = Cluster.hetero_lr_job()
+    conf["role"]["host"] = [12345]
+    answer = http_cluster[GUEST].post("/v1/job/submit", {"job_dsl": dsl, "job_runtime_conf": conf})
+    assert answer["retcode"] != 0 and "12345" in answer["retmsg"] and "route" in answer["retmsg"], answer
+
+
+def test_a_party_refuses_a_job_whose_table_it_lacks(http_cluster):
+    dsl, conf = Cluster.hetero_lr_job()
+    conf["role_parameters"]["host"]["args"]["data"]["train_data"][0]["name"] = "no_such_table"
+    answer = http_cluster[GUEST].post("/v1/job/submit", {"job_dsl": dsl, "job_runtime_conf": conf})
+    assert answer["retcode"] != 0, answer
+    assert "host" in answer["retmsg"] and "10000" in answer["retmsg"] and "no_such_table" in answer["retmsg"]
+    # nothing was left running: the guest's and arbiter's rows are canceled or absent
+    time.sleep(0.5)
+    for party in (GUEST, ARBITER):
+        rows = http_cluster[party].post("/v1/job/query", {"role": ROLES[party]}).get("data") or []
+        assert all(r["f_status"] in FINISHED + ("success",) for r in rows)
+
+
+def test_stop_from_the_host_cancels_every_party(http_cluster):
+    dsl, conf = Cluster.hetero_lr_job(max_iter=200)
+    conf["algorithm_parameters"]["hetero_lr_0"]["early_stop"] = "weight_diff"
+    conf["algorithm_parameters"]["hetero_lr_0"]["eps"] = 0
+    job_id = http_cluster[GUEST].submit(dsl, conf)
+    wait_until(lambda: any(t["f_component_name"] == "hetero_lr_0" and t["f_status"] == "running"
+                           for t in http_cluster[HOST].post("/v1/job/task/query", {"job_id": job_id}).get("data") or []),
+               120, interval=0.2, what="hetero_lr_0 running on the host")
+    answer = http_cluster[HOST].client("-f", "stop_job", "-j", job_id)
+    assert answer["retcode"] == 0, answer
+    jobs = wait_party_status(http_cluster, job_id, timeout=60)
+    assert {p: j["f_status"] for p, j in jobs.items()} == {p: "canceled" for p in ROLES}, jobs
+    wait_until(lambda: not task_processes(http_cluster), 30, what="no task process left")
+
+
+def test_forged_and_replayed_schedule_calls_are_refused(http_cluster):
+    import requests
+
+    from fate_flow.utils.signing import sign_headers
+
+    host = http_cluster[HOST]
+    path = "/v1/schedule/202611270000000000001/host/10000/kill"
+    body = b"{}"
+    forged = sign_headers("not-the-secret", str(GUEST), "POST", path, body)
+    answer = requests.post(host.url + path, data=body, headers={**forged, "Content-Type": "application/json"})
+    assert answer.status_code == 403 and answer.json()["retcode"] != 0
+    good = sign_headers(http_cluster.secrets[str(GUEST)], str(GUEST), "POST", path, body)
+    first = requests.post(host.url + path, data=body, headers={**good, "Content-Type": "application/json"})
+    assert first.status_code != 403, first.text  # accepted by the signature check (the job is unknown)
+    replay = requests.post(host.url + path, data=body, headers={**good, "Content-Type": "application/json"})
+    assert replay.status_code == 403 and "replay" in replay.json()["retmsg"].lower()
+    unsigned = requests.post(host.url + path, json={})
+    assert unsigned.status_code == 403
+
+
+def test_killing_the_host_server_fails_the_job_everywhere_else(tmp_path):
+    cluster = Cluster(tmp_path, backend="http", scheduler={"party_timeout": 5}).start()
+    try:
+        cluster.upload_breast()
+        dsl, conf = Cluster.hetero_lr_job(max_iter=200)
+        job_id = cluster[GUEST].submit(dsl, conf)
+        wait_until(lambda: any(t["f_component_name"] == "hetero_lr_0" and t["f_status"] == "running"
+                               for t in cluster[HOST].post("/v1/job/task/query", {"job_id": job_id}).get("data") or []),
+                   120, interval=0.2, what="hetero_lr_0 running on the host")
+        cluster[HOST].stop(signal.SIGKILL)
+        for party in (GUEST, ARBITER):
+            job = wait_until(lambda: (lambda j: j if j["f_status"] in FINISHED else None)(
+                party_job(cluster[party], job_id, party)), 60, interval=0.2, what="job ended")
+            assert job["f_status"] == "failed", job
+        reason = party_job(cluster[GUEST], job_id, GUEST)["f_status_reason"]
+        assert "host" in reason and str(HOST) in reason, reason
+        wait_until(lambda: not task_processes(cluster), 30, what="no task process left on any party")
+    finally:
+        cluster.stop()
+
+
+def test_a_host_restart_mid_job_fails_it_cleanly(tmp_path):
+    cluster = Cluster(tmp_path, backend="http", scheduler={"party_timeout": 60}).start()
+    try:
+        cluster.upload_breast()
+        dsl, conf = Cluster.hetero_lr_job(max_iter=200)
+        job_id = cluster[GUEST].submit(dsl, conf)
+        wait_until(lambda: any(t["f_component_name"] == "hetero_lr_0" and t["f_status"] == "running"
+                               for t in cluster[HOST].post("/v1/job/task/query", {"job_id": job_id}).get("data") or []),
+                   120, interval=0.2, what="hetero_lr_0 running on the host")
+        cluster[HOST].stop(signal.SIGKILL)
+        cluster[HOST].start()
+        jobs = wait_party_status(cluster, job_id, timeout=40)  # well before the 60 s party timeout
+        assert {p: j["f_status"] for p, j in jobs.items()} == {p: "failed" for p in ROLES}, jobs
+        assert "host" in jobs[GUEST]["f_status_reason"], jobs[GUEST]
+        wait_until(lambda: not task_processes(cluster), 30, what="no task process left")
+    finally:
+        cluster.stop()
+
+
+def test_privileges_are_enforced_at_create(tmp_path):
+    cluster = Cluster(tmp_path, backend="http")
+    for party in (HOST, ARBITER):
+        cluster[party].conf["security"]["use_permission"] = True
+    cluster.start()
+    try:
+        cluster.upload_breast()
+        dsl, conf = Cluster.hetero_lr_job(max_iter=2)
+        answer = cluster[GUEST].post("/v1/job/submit", {"job_dsl": dsl, "job_runtime_conf": conf})
+        assert answer["retcode"] != 0 and "host" in answer["retmsg"].lower(), answer
+        for party in (HOST, ARBITER):
+            granted = cluster[party].client("-f", "grant_privilege", "-src_party_id", str(GUEST), "-src_role", "guest",
+                                            "-privilege_role", "all", "-privilege_command", "all",
+                                            "-privilege_component", "all")
+            assert granted["retcode"] == 0, granted
+        job_id = cluster[GUEST].submit(dsl, conf)
+        jobs = wait_party_status(cluster, job_id, timeout=180)
+        assert {p: j["f_status"] for p, j in jobs.items()} == {p: "success" for p in ROLES}, jobs
+    finally:
+        cluster.stop()
+
+
+def test_connection_test_names_the_failing_hop(http_cluster):
+    answer = http_cluster[GUEST].client("-f", "test_connection")
+    assert answer["retcode"] == 0, answer
+    by_party = {str(entry["party_id"]): entry for entry in answer["data"]}
+    assert by_party[str(HOST)]["ok"] and by_party[str(ARBITER)]["ok"], answer
+    json.dumps(answer)
