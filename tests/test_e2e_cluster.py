@@ -162,14 +162,19 @@ def test_a_party_refuses_a_job_whose_table_it_lacks(http_cluster):
         assert all(r["f_status"] in FINISHED + ("success",) for r in rows)
 
 
-def test_stop_from_the_host_cancels_every_party(http_cluster):
+def start_long_job(cluster: Cluster, **lr_params) -> str:
+    """Submit a 200-iteration hetero LR and return its id once hetero_lr_0 runs on the host."""
     dsl, conf = Cluster.hetero_lr_job(max_iter=200)
-    conf["algorithm_parameters"]["hetero_lr_0"]["early_stop"] = "weight_diff"
-    conf["algorithm_parameters"]["hetero_lr_0"]["eps"] = 0
-    job_id = http_cluster[GUEST].submit(dsl, conf)
+    conf["algorithm_parameters"]["hetero_lr_0"].update(lr_params)
+    job_id = cluster[GUEST].submit(dsl, conf)
     wait_until(lambda: any(t["f_component_name"] == "hetero_lr_0" and t["f_status"] == "running"
-                           for t in http_cluster[HOST].post("/v1/job/task/query", {"job_id": job_id}).get("data") or []),
+                           for t in cluster[HOST].post("/v1/job/task/query", {"job_id": job_id}).get("data") or []),
                120, interval=0.2, what="hetero_lr_0 running on the host")
+    return job_id
+
+
+def test_stop_from_the_host_cancels_every_party(http_cluster):
+    job_id = start_long_job(http_cluster, early_stop="weight_diff", eps=0)
     answer = http_cluster[HOST].client("-f", "stop_job", "-j", job_id)
     assert answer["retcode"] == 0, answer
     jobs = wait_party_status(http_cluster, job_id, timeout=60)
@@ -201,11 +206,7 @@ def test_killing_the_host_server_fails_the_job_everywhere_else(tmp_path):
     cluster = Cluster(tmp_path, backend="http", scheduler={"party_timeout": 5}).start()
     try:
         cluster.upload_breast()
-        dsl, conf = Cluster.hetero_lr_job(max_iter=200)
-        job_id = cluster[GUEST].submit(dsl, conf)
-        wait_until(lambda: any(t["f_component_name"] == "hetero_lr_0" and t["f_status"] == "running"
-                               for t in cluster[HOST].post("/v1/job/task/query", {"job_id": job_id}).get("data") or []),
-                   120, interval=0.2, what="hetero_lr_0 running on the host")
+        job_id = start_long_job(cluster)
         cluster[HOST].stop(signal.SIGKILL)
         for party in (GUEST, ARBITER):
             job = wait_until(lambda: (lambda j: j if j["f_status"] in FINISHED else None)(
@@ -222,11 +223,7 @@ def test_a_host_restart_mid_job_fails_it_cleanly(tmp_path):
     cluster = Cluster(tmp_path, backend="http", scheduler={"party_timeout": 60}).start()
     try:
         cluster.upload_breast()
-        dsl, conf = Cluster.hetero_lr_job(max_iter=200)
-        job_id = cluster[GUEST].submit(dsl, conf)
-        wait_until(lambda: any(t["f_component_name"] == "hetero_lr_0" and t["f_status"] == "running"
-                               for t in cluster[HOST].post("/v1/job/task/query", {"job_id": job_id}).get("data") or []),
-                   120, interval=0.2, what="hetero_lr_0 running on the host")
+        job_id = start_long_job(cluster)
         cluster[HOST].stop(signal.SIGKILL)
         cluster[HOST].start()
         jobs = wait_party_status(cluster, job_id, timeout=40)  # well before the 60 s party timeout
