@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from fate_flow.components.data_access.param import UPLOAD_TMP_DIR
-from fate_flow.db import DB, Job, Queue, Task, TrackingMetric, now_ms
+from fate_flow.db import DB, Job, Queue, StorageTableMeta, Task, TrackingMetric, now_ms
 from fate_flow.driver import dsl_parser
 from fate_flow.driver.federated_api import FederatedClient, all_parties
 from fate_flow.driver.launcher import kill_process_group
@@ -173,8 +173,6 @@ class JobController:
                             f"{list(self.settings.party_ids)})")
         if str(party_id) not in [str(p) for p in conf["role"].get(role, [])]:
             raise FlowError(f"role {role} party {party_id} is not in the job's roles {conf['role']}")
-        from fate_flow.db import StorageTableMeta
-
         for ref in parser.job_args(role, int(party_id)).get("data", {}).values():
             if not isinstance(ref, dict) or "name" not in ref:
                 continue
