@@ -18,6 +18,8 @@ from fate_flow.federation import (
     DuplicateRemoteError, Federation, FederationTimeout, TransferVariables, UnknownBackendError,
     Variable, cleanup_session, codec, create_federation, register_backend, release_session,
 )
+from fate_flow.federation import base as federation_base
+from fate_flow.federation.base import RetryPause, chunk_size_option, split_payload
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
 from fate_flow.federation.standalone import session_dir
 
@@ -373,6 +375,50 @@ def test_register_backend_adds_a_backend_by_class_or_path():
     assert type(create_federation("quiet-test", "t", "guest", 9999, ROLES)) is Quiet
     assert type(create_federation("quiet-path-test", "t", "guest", 9999, ROLES)) is MemoryFederation
     assert issubclass(Quiet, Federation)
+
+
+# ----------------------------------------------------------------------------- chunking and retries
+
+@pytest.mark.parametrize("size, chunk_size, lengths", [
+    (0, 4, [0]), (1, 4, [1]), (8, 4, [4, 4]), (9, 4, [4, 4, 1]), (3, 100, [3]),
+])
+def test_split_payload_cuts_into_chunks_that_join_back(size, chunk_size, lengths):
+    payload = bytes(range(size))
+    for whole in (payload, memoryview(payload)):
+        chunks = split_payload(whole, chunk_size)
+        assert [len(c) for c in chunks] == lengths
+        assert b"".join(chunks) == payload
+    assert all(isinstance(c, memoryview) for c in split_payload(memoryview(payload), chunk_size))
+
+
+def test_chunk_size_option_defaults_and_bounds():
+    assert chunk_size_option({}) == chunk_size_option({"chunk_size": None}) == 4 << 20
+    assert chunk_size_option({"chunk_size": "1024"}, maximum=1024) == 1024
+    with pytest.raises(ValueError, match="chunk_size must be between 1 and 1024 bytes, not 1025"):
+        chunk_size_option({"chunk_size": 1025}, maximum=1024)
+    with pytest.raises(ValueError, match="chunk_size must be a positive number of bytes, not -1"):
+        chunk_size_option({"chunk_size": -1})
+
+
+def test_retry_pause_grows_and_stops_at_the_deadline(monkeypatch):
+    class Clock:
+        now = 100.0
+        slept = []
+
+        def monotonic(self):
+            return self.now
+
+        def sleep(self, seconds):
+            self.slept.append(seconds)
+            self.now += seconds
+
+    clock = Clock()
+    monkeypatch.setattr(federation_base, "time", clock)
+    retry = RetryPause(deadline=108.0)
+    while retry.sleep():
+        pass
+    assert clock.slept == [0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]   # first retry at once; capped at 2 s
+    assert clock.now == pytest.approx(107.15)                             # one more pause would pass 108
 
 
 # ----------------------------------------------------------------------------- standalone files

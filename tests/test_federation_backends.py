@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pika
@@ -271,6 +272,36 @@ def test_http_needs_every_party_address(server):
         create_federation("http", "s", "guest", 9999, ROLES, {"party_servers": {}})
     with pytest.raises(ValueError, match="chunk_size"):
         create_federation("http", "s", "guest", 9999, ROLES, http_options(server, chunk_size=1 << 30))
+
+
+def test_http_answer_that_is_not_json_names_the_route():
+    """A proxy in the way answering HTML: the error names the route and the status, not a JSON traceback."""
+
+    class BadGateway(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b"<html>bad gateway</html>"
+            self.send_response(502)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), BadGateway)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        address = f"127.0.0.1:{proxy.server_address[1]}"
+        options = {"server": address, "party_servers": {"9999": address, "10000": address}, "timeout": 5}
+        guest = create_federation("http", "job_proxy_c", "guest", 9999, ROLES, options)
+        with pytest.raises(FederationError, match="/v1/federation/job_proxy_c/message/put failed: "
+                                                  "server 127.0.0.1:[0-9]+ answered HTTP 502 without a JSON"):
+            guest.remote("x", "var", "t", "host", 10000)
+        guest.close()
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
 
 
 @pytest.mark.parametrize("body, field", [

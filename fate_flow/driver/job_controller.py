@@ -322,7 +322,6 @@ class JobController:
         for task in Task.select(Task.f_task_id, Task.f_component_name).where(
                 Task.f_job_id == job_id, Task.f_role == role, Task.f_party_id == str(party_id)):
             release_task_session(self.task_dir(job_id, role, party_id, task.f_component_name) / "task_config.json")
-            shutil.rmtree(self.settings.federation_dir / task.f_task_id, ignore_errors=True)
         shutil.rmtree(self.settings.job_dir(job_id) / UPLOAD_TMP_DIR, ignore_errors=True)
 
     def save_pipeline(self, job_id: str, role: str, party_id: str) -> None:

@@ -93,16 +93,14 @@ def run_component(args: argparse.Namespace, config: dict) -> None:
     """Build the component from the registry and run it with a federation handle."""
     from fate_flow.components import ComponentContext, get_spec
     from fate_flow.driver.task_io import open_storage, resolve_inputs, resolve_models, save_output_model
-    from fate_flow.federation import create_federation
+    from fate_flow.federation import create_federation, task_session
 
     tracker = HttpTracker(args)
     spec = get_spec(config["module_name"])
     params = spec.param_type()().update(config["component_parameters"].get(spec.param_name(), {}))
     params.check()
     component = spec.program(args.role)(params)
-    fed_conf = config["federation"]
-    federation = create_federation(fed_conf["backend"], args.task_id, args.role, int(args.party_id), config["roles"],
-                                   {k: v for k, v in fed_conf.items() if k != "backend"})
+    federation = create_federation(*task_session(config))
     ctx = ComponentContext(job_id=args.job_id, task_id=args.task_id, component_name=args.component_name,
                            role=args.role, party_id=int(args.party_id), roles=config["roles"],
                            federation=federation, tracker=tracker,

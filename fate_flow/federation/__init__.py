@@ -25,7 +25,7 @@ from fate_flow.federation.transfer import TransferVariables, Variable
 __all__ = [
     "DEFAULT_TIMEOUT", "DuplicateRemoteError", "Federation", "FederationTimeout", "MessageKey",
     "TransferVariables", "UnknownBackendError", "Variable", "cleanup_session",
-    "create_federation", "register_backend", "release_session", "release_task_session",
+    "create_federation", "register_backend", "release_session", "release_task_session", "task_session",
 ]
 
 _BACKENDS: dict[str, type[Federation] | str] = {
@@ -73,9 +73,14 @@ def release_task_session(task_config_path: str | os.PathLike) -> None:
             config = json.load(f)
     except FileNotFoundError:
         return
-    options = {k: v for k, v in config["federation"].items() if k != "backend"}
-    release_session(config["federation"]["backend"], config["task_id"], config["role"], config["party_id"],
-                    config["roles"], options)
+    release_session(*task_session(config))
+
+
+def task_session(config: Mapping[str, Any]) -> tuple:
+    """(backend, session id, role, party id, roles, options) of a task, from its task_config."""
+    federation = config["federation"]
+    options = {k: v for k, v in federation.items() if k != "backend"}
+    return federation["backend"], config["task_id"], config["role"], config["party_id"], config["roles"], options
 
 
 def _backend_class(backend: str) -> type[Federation]:

@@ -11,11 +11,17 @@ from __future__ import annotations
 import abc
 import logging
 import threading
-from typing import Any, Mapping, NamedTuple, Sequence
+import time
+from typing import Any, Mapping, NamedTuple, Sequence, TypeVar
 
 from fate_flow.federation import codec
 
 DEFAULT_TIMEOUT = 600.0
+# bytes per chunk of the backends that cut a message (http, rabbitmq) when options say nothing
+DEFAULT_CHUNK_SIZE = 4 << 20
+_LONGEST_RETRY_PAUSE = 2.0
+
+Sliceable = TypeVar("Sliceable", bytes, memoryview)
 
 logger = logging.getLogger("fate_flow.federation")
 
@@ -194,3 +200,43 @@ class Federation(abc.ABC):
     def _check_open(self) -> None:
         if self._is_closed:
             raise RuntimeError(f"federation session {self.session_id} is closed")
+
+
+def chunk_size_option(options: Mapping[str, Any], maximum: int | None = None) -> int:
+    """The ``chunk_size`` option of a chunking backend (DEFAULT_CHUNK_SIZE when absent).
+
+    Raises:
+        ValueError: it is not positive, or above ``maximum``.
+    """
+    size = int(options.get("chunk_size") or DEFAULT_CHUNK_SIZE)
+    if size <= 0 or (maximum is not None and size > maximum):
+        bound = f"between 1 and {maximum} bytes" if maximum is not None else "a positive number of bytes"
+        raise ValueError(f"chunk_size must be {bound}, not {size}")
+    return size
+
+
+def split_payload(payload: Sliceable, chunk_size: int) -> list[Sliceable]:
+    """``payload`` cut into chunks of at most ``chunk_size`` bytes; an empty one is a single empty chunk.
+
+    Slices of a memoryview are views, so cutting one copies nothing.
+    """
+    return [payload[start:start + chunk_size] for start in range(0, max(len(payload), 1), chunk_size)]
+
+
+class RetryPause:
+    """Growing pauses (0, 50 ms, doubling up to 2 s) between attempts of a call, until ``deadline``.
+
+    The first retry is immediate: a dropped keep-alive connection usually works again at once.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self._pause = 0.0
+
+    def sleep(self) -> bool:
+        """Sleep before the next attempt; False, without sleeping, if that attempt would start past the deadline."""
+        if time.monotonic() + self._pause >= self.deadline:
+            return False
+        time.sleep(self._pause)
+        self._pause = min(max(self._pause * 2, 0.05), _LONGEST_RETRY_PAUSE)
+        return True

@@ -34,12 +34,14 @@ from urllib.parse import quote
 import msgpack
 
 from fate_flow.errors import FederationError
-from fate_flow.federation.base import DuplicateRemoteError, Federation, MessageKey
+from fate_flow.federation.base import (
+    DuplicateRemoteError, Federation, MessageKey, RetryPause, chunk_size_option, split_payload,
+)
 from fate_flow.federation.standalone import cleanup_session
+from fate_flow.utils.signing import env_signer
 
 logger = logging.getLogger("fate_flow.federation.http")
 
-DEFAULT_CHUNK_SIZE = 4 << 20
 # a server refuses bigger chunks, which keeps the memory of one put request bounded
 MAX_CHUNK_SIZE = 64 << 20
 MAX_CHUNKS = 1 << 20
@@ -50,7 +52,6 @@ _MESSAGE_ID = re.compile(r"^[0-9a-f]{32}$")
 _LONGEST_POLL = 20.0
 # seconds an answer may take beyond the server's wait before the request counts as lost
 _ANSWER_SLACK = 30.0
-_LONGEST_RETRY_PAUSE = 2.0
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,9 @@ class HttpFederation(Federation):
         missing = sorted({str(p) for ids in self.roles.values() for p in ids} - set(self.party_servers))
         if missing:
             raise ValueError(f"the http federation has no server address for parties {', '.join(missing)}")
-        self.chunk_size = int(self.options.get("chunk_size") or DEFAULT_CHUNK_SIZE)
-        if not 0 < self.chunk_size <= MAX_CHUNK_SIZE:
-            raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE} bytes, not {self.chunk_size}")
+        self.chunk_size = chunk_size_option(self.options, MAX_CHUNK_SIZE)
         self._path_prefix = f"/v1/federation/{quote(self.session_id, safe='')}/message/"
-        self._signer = _task_signer()
+        self._signer = env_signer()  # set by the launcher when this party signs its calls
         self._local = threading.local()
         self._connections: list[http.client.HTTPConnection] = []
         self._connections_lock = threading.Lock()
@@ -142,17 +141,10 @@ class HttpFederation(Federation):
         address = self.party_servers[key.dst_party]
         deadline = time.monotonic() + self.default_timeout
         message_id = uuid.uuid4().hex
-        count = max(1, -(-len(payload) // self.chunk_size))
-        view = memoryview(payload)
-        for index in range(count):
-            body = pack_chunk(key, message_id, index, count,
-                              view[index * self.chunk_size:(index + 1) * self.chunk_size])
-            answer = self._post_json(address, "put", body, "application/octet-stream", deadline, key)
-            if answer.get("retcode") != 0:
-                if (answer.get("data") or {}).get("duplicate"):
-                    raise DuplicateRemoteError(key)
-                raise FederationError(key.dst_role, key.dst_party, self._path_prefix + "put",
-                                      str(answer.get("retmsg")))
+        chunks = split_payload(memoryview(payload), self.chunk_size)
+        for index, chunk in enumerate(chunks):
+            body = pack_chunk(key, message_id, index, len(chunks), chunk)
+            self._call(address, "put", body, "application/octet-stream", deadline, key)
 
     def _take_message(self, key: MessageKey, timeout: float) -> bytes | None:
         deadline = time.monotonic() + timeout
@@ -165,10 +157,7 @@ class HttpFederation(Federation):
             if headers.get("content-type", "").startswith("application/octet-stream"):
                 self._acknowledge(fields, headers.get(MESSAGE_ID_HEADER.lower(), ""), key)
                 return data
-            answer = _json_answer(status, data, key, self.server)
-            if answer.get("retcode") != 0:
-                raise FederationError(key.dst_role, key.dst_party, self._path_prefix + "take",
-                                      str(answer.get("retmsg")))
+            self._check_answer("take", self.server, status, data, key)  # a success here: not arrived yet
             if time.monotonic() >= deadline:
                 return None
 
@@ -176,17 +165,36 @@ class HttpFederation(Federation):
         body = json.dumps({**fields, "message_id": message_id}).encode("utf-8")
         deadline = time.monotonic() + self.default_timeout
         try:
-            answer = self._post_json(self.server, "ack", body, "application/json", deadline, key)
+            self._call(self.server, "ack", body, "application/json", deadline, key)
         except FederationError as exc:
-            answer = {"retmsg": str(exc)}
-        if answer.get("retcode") != 0:
             # The task has the message; a copy left behind is removed with the session.
-            logger.warning("acknowledging %s tag %s failed: %s", key.name, key.tag, answer.get("retmsg"))
+            logger.warning("acknowledging %s tag %s failed: %s", key.name, key.tag, exc)
 
-    def _post_json(self, address: str, action: str, body: bytes, content_type: str, deadline: float,
-                   key: MessageKey) -> dict:
+    def _call(self, address: str, action: str, body: bytes, content_type: str, deadline: float,
+              key: MessageKey) -> None:
+        """POST ``body`` to ``action``; raise as :meth:`_check_answer` does unless the server answers success."""
         status, _, data = self._post(address, action, body, content_type, deadline, key)
-        return _json_answer(status, data, key, address)
+        self._check_answer(action, address, status, data, key)
+
+    def _check_answer(self, action: str, address: str, status: int, data: bytes, key: MessageKey) -> None:
+        """Check that the server answered ``action`` with a JSON success.
+
+        Raises:
+            DuplicateRemoteError: the server already holds a message under ``key``.
+            FederationError: the answer is not JSON, or its retcode is not 0.
+        """
+        path = self._path_prefix + action
+        try:
+            answer = json.loads(data)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise FederationError(key.dst_role, key.dst_party, path,
+                                  f"server {address} answered HTTP {status} without a JSON object: {data[:200]!r}")
+        if answer.get("retcode") != 0:
+            if (answer.get("data") or {}).get("duplicate"):
+                raise DuplicateRemoteError(key)
+            raise FederationError(key.dst_role, key.dst_party, path, str(answer.get("retmsg")))
 
     def _post(self, address: str, action: str, body: bytes, content_type: str, deadline: float,
               key: MessageKey, read_timeout: float = _ANSWER_SLACK) -> tuple[int, dict[str, str], bytes]:
@@ -195,7 +203,7 @@ class HttpFederation(Federation):
         Connection errors are retried with a growing pause until ``deadline``.
         """
         path = self._path_prefix + action
-        pause = 0.0
+        retry = RetryPause(deadline)
         while True:
             headers = {"Content-Type": content_type}
             if self._signer is not None:  # signed per attempt: a nonce is good once
@@ -213,11 +221,9 @@ class HttpFederation(Federation):
                 return response.status, {k.lower(): v for k, v in response.getheaders()}, data
             except (OSError, http.client.HTTPException) as exc:
                 self._drop(address)
-                if time.monotonic() + pause >= deadline:
+                if not retry.sleep():
                     raise FederationError(key.dst_role, key.dst_party, path,
                                           f"server {address} unreachable ({exc!r})") from exc
-                time.sleep(pause)
-                pause = min(max(pause * 2, 0.05), _LONGEST_RETRY_PAUSE)
 
     def _connection(self, address: str) -> http.client.HTTPConnection:
         connections = self._thread_connections()
@@ -243,22 +249,3 @@ class HttpFederation(Federation):
                 if connection in self._connections:
                     self._connections.remove(connection)
 
-
-def _json_answer(status: int, data: bytes, key: MessageKey, address: str) -> dict:
-    try:
-        answer = json.loads(data)
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise FederationError(key.dst_role, key.dst_party, "/v1/federation",
-                              f"server {address} answered HTTP {status} without a JSON object: {data[:200]!r}")
-    return answer
-
-
-def _task_signer():
-    """The signer of this task process, or None when its calls are not signed."""
-    try:
-        from fate_flow.utils.signing import env_signer
-    except ImportError:  # a deployment without the signing module signs nothing
-        return None
-    return env_signer()

@@ -31,16 +31,14 @@ import pika
 import pika.exceptions
 
 from fate_flow.errors import FederationError
-from fate_flow.federation.base import Federation, MessageKey
+from fate_flow.federation.base import Federation, MessageKey, RetryPause, chunk_size_option, split_payload
 
 logger = logging.getLogger("fate_flow.federation.rabbitmq")
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
-DEFAULT_CHUNK_SIZE = 4 << 20
 _MAX_NAME = 255
 # seconds one thread pumps the receiving connection before letting another have a go
 _PUMP_SLICE = 0.1
-_LONGEST_RETRY_PAUSE = 2.0
 # errors after which the connection is opened again and the step retried
 _RETRYABLE = (pika.exceptions.AMQPConnectionError, pika.exceptions.ConnectionWrongStateError,
               pika.exceptions.ChannelWrongStateError)
@@ -113,9 +111,7 @@ class RabbitMQFederation(Federation):
                  options: Mapping[str, Any] | None = None) -> None:
         super().__init__(session_id, local_role, local_party, roles, options)
         self.exchange = exchange_name(str(self.options.get("job_id") or self.session_id))
-        self.chunk_size = int(self.options.get("chunk_size") or DEFAULT_CHUNK_SIZE)
-        if self.chunk_size <= 0:
-            raise ValueError(f"chunk_size must be positive, not {self.chunk_size}")
+        self.chunk_size = chunk_size_option(self.options)
         parameters = _parameters(self.options)
         self._sender = _Link(parameters, confirm=True)
         self._receiver = _Link(parameters, confirm=False)
@@ -168,13 +164,12 @@ class RabbitMQFederation(Federation):
         queue = queue_name(self.session_id, (key.dst_role, key.dst_party), (key.src_role, key.src_party))
         deadline = time.monotonic() + self.default_timeout
         message_id = uuid.uuid4().hex
-        count = max(1, -(-len(payload) // self.chunk_size))
+        chunks = split_payload(payload, self.chunk_size)
         with self._send_lock:
-            for index in range(count):
+            for index, body in enumerate(chunks):
                 properties = pika.BasicProperties(
                     message_id=message_id, content_type="application/octet-stream",
-                    headers={"name": key.name, "tag": key.tag, "chunk": index, "chunks": count})
-                body = payload[index * self.chunk_size:(index + 1) * self.chunk_size]
+                    headers={"name": key.name, "tag": key.tag, "chunk": index, "chunks": len(chunks)})
                 publish = functools.partial(self._publish, queue, body, properties)
                 self._retrying(self._sender, publish, deadline, key, queue)
 
@@ -281,17 +276,15 @@ class RabbitMQFederation(Federation):
     def _retrying(self, link: _Link, action: Callable[[Any], T], deadline: float, key: MessageKey,
                   what: str) -> T:
         """``action(channel)``, opening the connection again after a drop, until ``deadline``."""
-        pause = 0.0
+        retry = RetryPause(deadline)
         while True:
             try:
                 return action(link.channel())
             except _RETRYABLE as exc:
                 link.reset()
-                if time.monotonic() + pause >= deadline:
+                if not retry.sleep():
                     raise FederationError(key.dst_role, key.dst_party, what,
                                           f"rabbitmq broker unreachable ({exc!r})") from exc
-                time.sleep(pause)
-                pause = min(max(pause * 2, 0.05), _LONGEST_RETRY_PAUSE)
             except pika.exceptions.AMQPError as exc:
                 link.reset()
                 raise FederationError(key.dst_role, key.dst_party, what, f"rabbitmq refused ({exc!r})") from exc

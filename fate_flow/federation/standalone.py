@@ -38,15 +38,7 @@ class StandaloneFederation(Federation):
         os.makedirs(self.session_dir, exist_ok=True)
 
     def _put_message(self, key: MessageKey, payload: bytes) -> None:
-        # Hidden name: escaped message names never start with a dot, so no clash.
-        tmp_path = os.path.join(self.session_dir, f".tmp-{uuid.uuid4().hex}")
-        try:
-            with open(tmp_path, "wb") as f:
-                f.write(payload)
-            os.replace(tmp_path, self._message_path(key))
-        except BaseException:
-            _remove_quietly(tmp_path)
-            raise
+        write_atomically(self._message_path(key), payload)
 
     def _take_message(self, key: MessageKey, timeout: float) -> bytes | None:
         path = self._message_path(key)
@@ -97,15 +89,33 @@ def cleanup_session(root: str | os.PathLike, session_id: str) -> None:
     shutil.rmtree(session_dir(root, session_id), ignore_errors=True)
 
 
+def write_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``path`` through a temporary file in its directory, so a reader sees all of ``data`` or nothing.
+
+    The temporary name is hidden and random: escaped message names never start with a dot,
+    and threads or processes writing the same path at once do not share a temporary file.
+    """
+    directory, _ = os.path.split(os.fspath(path))
+    tmp_path = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
+    try:
+        with open(tmp_path, "wb") as f:
+            f.write(data)
+        os.replace(tmp_path, path)
+    except BaseException:
+        remove_quietly(tmp_path)
+        raise
+
+
+def remove_quietly(path: str | os.PathLike) -> None:
+    """Remove a file that may already be gone."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
 def _escape(part: str) -> str:
     # quote() keeps letters, digits and "_.-~" and escapes "/" and "+"; a leading dot is
     # escaped too so that "." and ".." never name a directory and temp files stay distinct.
     escaped = quote(part, safe="")
     return "%2E" + escaped[1:] if escaped.startswith(".") else escaped
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

@@ -30,7 +30,7 @@ from typing import Iterator
 
 from fate_flow.errors import ArgumentError, DuplicateMessage
 from fate_flow.federation.base import MessageKey
-from fate_flow.federation.standalone import message_file_name, session_dir
+from fate_flow.federation.standalone import message_file_name, remove_quietly, session_dir, write_atomically
 
 # longest a take waits in one request; the task asks again if it wants to wait longer
 MAX_WAIT = 30.0
@@ -83,11 +83,11 @@ class Mailbox:
             raise ArgumentError("chunks", f"is {count}, but the message's first chunk said {meta['chunks']}")
         if (directory / _TAKEN).exists():
             return True  # a retried chunk of a message already delivered
-        _write_atomically(directory / f"{_CHUNK}{index}", data)
+        write_atomically(directory / f"{_CHUNK}{index}", data)
         stored = sum(1 for name in os.listdir(directory) if name.startswith(_CHUNK))
         if stored < count:
             return False
-        _write_atomically(directory / _COMPLETE, b"")
+        write_atomically(directory / _COMPLETE, b"")
         with self._arrived:
             self._arrived.notify_all()
         return True
@@ -121,10 +121,10 @@ class Mailbox:
         meta = _read_meta(directory)
         if meta is None or meta["message_id"] != message_id:
             raise ArgumentError("message_id", f"names no message {key.name} tag {key.tag} here")
-        _write_atomically(directory / _TAKEN, b"")
+        write_atomically(directory / _TAKEN, b"")
         for name in os.listdir(directory):
             if name.startswith(_CHUNK) or name == _COMPLETE:
-                _remove_quietly(directory / name)
+                remove_quietly(directory / name)
 
     def _message_dir(self, key: MessageKey) -> Path:
         return Path(session_dir(self.root, key.session_id)) / "inbox" / message_file_name(key)
@@ -143,7 +143,7 @@ def _claim(directory: Path, meta: dict) -> dict:
     except FileExistsError:  # a concurrent first chunk won
         return _read_meta(directory) or meta
     finally:
-        _remove_quietly(tmp)
+        remove_quietly(tmp)
 
 
 def _read_meta(directory: Path) -> dict | None:
@@ -160,20 +160,3 @@ def _complete_message(directory: Path) -> StoredMessage | None:
     paths = tuple(directory / f"{_CHUNK}{i}" for i in range(meta["chunks"]))
     return StoredMessage(meta["message_id"], sum(p.stat().st_size for p in paths), paths)
 
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
-
-
-def _remove_quietly(path: Path) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
