@@ -44,6 +44,12 @@ class RequiredArgumentsError(FlowError):
         super().__init__("the following arguments are required: " + ",".join(self.fields))
 
 
+class RequiredModelArgumentsError(RequiredArgumentsError):
+    """The same message as FATE's /v1/model routes answer it: retcode 101."""
+
+    retcode = NOT_FOUND
+
+
 class DSLError(FlowError):
     """The DSL or runtime conf is inconsistent; the message names the component or field."""
 

@@ -84,3 +84,36 @@ def test_store_checks_before_any_job(client, settings):
     answer = client.post("/v1/model/store", json=dict(query, force_update="maybe")).json
     assert answer["retcode"] == 101 and "force_update" in answer["retmsg"]
     assert not settings.jobs_dir.exists() or list(settings.jobs_dir.iterdir()) == []
+
+
+def test_an_oversized_import_is_refused_before_its_body_is_read(app, settings):
+    """Content-Length alone refuses it: nothing of the upload is streamed to disk."""
+    from dataclasses import replace
+
+    from fate_flow.manager.model_center import ARCHIVE_OVERHEAD, ModelCenter
+
+    small = replace(settings, model_store=replace(settings.model_store, import_max_bytes=1000))
+    app.extensions["fate_flow.model_center"] = ModelCenter(small)
+
+    class Body(io.BytesIO):
+        """The request body; notes any read (its length is the request's Content-Length)."""
+
+        was_read = False
+
+        def read(self, *args):
+            Body.was_read = True
+            return super().read(*args)
+
+        read1 = readline = read
+
+        def readinto(self, buffer):
+            Body.was_read = True
+            return super().readinto(buffer)
+
+    size = 1000 + ARCHIVE_OVERHEAD + 1
+    answer = app.test_client().post("/v1/model/import", input_stream=Body(b"\0" * size),
+                                    content_type="multipart/form-data; boundary=x").json
+    assert answer == {"retcode": 100, "retmsg": f"model archive refused: {size} bytes is more than "
+                                                 f"model_store.import_max_bytes (1000)"}
+    assert not Body.was_read
+    assert not (settings.work_dir / "temp").exists() or list((settings.work_dir / "temp").iterdir()) == []

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, request, send_file
 
 from fate_flow.app import services
 from fate_flow.apps._request import json_body
-from fate_flow.errors import ArgumentError, FlowError
+from fate_flow.errors import ArgumentError, FlowError, RequiredModelArgumentsError
 from fate_flow.manager.model_center import ModelCenter, ModelRef
 from fate_flow.utils.ids import generate_job_id
 from fate_flow.utils.response import ok
@@ -24,12 +24,17 @@ def center() -> ModelCenter:
     return extensions["fate_flow.model_center"]
 
 
+def _required(body: dict, fields: tuple[str, ...]) -> list[str]:
+    """The fields' values as strings; FATE's "arguments are required" (101) if any is missing."""
+    missing = [f for f in fields if body.get(f) in (None, "")]
+    if missing:
+        raise RequiredModelArgumentsError(missing)
+    return [str(body[f]) for f in fields]
+
+
 def _model_ref(body: dict) -> ModelRef:
     """The party's model named by the request (its model_id becomes ``role#party_id#model_id``)."""
-    missing = [f for f in MODEL_FIELDS if body.get(f) in (None, "")]
-    if missing:
-        raise ArgumentError("the following arguments are required: " + ",".join(missing), "")
-    return ModelRef(*(str(body[f]) for f in MODEL_FIELDS))
+    return ModelRef(*_required(body, MODEL_FIELDS))
 
 
 def _flag(body: dict, field: str) -> bool:
@@ -67,6 +72,7 @@ def export():
 @bp.route("/import", methods=["POST"])
 def import_model():
     models = center()
+    models.check_upload_size(request.content_length)  # before the body is streamed to disk
     upload_dir = models.new_upload_dir()
     request.environ["fate_flow.upload_dir"] = str(upload_dir)  # the archive is streamed there
     try:
@@ -83,11 +89,7 @@ def import_model():
 
 @bp.route("/transfer", methods=["POST"])
 def transfer():
-    body = json_body()
-    missing = [f for f in ("namespace", "name") if body.get(f) in (None, "")]
-    if missing:
-        raise ArgumentError("the following arguments are required: " + ",".join(missing), "")
-    return ok(center().transfer(str(body["namespace"]), str(body["name"])))
+    return ok(center().transfer(*_required(json_body(), ("namespace", "name"))))
 
 
 @bp.route("/<path:operation>", methods=["GET", "POST"])

@@ -88,6 +88,8 @@ def _signed_ping(api: FederatedClient, own_party: str, party_id: str, address: s
         answer = resp.json()
     except (requests.RequestException, ValueError) as exc:
         return "signature", f"the ping to {address} got no JSON answer: {type(exc).__name__}"
+    if not isinstance(answer, dict):
+        return "signature", f"the ping to {address} got {type(answer).__name__}, not a {{retcode, retmsg}} answer"
     if resp.status_code == 403 or answer.get("retcode") != 0:
         return "signature", str(answer.get("retmsg") or f"HTTP {resp.status_code}")
     data = answer.get("data") or {}

@@ -136,8 +136,7 @@ def checked_members(zf: zipfile.ZipFile, max_bytes: int, label: str) -> list[tup
             raise FlowError(f"model archive of {label} refused: member {info.filename!r} is encrypted")
         declared += info.file_size
         if declared > max_bytes:
-            raise FlowError(f"model archive of {label} refused: it unpacks to more than {max_bytes} bytes "
-                            f"(model_store.import_max_bytes)")
+            raise _too_big(label, max_bytes)
         if parts:
             members.append((info, parts))
     if not any(not info.is_dir() for info, _ in members):
@@ -173,9 +172,14 @@ def copy_counted(src: BinaryIO, out: BinaryIO, written: int, max_bytes: int, lab
             return written
         written += len(chunk)
         if written > max_bytes:
-            raise FlowError(f"model archive of {label} refused: it unpacks to more than {max_bytes} bytes "
-                            f"(model_store.import_max_bytes)")
+            raise _too_big(label, max_bytes)
         out.write(chunk)
+
+
+def _too_big(label: str, max_bytes: int) -> FlowError:
+    # declared sizes are checked first, then bytes as written, since headers can lie
+    return FlowError(f"model archive of {label} refused: it unpacks to more than {max_bytes} bytes "
+                     f"(model_store.import_max_bytes)")
 
 
 def _remove_if_empty(folder: Path) -> None:

@@ -19,12 +19,13 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 
 from fate_flow.db import MachineLearningModelMeta, now_ms
 from fate_flow.errors import ArgumentError, FlowError
 from fate_flow.manager import model_archive, model_store
 from fate_flow.settings import Settings
+from fate_flow.utils import model_layout
 from fate_flow.utils.ids import party_model_id
 
 if TYPE_CHECKING:
@@ -49,10 +50,7 @@ class ModelRef:
 
     def __post_init__(self) -> None:
         for name in ("role", "party_id", "model_id", "model_version"):
-            try:
-                model_archive.check_model_name(name, getattr(self, name))
-            except ValueError as exc:
-                raise ArgumentError(name, f"is invalid: {exc}") from None
+            _check_name(name, getattr(self, name))
 
     @property
     def party_model_id(self) -> str:
@@ -83,7 +81,7 @@ class ModelCenter:
         return self.settings.work_dir / "temp"
 
     def version_dir(self, ref: ModelRef) -> Path:
-        return self.settings.model_dir / ref.party_model_id / ref.model_version
+        return model_layout.version_dir(self.settings.model_dir, ref.party_model_id, ref.model_version)
 
     def _existing_dir(self, ref: ModelRef) -> Path:
         path = self.version_dir(ref)
@@ -93,11 +91,11 @@ class ModelCenter:
 
     # ---- meta rows ------------------------------------------------------------------------
 
-    def record(self, ref: ModelRef) -> dict | None:
-        """Write (or refresh) the meta row of ``ref`` from its directory; None for local jobs."""
+    def record(self, ref: ModelRef) -> None:
+        """Write (or refresh) the meta row of ``ref`` from its directory; local jobs have none."""
         path = self.version_dir(ref)
         if ref.role == LOCAL["role"] or not path.is_dir():
-            return None
+            return
         pipeline = _read_pipeline(path)
         conf = pipeline.get("train_runtime_conf") or {}
         fields = {"f_roles": json.dumps(conf.get("role") or {}), "f_size": directory_size(path),
@@ -110,7 +108,6 @@ class ModelCenter:
         match = [getattr(MachineLearningModelMeta, k) == v for k, v in key.items()]
         if not MachineLearningModelMeta.update(**fields).where(*match).execute():
             MachineLearningModelMeta.create(**key, **fields, f_create_time=fields["f_update_time"])
-        return self.lookup(ref)
 
     def lookup(self, ref: ModelRef) -> dict | None:
         """The meta row of ``ref`` as a dict, or None."""
@@ -145,7 +142,8 @@ class ModelCenter:
         if gone:
             MachineLearningModelMeta.delete().where(MachineLearningModelMeta.f_id.in_(gone)).execute()
 
-    def _scan(self):
+    def _scan(self) -> Iterator[tuple[str, str, str, str]]:
+        """(role, party_id, model_id, version) of every version directory that holds a pipeline."""
         root = self.settings.model_dir
         if not root.is_dir():
             return
@@ -178,23 +176,28 @@ class ModelCenter:
     def discard_upload(upload_dir: Path) -> None:
         shutil.rmtree(upload_dir, ignore_errors=True)
 
-    def import_archive(self, ref: ModelRef, archive: Path) -> dict | None:
-        """Unpack a received archive as ``ref``'s version directory and record it."""
+    def check_upload_size(self, size: int | None, label: str = "") -> None:
+        """Refuse an archive (or the request carrying it) too big to unpack within import_max_bytes.
+
+        Called with the request's Content-Length before the body is read, so an oversized
+        upload is refused before it reaches the disk, and with the received file's size
+        (a chunked request declares none).
+        """
         limit = self.settings.model_store.import_max_bytes
-        if archive.stat().st_size > limit + ARCHIVE_OVERHEAD:
-            raise FlowError(f"model archive of {ref.label} refused: {archive.stat().st_size} bytes is more than "
-                            f"model_store.import_max_bytes ({limit})")
-        model_archive.unpack(archive, self.version_dir(ref), limit, ref.label)
-        return self.record(ref)
+        if size is not None and size > limit + ARCHIVE_OVERHEAD:
+            what = f"model archive of {label}" if label else "model archive"
+            raise FlowError(f"{what} refused: {size} bytes is more than model_store.import_max_bytes ({limit})")
+
+    def import_archive(self, ref: ModelRef, archive: Path) -> None:
+        """Unpack a received archive as ``ref``'s version directory and record it."""
+        self.check_upload_size(archive.stat().st_size, ref.label)
+        model_archive.unpack(archive, self.version_dir(ref), self.settings.model_store.import_max_bytes, ref.label)
+        self.record(ref)
 
     def transfer(self, namespace: str, name: str) -> dict[str, str]:
         """FATE-Serving's pull: every model file base64-encoded, keyed ``<cpn>.<alias>:<model_name>``."""
-        for field, value in (("namespace", namespace), ("name", name)):
-            try:
-                model_archive.check_model_name(field, value)
-            except ValueError as exc:
-                raise ArgumentError(field, f"is invalid: {exc}") from None
-        root = self.settings.model_dir / namespace / name
+        root = model_layout.version_dir(self.settings.model_dir, _check_name("namespace", namespace),
+                                         _check_name("name", name))
         if not root.is_dir():
             raise FlowError(f"Can not found {namespace} {name} model local cache")
         data = {}
@@ -215,11 +218,8 @@ class ModelCenter:
         self._existing_dir(ref)
         address = model_store.store_address(self.settings.model_store, address)
         if not force_update and model_store.open_store(address).exists(ref.party_model_id, ref.model_version):
-            raise FlowError(f"Model {ref.label} is already stored in {model_store.describe(address)}; "
-                            f"set force_update to replace it")
-        params = {"model_id": ref.party_model_id, "model_version": ref.model_version, "force_update": force_update,
-                  "store_address": address, "model_dir": str(self.settings.model_dir),
-                  "temp_dir": str(self.temp_dir)}
+            raise model_store.already_stored(ref.party_model_id, ref.model_version, address)
+        params = self._task_params(ref, address, force_update=force_update)
         return self._submit("store_0", "ModelStore", params, job_id)
 
     def submit_restore(self, ref: ModelRef, job_id: str, address: dict | None = None) -> dict:
@@ -229,10 +229,13 @@ class ModelCenter:
         address = model_store.store_address(self.settings.model_store, address)
         if not model_store.open_store(address).exists(ref.party_model_id, ref.model_version):
             raise model_store.never_stored(ref.party_model_id, ref.model_version, address)
-        params = {"model_id": ref.party_model_id, "model_version": ref.model_version, "store_address": address,
-                  "model_dir": str(self.settings.model_dir), "temp_dir": str(self.temp_dir),
-                  "max_bytes": self.settings.model_store.import_max_bytes}
+        params = self._task_params(ref, address, max_bytes=self.settings.model_store.import_max_bytes)
         return self._submit("restore_0", "ModelRestore", params, job_id)
+
+    def _task_params(self, ref: ModelRef, address: dict, **extra: Any) -> dict:
+        """Parameters of a store/restore task: it has no settings, so paths and address travel in them."""
+        return {"model_id": ref.party_model_id, "model_version": ref.model_version, "store_address": address,
+                "model_dir": str(self.settings.model_dir), "temp_dir": str(self.temp_dir), **extra}
 
     def _submit(self, component: str, module: str, params: dict, job_id: str) -> dict:
         if self.controller is None:
@@ -243,6 +246,14 @@ class ModelCenter:
         _, data = self.controller.submit({"components": {component: {"module": module}}}, conf, job_id=job_id)
         data.pop("model_info", None)
         return data
+
+
+def _check_name(field: str, value: Any) -> str:
+    """``value`` as one safe path component; ArgumentError (101) naming ``field`` if it is not."""
+    try:
+        return model_archive.check_model_name(field, value)
+    except ValueError as exc:
+        raise ArgumentError(field, f"is invalid: {exc}") from None
 
 
 def directory_size(path: Path) -> int:

@@ -47,7 +47,7 @@ def store_address(settings: ModelStoreSettings, override: Mapping[str, Any] | No
     else:
         address = {"storage": settings.storage, "url": settings.url, "slice_size": settings.slice_size}
     if address["storage"] not in STORAGES:
-        raise FlowError(f"model store storage {address['storage']!r} is not supported (use mysql or redis)")
+        raise _unsupported(address["storage"])
     return address
 
 
@@ -57,7 +57,11 @@ def open_store(address: Mapping[str, Any]) -> "MySQLModelStore | RedisModelStore
         return RedisModelStore(address)
     if address.get("storage") == "mysql":
         return MySQLModelStore(address)
-    raise FlowError(f"model store storage {address.get('storage')!r} is not supported (use mysql or redis)")
+    raise _unsupported(address.get("storage"))
+
+
+def _unsupported(storage: Any) -> FlowError:
+    return FlowError(f"model store storage {storage!r} is not supported (use mysql or redis)")
 
 
 def describe(address: Mapping[str, Any]) -> str:
@@ -117,9 +121,10 @@ class MySQLModelStore:
         self.slice_size = int(address.get("slice_size") or 8 << 20)
         if self.slice_size < 1:
             raise FlowError(f"model store slice_size should be positive, got {self.slice_size}")
-        self.database = MySQLDatabase(self.name, host=self.url.hostname or "127.0.0.1", port=self.url.port or 3306,
-                                      user=unquote(self.url.username or "root"),
-                                      password=unquote(self.url.password or ""), charset="utf8mb4")
+        # the server login, shared by the peewee database and the CREATE DATABASE connection
+        self._login = {"host": self.url.hostname or "127.0.0.1", "port": self.url.port or 3306,
+                       "user": unquote(self.url.username or "root"), "password": unquote(self.url.password or "")}
+        self.database = MySQLDatabase(self.name, charset="utf8mb4", **self._login)
         self.slices = _slice_model(self.database)
         self.row_bytes = self.slice_size
         self._ready = False
@@ -160,17 +165,19 @@ class MySQLModelStore:
     def _create_database(self) -> None:
         import pymysql
 
-        conn = pymysql.connect(host=self.url.hostname or "127.0.0.1", port=self.url.port or 3306,
-                               user=unquote(self.url.username or "root"), password=unquote(self.url.password or ""))
+        conn = pymysql.connect(**self._login)
         try:
             with conn.cursor() as cur:
                 cur.execute(f"CREATE DATABASE IF NOT EXISTS `{self.name}` CHARACTER SET utf8mb4")
         finally:
             conn.close()
 
+    def _model(self, party_model_id: str, model_version: str) -> tuple:
+        """The WHERE terms that pick every slice of one model."""
+        return (self.slices.f_party_model_id == party_model_id, self.slices.f_model_version == model_version)
+
     def _rows(self, party_model_id: str, model_version: str):
-        return self.slices.select().where(self.slices.f_party_model_id == party_model_id,
-                                          self.slices.f_model_version == model_version)
+        return self.slices.select().where(*self._model(party_model_id, model_version))
 
     def exists(self, party_model_id: str, model_version: str) -> bool:
         with self._session():
@@ -182,12 +189,10 @@ class MySQLModelStore:
         now = int(time.time() * 1000)
         with self._session(atomic=True):
             count = max(1, -(-size // self.row_bytes))
-            existing = self._rows(party_model_id, model_version)
-            if existing.exists():
+            if self._rows(party_model_id, model_version).exists():
                 if not force_update:
-                    raise _already_stored(party_model_id, model_version, self.address)
-                self.slices.delete().where(self.slices.f_party_model_id == party_model_id,
-                                           self.slices.f_model_version == model_version).execute()
+                    raise already_stored(party_model_id, model_version, self.address)
+                self.slices.delete().where(*self._model(party_model_id, model_version)).execute()
             try:
                 with open(archive, "rb") as src:
                     for index in range(count):
@@ -196,7 +201,7 @@ class MySQLModelStore:
                                            f_content=src.read(self.row_bytes),
                                            f_create_time=now, f_update_time=now).execute()
             except IntegrityError as exc:  # a concurrent store of the same model
-                raise _already_stored(party_model_id, model_version, self.address) from exc
+                raise already_stored(party_model_id, model_version, self.address) from exc
         logger.info("stored model %s %s in %s: %s bytes, %s slices", party_model_id, model_version,
                     describe(self.address), size, count)
         return count
@@ -227,8 +232,7 @@ class MySQLModelStore:
 
     def delete(self, party_model_id: str, model_version: str) -> int:
         with self._session():
-            return self.slices.delete().where(self.slices.f_party_model_id == party_model_id,
-                                              self.slices.f_model_version == model_version).execute()
+            return self.slices.delete().where(*self._model(party_model_id, model_version)).execute()
 
 
 # ---- Redis ---------------------------------------------------------------------------------
@@ -264,7 +268,7 @@ class RedisModelStore:
         stored = self._call("set", self.key(party_model_id, model_version), data, nx=not force_update,
                             ex=self.ex if self.ex > 0 else None)
         if not stored:
-            raise _already_stored(party_model_id, model_version, self.address)
+            raise already_stored(party_model_id, model_version, self.address)
         logger.info("stored model %s %s in %s: %s bytes", party_model_id, model_version,
                     describe(self.address), len(data))
         return 1
@@ -280,7 +284,7 @@ class RedisModelStore:
         return int(self._call("delete", self.key(party_model_id, model_version)))
 
 
-def _already_stored(party_model_id: str, model_version: str, address: Mapping[str, Any]) -> FlowError:
+def already_stored(party_model_id: str, model_version: str, address: Mapping[str, Any]) -> FlowError:
     return FlowError(f"Model {party_model_id} {model_version} is already stored in {describe(address)}; "
                      f"set force_update to replace it")
 

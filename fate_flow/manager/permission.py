@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 from fate_flow.db.base import DB, now_ms
 from fate_flow.db.models import Job, Permission
 from fate_flow.errors import ArgumentError, NotFound, PermissionDenied
+from fate_flow.utils.signing import LOCAL_PARTY
 
 logger = logging.getLogger("fate_flow.permission")
 
@@ -84,16 +85,19 @@ def _values(privilege_type: str, raw: Any) -> list[str]:
     return [v.strip().lower() for v in items if v.strip()]
 
 
-def _rows(src_party_id: str, src_role: str):
-    return Permission.select().where(Permission.f_src_party_id == src_party_id, Permission.f_src_role == src_role)
+def _granted(src_party_id: str, src_role: str) -> dict[str, set[str]]:
+    """``{privilege_type: {values}}`` granted to the source (every type present, maybe empty)."""
+    granted: dict[str, set[str]] = {t: set() for t in PRIVILEGE_TYPES}
+    rows = Permission.select().where(Permission.f_src_party_id == src_party_id, Permission.f_src_role == src_role)
+    for row in rows:
+        granted.setdefault(row.f_privilege_type, set()).add(row.f_value)
+    return granted
 
 
 def query_privileges(src_party_id: Any, src_role: Any) -> dict:
     """FATE's query answer: ``{src_party_id, role, privilege_role[], privilege_command[], privilege_component[]}``."""
     party, role = check_source(src_party_id, src_role)
-    granted: dict[str, set] = {t: set() for t in PRIVILEGE_TYPES}
-    for row in _rows(party, role):
-        granted.setdefault(row.f_privilege_type, set()).add(row.f_value)
+    granted = _granted(party, role)
     order = {"privilege_role": ROLES, "privilege_command": COMMANDS}
     answer = {"src_party_id": party, "role": role}
     for privilege_type in PRIVILEGE_TYPES:
@@ -103,8 +107,8 @@ def query_privileges(src_party_id: Any, src_role: Any) -> dict:
     return answer
 
 
-def grant_privileges(src_party_id: Any, src_role: Any, body: Mapping[str, Any]) -> dict:
-    """Add privileges (already granted values are kept once); return the party's privileges."""
+def grant_privileges(src_party_id: Any, src_role: Any, body: Mapping[str, Any]) -> None:
+    """Add privileges (already granted values are kept once)."""
     party, role = check_source(src_party_id, src_role)
     privileges = parse_privileges(body)
     now = now_ms()
@@ -113,15 +117,14 @@ def grant_privileges(src_party_id: Any, src_role: Any, body: Mapping[str, Any]) 
     with DB.atomic():
         Permission.insert_many(rows).on_conflict_ignore().execute()
     logger.info("granted party %s role %s: %s", party, role, privileges)
-    return query_privileges(party, role)
 
 
-def delete_privileges(src_party_id: Any, src_role: Any, body: Mapping[str, Any]) -> dict:
+def delete_privileges(src_party_id: Any, src_role: Any, body: Mapping[str, Any]) -> None:
     """Remove privileges; a value that was never granted is refused (101) and nothing is removed."""
     party, role = check_source(src_party_id, src_role)
     privileges = parse_privileges(body)
     explicit = {t: v for t, v in privileges.items() if "all" not in _values(t, body[t])}
-    granted = query_privileges(party, role)
+    granted = _granted(party, role)
     for privilege_type, values in explicit.items():
         missing = [v for v in values if v not in granted[privilege_type]]
         if missing:
@@ -135,7 +138,6 @@ def delete_privileges(src_party_id: Any, src_role: Any, body: Mapping[str, Any])
                 where.append(Permission.f_value.in_(explicit[privilege_type]))
             Permission.delete().where(*where).execute()
     logger.info("deleted from party %s role %s: %s", party, role, privileges)
-    return query_privileges(party, role)
 
 
 # ---- enforcement on incoming /v1/schedule calls ----------------------------------------
@@ -175,7 +177,7 @@ def check_schedule_call(caller_party: str, own_party_ids: Iterable, command: Sch
     create, from the stored job otherwise. Components are the job's modules for a
     create, the component's module for a run, none for a stop.
     """
-    if caller_party in {str(p) for p in own_party_ids} | {"0"}:
+    if caller_party in {str(p) for p in own_party_ids} | {LOCAL_PARTY}:
         return
     dsl, conf = _job_documents(command, body)
     src_role = str((conf.get("initiator") or {}).get("role", ""))
@@ -221,9 +223,7 @@ def _components(command: ScheduleCommand, dsl: dict) -> list[str]:
 
 
 def _missing_privileges(party: str, src_role: str, command: ScheduleCommand, components: list[str]) -> list[str]:
-    granted: dict[str, set] = {t: set() for t in PRIVILEGE_TYPES}
-    for row in _rows(party, src_role):
-        granted.setdefault(row.f_privilege_type, set()).add(row.f_value)
+    granted = _granted(party, src_role)
     wanted = {"privilege_role": [command.role], "privilege_command": [command.command],
               "privilege_component": components}
     missing = []

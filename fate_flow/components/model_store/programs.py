@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 from fate_flow.components.base import ComponentBase, ComponentOutput
+from fate_flow.utils.model_layout import version_dir
 
 
 def _temp_zip(params) -> Path:
@@ -25,7 +26,7 @@ class ModelStore(ComponentBase):
         from fate_flow.manager.model_store import describe, open_store
 
         params = self.params
-        source = Path(params.model_dir) / params.model_id / params.model_version
+        source = version_dir(Path(params.model_dir), params.model_id, params.model_version)
         if not source.is_dir():
             raise FileNotFoundError(f"Can not found {params.model_id} {params.model_version} model local cache")
         archive = pack_to_file(source, _temp_zip(params))
@@ -47,7 +48,7 @@ class ModelRestore(ComponentBase):
         from fate_flow.manager.model_store import never_stored, open_store
 
         params = self.params
-        target = Path(params.model_dir) / params.model_id / params.model_version
+        target = version_dir(Path(params.model_dir), params.model_id, params.model_version)
         label = f"{params.model_id} {params.model_version}"
         if target.exists():
             raise FileExistsError(f"Model {label} local cache already existed")
