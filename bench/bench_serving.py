@@ -28,21 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
+from bench_model_center import DATA, EXAMPLE, upload  # noqa: E402
 from tests.flow_server import FlowServer  # noqa: E402
 
-EXAMPLE = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
-DATA = ROOT / "examples" / "data"
 SERVICE_ID = "bench-lr"
 
 
 def prepare(server: FlowServer, iters: int) -> dict:
     """Upload, train, load and bind; return the model info."""
-    for file, table in (("breast_hetero_guest.csv", "breast_hetero_guest"),
-                        ("breast_hetero_host.csv", "breast_hetero_host")):
-        answer = server.post("/v1/data/upload", {"file": str(DATA / file), "head": 1, "partition": 4, "work_mode": 0,
-                                                 "namespace": "experiment", "table_name": table,
-                                                 "use_local_data": 0})
-        assert server.wait_job(answer["jobId"], timeout=120)["f_status"] == "success", answer
+    upload(server, "breast_hetero_guest.csv", "breast_hetero_guest")
+    upload(server, "breast_hetero_host.csv", "breast_hetero_host")
     dsl = json.loads((EXAMPLE / "test_hetero_lr_train_job_dsl.json").read_text())
     conf = json.loads((EXAMPLE / "test_hetero_lr_train_job_conf.json").read_text())
     conf["algorithm_parameters"]["hetero_lr_0"]["max_iter"] = iters

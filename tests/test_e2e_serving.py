@@ -9,6 +9,7 @@ import csv
 import json
 
 import pytest
+import requests
 
 from tests.flow_server import ROOT, FlowServer
 from tests.test_e2e_hetero_lr import EXAMPLE, upload
@@ -198,7 +199,7 @@ def cluster_served(tmp_path_factory):
                 "job_parameters": dict(info, work_mode=1)}
         loaded = guest.post("/v1/model/load", load)
         bound = guest.post("/v1/model/bind", dict(load, service_id=SERVICE_ID))
-        yield cluster, loaded, bound, {row[0]: float(row[3]) for row in rows}
+        yield cluster, loaded, bound, {row[0]: float(row[3]) for row in rows}, info
     finally:
         cluster.stop()
 
@@ -206,7 +207,7 @@ def cluster_served(tmp_path_factory):
 def test_cluster_online_scores_equal_the_batch_predict_scores(cluster_served):
     from tests.cluster import GUEST, HOST
 
-    cluster, loaded, bound, batch_scores = cluster_served
+    cluster, loaded, bound, batch_scores, info = cluster_served
     assert loaded["retcode"] == 0, loaded
     assert loaded["data"]["guest"] == {str(GUEST): 0} and loaded["data"]["host"] == {str(HOST): 0}
     assert bound["retcode"] == 0, bound
@@ -218,6 +219,17 @@ def test_cluster_online_scores_equal_the_batch_predict_scores(cluster_served):
         assert abs(answer["data"]["score"] - batch_scores[row["id"]]) < 1e-9
     # the host's server holds the host's part only: a guest service is not found there
     assert cluster[HOST].post("/federation/v1/inference", request(SERVICE_ID, rows[0]))["retcode"] == 1104
+    # the host gives its partial scores to the model's guest only: a signed call from the arbiter is refused
+    from fate_flow.utils.signing import sign_headers
+    from tests.cluster import ARBITER
+
+    body = json.dumps({"role": "host", "party_id": str(HOST), **info,
+                       "featureIdList": [{"id": rows[0]["id"]}]}).encode()
+    path = "/v1/serving/host/inference"
+    headers = sign_headers(cluster.secrets[str(ARBITER)], str(ARBITER), "POST", path, body)
+    refused = requests.post(cluster[HOST].url + path, data=body,
+                            headers={**headers, "Content-Type": "application/json"}).json()
+    assert refused["retcode"] == 2100 and f"party {ARBITER} is not a guest" in refused["retmsg"], refused
     cluster[HOST].stop()
     down = cluster[GUEST].post("/federation/v1/inference", request(SERVICE_ID, rows[0]))
     assert down["retcode"] == 1105 and f"host {HOST}" in down["retmsg"]

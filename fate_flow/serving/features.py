@@ -14,9 +14,6 @@ import pyarrow as pa
 
 from fate_flow.errors import HostInvalidRequest
 
-# keys of sendToRemoteFeatureData tried, in order, for the id to look up
-ID_KEYS = ("id", "sid")
-
 
 class TableFeatureSource:
     """The rows of one table by id: the raw delimited values and the table's schema."""
@@ -24,14 +21,10 @@ class TableFeatureSource:
     def __init__(self, table) -> None:
         from fate_flow.components.dataio.parsing import read_rows
 
-        self.namespace, self.name = table.meta.namespace, table.meta.name
         self.schema = dict(table.meta.schema or {})
         self.ids, self.values = read_rows(table)
         # later rows win, as a table's duplicate ids do
         self._position = {key: i for i, key in enumerate(self.ids.to_pylist())}
-
-    def __len__(self) -> int:
-        return len(self._position)
 
     @property
     def sid_name(self) -> str:
@@ -59,7 +52,7 @@ class TableFeatureSource:
         """
         if not isinstance(remote, dict):
             raise HostInvalidRequest("sendToRemoteFeatureData must be an object")
-        for key in (*ID_KEYS[:1], self.sid_name, *ID_KEYS[1:]):
+        for key in ("id", self.sid_name, "sid"):
             if remote.get(key) not in (None, ""):
                 return _as_key(remote[key])
         values = [v for v in remote.values() if v not in (None, "")]

@@ -51,6 +51,7 @@ class PartyPipeline:
         transforms: the feature steps, in DSL order.
         scorer: the linear model.
         host_parties: the host party ids a hetero guest asks for their shares.
+        guest_parties: the guest party ids of the training job (the only callers a host answers).
         feature_table: (namespace, name) of a hetero host's training input, its default feature source.
     """
 
@@ -61,6 +62,7 @@ class PartyPipeline:
     transforms: list[Callable[[Instances], Instances]] = field(default_factory=list)
     scorer: LinearScorer | None = None
     host_parties: list[str] = field(default_factory=list)
+    guest_parties: list[str] = field(default_factory=list)
     feature_table: tuple[str, str] | None = None
 
     @property
@@ -148,10 +150,13 @@ def load_pipeline(root: Path, role: str, party_id: str) -> PartyPipeline:
         pipeline.transforms.append(_transform(module, role, messages(name)))
     pipeline.scorer = _scorer(components[served[-1]]["module"], role, messages(served[-1]))
     conf = saved.get("train_runtime_conf") or {}
+    hosts = [str(p) for p in (conf.get("role") or {}).get("host", [])]
+    pipeline.guest_parties = [str(p) for p in (conf.get("role") or {}).get("guest", [])]
     if pipeline.is_hetero_guest:
-        pipeline.host_parties = [str(p) for p in (conf.get("role") or {}).get("host", [])]
+        pipeline.host_parties = hosts
     if role == "host" and pipeline.scorer.module == "HeteroLR":
-        pipeline.feature_table = _host_feature_table(saved, served[0], str(party_id))
+        pipeline.feature_table = _host_feature_table(conf, saved.get("train_dsl") or {}, served[0],
+                                                     hosts, str(party_id))
     return pipeline
 
 
@@ -232,20 +237,20 @@ def _scorer(module: str, role: str, messages: dict) -> LinearScorer:
     component.load_model(messages)
     if component.weights_ is None or not component.header_:
         raise ValueError(f"the {module} model of the {role} has no weights")
+    # HomoLR names it fit_intercept_, HeteroLR fits_intercept (always False on a host)
     intercept_fitted = getattr(component, "fit_intercept_", getattr(component, "fits_intercept", False))
     width = len(component.header_)
     intercept = float(component.weights_[width]) if intercept_fitted else 0.0
     return LinearScorer(module, list(component.header_), np.asarray(component.weights_[:width]), intercept)
 
 
-def _host_feature_table(saved: dict, first: str, party_id: str) -> tuple[str, str]:
+def _host_feature_table(conf: dict, train_dsl: dict, first: str, hosts: list[str],
+                        party_id: str) -> tuple[str, str]:
     """(namespace, name) of the table the host's first component read in training."""
-    conf = saved.get("train_runtime_conf") or {}
-    hosts = [str(p) for p in (conf.get("role") or {}).get("host", [])]
     if party_id not in hosts:
         raise ValueError(f"host {party_id} is not a host of the train runtime conf ({hosts})")
     tables = (((conf.get("role_parameters") or {}).get("host") or {}).get("args") or {}).get("data") or {}
-    key = _train_args_key(saved.get("train_dsl") or {}, first) or ("train_data" if "train_data" in tables else None)
+    key = _train_args_key(train_dsl, first) or ("train_data" if "train_data" in tables else None)
     key = key or next(iter(tables), None)
     entries = tables.get(key) or []
     index = hosts.index(party_id)

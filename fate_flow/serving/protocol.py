@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fate_flow.errors import InferenceArgumentError
+from fate_flow.errors import SUCCESS, InferenceArgumentError
 
 
 @dataclass
@@ -49,7 +49,7 @@ def model_data(entry: dict) -> dict:
 
 
 def single_answer(score: float, entry: dict) -> dict:
-    return {"retcode": 0, "retmsg": "success", "data": dict(model_data(entry), score=score), "flag": 0}
+    return {"retcode": SUCCESS, "retmsg": "success", "data": dict(model_data(entry), score=score), "flag": 0}
 
 
 def batch_answer(indexes: list, scores: list, errors: dict, entry: dict) -> dict:
@@ -57,8 +57,8 @@ def batch_answer(indexes: list, scores: list, errors: dict, entry: dict) -> dict
     for row, (index, score) in enumerate(zip(indexes, scores)):
         error = errors.get(row)
         results.append({"index": index, "retcode": error.retcode, "retmsg": error.retmsg} if error else
-                       {"index": index, "retcode": 0, "retmsg": "success", "data": {"score": score}})
-    return {"retcode": 0, "retmsg": "success", "data": model_data(entry), "flag": 0, "batchDataList": results}
+                       {"index": index, "retcode": SUCCESS, "retmsg": "success", "data": {"score": score}})
+    return {"retcode": SUCCESS, "retmsg": "success", "data": model_data(entry), "flag": 0, "batchDataList": results}
 
 
 def _head_and_body(body: dict) -> tuple[dict, dict]:

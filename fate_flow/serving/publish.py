@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fate_flow.errors import (ArgumentError, FederationError, FlowError, ModelNotFound, NotFound, ServingBindFailed,
-                              ServingLoadFailed)
+from fate_flow.driver.federated_api import all_parties
+from fate_flow.errors import (GENERIC_ERROR, NOT_FOUND, SUCCESS, ArgumentError, FederationError, FlowError,
+                              ModelNotFound, ServingBindFailed, ServingLoadFailed)
+from fate_flow.manager.model_archive import check_model_name
 from fate_flow.serving.registry import ModelKey
-from fate_flow.serving.service import ServingService, post_to
+from fate_flow.serving.service import ServingService, host_port, post_to, service_id_of
 from fate_flow.settings import Settings
 from fate_flow.utils import ids
+from fate_flow.utils.model_layout import version_dir
 
 logger = logging.getLogger("fate_flow.serving")
 
@@ -41,9 +44,8 @@ class ModelPublisher:
         ``data`` is FATE's ``{role: {party: retcode}, "detail": {role: {party: {retcode, retmsg}}}}``,
         with every party kept (FATE 1.4 keeps only the last party of each role in detail).
         """
-        model_key(conf, "initiator", required=False)  # model_id and model_version are checked first
-        parties = [(role, party) for role, party_ids in _roles(conf).items() if role != "arbiter"
-                   for party in party_ids]
+        model_names(conf)  # checked before any party is called
+        parties = [(role, party) for role, party in all_parties(_roles(conf)) if role != "arbiter"]
         if not parties:
             raise ArgumentError("role", "names no guest or host party to load the model on")
         job_id = ids.generate_job_id()
@@ -51,13 +53,13 @@ class ModelPublisher:
         detail: dict[str, dict] = {}
         for role, party_id in parties:
             answer = self._call_party(role, party_id, dict(conf, local={"role": role, "party_id": party_id}))
-            retcode = answer.get("retcode", 100)
-            data.setdefault(role, {})[str(party_id)] = retcode
-            detail.setdefault(role, {})[str(party_id)] = {"retcode": retcode, "retmsg": answer.get("retmsg", "")}
+            retcode = answer.get("retcode", GENERIC_ERROR)
+            data.setdefault(role, {})[party_id] = retcode
+            detail.setdefault(role, {})[party_id] = {"retcode": retcode, "retmsg": answer.get("retmsg", "")}
         data["detail"] = detail
-        failed = any(v["retcode"] != 0 for parties_ in detail.values() for v in parties_.values())
+        failed = any(v["retcode"] != SUCCESS for by_party in detail.values() for v in by_party.values())
         logger.info("load %s: %s", job_id, detail)
-        return job_id, (101 if failed else 0), ("failed" if failed else "success"), data
+        return job_id, (NOT_FOUND if failed else SUCCESS), ("failed" if failed else "success"), data
 
     def load_do(self, conf: dict) -> None:
         """Load this party's model at each of its servings.
@@ -67,7 +69,7 @@ class ModelPublisher:
             ServingLoadFailed naming the serving that failed.
         """
         key = model_key(conf, "local")
-        root = self.settings.model_dir / key.party_model_id / key.model_version
+        root = version_dir(self.settings.model_dir, key.party_model_id, key.model_version)
         if not (root / "pipeline.json").is_file():
             raise ModelNotFound(key.role, key.party_id, key.model_id, key.model_version)
         for serving in self.servings(conf):
@@ -79,10 +81,7 @@ class ModelPublisher:
 
     def bind(self, conf: dict) -> str:
         """Bind ``service_id`` to the initiator's model at its servings; FATE's answer message."""
-        service_id = conf.get("service_id")
-        if service_id in (None, "") or not isinstance(service_id, (str, int)) or isinstance(service_id, bool):
-            raise NotFound("no service id")
-        service_id = str(service_id)
+        service_id = service_id_of(conf.get("service_id"))
         key = model_key(conf, "initiator")
         for serving in self.servings(conf):
             if self.is_self(serving):
@@ -99,7 +98,7 @@ class ModelPublisher:
             return list(self.settings.servings) or [self.settings.address]
         if not isinstance(given, list) or not all(isinstance(s, str) and ":" in s for s in given):
             raise ArgumentError("servings", "must be a list of host:port strings")
-        return [s.replace("http://", "").rstrip("/") for s in given]
+        return [host_port(s) for s in given]
 
     def is_self(self, serving: str) -> bool:
         """True if ``serving`` is this server's own address."""
@@ -118,40 +117,62 @@ class ModelPublisher:
             answer = self.api.call(role, party_id, LOAD_DO_PATH, body, timeout=SERVING_TIMEOUT)
         except FederationError as exc:
             return {"retcode": exc.retcode, "retmsg": exc.retmsg}
-        return answer if isinstance(answer, dict) else {"retcode": 100, "retmsg": "answer is not an object"}
+        return answer if isinstance(answer, dict) else {"retcode": GENERIC_ERROR, "retmsg": "answer is not an object"}
 
     def _call_serving(self, serving: str, path: str, body: dict, error: type[FlowError]) -> None:
         try:
             answer = post_to(self.api, serving, path, body, timeout=SERVING_TIMEOUT)
         except ConnectionError as exc:
             raise error(f"serving {exc}") from None
-        if answer.get("retcode") != 0:
+        if answer.get("retcode") != SUCCESS:
             raise error(f"serving {serving}: {answer.get('retmsg', '')} (retcode {answer.get('retcode')})")
 
 
-def model_key(conf: dict, party_field: str, required: bool = True) -> ModelKey | None:
-    """The model of the party named by ``conf[party_field]`` ({role, party_id}) and job_parameters.
+def model_key(conf: dict, party_field: str) -> ModelKey:
+    """The model of the party ``conf[party_field]`` ({role, party_id}) that job_parameters names.
 
     Raises:
         ArgumentError naming the missing or invalid field.
     """
+    model_id, model_version = model_names(conf)
+    party = conf.get(party_field)
+    if not isinstance(party, dict):
+        raise ArgumentError(party_field, "is required: {role, party_id}")
+    role, party_id = _party(party.get("role"), party.get("party_id"), party_field)
+    return ModelKey(role, party_id, model_id, model_version)
+
+
+def model_names(conf: dict) -> tuple[str, str]:
+    """(model_id, model_version) of ``conf["job_parameters"]``; ArgumentError naming the field."""
     params = conf.get("job_parameters")
     if not isinstance(params, dict):
         raise ArgumentError("job_parameters", "is required: {model_id, model_version}")
-    for name in ("model_id", "model_version"):
-        if not isinstance(params.get(name), (str, int)) or params.get(name) in ("", None):
-            raise ArgumentError(f"job_parameters.{name}")
-        if any(c in str(params[name]) for c in "/\\\0") or str(params[name]).startswith("."):
-            raise ArgumentError(f"job_parameters.{name}", f"is invalid: {params[name]!r}")
-    party = conf.get(party_field)
-    if not required and party is None:
-        return None
-    if not isinstance(party, dict) or party.get("role") in (None, "") or party.get("party_id") in (None, ""):
-        raise ArgumentError(party_field, "is required: {role, party_id}")
-    role, party_id = str(party["role"]), str(party["party_id"])
-    if not role.isidentifier() or not party_id.isdigit():
-        raise ArgumentError(party_field, f"is invalid: {party!r}")
-    return ModelKey(role, party_id, str(params["model_id"]), str(params["model_version"]))
+    return (_model_name(params.get("model_id"), "job_parameters.model_id"),
+            _model_name(params.get("model_version"), "job_parameters.model_version"))
+
+
+def serving_key(body: dict) -> ModelKey:
+    """The model a ``/v1/serving/*`` body names at its top level: role, party_id, model_id, model_version."""
+    role, party_id = _party(body.get("role"), body.get("party_id"), "role and party_id")
+    return ModelKey(role, party_id, _model_name(body.get("model_id"), "model_id"),
+                    _model_name(body.get("model_version"), "model_version"))
+
+
+def _model_name(value: Any, field: str) -> str:
+    if value in (None, ""):
+        raise ArgumentError(field)
+    try:
+        return check_model_name(field, value)  # it becomes a path component
+    except ValueError as exc:
+        raise ArgumentError(field, f"is invalid: {exc}") from None
+
+
+def _party(role: Any, party_id: Any, field: str) -> tuple[str, str]:
+    if role in (None, "") or party_id in (None, ""):
+        raise ArgumentError(field, "is required: {role, party_id}")
+    if not str(role).isidentifier() or not str(party_id).isdigit():
+        raise ArgumentError(field, f"is invalid: role {role!r}, party_id {party_id!r}")
+    return str(role), str(party_id)
 
 
 def _roles(conf: dict) -> dict[str, list]:

@@ -10,34 +10,25 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from fate_flow.manager.model_center import ModelRef
+from fate_flow.utils.model_layout import _write_atomic
 
-@dataclass(frozen=True)
-class ModelKey:
-    """One party's model version."""
 
-    role: str
-    party_id: str
-    model_id: str
-    model_version: str
-
-    @property
-    def party_model_id(self) -> str:
-        return f"{self.role}#{self.party_id}#{self.model_id}"
+class ModelKey(ModelRef):
+    """One party's model version (path-safe, as every ModelRef), named as the registry keys it."""
 
     @property
     def name(self) -> str:
         return f"{self.party_model_id}/{self.model_version}"
 
     def to_dict(self) -> dict[str, str]:
-        return {"role": self.role, "party_id": self.party_id, "model_id": self.model_id,
-                "model_version": self.model_version}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelKey":
@@ -92,9 +83,7 @@ class ServingRegistry:
             fcntl.flock(lock, fcntl.LOCK_EX)  # other processes serving from this work dir
             state = self._read()
             change(state)
-            temporary = self.path.with_name(f".registry.{os.getpid()}.{threading.get_ident()}.tmp")
-            temporary.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
-            os.replace(temporary, self.path)
+            _write_atomic(self.path, json.dumps(state, indent=2, sort_keys=True))  # one writer: the flock
             self._state, self._stamp = state, self._file_stamp()
 
     def _read(self) -> dict[str, dict]:

@@ -23,14 +23,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fate_flow.errors import (ArgumentError, FederationError, HostAnswerError, HostFeatureNotFound, HostInvalidFeature,
-                              HostInvalidRequest, HostModelNotLoaded, HostUnreachable, InferenceArgumentError,
-                              InvalidFeature, ModelNotFound, NotFound, ServiceNotFound, ServingBindFailed, ServingError,
-                              ServingLoadFailed)
+from fate_flow.errors import (SUCCESS, ArgumentError, FederationError, HostAnswerError, HostFeatureNotFound,
+                              HostInvalidFeature, HostInvalidRequest, HostModelNotLoaded, HostUnreachable,
+                              InferenceArgumentError, InvalidFeature, ModelNotFound, NotFound, ServiceNotFound,
+                              ServingBindFailed, ServingError, ServingLoadFailed)
 from fate_flow.serving.features import TableFeatureSource
 from fate_flow.serving.pipeline import PartyPipeline, load_pipeline
 from fate_flow.serving.registry import ModelKey, ServingRegistry
 from fate_flow.settings import Settings
+from fate_flow.utils.model_layout import save_component_model, version_dir
 
 logger = logging.getLogger("fate_flow.serving")
 
@@ -92,23 +93,20 @@ class ServingService:
         """
         root, pulled = self._local_root(key), False
         if root is None:
-            if transfer_address is not None and (not isinstance(transfer_address, str) or ":" not in transfer_address):
-                raise ArgumentError("transfer_address", "must be the host:port of a FATE-Flow server")
-            if not transfer_address:
+            if transfer_address is None:
                 raise ModelNotFound(key.role, key.party_id, key.model_id, key.model_version)
             self._check_known_server(transfer_address)
             root, pulled = self._pull(key, transfer_address), True
-        loaded = self._build(key, root, None)
+        loaded = self._build(key, root, {})
         loaded.entry = self.registry.add_model(key, root if pulled else None)
         with self._lock:
             self._loaded[key.name] = loaded
         logger.info("loaded model %s (%s)", key.name, f"pulled from {transfer_address}" if pulled else "local")
         return loaded.entry
 
-    def bind(self, service_id: str, key: ModelKey) -> None:
+    def bind(self, service_id: Any, key: ModelKey) -> None:
         """Bind ``service_id`` to a model loaded here; ServingBindFailed if it is not loaded."""
-        if not service_id:
-            raise NotFound("no service id")
+        service_id = service_id_of(service_id)
         if self.registry.model(key) is None:
             raise ServingBindFailed(f"model {key.model_id} version {key.model_version} of {key.role} "
                                     f"{key.party_id} is not loaded on this serving: run load first")
@@ -130,7 +128,7 @@ class ServingService:
         entry = self.registry.service(service_id)
         if entry is None:
             raise ServiceNotFound(service_id)
-        model = self._loaded_model(ModelKey.from_dict(entry["key"]))
+        model = self._built(ModelKey.from_dict(entry["key"]), entry)
         pipeline = model.pipeline
         if pipeline.feature_table is not None:
             raise InferenceArgumentError(f"service id {service_id} is bound to a hetero host model: inference "
@@ -152,15 +150,24 @@ class ServingService:
         scores = [None if i in errors else float(p) for i, p in enumerate(probabilities)]
         return Scores(model, scores, errors)
 
-    def host_share(self, key: ModelKey, remotes: Any) -> dict:
+    def host_share(self, key: ModelKey, remotes: Any, caller: str | None = None) -> dict:
         """A host's ``{"wx": [share or None], "missing": [rows]}`` for the guest's remote feature ids.
+
+        ``caller`` is the party a signed request proved to come from: only a guest of the
+        model's training job (or this server itself) gets the host's partial scores.
 
         Raises:
             HostModelNotLoaded, HostInvalidRequest, HostInvalidFeature.
         """
         if not isinstance(remotes, list) or not 0 < len(remotes) <= MAX_BATCH:
             raise HostInvalidRequest(f"featureIdList must be a list of 1 to {MAX_BATCH} objects")
-        model = self._loaded_model(key, HostModelNotLoaded(key.party_id, key.model_id, key.model_version))
+        entry = self.registry.model(key)
+        if entry is None:
+            raise HostModelNotLoaded(key.party_id, key.model_id, key.model_version)
+        model = self._built(key, entry)
+        if (caller is not None and caller not in model.pipeline.guest_parties
+                and caller not in {str(p) for p in self.settings.party_ids}):
+            raise HostInvalidRequest(f"party {caller} is not a guest of model {key.name}")
         source = model.features
         if source is None:
             raise HostInvalidRequest(f"model {key.name} is not a hetero host model")
@@ -200,7 +207,7 @@ class ServingService:
                                    timeout=HOST_TIMEOUT)
         except FederationError as exc:
             raise HostUnreachable(party_id, exc.reason) from None
-        if not isinstance(answer, dict) or answer.get("retcode") != 0:
+        if not isinstance(answer, dict) or answer.get("retcode") != SUCCESS:
             answer = answer if isinstance(answer, dict) else {}
             raise HostAnswerError(party_id, answer.get("retcode"), str(answer.get("retmsg", "no answer")))
         return dict(answer.get("data") or {}, party_id=party_id)
@@ -211,11 +218,8 @@ class ServingService:
                 self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="serving-hosts")
             return self._pool
 
-    def _loaded_model(self, key: ModelKey, not_loaded: ServingError | None = None) -> LoadedModel:
-        """The built model of ``key``; built on first use after a restart or a load by another process."""
-        entry = self.registry.model(key)
-        if entry is None:
-            raise not_loaded or ServingLoadFailed(f"model {key.name} is not loaded on this serving")
+    def _built(self, key: ModelKey, entry: dict) -> LoadedModel:
+        """The model of a registry entry; built on first use after a restart or a load by another process."""
         with self._lock:
             loaded = self._loaded.get(key.name)
         if loaded is not None and loaded.entry.get("loaded_at") == entry.get("loaded_at"):
@@ -228,20 +232,22 @@ class ServingService:
             self._loaded[key.name] = loaded
         return loaded
 
-    def _build(self, key: ModelKey, root: Path, entry: dict | None) -> LoadedModel:
+    def _build(self, key: ModelKey, root: Path, entry: dict) -> LoadedModel:
         try:
             pipeline = load_pipeline(root, key.role, key.party_id)
             features = self._feature_source(pipeline) if pipeline.feature_table else None
         except (ValueError, KeyError, TypeError) as exc:
             raise ServingLoadFailed(f"can not serve model {key.model_id} version {key.model_version} of "
                                     f"{key.role} {key.party_id}: {exc}") from None
-        return LoadedModel(key, pipeline, features, entry or {})
+        return LoadedModel(key, pipeline, features, entry)
 
-    def _check_known_server(self, address: str) -> None:
+    def _check_known_server(self, address: Any) -> None:
         """Pull models only from servers this one knows (itself, its routes, its servings), never
         from any address a request names."""
+        if not isinstance(address, str) or ":" not in address:
+            raise ArgumentError("transfer_address", "must be the host:port of a FATE-Flow server")
         known = {self.settings.address, *self.settings.routes.values(), *self.settings.servings}
-        if address.replace("http://", "").rstrip("/") not in {a.replace("http://", "").rstrip("/") for a in known}:
+        if host_port(address) not in {host_port(a) for a in known}:
             raise ArgumentError("transfer_address", f"{address} is not this server, a route or a serving of it")
 
     def _feature_source(self, pipeline: PartyPipeline) -> TableFeatureSource:
@@ -257,7 +263,7 @@ class ServingService:
 
     def _local_root(self, key: ModelKey) -> Path | None:
         for base in (self.settings.model_dir, self.pulled_dir):
-            root = base / key.party_model_id / key.model_version
+            root = version_dir(base, key.party_model_id, key.model_version)
             if (root / "pipeline.json").is_file():
                 return root
         return None
@@ -269,10 +275,10 @@ class ServingService:
                              {"namespace": key.party_model_id, "name": key.model_version}, timeout=60)
         except ConnectionError as exc:
             raise ServingLoadFailed(f"can not pull model {key.name}: {exc}") from None
-        if answer.get("retcode") != 0 or not isinstance(answer.get("data"), dict):
+        if answer.get("retcode") != SUCCESS or not isinstance(answer.get("data"), dict):
             raise ServingLoadFailed(f"can not pull model {key.name} from {address}: "
                                     f"{answer.get('retcode')} {answer.get('retmsg', '')}")
-        target = self.pulled_dir / key.party_model_id / key.model_version
+        target = version_dir(self.pulled_dir, key.party_model_id, key.model_version)
         staging = self.pulled_dir / ".staging" / f"{key.model_version}.{os.getpid()}.{threading.get_ident()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
@@ -285,6 +291,18 @@ class ServingService:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return target
+
+
+def host_port(address: str) -> str:
+    """``host:port`` of an address that may carry a scheme or a trailing slash."""
+    return address.replace("http://", "").rstrip("/")
+
+
+def service_id_of(value: Any) -> str:
+    """A service id as text; FATE's "no service id" (NotFound) when it is missing or not a string or number."""
+    if value in (None, "") or isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise NotFound("no service id")
+    return str(value)
 
 
 def post_to(api: Any, address: str, path: str, body: dict, timeout: float) -> dict:
@@ -314,8 +332,6 @@ def write_transferred(root: Path, files: dict) -> None:
     Raises:
         ValueError for a key or content that is not a model file of ours.
     """
-    from fate_flow.utils.model_layout import save_component_model
-
     pipeline_text = _decode(files.get("pipeline.pipeline:Pipeline"), "pipeline.pipeline:Pipeline")
     pipeline = json.loads(pipeline_text)
     modules = {name: entry.get("module", "") for dsl in ("train_dsl", "inference_dsl")

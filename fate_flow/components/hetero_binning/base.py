@@ -122,7 +122,7 @@ class HeteroFeatureBinningBase(ComponentBase):
         if self.transform_type_ == "woe" and self.role != "guest" and self.transform_cols_:
             ctx.logger.info("transform_type woe: the host has no WOE, its data is output unchanged")
         return transform_columns(data, self.role, self.header_, self.split_points_, self.transform_cols_,
-                                 self.transform_type_, getattr(self, "bin_results_", {}))
+                                 self.transform_type_, self.bin_results_)
 
     # ------------------------------------------------------------------ model
 

@@ -53,7 +53,7 @@ class HeteroFeatureSelectionBase(ComponentBase):
         data = Instances.from_table(table)
         model = first_model(inputs, "model")
         if model is not None:
-            return ComponentOutput(data=self._apply_model(model, data).to_table_data(table.meta.partitions),
+            return ComponentOutput(data=apply_selection_model(model, data).to_table_data(table.meta.partitions),
                                    model=model)
         self.header_ = list(data.header)
         self.fit(ctx, data, first_model(inputs, "isometric_model"))
@@ -125,9 +125,6 @@ class HeteroFeatureSelectionBase(ComponentBase):
         return kept or set(current[:1])
 
     # ------------------------------------------------------------------ model
-
-    def _apply_model(self, model: dict, data):
-        return apply_selection_model(model, data)
 
     def _export_model(self, fitted: bool) -> dict:
         p = self.params
