@@ -7,22 +7,16 @@ no route back to B. B enforces privileges. B's federation dir is A's, so the sta
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 import requests
 
 from fate_flow.utils.signing import sign_headers
+from tests.cluster import free_port
 from tests.flow_server import ROOT, FlowServer
 
 TOY = ROOT / "examples" / "toy_example"
 SECRETS = {"9999": "secret-of-a", "10000": "secret-of-b", "10002": "secret-of-c"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cluster_conf(party: str, port: int, routes: dict, party_secrets: dict, **security) -> dict:
@@ -112,6 +106,25 @@ def test_other_party_routes_are_guarded_too(cluster):
         assert resp.status_code == 403 and "unsigned" in resp.json()["retmsg"], path
 
 
+def test_an_oversized_party_call_is_refused_before_its_body_is_read(cluster):
+    import http.client
+
+    a, _, _ = cluster
+    host, port = a.address.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:  # announce 10 GB and send nothing: the answer must come without waiting for the body
+        conn.putrequest("POST", "/v1/schedule/202611270000000000001/host/10000/kill")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(10 ** 10))
+        conn.endheaders()
+        resp = conn.getresponse()
+        answer = json.loads(resp.read())
+    finally:
+        conn.close()
+    assert resp.status == 413 and "larger than" in answer["retmsg"], answer
+    assert "larger than" in server_log(a)
+
+
 def toy_conf() -> dict:
     conf = json.loads((TOY / "toy_example_conf.json").read_text())
     conf["initiator"] = {"role": "guest", "party_id": 9999}
@@ -165,3 +178,20 @@ def test_connection_test_names_the_failing_hop(cluster):
 
     unknown = a.post("/v1/party/connection/test", {"party_id": 12345})
     assert unknown["retcode"] == 101 and "party_id" in unknown["retmsg"]
+
+
+def test_a_ping_answer_that_is_not_an_object_fails_the_signature_hop():
+    from fate_flow.manager import connection
+
+    class Answer:
+        status_code = 200
+
+        def json(self):
+            return ["not", "an", "answer"]
+
+    class Api:
+        def send(self, address, endpoint, body, timeout):
+            return Answer()
+
+    hop, why = connection._signed_ping(Api(), "9999", "10000", "127.0.0.1:1", 1.0)
+    assert hop == "signature" and "got list" in why

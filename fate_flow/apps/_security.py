@@ -12,7 +12,10 @@ import logging
 
 from flask import Flask, current_app, g, jsonify, request
 
-from fate_flow.errors import PermissionDenied, SignatureError
+from fate_flow.app import services
+from fate_flow.errors import GENERIC_ERROR, PermissionDenied, SignatureError
+from fate_flow.manager.nonce_store import DatabaseNonceStore
+from fate_flow.manager.permission import check_schedule_call, schedule_command
 from fate_flow.settings import Settings
 from fate_flow.utils.response import envelope
 from fate_flow.utils.signing import SignatureVerifier, check_security_settings, signing_enabled
@@ -20,6 +23,8 @@ from fate_flow.utils.signing import SignatureVerifier, check_security_settings, 
 logger = logging.getLogger("fate_flow.security")
 
 EXTENSION = "fate_flow.security"
+# bytes a party call may carry beyond one federation chunk (schedule bodies, headers of a chunk)
+PARTY_BODY_ALLOWANCE = 16 << 20
 # routes only other parties' servers (and this party's tasks) call
 PARTY_ROUTES = ("/v1/schedule/", "/v1/federation/", "/v1/party/ping", "/v1/model/load/do",
                 "/v1/model/transfer", "/v1/serving/")
@@ -39,9 +44,6 @@ def is_party_route(path: str) -> bool:
 def _verifier() -> SignatureVerifier:
     verifier = current_app.extensions.get(EXTENSION)
     if verifier is None:
-        from fate_flow.app import services
-        from fate_flow.manager.nonce_store import DatabaseNonceStore
-
         settings = services().settings
         verifier = SignatureVerifier(settings.security, settings.party_ids,
                                      DatabaseNonceStore(settings.security.max_age))
@@ -53,6 +55,10 @@ def guard_party_call():
     """Flask before_request: None lets the request through, a 403 answer refuses it."""
     if not is_party_route(request.path):
         return None
+    too_big = _oversized()
+    if too_big:
+        logger.warning("refused %s %s from %s: %s", request.method, request.path, request.remote_addr, too_big)
+        return jsonify(envelope(GENERIC_ERROR, f"party call refused: {too_big}")), 413
     try:
         g.fate_party = _verifier().verify(request.method, request.path, request.get_data(cache=True),
                                           request.headers)
@@ -64,10 +70,18 @@ def guard_party_call():
     return None
 
 
-def _check_privilege(caller: str) -> None:
-    from fate_flow.app import services
-    from fate_flow.manager.permission import check_schedule_call, schedule_command
+def _oversized() -> str:
+    """Why the body is too big to read for checking (a federation chunk plus room), or ''."""
+    limit = services().settings.federation.chunk_size + PARTY_BODY_ALLOWANCE
+    length = request.content_length
+    if length is None and request.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        return "a party call must declare its Content-Length"
+    if length is not None and length > limit:
+        return f"body of {length} bytes is larger than {limit}"
+    return ""
 
+
+def _check_privilege(caller: str) -> None:
     settings = services().settings
     if not settings.security.use_permission:
         return
