@@ -17,10 +17,10 @@ import pytest
 
 from fate_flow.components import ComponentContext, get_spec
 from fate_flow.computing import Instances
-from fate_flow.errors import (HostAnswerError, HostInvalidRequest, HostModelNotLoaded, HostUnreachable,
-                              InferenceArgumentError, InvalidFeature, ModelNotFound, ServiceNotFound,
+from fate_flow.errors import (ArgumentError, HostAnswerError, HostInvalidRequest, HostModelNotLoaded, HostUnreachable,
+                              InferenceArgumentError, InvalidFeature, ModelNotFound, NotFound, ServiceNotFound,
                               ServingBindFailed, ServingError, ServingLoadFailed)
-from fate_flow.serving import ModelKey, ServingService
+from fate_flow.serving import ModelKey, ServingService, model_key, serving_key
 from fate_flow.serving.features import TableFeatureSource
 from fate_flow.serving.pipeline import load_pipeline
 from fate_flow.serving.protocol import parse_batch, parse_single
@@ -408,3 +408,35 @@ def test_request_shapes():
     for bad in ({"head": {}}, {"head": {"serviceId": "s"}, "body": {"featureData": [1]}}, {"serviceId": True}):
         with pytest.raises(InferenceArgumentError):
             parse_single(bad)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"job_parameters": {"model_id": MODEL_ID, "model_version": "../x"}}, "job_parameters.model_version"),
+    ({"job_parameters": {"model_id": True, "model_version": VERSION}}, "job_parameters.model_id"),
+    ({"job_parameters": {"model_version": VERSION}}, "job_parameters.model_id"),
+    ({"job_parameters": {"model_id": MODEL_ID, "model_version": VERSION}, "local": {"role": "guest"}}, "local"),
+    ({"job_parameters": {"model_id": MODEL_ID, "model_version": VERSION},
+      "local": {"role": "guest", "party_id": "../9"}}, "local"),
+])
+def test_a_model_key_names_the_field_it_refuses(body, field):
+    with pytest.raises(ArgumentError) as error:
+        model_key(body, "local")
+    assert error.value.field == field
+
+
+def test_a_serving_key_is_read_from_the_top_level_and_names_its_fields():
+    body = {"role": "host", "party_id": 10000, "model_id": MODEL_ID, "model_version": VERSION}
+    assert serving_key(body) == HOST_KEY
+    with pytest.raises(ArgumentError) as error:
+        serving_key(dict(body, model_version="a/b"))
+    assert error.value.field == "model_version"  # not job_parameters.model_version: the body has none
+
+
+def test_a_service_id_must_be_text_or_a_number(parties):
+    guest, _, _ = parties
+    guest.load(GUEST_KEY)
+    for bad in ("", None, {"id": 1}, True):
+        with pytest.raises(NotFound, match="no service id"):
+            guest.bind(bad, GUEST_KEY)
+    guest.bind(7, GUEST_KEY)
+    assert guest.registry.service("7")["key"] == GUEST_KEY.to_dict()
