@@ -11,8 +11,8 @@ import pytest
 
 from fate_flow.components import ComponentContext, get_spec
 from fate_flow.components.dataio import DataIO, DataIOParam
-from fate_flow.computing import Instances
 from fate_flow.storage import TableMeta, iter_line_batches, open_storage
+from tests.component_harness import read_back, upload_breast_hetero
 from tests.flow_server import ROOT
 
 DATA = ROOT / "examples" / "data"
@@ -52,11 +52,7 @@ def run(table, model=None, **conf):
     output = DataIO(params(**conf)).run(ctx, inputs)
     if output.data is table:
         return table, output.model
-    storage = open_storage("memory")
-    writer = storage.writer("ns", "out")
-    writer.write_batch(output.data.ids, output.data.values)
-    storage.commit(writer, TableMeta(namespace="ns", name="out", schema=output.data.schema), "create")
-    return Instances.from_table(storage.open("ns", "out")), output.model
+    return read_back(output.data), output.model
 
 
 # ---- dense -------------------------------------------------------------------------------------
@@ -278,11 +274,7 @@ def test_need_run_false_passes_the_table_through():
 
 def test_dataio_job_for_guest_and_host_through_the_server(flow_server):
     server = flow_server()
-    for path, name in ((GUEST, "breast_hetero_guest"), (HOST, "breast_hetero_host")):
-        answer = server.post("/v1/data/upload", {"use_local_data": 0, "file": str(path), "head": 1, "partition": 4,
-                                                 "work_mode": 0, "namespace": "dataio_test", "table_name": name})
-        assert answer["retcode"] == 0, answer
-        assert server.wait_job(answer["jobId"])["f_status"] == "success"
+    upload_breast_hetero(server, "dataio_test")
     dsl = {"components": {
         "dataio_0": {"module": "DataIO", "input": {"data": {"data": ["args.train_data"]}},
                      "output": {"data": ["train"], "model": ["dataio"]}},
@@ -298,7 +290,7 @@ def test_dataio_job_for_guest_and_host_through_the_server(flow_server):
                 "host": {"args": {"data": {"train_data": [{"name": "breast_hetero_host", "namespace": "dataio_test"}]}},
                          "dataio_0": {"with_label": [False], "output_format": ["dense"]}}}}
     job_id = server.submit(dsl, conf)
-    assert server.wait_job(job_id)["f_status"] == "success"
+    assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
     guest_features, host_features = [f"x{i}" for i in range(10)], [f"x{i}" for i in range(20)]
     previews = {}
     for role, party, features in (("guest", 9999, guest_features), ("host", 10000, host_features)):

@@ -6,13 +6,9 @@ x0..x19). Expected values are computed here directly with numpy from the CSV fil
 """
 from __future__ import annotations
 
-import logging
-import threading
 import uuid
-from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from fate_flow.components import ComponentContext, get_spec
@@ -22,73 +18,18 @@ from fate_flow.components.hetero_binning.host import HeteroFeatureBinningHost, b
 from fate_flow.components.hetero_binning.woe import woe_iv
 from fate_flow.computing import Instances
 from fate_flow.federation.base import FederationTimeout
-from fate_flow.federation.memory import MemoryBoard, MemoryFederation
+from fate_flow.federation.memory import MemoryBoard
 from fate_flow.secureprotol import generate_keypair
-from fate_flow.storage import TableMeta, open_storage
+from tests.component_harness import (
+    RecordingFederation, quiet_logger, read_back, read_breast_hetero, run_in_threads, store,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "examples" / "data"
 GUEST, HOST, HOST2 = 9999, 10000, 10001
 KEY_BITS = 512
 TIMEOUT = 10.0
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def read_csv(path: Path, has_label: bool) -> Instances:
-    """A CSV of examples/data as the Instances DataIO would make of it."""
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    matrix = np.loadtxt(path, delimiter=",", skiprows=1, dtype=str)
-    ids = pa.array(matrix[:, 0].tolist(), type=pa.string())
-    numbers = matrix[:, 1:].astype(np.float64)
-    if has_label:
-        return Instances(ids=ids, features=numbers[:, 1:], labels=numbers[:, 0], header=header[2:],
-                         sid_name=header[0], label_name=header[1])
-    return Instances(ids=ids, features=numbers, header=header[1:], sid_name=header[0])
-
-
-def store(instances: Instances, name: str = "t"):
-    """The instances as a stored table (memory engine), the way DataIO/Intersection leave them."""
-    storage = open_storage("memory")
-    data = instances.to_table_data()
-    writer = storage.writer("ns", name)
-    writer.write_batch(data.ids, data.values)
-    storage.commit(writer, TableMeta(namespace="ns", name=name, partitions=4, schema=data.schema), "create")
-    return storage.open("ns", name)
-
-
-def read_back(table_data) -> Instances:
-    """An output TableData read back as the downstream component would read it."""
-    storage = open_storage("memory")
-    writer = storage.writer("ns", "out")
-    writer.write_batch(table_data.ids, table_data.values)
-    storage.commit(writer, TableMeta(namespace="ns", name="out", schema=table_data.schema), "create")
-    return Instances.from_table(storage.open("ns", "out"))
-
-
-class RecordingFederation(MemoryFederation):
-    """Notes every object this party sends and receives, to check what crosses the boundary."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sent, self.received = [], []
-
-    def remote(self, obj, name, tag, dest_role, dest_party):
-        self.sent.append((name, tag, dest_role, dest_party, obj))
-        super().remote(obj, name, tag, dest_role, dest_party)
-
-    def get(self, name, tag, src_role, src_party, timeout=None):
-        obj = super().get(name, tag, src_role, src_party, timeout)
-        self.received.append((name, tag, src_role, src_party, obj))
-        return obj
-
-
-def quiet_logger(role: str) -> logging.Logger:
-    logger = logging.getLogger(f"test.{role}.{uuid.uuid4().hex}")
-    logger.propagate = False
-    return logger
-
 
 def make_ctx(role: str, party: int, roles: dict, federation, component: str = "hetero_feature_binning_0"):
     return ComponentContext(job_id="job", task_id=getattr(federation, "session_id", "task"),
@@ -124,18 +65,7 @@ def run_parties(module: str, classes: dict, conf: dict, inputs: dict, hosts=(HOS
         runs[(role, party)] = {"component": component, "federation": federation, "inputs": party_inputs,
                                "ctx": make_ctx(role, party, roles, federation)}
 
-    def work(entry):
-        try:
-            entry["output"] = entry["component"].run(entry["ctx"], entry["inputs"])
-        except BaseException as exc:  # handed to the test thread
-            entry["error"] = exc
-
-    threads = [threading.Thread(target=work, args=(entry,), daemon=True) for entry in runs.values()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT + 30)
-    errors = [entry["error"] for entry in runs.values() if "error" in entry]
+    errors = run_in_threads(runs, TIMEOUT)
     if errors:  # the cause, rather than the other party's wait for a message never sent
         raise next((e for e in errors if not isinstance(e, FederationTimeout)), errors[0])
     assert board.pending() == [], "a message was sent but never received"
@@ -148,7 +78,8 @@ BINNING_CLASSES = {"guest": HeteroFeatureBinningGuest, "host": HeteroFeatureBinn
 def run_binning(guest: Instances, host: Instances, conf: dict | None = None, hosts=(HOST,),
                 host_conf: dict | None = None) -> dict:
     """Run binning on guest and host(s); ``conf`` for both (algorithm_parameters), ``host_conf`` for hosts."""
-    inputs = {"guest": {"data": {"data": store(guest, "g")}}, "host": {"data": {"data": store(host, "h")}}}
+    inputs = {"guest": {"data": {"data": store(guest, "g", partitions=4)}},
+              "host": {"data": {"data": store(host, "h", partitions=4)}}}
     confs = {"guest": conf or {}, "host": {**(conf or {}), **(host_conf or {})}}
     return run_parties("HeteroFeatureBinning", BINNING_CLASSES, confs, inputs, hosts=hosts)
 
@@ -179,7 +110,7 @@ def plain_woe_iv(bins: np.ndarray, y: np.ndarray, n_bins: int, factor: float = 0
 
 @pytest.fixture(scope="module")
 def breast():
-    return read_csv(DATA / "breast_hetero_guest.csv", True), read_csv(DATA / "breast_hetero_host.csv", False)
+    return read_breast_hetero()
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ hetero tables stored as DataIO would store them (guest: label y + x0..x9, host: 
 from __future__ import annotations
 
 import json
-import logging
-import threading
 import uuid
 from pathlib import Path
 
@@ -30,10 +28,11 @@ from fate_flow.components.hetero_lr.spec import DEFAULT_CONF
 from fate_flow.computing import Instances
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
 from fate_flow.secureprotol import PaillierPublicKey, generate_keypair
-from fate_flow.storage import TableMeta, open_storage
+from tests.component_harness import (
+    FakeTracker, RecordingFederation, quiet_logger, read_breast_hetero, run_in_threads, store, upload_breast_hetero,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "examples" / "data"
 GUEST, HOST, HOST2, ARBITER = 9999, 10000, 10001, 10002
 KEY_BITS = 512
 
@@ -51,64 +50,9 @@ EXAMPLE_CONF = {
 
 # ----------------------------------------------------------------------------- fixtures
 
-def read_csv(path: Path, has_label: bool) -> Instances:
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    matrix = np.loadtxt(path, delimiter=",", skiprows=1, dtype=str)
-    ids = pa.array(matrix[:, 0].tolist(), type=pa.string())
-    numbers = matrix[:, 1:].astype(np.float64)
-    if has_label:
-        return Instances(ids=ids, features=numbers[:, 1:], labels=numbers[:, 0], header=header[2:],
-                         sid_name=header[0], label_name=header[1])
-    return Instances(ids=ids, features=numbers, header=header[1:], sid_name=header[0])
-
-
 @pytest.fixture(scope="module")
 def breast():
-    return read_csv(DATA / "breast_hetero_guest.csv", True), read_csv(DATA / "breast_hetero_host.csv", False)
-
-
-def store(instances: Instances, name: str = "t"):
-    """The instances as a stored table, the way DataIO/Intersection leave them."""
-    storage = open_storage("memory")
-    data = instances.to_table_data()
-    writer = storage.writer("ns", name)
-    writer.write_batch(data.ids, data.values)
-    storage.commit(writer, TableMeta(namespace="ns", name=name, schema=data.schema), "create")
-    return storage.open("ns", name)
-
-
-class FakeTracker:
-    def __init__(self):
-        self.metrics, self.metas, self.progress = [], [], []
-
-    def log_metric_data(self, namespace, name, data):
-        self.metrics.append((namespace, name, list(data)))
-
-    def set_metric_meta(self, namespace, name, meta):
-        self.metas.append((namespace, name, meta))
-
-    def set_progress(self, percent):
-        self.progress.append(percent)
-
-
-class RecordingFederation(MemoryFederation):
-    """Notes every object received, to check what each party gets to see."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.received = []
-
-    def get(self, name, tag, src_role, src_party, timeout=None):
-        obj = super().get(name, tag, src_role, src_party, timeout)
-        self.received.append((name, tag, src_role, obj))
-        return obj
-
-
-def quiet_logger(role):
-    logger = logging.getLogger(f"test.hetero_lr.{role}.{uuid.uuid4().hex}")
-    logger.propagate = False
-    return logger
+    return read_breast_hetero()
 
 
 def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=120.0, key_bits=KEY_BITS):
@@ -134,20 +78,9 @@ def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=120.0, key_bits
         runs[(role, party)] = {"component": cls(params), "ctx": ctx, "inputs": party_inputs,
                                "federation": federation}
 
-    def work(entry):
-        try:
-            entry["output"] = entry["component"].run(entry["ctx"], entry["inputs"])
-        except BaseException as exc:  # handed to the test thread
-            entry["error"] = exc
-
-    threads = [threading.Thread(target=work, args=(entry,), daemon=True) for entry in runs.values()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout + 30)
-    for entry in runs.values():
-        if "error" in entry:
-            raise entry["error"]
+    errors = run_in_threads(runs, timeout)
+    if errors:
+        raise errors[0]
     assert board.pending() == [], "a message was sent but never received"
     return runs
 
@@ -229,6 +162,19 @@ def federated_weights(runs, hosts=(HOST,)):
     whs = [np.array([model_of(runs, "host", p)["weight"][h] for h in model_of(runs, "host", p)["header"]])
            for p in hosts]
     return wg, whs
+
+
+def assert_matches_reference(runs, reference) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Check the one-host federated weights and arbiter losses against ``reference_fit``'s, to float precision.
+
+    Returns (guest weights, host weights, reference losses).
+    """
+    wg, (wh,), losses = reference
+    fed_g, (fed_h,) = federated_weights(runs)
+    np.testing.assert_allclose(fed_g, wg, atol=1e-9)
+    np.testing.assert_allclose(fed_h, wh, atol=1e-9)
+    np.testing.assert_allclose(arbiter_losses(runs), losses, atol=1e-9)
+    return fed_g, fed_h, losses
 
 
 # ----------------------------------------------------------------------------- parameters and pieces
@@ -361,12 +307,8 @@ def test_example_conf_reaches_sklearn_quality_and_matches_the_plaintext_protocol
     np.testing.assert_array_equal(labels, guest.labels)
 
     # the encrypted protocol computes what its formulas say, to float precision
-    wg, (wh,), losses = reference_fit(conf, guest, [host], np.random.RandomState(1).rand(11),
-                                      [np.random.RandomState(1).rand(20)])
-    fed_g, (fed_h,) = federated_weights(runs)
-    np.testing.assert_allclose(fed_g, wg, atol=1e-9)
-    np.testing.assert_allclose(fed_h, wh, atol=1e-9)
-    np.testing.assert_allclose(arbiter_losses(runs), losses, atol=1e-9)
+    _, _, losses = assert_matches_reference(runs, reference_fit(
+        conf, guest, [host], np.random.RandomState(1).rand(11), [np.random.RandomState(1).rand(20)]))
     iters = len(losses)
     tracker = runs[("arbiter", ARBITER)]["ctx"].tracker
     assert [m[:2] for m in tracker.metrics] == [("train", "loss")] * iters
@@ -413,9 +355,9 @@ def check_what_each_party_receives(runs, guest, host):
     kinds = {}
     for (role, _), entry in runs.items():
         kinds[role] = {}
-        for name, _, _, obj in entry["federation"].received:
+        for name, _, _, _, obj in entry["federation"].received:
             kinds[role].setdefault(name.split(".")[1], set()).add(describe(obj))
-    key = next(obj for name, _, _, obj in runs[("host", HOST)]["federation"].received
+    key = next(obj for name, _, _, _, obj in runs[("host", HOST)]["federation"].received
                if name.endswith("paillier_pubkey"))
     n = int(PaillierPublicKey.from_bytes(key).n)
     assert kinds["host"] == {"paillier_pubkey": {"PPK1"}, "batch_info": {"dict"}, "batch_data_index": {"ids"},
@@ -428,14 +370,14 @@ def check_what_each_party_receives(runs, guest, host):
                               "guest_optim_gradient": {"masked"}, "converge_flag": {"bool"},
                               "host_prob": {"ids+wx"}}
     for role in ("host", "guest"):
-        for name, _, _, obj in runs[(role, HOST if role == "host" else GUEST)]["federation"].received:
+        for name, _, _, _, obj in runs[(role, HOST if role == "host" else GUEST)]["federation"].received:
             if name.endswith("optim_gradient"):
                 assert all(min(v, n - v) > n >> 64 for v in obj), "a decrypted gradient came back unmasked"
     ids = set(guest.ids.to_pylist())
-    for name, _, _, obj in runs[("host", HOST)]["federation"].received:
+    for name, _, _, _, obj in runs[("host", HOST)]["federation"].received:
         if name.endswith("batch_data_index"):
             assert set(obj) <= ids
-    for name, _, _, obj in runs[("guest", GUEST)]["federation"].received:
+    for name, _, _, _, obj in runs[("guest", GUEST)]["federation"].received:
         if name.endswith("host_prob"):
             wx = obj["wx"]
             assert wx.ndim == 1 and not any(np.allclose(wx, column) for column in host.features.T)
@@ -475,12 +417,8 @@ def test_penalties_match_the_plaintext_protocol(breast, penalty, optimizer, alph
             "learning_rate": 0.2, "early_stop": "weight_diff", "tol": 1e-9,
             "init_param": {"init_method": "random_uniform", "random_seed": 5}}
     runs = run_parties(conf, train_inputs(guest, host))
-    wg, (wh,), losses = reference_fit(conf, guest, [host], np.random.RandomState(5).rand(11),
-                                      [np.random.RandomState(5).rand(20)])
-    fed_g, (fed_h,) = federated_weights(runs)
-    np.testing.assert_allclose(fed_g, wg, atol=1e-9)
-    np.testing.assert_allclose(fed_h, wh, atol=1e-9)
-    np.testing.assert_allclose(arbiter_losses(runs), losses, atol=1e-9)
+    fed_g, fed_h, _ = assert_matches_reference(runs, reference_fit(
+        conf, guest, [host], np.random.RandomState(5).rand(11), [np.random.RandomState(5).rand(20)]))
     if penalty == "L1":
         assert np.sum(fed_h == 0) + np.sum(fed_g[:-1] == 0) > 0  # soft-thresholding zeroes some weights
 
@@ -491,13 +429,9 @@ def test_mini_batches_are_aligned_by_the_guest_ids(breast):
             "tol": 1e-12, "init_param": {"init_method": "zeros"}}
     shuffled = host.take(np.random.RandomState(0).permutation(len(host)))  # the host's own row order
     runs = run_parties(conf, train_inputs(guest, shuffled))
-    wg, (wh,), losses = reference_fit({**conf, "penalty": "L2", "alpha": 0.01}, guest, [host],
-                                      np.zeros(11), [np.zeros(20)])
-    fed_g, (fed_h,) = federated_weights(runs)
-    np.testing.assert_allclose(fed_g, wg, atol=1e-9)
-    np.testing.assert_allclose(fed_h, wh, atol=1e-9)
-    np.testing.assert_allclose(arbiter_losses(runs), losses, atol=1e-9)
-    batch_ids = [obj for name, _, _, obj in runs[("host", HOST)]["federation"].received
+    assert_matches_reference(runs, reference_fit({**conf, "penalty": "L2", "alpha": 0.01}, guest, [host],
+                                                 np.zeros(11), [np.zeros(20)]))
+    batch_ids = [obj for name, _, _, _, obj in runs[("host", HOST)]["federation"].received
                  if name.endswith("batch_data_index")]
     assert [len(b) for b in batch_ids] == [100] * 5 + [69]
     assert sum(batch_ids, []) == guest.ids.to_pylist()
@@ -570,7 +504,7 @@ def test_train_validate_then_a_predict_job_with_the_saved_model(breast):
     assert out.data.ids.to_pylist()[len(guest):] == eval_guest.ids.to_pylist()
     np.testing.assert_allclose(scores[len(guest):], scores[rows])  # same rows, same scores
     np.testing.assert_array_equal(labels[len(guest):], guest.labels[rows])
-    tags = {tag for name, tag, _, _ in runs[("guest", GUEST)]["federation"].received if name.endswith("host_prob")}
+    tags = {tag for name, tag, _, _, _ in runs[("guest", GUEST)]["federation"].received if name.endswith("host_prob")}
     assert tags == {"validate", "predict"}
 
     models = {role: {"hetero_lr_0": runs[(role, party)]["output"].model}
@@ -636,11 +570,7 @@ HETERO_EXAMPLE = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logist
 def test_fate_example_through_a_real_server_then_its_predict_job(flow_server):
     """DataIO -> Intersection -> HeteroLR (30 iterations, 1024-bit keys) -> Evaluation, as FATE ships it."""
     server = flow_server(conf={"federation": {"timeout": 300}})
-    for side in ("guest", "host"):
-        answer = server.post("/v1/data/upload", {
-            "file": str(DATA / f"breast_hetero_{side}.csv"), "head": 1, "partition": 4, "work_mode": 0,
-            "namespace": "experiment", "table_name": f"breast_hetero_{side}", "use_local_data": 0})
-        assert server.wait_job(answer["jobId"])["f_status"] == "success"
+    upload_breast_hetero(server, "experiment")
     dsl = json.loads((HETERO_EXAMPLE / "test_hetero_lr_train_job_dsl.json").read_text())
     conf = json.loads((HETERO_EXAMPLE / "test_hetero_lr_train_job_conf.json").read_text())
     submitted = server.post("/v1/job/submit", {"job_dsl": dsl, "job_runtime_conf": conf})

@@ -15,9 +15,9 @@ from fate_flow.components.hetero_selection.base import NO_BINNING_MODEL
 from fate_flow.components.hetero_selection.guest import HeteroFeatureSelectionGuest
 from fate_flow.components.hetero_selection.host import HeteroFeatureSelectionHost
 from fate_flow.computing import Instances
-from tests.test_hetero_binning import (
-    DATA, GUEST, HOST, HOST2, ROOT, make_ctx, read_back, read_csv, run_binning, run_parties, store,
-)
+from tests.component_harness import read_back, read_breast_hetero, store, upload_breast_hetero
+from tests.flow_server import ROOT
+from tests.test_hetero_binning import GUEST, HOST, HOST2, make_ctx, run_binning, run_parties
 
 EXAMPLES = ROOT / "examples"
 FED_EXAMPLE = EXAMPLES / "federatedml-1.x-examples" / "hetero_feature_selection"
@@ -32,7 +32,7 @@ def selection_params(**conf):
 
 @pytest.fixture(scope="module")
 def breast():
-    return read_csv(DATA / "breast_hetero_guest.csv", True), read_csv(DATA / "breast_hetero_host.csv", False)
+    return read_breast_hetero()
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def run_selection(guest: Instances, host: Instances, conf: dict, binned=None, ho
     """Run the selection guest and host(s); ``binned`` gives each its isometric binning model."""
     def inputs(data, model, name):
         iso = {"hetero_feature_binning_0": model} if model else {}
-        return {"data": {"data": store(data, name)}, "isometric_model": iso}
+        return {"data": {"data": store(data, name, partitions=4)}, "isometric_model": iso}
 
     party_inputs = {"guest": inputs(guest, binned and binned["guest_model"], "g"),
                     "host": inputs(host, binned and binned["host_model"], "h")}
@@ -350,13 +350,6 @@ def test_need_run_false_and_missing_inputs(breast):
 
 # ----------------------------------------------------------------------------- through a real server
 
-def upload(server, path, name):
-    answer = server.post("/v1/data/upload", {"use_local_data": 0, "file": str(path), "head": 1, "partition": 4,
-                                             "work_mode": 0, "namespace": "selection_test", "table_name": name})
-    assert answer["retcode"] == 0, answer
-    assert server.wait_job(answer["jobId"])["f_status"] == "success"
-
-
 def test_binning_and_selection_job_through_the_server(flow_server, breast, binned):
     """The hetero-LR example's DSL up to the selection (DataIO -> binning -> selection, isometric model),
     with the federatedml-1.x example's selection parameters, guest 9999 and host 10000 on one server."""
@@ -365,8 +358,7 @@ def test_binning_and_selection_job_through_the_server(flow_server, breast, binne
     except (KeyError, ImportError) as exc:
         pytest.skip(f"DataIO is not available: {exc}")
     server = flow_server()
-    upload(server, DATA / "breast_hetero_guest.csv", "breast_hetero_guest")
-    upload(server, DATA / "breast_hetero_host.csv", "breast_hetero_host")
+    upload_breast_hetero(server, "selection_test")
     dsl = json.loads((EXAMPLES / "fate_flow" / "test_hetero_lr_job_dsl.json").read_text())
     dsl["components"] = {k: v for k, v in dsl["components"].items() if k not in ("hetero_lr_0", "evaluation_0")}
     example = json.loads((FED_EXAMPLE / "test_hetero_feature_selection_job_conf.json").read_text())

@@ -7,10 +7,7 @@ held-out breast_homo_test.csv (114 rows) is scored with the exported model.
 """
 from __future__ import annotations
 
-import logging
-import threading
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -25,10 +22,10 @@ from fate_flow.components.homo_lr.client import HomoLRGuest, HomoLRHost, parse_p
 from fate_flow.components.homo_lr.param import HomoLogisticParam
 from fate_flow.computing import Instances
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
-from fate_flow.storage import TableMeta, open_storage
+from tests.component_harness import (
+    DATA, FakeTracker, RecordingFederation, quiet_logger, read_csv, run_in_threads, store,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "examples" / "data"
 GUEST, HOST, HOST2, ARBITER = 9999, 10000, 10001, 10002
 
 # algorithm_parameters.homo_lr_0 of
@@ -44,59 +41,9 @@ PLAIN = {"encrypt_param": {"method": None}}
 
 # ----------------------------------------------------------------------------- fixtures
 
-def read_csv(path: Path) -> Instances:
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    matrix = np.loadtxt(path, delimiter=",", skiprows=1, dtype=str)
-    numbers = matrix[:, 1:].astype(np.float64)
-    return Instances(ids=pa.array(matrix[:, 0].tolist(), type=pa.string()), features=numbers[:, 1:],
-                     labels=numbers[:, 0], header=header[2:], sid_name=header[0], label_name=header[1])
-
-
 @pytest.fixture(scope="module")
 def breast():
     return {name: read_csv(DATA / f"breast_homo_{name}.csv") for name in ("guest", "host", "test")}
-
-
-def store(instances: Instances, name: str = "t"):
-    """The instances as a stored table, the way DataIO leaves them."""
-    storage = open_storage("memory")
-    data = instances.to_table_data()
-    writer = storage.writer("ns", name)
-    writer.write_batch(data.ids, data.values)
-    storage.commit(writer, TableMeta(namespace="ns", name=name, schema=data.schema), "create")
-    return storage.open("ns", name)
-
-
-class FakeTracker:
-    def __init__(self):
-        self.metrics, self.metas, self.progress = [], [], []
-
-    def log_metric_data(self, namespace, name, data):
-        self.metrics.append((namespace, name, list(data)))
-
-    def set_metric_meta(self, namespace, name, meta):
-        self.metas.append((namespace, name, meta))
-
-    def set_progress(self, percent):
-        self.progress.append(percent)
-
-
-class RecordingFederation(MemoryFederation):
-    """Notes every object sent and received, to check what each party gets to see."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sent, self.received = [], []
-
-    def remote(self, obj, name, tag, dest_role, dest_party):
-        self.sent.append((name, tag, dest_role, obj))
-        super().remote(obj, name, tag, dest_role, dest_party)
-
-    def get(self, name, tag, src_role, src_party, timeout=None):
-        obj = super().get(name, tag, src_role, src_party, timeout)
-        self.received.append((name, tag, src_role, obj))
-        return obj
 
 
 class TruthRecording:
@@ -114,12 +61,6 @@ class RecordingGuest(TruthRecording, HomoLRGuest):
 
 class RecordingHost(TruthRecording, HomoLRHost):
     pass
-
-
-def quiet_logger(role):
-    logger = logging.getLogger(f"test.homo_lr.{role}.{uuid.uuid4().hex}")
-    logger.propagate = False
-    return logger
 
 
 def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=30.0, classes=None, expect_errors=False):
@@ -144,21 +85,10 @@ def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=30.0, classes=N
         runs[(role, party)] = {"component": classes[role](params), "ctx": ctx, "inputs": party_inputs,
                                "federation": federation}
 
-    def work(entry):
-        try:
-            entry["output"] = entry["component"].run(entry["ctx"], entry["inputs"])
-        except BaseException as exc:  # handed to the test thread
-            entry["error"] = exc
-
-    threads = [threading.Thread(target=work, args=(entry,), daemon=True) for entry in runs.values()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout + 30)
+    errors = run_in_threads(runs, timeout)
     if not expect_errors:
-        for entry in runs.values():
-            if "error" in entry:
-                raise entry["error"]
+        if errors:
+            raise errors[0]
         assert board.pending() == [], "a message was sent but never received"
     return runs
 
@@ -349,7 +279,7 @@ def test_the_arbiter_never_receives_an_unmasked_model(breast):
     guest, host = runs[("guest", GUEST)], runs[("host", HOST)]
     arbiter_fed = runs[("arbiter", ARBITER)]["federation"]
     received = {}
-    for name, tag, src_role, obj in arbiter_fed.received:
+    for name, tag, src_role, _, obj in arbiter_fed.received:
         received.setdefault(name.rsplit(".", 1)[1], []).append((tag, src_role, obj))
     assert set(received) == {"dh_ciphertext", "model", "loss"}
     for _, _, entry in received["dh_ciphertext"]:
@@ -364,7 +294,7 @@ def test_the_arbiter_never_receives_an_unmasked_model(breast):
             assert np.abs(seen - truths[role]).min() > 1e3, f"the {role}'s model reached the arbiter in the clear"
         total = sa.unmask_sum([masked["guest"], masked["host"]], "model")
         assert np.allclose(total, truths["guest"] + truths["host"], atol=1e-6)
-        sent = [obj for name, tag, _, obj in arbiter_fed.sent
+        sent = [obj for name, tag, _, _, obj in arbiter_fed.sent
                 if name.endswith("aggregated_model") and tag == f"fit.{round_index}"]
         expected = (truths["guest"][:-1] + truths["host"][:-1]) / (truths["guest"][-1] + truths["host"][-1])
         assert len(sent) == 2 and all(np.allclose(s, expected, atol=1e-9) for s in sent)
@@ -413,7 +343,7 @@ def test_aggregate_iters_spaces_the_rounds(breast):
     runs = run_parties(conf, train_inputs(breast))
     logged = [key for _, _, data in runs[("arbiter", ARBITER)]["ctx"].tracker.metrics for key, _ in data]
     assert logged == [1, 3, 4], "every 2 epochs, and after the last one"
-    tags = sorted({tag for name, tag, _, _ in runs[("guest", GUEST)]["federation"].sent if name.endswith(".model")})
+    tags = sorted({tag for name, tag, _, _, _ in runs[("guest", GUEST)]["federation"].sent if name.endswith(".model")})
     assert tags == ["fit.1", "fit.3", "fit.4"]
 
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import logging
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,9 @@ from fate_flow.components.intersection.transfer import RsaIntersectTransferVaria
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
 from fate_flow.secureprotol.gmpy_math import invert, powmod
 from fate_flow.storage import TableMeta, iter_line_batches, open_storage
+from tests.component_harness import (
+    FakeTracker, RecordingFederation, quiet_logger, run_in_threads, upload_breast_hetero,
+)
 from tests.flow_server import ROOT
 
 DATA = ROOT / "examples" / "data"
@@ -31,37 +32,6 @@ METRIC_META = {"name": "intersection", "metric_type": "INTERSECTION"}
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-class FakeTracker:
-    def __init__(self):
-        self.data, self.meta = [], []
-
-    def log_metric_data(self, namespace, name, data):
-        self.data.append((namespace, name, data))
-
-    def set_metric_meta(self, namespace, name, meta):
-        self.meta.append((namespace, name, meta))
-
-    def set_progress(self, percent):
-        pass
-
-
-class RecordingFederation(MemoryFederation):
-    """A memory federation that keeps every object it sends and receives."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sent, self.received = [], []
-
-    def remote(self, obj, name, tag, dest_role, dest_party):
-        self.sent.append((name, dest_role, dest_party, obj))
-        super().remote(obj, name, tag, dest_role, dest_party)
-
-    def get(self, name, tag, src_role, src_party, timeout=None):
-        obj = super().get(name, tag, src_role, src_party, timeout)
-        self.received.append((name, src_role, src_party, obj))
-        return obj
-
 
 @dataclass
 class PartyRun:
@@ -99,25 +69,15 @@ def run_parties(tables: dict, conf: dict | None = None, roles: dict = ONE_HOST, 
     runs = {}
     for (role, party), table in tables.items():
         federation = RecordingFederation("task_intersect", role, party, roles, {"board": board, "timeout": timeout})
-        logger = logging.getLogger(f"test.intersection.{role}.{party}")
         ctx = ComponentContext("job", "task_intersect", "intersection_0", role, party, roles, federation,
-                               FakeTracker(), logger)
+                               FakeTracker(), quiet_logger(role))
         params = spec.default_params().update(conf or {}).update((party_conf or {}).get(role, {}))
-        runs[(role, party)] = PartyRun(ctx, spec.program(role)(params), inputs={"data": {"data": table}})
-
-    def run(entry: PartyRun):
-        try:
-            entry.output = entry.component.run(entry.ctx, entry.inputs)
-        except Exception as exc:  # reported by the test
-            entry.error = exc
-
-    threads = [threading.Thread(target=run, args=(entry,)) for entry in runs.values()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout + 10)
+        runs[(role, party)] = {"ctx": ctx, "component": spec.program(role)(params),
+                               "inputs": {"data": {"data": table}}}
+    run_in_threads(runs, timeout)  # errors are kept for the test to judge
     assert board.pending() == [], "a message was sent but never received"
-    return runs
+    return {key: PartyRun(entry["ctx"], entry["component"], entry.get("output"), entry.get("error"), entry["inputs"])
+            for key, entry in runs.items()}
 
 
 def succeeded(runs) -> dict:
@@ -140,9 +100,9 @@ def table_rows(table) -> list[tuple[str, str]]:
 
 
 def metrics(entry: PartyRun) -> dict:
-    [(namespace, name, data)] = entry.ctx.tracker.data
+    [(namespace, name, data)] = entry.ctx.tracker.metrics
     assert (namespace, name) == ("train", "intersection")
-    assert entry.ctx.tracker.meta == [("train", "intersection", METRIC_META)]
+    assert entry.ctx.tracker.metas == [("train", "intersection", METRIC_META)]
     return dict(data)
 
 
@@ -378,7 +338,7 @@ def test_two_hosts_all_keep_the_ids_common_to_the_three(overlap, conf):
         assert [i for i, _ in rows(runs[(role, party)].output.data)] == [i for i in own if i in everywhere]
         assert metrics(runs[(role, party)])["intersect_count"] == 51
     if conf["intersect_method"] == "rsa":  # each host has its own key: its own encrypted form of the ids
-        synced = [obj for name, _, party, obj in runs[("guest", 9999)].ctx.federation.sent
+        synced = [obj for name, _, _, party, obj in runs[("guest", 9999)].ctx.federation.sent
                   if name.endswith(".intersect_ids")]
         assert len(synced) == 2 and len(synced[0]) == 51 and not set(synced[0]) & set(synced[1])
 
@@ -444,7 +404,7 @@ def test_rsa_guest_never_receives_host_ids_and_host_never_receives_guest_ids(ove
     assert not host_seen & leaks(GUEST_IDS), "the host saw a guest id"
     assert not guest_seen & leaks(HOST_IDS), "the guest saw a host id"
     # what the host got back at the end is one hashed value per common id, nothing more
-    [synced] = [obj for name, _, _, obj in h.ctx.federation.received if name.endswith(".intersect_ids")]
+    [synced] = [obj for name, _, _, _, obj in h.ctx.federation.received if name.endswith(".intersect_ids")]
     assert len(synced) == 151 and set(synced) <= set(flatten(sent_objects(h)))
 
 
@@ -492,7 +452,7 @@ def test_need_run_false_passes_the_input_through_without_messages(overlap):
     params = get_spec("Intersection").default_params().update({"need_run": False})
     output = IntersectGuest(params).run(ctx, {"data": {"data": guest}})
     assert output.data is guest and output.model is None
-    assert federation.sent == [] and ctx.tracker.data == []
+    assert federation.sent == [] and ctx.tracker.metrics == []
 
 
 @pytest.mark.parametrize("conf, message", [
@@ -522,11 +482,7 @@ def test_one_input_table_is_required(overlap):
 
 def test_intersection_job_on_uploaded_tables_through_the_server(flow_server):
     server = flow_server()
-    for path, name in ((GUEST_CSV, "breast_hetero_guest"), (HOST_CSV, "breast_hetero_host")):
-        answer = server.post("/v1/data/upload", {"use_local_data": 0, "file": str(path), "head": 1, "partition": 4,
-                                                 "work_mode": 0, "namespace": "intersect_test", "table_name": name})
-        assert answer["retcode"] == 0, answer
-        assert server.wait_job(answer["jobId"])["f_status"] == "success"
+    upload_breast_hetero(server, "intersect_test")
     dsl = {"components": {"intersection_0": {"module": "Intersection", "input": {"data": {"data": ["args.data"]}},
                                              "output": {"data": ["train"]}}}}
     conf = {"initiator": {"role": "guest", "party_id": 9999}, "job_parameters": {"work_mode": 0},

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import uuid
 
 import numpy as np
@@ -18,22 +17,10 @@ from fate_flow.components.toy_example.secure_add_guest import SecureAddGuest
 from fate_flow.components.toy_example.secure_add_host import SecureAddHost
 from fate_flow.components.toy_example.transfer import SecureAddExampleTransferVariable
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
+from tests.component_harness import FakeTracker, RecordingFederation, run_in_threads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOG_FORMAT = "[%(levelname)s] %(filename)s[line:%(lineno)d]: %(message)s"
-
-
-class FakeTracker:
-    """Records every metric call; SecureAddExample should make none."""
-
-    def __init__(self):
-        self.calls = []
-
-    def log_metric_data(self, namespace, name, data):
-        self.calls.append(("data", namespace, name, data))
-
-    def set_metric_meta(self, namespace, name, meta):
-        self.calls.append(("meta", namespace, name, meta))
 
 
 class ListHandler(logging.Handler):
@@ -55,23 +42,6 @@ def list_logger(role):
     return logger, handler.lines
 
 
-class RecordingFederation(MemoryFederation):
-    """A memory federation that notes what it sends and receives."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sent, self.received = [], []
-
-    def remote(self, obj, name, tag, dest_role, dest_party):
-        self.sent.append((name, tag, dest_role, dest_party, obj))
-        super().remote(obj, name, tag, dest_role, dest_party)
-
-    def get(self, name, tag, src_role, src_party, timeout=None):
-        obj = super().get(name, tag, src_role, src_party, timeout)
-        self.received.append((name, tag, src_role, src_party, obj))
-        return obj
-
-
 def make_context(role, party, roles, federation):
     logger, lines = list_logger(role)
     ctx = ComponentContext(job_id="job_1", task_id="job_1_secure_add_example_0",
@@ -80,7 +50,7 @@ def make_context(role, party, roles, federation):
     return ctx, lines
 
 
-def run_in_threads(roles, guest_conf, host_conf, timeout=10):
+def run_guest_and_host(roles, guest_conf, host_conf, timeout=10):
     """Run guest and host in two threads over one memory board; return contexts, logs, outcomes."""
     board = MemoryBoard()
     options = {"board": board, "timeout": timeout}
@@ -92,19 +62,9 @@ def run_in_threads(roles, guest_conf, host_conf, timeout=10):
     for role, (cls, party, conf) in parties.items():
         federation = RecordingFederation("task_secure_add", role, party, roles, options)
         ctx, lines = make_context(role, party, roles, federation)
-        runs[role] = {"ctx": ctx, "lines": lines, "component": cls(SecureAddExampleParam.from_dict(conf))}
-
-    def run(entry):
-        try:
-            entry["output"] = entry["component"].run(entry["ctx"], {})
-        except Exception as exc:   # reported to the test thread below
-            entry["error"] = exc
-
-    threads = [threading.Thread(target=run, args=(entry,)) for entry in runs.values()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout + 5)
+        runs[role] = {"ctx": ctx, "lines": lines, "component": cls(SecureAddExampleParam.from_dict(conf)),
+                      "inputs": {}}
+    run_in_threads(runs, timeout)  # errors are kept for the test to judge
     assert board.pending() == [], "a message was sent but never received"
     return runs
 
@@ -146,11 +106,12 @@ def success_value(lines):
 
 
 def test_secure_add_in_two_threads_gives_twice_data_num():
-    runs = run_in_threads(ROLES, TOY_GUEST, TOY_HOST)
+    runs = run_guest_and_host(ROLES, TOY_GUEST, TOY_HOST)
     for role in ("guest", "host"):
         assert "error" not in runs[role], runs[role].get("error")
         assert runs[role]["output"] == ComponentOutput()
-        assert runs[role]["ctx"].tracker.calls == []
+        tracker = runs[role]["ctx"].tracker
+        assert (tracker.metrics, tracker.metas, tracker.progress) == ([], [], [])
     lines = runs["guest"]["lines"]
     assert abs(success_value(lines) - 2000.0) < 1e-6
     assert any(line.endswith("Secure Add Result is 2000.0000") for line in lines)
@@ -161,7 +122,7 @@ def test_secure_add_in_two_threads_gives_twice_data_num():
 
 
 def test_only_the_protocol_messages_cross_the_federation():
-    runs = run_in_threads(ROLES, TOY_GUEST, TOY_HOST)
+    runs = run_guest_and_host(ROLES, TOY_GUEST, TOY_HOST)
     guest, host = runs["guest"]["ctx"].federation, runs["host"]["ctx"].federation
     prefix = SecureAddExampleTransferVariable.__name__ + "."
 
@@ -189,19 +150,19 @@ def test_only_the_protocol_messages_cross_the_federation():
 
 
 def test_guest_and_host_may_share_a_party_id():
-    runs = run_in_threads({"guest": [10000], "host": [10000]}, TOY_GUEST, TOY_HOST)
+    runs = run_guest_and_host({"guest": [10000], "host": [10000]}, TOY_GUEST, TOY_HOST)
     assert "error" not in runs["guest"] and "error" not in runs["host"]
     assert abs(success_value(runs["guest"]["lines"]) - 2000.0) < 1e-6
 
 
 def test_secure_add_works_for_large_data_num():
     conf = {"data_num": 200_000}
-    runs = run_in_threads(ROLES, conf, conf)
+    runs = run_guest_and_host(ROLES, conf, conf)
     assert abs(success_value(runs["guest"]["lines"]) - 400_000.0) < 1e-6
 
 
 def test_different_data_num_fails_both_sides_quickly():
-    runs = run_in_threads(ROLES, {"data_num": 1000}, {"data_num": 999}, timeout=5)
+    runs = run_guest_and_host(ROLES, {"data_num": 1000}, {"data_num": 999}, timeout=5)
     for role, other in (("guest", "host_share"), ("host", "guest_share")):
         error = runs[role]["error"]
         assert isinstance(error, ValueError) and other in str(error), error
