@@ -14,25 +14,26 @@ from flask import Blueprint, current_app, g, jsonify
 
 from fate_flow.app import services
 from fate_flow.apps._request import json_body
-from fate_flow.serving import ModelPublisher, ServingService, protocol, serving_key
+from fate_flow import serving
+from fate_flow.serving import protocol
 from fate_flow.utils.response import envelope, ok
 
 bp = Blueprint("model_serving", __name__)
 _EXTENSION = "fate_flow.serving"
 
 
-def _publisher() -> ModelPublisher:
+def _publisher() -> "serving.ModelPublisher":
     """This app's publisher, with its serving service, made on first use from the app's settings."""
     extensions = current_app.extensions
     if _EXTENSION not in extensions:
         svc = services()
-        serving = ServingService(svc.settings, svc.api, lambda: svc.tables.storage)
+        service = serving.ServingService(svc.settings, svc.api, lambda: svc.tables.storage)
         # setdefault: concurrent first requests end up sharing one service (one model cache, one host pool)
-        extensions.setdefault(_EXTENSION, ModelPublisher(svc.settings, svc.api, serving))
+        extensions.setdefault(_EXTENSION, serving.ModelPublisher(svc.settings, svc.api, service))
     return extensions[_EXTENSION]
 
 
-def _serving() -> ServingService:
+def _serving() -> "serving.ServingService":
     return _publisher().serving
 
 
@@ -73,18 +74,18 @@ def batch_inference():
 def host_inference():
     body = json_body()
     # the guard leaves the signed caller's party in g when party calls are signed
-    return ok(_serving().host_share(serving_key(body), body.get("featureIdList"), g.get("fate_party")))
+    return ok(_serving().host_share(serving.serving_key(body), body.get("featureIdList"), g.get("fate_party")))
 
 
 @bp.route("/v1/serving/load", methods=["POST"])
 def serving_load():
     body = json_body()
-    return ok(_serving().load(serving_key(body), body.get("transfer_address")))
+    return ok(_serving().load(serving.serving_key(body), body.get("transfer_address")))
 
 
 @bp.route("/v1/serving/bind", methods=["POST"])
 def serving_bind():
     body = json_body()
-    _serving().bind(body.get("service_id"), serving_key(body))
+    _serving().bind(body.get("service_id"), serving.serving_key(body))
     return ok()
 

@@ -14,7 +14,6 @@ import threading
 import time
 from typing import Any, Mapping, NamedTuple, Sequence, TypeVar
 
-from fate_flow.federation import codec
 
 DEFAULT_TIMEOUT = 600.0
 # bytes per chunk of the backends that cut a message (http, rabbitmq) when options say nothing
@@ -118,6 +117,8 @@ class Federation(abc.ABC):
                 raise DuplicateRemoteError(key)
             self._sent.add(key)
         try:
+            from fate_flow.federation import codec  # numpy: loaded by tasks, not by the server
+
             payload = codec.dumps(obj)
             self._put_message(key, payload)
         except BaseException:
@@ -150,6 +151,8 @@ class Federation(abc.ABC):
         payload = self._take_message(key, wait)
         if payload is None:
             raise FederationTimeout(name, tag, src_role, src_party, wait)
+        from fate_flow.federation import codec
+
         return codec.loads(payload)
 
     def close(self) -> None:
