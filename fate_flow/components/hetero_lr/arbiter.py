@@ -12,9 +12,8 @@ import numpy as np
 
 from fate_flow.components.hetero_lr.base import MODEL_META, MODEL_PARAM, HeteroLRBase
 from fate_flow.components.hetero_lr.masking import decrypt_masked
+from fate_flow.components.linear_model.common import LOSS_META
 from fate_flow.secureprotol import EncryptedNumber, generate_keypair
-
-LOSS_META = {"name": "train", "metric_type": "LOSS", "unit_name": "iters"}
 
 
 class HeteroLRArbiter(HeteroLRBase):

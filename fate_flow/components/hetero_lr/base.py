@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 
 from fate_flow.components.base import ComponentContext
-from fate_flow.components.linear_model.common import LinearModelBase, batch_rows, select_model_features  # noqa: F401
+from fate_flow.components.linear_model.common import (  # noqa: F401
+    LinearModelBase, batch_rows, lr_model_meta, named_weights, select_model_features,
+)
 from fate_flow.components.linear_model.optim import ConvergeCheck, Optimizer, add_l2_term, apply_update
 from fate_flow.components.hetero_lr.transfer import HeteroLRTransferVariable
 
@@ -94,19 +96,14 @@ class HeteroLRBase(LinearModelBase):
         return {MODEL_META: self.model_meta(), MODEL_PARAM: self.model_param()}
 
     def model_meta(self) -> dict[str, Any]:
-        p = self.params
-        return {"penalty": p.penalty, "tol": p.tol, "alpha": p.alpha, "optimizer": p.optimizer,
-                "party_weight": 0.0, "batch_size": p.batch_size, "learning_rate": p.learning_rate,
-                "max_iter": p.max_iter, "early_stop": p.early_stop, "re_encrypt_batches": 0,
-                "fit_intercept": self.fits_intercept, "need_one_vs_rest": False}
+        return lr_model_meta(self.params, self.fits_intercept, re_encrypt_batches=0)
 
     def model_param(self) -> dict[str, Any]:
-        coef = self.weights_[:-1] if self.fits_intercept else self.weights_
+        weight, intercept = named_weights(self.weights_, self.header_, self.fits_intercept)
         param = {"iters": self.n_iter_, "loss_history": [], "is_converged": self.is_converged_,
-                 "weight": {name: float(w) for name, w in zip(self.header_, coef)},
-                 "header": list(self.header_), "need_one_vs_rest": False, "best_iteration": -1}
+                 "weight": weight, "header": list(self.header_), "need_one_vs_rest": False, "best_iteration": -1}
         if self.fits_intercept:
-            param["intercept"] = float(self.weights_[-1])
+            param["intercept"] = intercept
         return param
 
     def load_model(self, messages: dict[str, Any]) -> None:

@@ -12,9 +12,8 @@ import numpy as np
 
 from fate_flow.components.homo_lr.base import HomoLRBase
 from fate_flow.components.linear_model.optim import ConvergeCheck
+from fate_flow.components.linear_model.common import LOSS_META
 from fate_flow.components.homo_lr.secure_aggregation import arbiter_relay_keys, unmask_sum
-
-LOSS_META = {"name": "train", "metric_type": "LOSS", "unit_name": "iters"}
 
 
 class HomoLRArbiter(HomoLRBase):

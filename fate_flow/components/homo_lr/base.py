@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from fate_flow.components.base import ComponentContext
-from fate_flow.components.linear_model.common import LinearModelBase
+from fate_flow.components.linear_model.common import LinearModelBase, lr_model_meta, named_weights
 from fate_flow.components.homo_lr.transfer import HomoLRTransferVariable
 
 MODEL_META = "HomoLogisticRegressionMeta"
@@ -57,21 +57,15 @@ class HomoLRBase(LinearModelBase):
         return {MODEL_META: self.model_meta(), MODEL_PARAM: self.model_param()}
 
     def model_meta(self) -> dict[str, Any]:
-        p = self.params
-        return {"penalty": p.penalty, "tol": p.tol, "alpha": p.alpha, "optimizer": p.optimizer,
-                "party_weight": 0.0, "batch_size": p.batch_size, "learning_rate": p.learning_rate,
-                "max_iter": p.max_iter, "early_stop": p.early_stop, "re_encrypt_batches": p.re_encrypt_batches,
-                "fit_intercept": self.fit_intercept_, "need_one_vs_rest": False}
+        return lr_model_meta(self.params, self.fit_intercept_, self.params.re_encrypt_batches)
 
     def model_param(self) -> dict[str, Any]:
         param = {"iters": self.n_iter_, "loss_history": [float(v) for v in self.loss_history_],
                  "is_converged": bool(self.is_converged_), "weight": {}, "intercept": 0.0, "header": [],
                  "need_one_vs_rest": False}
         if self.weights_ is not None:
-            coef = self.weights_[:-1] if self.fit_intercept_ else self.weights_
-            param["weight"] = {name: float(w) for name, w in zip(self.header_, coef)}
+            param["weight"], param["intercept"] = named_weights(self.weights_, self.header_, self.fit_intercept_)
             param["header"] = list(self.header_)
-            param["intercept"] = float(self.weights_[-1]) if self.fit_intercept_ else 0.0
         return param
 
     def load_model(self, messages: dict[str, Any]) -> None:

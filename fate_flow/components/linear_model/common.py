@@ -13,6 +13,26 @@ import pyarrow.compute as pc
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput, TableData
 
 
+# the arbiters' per-iteration loss metric (namespace "train", name "loss")
+LOSS_META = {"name": "train", "metric_type": "LOSS", "unit_name": "iters"}
+
+
+def lr_model_meta(params, fit_intercept: bool, re_encrypt_batches: int) -> dict[str, Any]:
+    """FATE's LRModelMeta of HeteroLR and HomoLR."""
+    p = params
+    return {"penalty": p.penalty, "tol": p.tol, "alpha": p.alpha, "optimizer": p.optimizer,
+            "party_weight": 0.0, "batch_size": p.batch_size, "learning_rate": p.learning_rate,
+            "max_iter": p.max_iter, "early_stop": p.early_stop, "re_encrypt_batches": re_encrypt_batches,
+            "fit_intercept": fit_intercept, "need_one_vs_rest": False}
+
+
+def named_weights(weights: np.ndarray, header: list[str], fit_intercept: bool) -> tuple[dict[str, float], float]:
+    """(``{feature: weight}``, intercept) of a weight vector whose intercept, if any, is last."""
+    coef = weights[:-1] if fit_intercept else weights
+    intercept = float(weights[-1]) if fit_intercept else 0.0
+    return {name: float(w) for name, w in zip(header, coef)}, intercept
+
+
 def read_instances(table, module: str, refuse_empty: bool = False):
     """The table's rows as Instances; ValueError for a missing table, several tables or (if asked) no rows."""
     from fate_flow.computing import Instances
