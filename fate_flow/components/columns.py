@@ -1,41 +1,44 @@
-"""Column choice shared by binning and selection: FATE's ``*_indexes`` (-1 = all) united with ``*_names``."""
+"""What single-table components share: FATE's column choice (``*_indexes``, -1 = all, united with
+``*_names``), their one input table and their upstream model."""
 from __future__ import annotations
 
 from typing import Any
 
 
-def column_positions(header: list[str], indexes: Any, names: Any, what: str) -> list[int]:
+def column_positions(header: list[str], indexes: Any, names: Any, params: tuple[str, str]) -> list[int]:
     """Header positions of the chosen columns, in header order.
 
     Args:
         header: the data's feature names.
         indexes: -1 (every column), None, or a list of header positions.
         names: None or a list of header names.
-        what: the parameter family, for messages (e.g. "bin").
+        params: the two parameters' names, for messages (e.g. ("bin_indexes", "bin_names")).
 
     Raises:
         ValueError: an index outside the header or a name not in it, naming the parameter.
     """
+    index_param, name_param = params
     chosen = set(range(len(header))) if indexes == -1 else set()
     for index in [] if indexes in (-1, None) else indexes:
-        if not 0 <= index < len(header):
-            raise ValueError(f"{what}_indexes: column index {index} is outside the header of {len(header)} columns")
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(header):
+            raise ValueError(f"{index_param}: column index {index!r} is outside the header of {len(header)} columns")
         chosen.add(index)
     position = {name: i for i, name in enumerate(header)}
     for name in names or []:
         if name not in position:
-            raise ValueError(f"{what}_names: column {name!r} is not in the header {header}")
+            raise ValueError(f"{name_param}: column {name!r} is not in the header {header}")
         chosen.add(position[name])
     return sorted(chosen)
 
 
 def only_input_table(inputs: dict, module: str):
-    """The one input data table of ``module``; ValueError if there is none or several."""
-    tables = [t for t in (inputs.get("data") or {}).values() if t is not None]
-    if len(tables) == 1 and isinstance(tables[0], list) and len(tables[0]) == 1:
-        return tables[0][0]
-    if len(tables) != 1 or isinstance(tables[0], list):
-        raise ValueError(f"{module} takes exactly one input data table, got {len(tables)} inputs")
+    """The one input data table of ``module`` (lists flattened, absent upstreams ignored);
+    ValueError if there is none or several."""
+    tables = []
+    for value in (inputs.get("data") or {}).values():
+        tables.extend(t for t in (value if isinstance(value, list) else [value]) if t is not None)
+    if len(tables) != 1:
+        raise ValueError(f"{module} takes exactly one input data table, got {len(tables)}")
     return tables[0]
 
 

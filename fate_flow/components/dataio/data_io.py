@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
+from fate_flow.components.columns import only_input_table
 from fate_flow.components.dataio.dense import read_dense
 from fate_flow.components.dataio.param import DataIOParam
 from fate_flow.components.dataio.parsing import read_rows
@@ -27,7 +28,7 @@ class DataIO(ComponentBase):
 
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
         """Fit or transform the single input table; pass it through when need_run is false."""
-        table = _single_table(inputs)
+        table = only_input_table(inputs, "DataIO")
         if not self.params.need_run:
             ctx.logger.info("need_run is false: DataIO passes %s.%s through", table.meta.namespace, table.meta.name)
             return ComponentOutput(data=table, model=export_model(self.params, None))
@@ -56,15 +57,6 @@ class DataIO(ComponentBase):
         if params.input_format == "sparse":
             return read_sparse(ids, values, params, fitted)
         return read_tag(ids, values, params, fitted)
-
-
-def _single_table(inputs: dict[str, Any]):
-    tables = []
-    for table in (inputs.get("data") or {}).values():
-        tables.extend(table if isinstance(table, list) else [table])
-    if len(tables) != 1:
-        raise ValueError(f"DataIO reads exactly one input table, got {len(tables)}")
-    return tables[0]
 
 
 def _upstream_model(inputs: dict[str, Any]) -> tuple[str, dict] | None:

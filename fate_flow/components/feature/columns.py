@@ -1,24 +1,40 @@
-"""Which columns a transform applies to: FATE's ``*_col_indexes`` (-1 = all) plus ``*_names``."""
+"""The fit-or-load-then-transform run shared by FeatureScale and OneHotEncoder."""
 from __future__ import annotations
 
+from typing import Any
 
-def selected_columns(header: list[str], indexes, names) -> list[int]:
-    """Positions of the chosen columns, in header order; ValueError naming an unknown one."""
-    chosen = set(range(len(header))) if indexes == -1 else set()
-    for index in [] if indexes in (-1, None) else indexes:
-        if not isinstance(index, int) or not 0 <= index < len(header):
-            raise ValueError(f"column index {index!r} is outside the header of {len(header)} columns")
-        chosen.add(index)
-    for name in names or []:
-        if name not in header:
-            raise ValueError(f"column {name!r} is not in the header {header}")
-        chosen.add(header.index(name))
-    return sorted(chosen)
+from fate_flow.components.base import ComponentBase, ComponentOutput
+from fate_flow.components.columns import first_model, only_input_table
 
 
-def only_input_table(inputs: dict):
-    """The one input data table of a single-input component; ValueError otherwise."""
-    tables = list((inputs.get("data") or {}).values())
-    if len(tables) != 1 or isinstance(tables[0], list):
-        raise ValueError("this component takes exactly one input data table")
-    return tables[0]
+class ColumnTransform(ComponentBase):
+    """A local transform of chosen columns, fitted on the data or taken from an input model.
+
+    Subclasses give ``fit(data) -> state``, ``state_from_model(model)``, ``transform(data)``
+    (using ``self.state_``) and ``export(data, transformed) -> model messages``.
+    """
+
+    def run(self, ctx, inputs):
+        from fate_flow.computing import Instances
+
+        table = only_input_table(inputs, type(self).__name__)
+        if not self.params.need_run:
+            return ComponentOutput(data=table)
+        data = Instances.from_table(table)
+        model = first_model(inputs, "model")
+        self.state_ = self.state_from_model(model) if model else self.fit(data)
+        transformed = self.transform(data)
+        return ComponentOutput(data=transformed.to_table_data(table.meta.partitions),
+                               model=self.export(data, transformed))
+
+    def fit(self, data) -> Any:
+        raise NotImplementedError
+
+    def state_from_model(self, model: dict) -> Any:
+        raise NotImplementedError
+
+    def transform(self, data):
+        raise NotImplementedError
+
+    def export(self, data, transformed) -> dict:
+        raise NotImplementedError

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fate_flow.components.base import ComponentBase, ComponentOutput
-from fate_flow.components.feature.columns import only_input_table, selected_columns
+from fate_flow.components.columns import column_positions
+from fate_flow.components.feature.columns import ColumnTransform
 from fate_flow.computing import Instances
 
 
@@ -12,22 +12,20 @@ def _value_name(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-class OneHotEncoder(ComponentBase):
-    def run(self, ctx, inputs):
-        table = only_input_table(inputs)
-        if not self.params.need_run:
-            return ComponentOutput(data=table)
-        data = Instances.from_table(table)
-        model = next(iter((inputs.get("model") or {}).values()), None)
-        self.col_map_ = model["OneHotParam"]["col_map"] if model else self._fit(data)
-        encoded = self._transform(data)
-        meta = {"transform_col_names": list(self.col_map_), "need_run": self.params.need_run}
-        param = {"col_map": self.col_map_, "result_header": encoded.header}
-        return ComponentOutput(data=encoded.to_table_data(table.meta.partitions),
-                               model={"OneHotMeta": meta, "OneHotParam": param})
+class OneHotEncoder(ColumnTransform):
+    """State: ``{column: {values, transformed_headers}}`` (FATE's col_map)."""
 
-    def _fit(self, data: Instances) -> dict:
-        columns = selected_columns(data.header, self.params.transform_col_indexes, self.params.transform_col_names)
+    def state_from_model(self, model: dict) -> dict:
+        return model["OneHotParam"]["col_map"]
+
+    def export(self, data: Instances, transformed: Instances) -> dict:
+        meta = {"transform_col_names": list(self.state_), "need_run": self.params.need_run}
+        return {"OneHotMeta": meta, "OneHotParam": {"col_map": self.state_, "result_header": transformed.header}}
+
+    def fit(self, data: Instances) -> dict:
+        p = self.params
+        columns = column_positions(data.header, p.transform_col_indexes, p.transform_col_names,
+                                   ("transform_col_indexes", "transform_col_names"))
         col_map = {}
         for j in columns:
             values = np.unique(data.features[:, j])
@@ -36,8 +34,8 @@ class OneHotEncoder(ComponentBase):
                                        "transformed_headers": [f"{data.header[j]}_{n}" for n in names]}
         return col_map
 
-    def _transform(self, data: Instances) -> Instances:
-        return one_hot_columns(data, self.col_map_)
+    def transform(self, data: Instances) -> Instances:
+        return one_hot_columns(data, self.state_)
 
 
 def one_hot_columns(data: Instances, col_map: dict) -> Instances:

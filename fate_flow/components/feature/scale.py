@@ -3,25 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from fate_flow.components.base import ComponentBase, ComponentOutput
-from fate_flow.components.feature.columns import only_input_table, selected_columns
+from fate_flow.components.columns import column_positions
+from fate_flow.components.feature.columns import ColumnTransform
 from fate_flow.computing import Instances
 
 
-class FeatureScale(ComponentBase):
-    def run(self, ctx, inputs):
-        table = only_input_table(inputs)
-        if not self.params.need_run:
-            return ComponentOutput(data=table)
-        data = Instances.from_table(table)
-        model = next(iter((inputs.get("model") or {}).values()), None)
-        self.col_scale_param_ = model["ScaleParam"]["col_scale_param"] if model else self._fit(data)
-        scaled = self._transform(data)
-        return ComponentOutput(data=scaled.to_table_data(table.meta.partitions), model=self._export(data.header))
+class FeatureScale(ColumnTransform):
+    """State: ``{column: {column_lower, column_upper, mean, std}}`` (FATE's col_scale_param)."""
 
-    def _fit(self, data: Instances) -> dict:
+    def state_from_model(self, model: dict) -> dict:
+        return model["ScaleParam"]["col_scale_param"]
+
+    def fit(self, data: Instances) -> dict:
         p = self.params
-        columns = selected_columns(data.header, p.scale_col_indexes, p.scale_names)
+        columns = column_positions(data.header, p.scale_col_indexes, p.scale_names, ("scale_col_indexes", "scale_names"))
         x = data.features[:, columns]
         lower, upper = self._bounds(x)
         clipped = np.clip(x, lower, upper)
@@ -40,16 +35,16 @@ class FeatureScale(ComponentBase):
             high = np.minimum(high, p.feat_upper) if p.feat_upper is not None else high
         return low, high
 
-    def _transform(self, data: Instances) -> Instances:
+    def transform(self, data: Instances) -> Instances:
         p = self.params
-        return scale_columns(data, self.col_scale_param_, p.method, p.with_mean, p.with_std)
+        return scale_columns(data, self.state_, p.method, p.with_mean, p.with_std)
 
-    def _export(self, header: list[str]) -> dict:
+    def export(self, data: Instances, transformed: Instances) -> dict:
         p = self.params
         meta = {"method": p.method, "mode": p.mode, "area": "col", "scale_column_idx": p.scale_col_indexes,
                 "feat_upper": p.feat_upper, "feat_lower": p.feat_lower, "with_mean": p.with_mean,
                 "with_std": p.with_std, "need_run": p.need_run}
-        return {"ScaleMeta": meta, "ScaleParam": {"col_scale_param": self.col_scale_param_, "header": header}}
+        return {"ScaleMeta": meta, "ScaleParam": {"col_scale_param": self.state_, "header": data.header}}
 
 
 def scale_columns(data: Instances, col_scale_param: dict, method: str, with_mean: bool, with_std: bool) -> Instances:

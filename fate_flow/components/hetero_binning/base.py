@@ -13,10 +13,11 @@ import numpy as np
 
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 from fate_flow.components.hetero_binning import split_points as sp
-from fate_flow.components.hetero_binning.columns import column_positions, first_model, only_input_table
+from fate_flow.components.columns import column_positions, first_model, only_input_table
 from fate_flow.components.hetero_binning.woe import iv_param
 
 MODULE = "HeteroFeatureBinning"
+TRANSFORM_PARAMS = ("transform_param.transform_cols", "transform_param.transform_names")
 META, PARAM = "FeatureBinningMeta", "FeatureBinningParam"
 
 
@@ -71,8 +72,8 @@ class HeteroFeatureBinningBase(ComponentBase):
         """Set ``split_points_``/``category_cols_`` for the chosen columns; return their bin matrix."""
         p = self.params
         header = self.header_
-        category = column_positions(header, p.category_indexes, p.category_names, "category")
-        binned = sorted(set(column_positions(header, p.bin_indexes, p.bin_names, "bin")) | set(category))
+        category = column_positions(header, p.category_indexes, p.category_names, ("category_indexes", "category_names"))
+        binned = sorted(set(column_positions(header, p.bin_indexes, p.bin_names, ("bin_indexes", "bin_names"))) | set(category))
         numeric = [j for j in binned if j not in category]
         points = dict(zip(numeric, self._numeric_split_points(data.features[:, numeric],
                                                               [header[j] for j in numeric])))
@@ -109,9 +110,9 @@ class HeteroFeatureBinningBase(ComponentBase):
         binned = [self.header_.index(name) for name in self.split_points_]
         if t.transform_cols == -1:
             chosen = list(binned)
-            chosen += column_positions(self.header_, None, t.transform_names, "transform")
+            chosen += column_positions(self.header_, None, t.transform_names, TRANSFORM_PARAMS)
         else:
-            chosen = column_positions(self.header_, t.transform_cols, t.transform_names, "transform")
+            chosen = column_positions(self.header_, t.transform_cols, t.transform_names, TRANSFORM_PARAMS)
         outside = [self.header_[j] for j in chosen if j not in binned]
         if outside:
             raise ValueError(f"transform_param: column {outside[0]!r} is not a binned column")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
-from fate_flow.components.hetero_binning.columns import column_positions, first_model, only_input_table
+from fate_flow.components.columns import column_positions, first_model, only_input_table
 from fate_flow.components.hetero_selection import filters
 from fate_flow.components.hetero_selection.param import IV_FILTERS
 from fate_flow.components.hetero_selection.transfer import HeteroFeatureSelectionTransferVariable
@@ -66,7 +66,7 @@ class HeteroFeatureSelectionBase(ComponentBase):
         p = self.params
         if any(m in IV_FILTERS for m in p.filter_methods) and binning_model is None:
             raise ValueError(NO_BINNING_MODEL)
-        positions = column_positions(self.header_, p.select_col_indexes, p.select_names, "select")
+        positions = column_positions(self.header_, p.select_col_indexes, p.select_names, ("select_col_indexes", "select_names"))
         self.select_cols_ = [self.header_[j] for j in positions]
         self.host_col_names_ = []
         variables = HeteroFeatureSelectionTransferVariable(ctx.federation) if ctx.federation else None

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput, TableData
+from fate_flow.components.columns import only_input_table
 from fate_flow.components.intersection import protocols
 from fate_flow.components.intersection.param import IntersectParam
 
@@ -38,7 +39,7 @@ class IntersectModelBase(ComponentBase):
         """Intersect the input table's ids with the other parties'; return the common rows."""
         params: IntersectParam = self.params
         params.check()
-        table = _single_input(inputs)
+        table = only_input_table(inputs, "Intersection")
         if not params.need_run:
             return ComponentOutput(data=table)
         _refuse_unsupported(params)
@@ -80,16 +81,6 @@ class IntersectHost(IntersectModelBase):
     role = "host"
     protocol_of = {"rsa": protocols.rsa_host, "raw": protocols.raw_host}
     placeholders = {"rsa": "id", "raw": "intersect_id"}
-
-
-def _single_input(inputs: dict[str, Any]) -> Any:
-    """The one input table; ValueError if there is none or several."""
-    tables = []
-    for value in (inputs.get("data") or {}).values():
-        tables.extend(value if isinstance(value, list) else [value])
-    if len(tables) != 1:
-        raise ValueError(f"Intersection takes exactly one input data table, got {len(tables)}")
-    return tables[0]
 
 
 def _refuse_unsupported(params: IntersectParam) -> None:
