@@ -13,18 +13,16 @@ parties (summed from each task's "federation sent N bytes in M messages" log lin
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.cluster import ARBITER, DATA, GUEST, HOST, Cluster  # noqa: E402
+from machine import describe_machine  # noqa: E402
 from tests.flow_server import FlowServer, wait_until  # noqa: E402
 
 SENT = re.compile(r"federation sent (\d+) bytes in (\d+) messages")
@@ -92,9 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-iter", type=int, default=10)
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args(argv)
-    print(f"date      {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\nmachine   {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}\nload      {os.getloadavg()}\n"
-          f"job       fate_flow hetero LR example, max_iter {args.max_iter}, seed 1")
+    print(describe_machine())
+    print(f"job       fate_flow hetero LR example, max_iter {args.max_iter}, seed 1")
     print(f"\n{'setup':20s} {'status':8s} {'create->end':>12s} {'AUC':>9s} {'sent between parties':>24s}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

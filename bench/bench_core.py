@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -43,6 +41,7 @@ if str(ROOT) not in sys.path:
 import psutil  # noqa: E402
 import requests  # noqa: E402
 
+from machine import load_average, machine  # noqa: E402
 from tests.flow_server import FlowServer, wait_until  # noqa: E402
 
 TOY = ROOT / "examples" / "toy_example"
@@ -207,38 +206,6 @@ def bare_interpreter_ms(runs: int) -> list[float]:
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         out.append((time.perf_counter() - t0) * 1000)
     return out
-
-
-def code_version() -> str:
-    """``git`` commit of the tree measured, ``+dirty`` when fate_flow/ has local changes."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fate_flow", "fate_flow_server.py"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (commit or "unknown") + ("+dirty" if dirty else "")
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "code": code_version(),
-            "platform": platform.platform(), "date": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
 
 
 # ---------------------------------------------------------------- main

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from bench_upload import Sampler  # noqa: E402
+from machine import describe_machine  # noqa: E402
 from tests.flow_server import FlowServer  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
@@ -75,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iters", default="3,30")
     parser.add_argument("--skip-federatedml", action="store_true")
     args = parser.parse_args(argv)
-    print(f"date      {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\nmachine   {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}\nload      {os.getloadavg()}")
+    print(describe_machine())
     with tempfile.TemporaryDirectory() as tmp:
         server = FlowServer(Path(tmp) / "server", conf={"federation": {"timeout": 900}}).start()
         sampler = Sampler(server.proc.pid, interval=0.05)

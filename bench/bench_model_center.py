@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 import fate_flow_client  # noqa: E402
+from machine import describe_machine  # noqa: E402
 from tests.flow_server import FlowServer, drop_mysql_database, unique_mysql_url  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
@@ -150,8 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-mb", type=int, default=64)
     parser.add_argument("--skip-store", action="store_true")
     args = parser.parse_args(argv)
-    print(f"date      {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\nmachine   {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}\nload      {os.getloadavg()}")
+    print(describe_machine())
     mysql = None if args.skip_store else unique_mysql_url()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -16,11 +16,8 @@ Takes about 50 s on 2 cores (``--quick``: about 15 s, smaller sizes).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 
@@ -34,6 +31,7 @@ from phe import paillier as phe_paillier  # noqa: E402
 from fate_flow.secureprotol import generate_keypair, set_parallelism, shutdown_pool  # noqa: E402
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey  # noqa: E402
 from fate_flow.secureprotol.gmpy_math import HAVE_GMP  # noqa: E402
+from machine import machine  # noqa: E402
 
 KEY_BITS = 1024
 
@@ -52,19 +50,9 @@ def best_of(repeats: int, func, *args):
 
 
 def machine_info() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     import gmpy2
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "gmpy2": gmpy2.version(), "gmp": gmpy2.mp_version(), "have_gmp": HAVE_GMP,
-            "commit": commit or "?", "load_avg": os.getloadavg(),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+    return machine(gmpy2=gmpy2.version(), gmp=gmpy2.mp_version(), have_gmp=HAVE_GMP)
 
 
 class Bench:
@@ -228,7 +216,7 @@ def main() -> None:
     args = parser.parse_args()
     info = machine_info()
     print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, gmpy2 {info['gmpy2']} "
-          f"({info['gmp']}); commit {info['commit']}; {info['date']}; load avg {info['load_avg'][0]:.2f}")
+          f"({info['gmp']}); code {info['code']}; {info['date']}; load {info['load']}")
     rng = np.random.default_rng(2024)
     t_keys, ours = timed(generate_keypair, KEY_BITS)
     theirs = phe_paillier.generate_paillier_keypair(n_length=KEY_BITS)

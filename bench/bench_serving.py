@@ -18,8 +18,6 @@ import argparse
 import csv
 import json
 import multiprocessing
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -29,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 from bench_model_center import DATA, EXAMPLE, upload  # noqa: E402
+from machine import machine  # noqa: E402
 from tests.flow_server import FlowServer  # noqa: E402
 
 SERVICE_ID = "bench-lr"
@@ -110,12 +109,6 @@ def run_clients(url: str, payloads: list[bytes], total: int, n_clients: int) -> 
     elapsed = time.perf_counter() - began
     return dict(percentiles(latencies), clients=n_clients, requests=len(latencies), seconds=round(elapsed, 2),
                 requests_per_s=round(len(latencies) / elapsed, 1))
-
-
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "load_average": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
 def main() -> None:

@@ -31,7 +31,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import resource
 import shutil
 import sqlite3
@@ -49,6 +48,7 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
+from machine import load_average, machine  # noqa: E402
 from tests.flow_server import FlowServer  # noqa: E402
 
 FINISHED = ("success", "failed", "canceled", "timeout")
@@ -386,37 +386,12 @@ def run_download(server: FlowServer, sampler: Sampler, rows: int, tmp: Path, lab
 
 # ---------------------------------------------------------------- machine
 
-def code_version() -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fate_flow", "fate_flow_client.py"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (commit or "unknown") + ("+dirty" if dirty else "")
-
-
-def machine(tmp: Path) -> dict:
+def machine_of_run(tmp: Path) -> dict:
     import pyarrow
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        load = "unknown"
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "pyarrow": pyarrow.__version__, "numpy": np.__version__,
-            "mem_available_gb": psutil.virtual_memory().available / 2 ** 30,
-            "disk_free_gb": shutil.disk_usage(tmp).free / 2 ** 30, "load": load, "code": code_version(),
-            "date": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    return machine(pyarrow=pyarrow.__version__, numpy=np.__version__,
+                   mem_available_gb=psutil.virtual_memory().available / 2 ** 30,
+                   disk_free_gb=shutil.disk_usage(tmp).free / 2 ** 30)
 
 
 def label_of(rows: int) -> str:
@@ -439,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(x.replace("_", "")) for x in args.rows.split(",") if x.strip()]
 
     tmp = Path(tempfile.mkdtemp(prefix="ff_bench_upload_"))
-    info = machine(tmp)
+    info = machine_of_run(tmp)
     print("== FATE-Flow upload/download benchmark ==")
     print(f"date      {info['date']}")
     print(f"machine   {info['cpu']}, {info['cores']} cores, {info['platform']}")
@@ -566,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     print("targets: " + ("all met" if not failures else "NOT MET: " + "; ".join(failures)))
     print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, pyarrow {info['pyarrow']}, "
           f"{info['date']}, code {info['code']}, load after the run "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"{load_average()}")
     if args.json:
         Path(args.json).write_text(json.dumps(raw, indent=2, default=str))
     return 1 if wrong else 0
