@@ -20,7 +20,9 @@ from fate_flow.components.base import TableData
 from fate_flow.components.hetero_lr.base import (
     HeteroLRBase, batch_rows, select_model_features,
 )
-from fate_flow.components.linear_model.common import prediction_rows, read_instances, sigmoid, union_outputs
+from fate_flow.components.linear_model.common import (
+    prediction_rows, read_instances, sigmoid, signed_labels, union_outputs, with_intercept_column,
+)
 from fate_flow.components.hetero_lr.masking import MaskedSums
 from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
 from fate_flow.secureprotol import EncryptedArray, EncryptedNumber, PaillierPublicKey
@@ -36,12 +38,12 @@ class HeteroLRGuest(HeteroLRBase):
     def fit(self, table) -> None:
         """Train with the hosts and the arbiter until convergence or ``max_iter``."""
         data = read_instances(table, "HeteroLR")
-        y = _signed_labels(data.labels)
+        y = signed_labels(data.labels, "HeteroLR", "the guest")
         p = self.params
         self.fits_intercept = p.init_param.fit_intercept
         self.header_ = list(data.header)
         public_key = PaillierPublicKey.from_bytes(self.variables.paillier_pubkey.get(idx=0))
-        features = _with_intercept_column(data.features) if self.fits_intercept else data.features
+        features = with_intercept_column(data.features) if self.fits_intercept else data.features
         batches = [(features[rows], y[rows]) for rows in self._send_batches(data)]
         self.weights_ = initial_weights(data.n_features, p.init_param, self.fits_intercept)
         self.iterate(batches, functools.partial(self._train_batch, public_key))
@@ -111,21 +113,6 @@ class HeteroLRGuest(HeteroLRBase):
 
     def combine_outputs(self, results: list) -> TableData | None:
         return union_outputs(results)
-
-
-def _signed_labels(labels: np.ndarray | None) -> np.ndarray:
-    """FATE's label mapping: 1 stays 1, anything else becomes -1; ValueError beyond two classes."""
-    if labels is None:
-        raise ValueError("the guest's train data has no label: HeteroLR needs DataIO with_label on the guest")
-    classes = np.unique(labels)
-    if len(classes) > 2:
-        raise ValueError(f"HeteroLR here is binary only; the labels have {len(classes)} classes "
-                         f"(one-vs-rest is not supported)")
-    return np.where(labels == 1, 1.0, -1.0)
-
-
-def _with_intercept_column(features: np.ndarray) -> np.ndarray:
-    return np.hstack([features, np.ones((features.shape[0], 1))])
 
 
 def _align_host_scores(ids: pa.Array, message: dict) -> tuple[np.ndarray, np.ndarray]:

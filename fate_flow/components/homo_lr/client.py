@@ -18,7 +18,8 @@ from fate_flow.components.base import TableData
 from fate_flow.components.homo_lr import optim
 from fate_flow.components.linear_model import optim as lm_optim
 from fate_flow.components.linear_model.common import (  # noqa: F401 (parse_predict_detail: tests)
-    batch_rows, parse_predict_detail, prediction_rows, read_instances, select_model_features, sigmoid, union_outputs)
+    batch_rows, parse_predict_detail, prediction_rows, read_instances, select_model_features, sigmoid, signed_labels,
+    union_outputs, with_intercept_column)
 from fate_flow.components.homo_lr.base import HomoLRBase
 from fate_flow.components.homo_lr.param import PAILLIER
 from fate_flow.components.homo_lr.secure_aggregation import PairwiseMasker, client_key_agreement, header_digest
@@ -36,8 +37,8 @@ class HomoLRClient(HomoLRBase):
                                     "clear; pairwise masks hide it from the arbiter")
         self.fit_intercept_ = p.init_param.fit_intercept
         self.header_ = list(data.header)
-        x = optim.with_intercept_column(data.features) if self.fit_intercept_ else data.features
-        y = optim.signed_labels(data.labels)
+        x = with_intercept_column(data.features) if self.fit_intercept_ else data.features
+        y = signed_labels(data.labels, "HomoLR", "every client")
         masker = client_key_agreement(self.variables, self._client_index(),
                                       header_digest(self.header_, self.fit_intercept_))
         self.weights_ = lm_optim.initial_weights(data.n_features, p.init_param, self.fit_intercept_)

@@ -33,6 +33,25 @@ def named_weights(weights: np.ndarray, header: list[str], fit_intercept: bool) -
     return {name: float(w) for name, w in zip(header, coef)}, intercept
 
 
+def signed_labels(labels: np.ndarray | None, module: str, who: str) -> np.ndarray:
+    """FATE's label mapping y = 1 if label == 1 else -1; ValueError without labels or beyond two classes.
+
+    ``who`` names the parties that need labels, for the message ("the guest", "every client").
+    """
+    if labels is None:
+        raise ValueError(f"the train data has no label: {module} needs DataIO with_label on {who}")
+    classes = np.unique(labels)
+    if len(classes) > 2:
+        raise ValueError(f"{module} here is binary only; the labels have {len(classes)} classes "
+                         f"(one-vs-rest is not supported)")
+    return np.where(labels == 1, 1.0, -1.0)
+
+
+def with_intercept_column(features: np.ndarray) -> np.ndarray:
+    """The features with a last column of ones, whose weight is the intercept."""
+    return np.hstack([features, np.ones((features.shape[0], 1))])
+
+
 def read_instances(table, module: str, refuse_empty: bool = False):
     """The table's rows as Instances; ValueError for a missing table, several tables or (if asked) no rows."""
     from fate_flow.computing import Instances
