@@ -126,8 +126,12 @@ def resolve_models(config: dict) -> dict[str, dict]:
 
 
 def save_output_model(config: dict, model: dict | None) -> None:
-    """Save the component's model messages under its first output model alias (or "default")."""
-    if not model:
+    """Save the component's model messages under its first output model alias (or "default").
+
+    A predict job runs from a trained model and leaves it as it was trained: its components'
+    re-exported models are not written back over it.
+    """
+    if not model or (config.get("job_parameters") or {}).get("job_type") == "predict":
         return
     from fate_flow.utils.model_layout import save_component_model
 
