@@ -21,7 +21,7 @@ EXAMPLE = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regr
 DATA = ROOT / "examples" / "data"
 GUEST, HOST = 9999, 10000
 PARTIES = (("guest", GUEST), ("host", HOST), ("arbiter", HOST))
-SLICE = 2048  # bytes per MySQL row: the model takes several
+SLICE = 1024  # bytes per MySQL row: the model takes several
 IMPORT_LIMIT = 1 << 20  # server B's import_max_bytes
 REDIS = {"storage": "redis", "host": "127.0.0.1", "port": 6379, "db": 5, "password": "", "ex": 0}
 
@@ -277,10 +277,16 @@ def store_restore_cycle(trained, tmp_path, role: str, party_id: int, extra: dict
     refused = server.client("-f", "restore", "-c", conf)
     assert refused["retcode"] == 100 and "local cache already existed" in refused["retmsg"], refused
     shutil.rmtree(target)
+    row = [r for r in meta_rows(server) if r[:2] == (role, str(party_id))]
+    with sqlite3.connect(server.work_dir / "fate_flow_sqlite.db") as db:  # as on a server that never had it
+        db.execute("DELETE FROM t_machine_learning_model_meta WHERE f_role = ? AND f_party_id = ?",
+                   (role, str(party_id)))
     restored = server.client("-f", "restore", "-c", conf)
     wait_ok(server, restored)
     assert restored["data"]["job_dsl_path"].endswith("job_dsl.json") and "logs_directory" in restored["data"]
     assert files_under(target) == original
+    [listed] = [r for r in meta_rows(server) if r[:2] == (role, str(party_id))]  # the restored model is listed
+    assert listed == row[0]
     assert predict(server, info) == trained["scores"]
 
 

@@ -21,7 +21,7 @@ from fate_flow.driver.status import (JOB_FINISHED, TASK_UNFINISHED, JobStatus, Q
                                      transition)
 from fate_flow.errors import FlowError, JobNotFound, NotFound
 from fate_flow.federation import release_task_session
-from fate_flow.manager.model_center import record_model
+from fate_flow.manager.model_center import record_model, record_restored_models
 from fate_flow.settings import Settings
 from fate_flow.utils import ids
 from fate_flow.utils.log import job_logger
@@ -332,6 +332,8 @@ class JobController:
         if params.get("job_type", "train") == "predict":
             return
         parser = self.job_parser(job)
+        if role == "local":
+            record_restored_models(self.settings, conf, {c: parser.module(c) for c in parser.component_list()})
         pipeline = {"inference_dsl": parser.predict_dsl(role), "train_dsl": json.loads(job.f_dsl),
                     "train_runtime_conf": conf, "fate_version": "1.4.5",
                     "model_id": params["model_id"], "model_version": params["model_version"]}

@@ -69,6 +69,21 @@ def record_model(settings: Settings, role: str, party_id: Any, model_id: str, mo
         logger.exception("model %s#%s#%s %s not recorded", role, party_id, model_id, model_version)
 
 
+def record_restored_models(settings: Settings, conf: dict, modules: dict[str, str]) -> None:
+    """Record the models a successful local ModelRestore job brought back (its task has no flow DB).
+
+    ``modules`` maps the job's components to their modules; the restore parameters carry the
+    party model id (``role#party_id#model_id``) and version.
+    """
+    local = (conf.get("role_parameters") or {}).get(LOCAL["role"]) or {}
+    for component, module in modules.items():
+        params = local.get(component) or {}
+        if module != "ModelRestore" or not params.get("model_id") or not params.get("model_version"):
+            continue
+        role, party_id, model_id = str(params["model_id"][0]).split("#", 2)
+        record_model(settings, role, party_id, model_id, params["model_version"][0])
+
+
 class ModelCenter:
     """Models of this server's parties; ``controller`` submits the store/restore jobs."""
 
