@@ -2,76 +2,31 @@
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass
 
-from flask import Flask, Request, current_app, request
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
+from fate_flow.apps import BLUEPRINTS
+from fate_flow.apps._request import FlowRequest
+from fate_flow.apps._security import install_security
+from fate_flow.apps._services import EXTENSION
 from fate_flow.db import close_db, connect_db
-from fate_flow.driver.federated_api import FederatedClient
-from fate_flow.driver.job_controller import JobController
-from fate_flow.driver.waker import notify, socket_path
 from fate_flow.errors import GENERIC_ERROR, FlowError
-from fate_flow.manager.data_access import DataAccess
-from fate_flow.manager.output_data import OutputData
-from fate_flow.manager.table_manager import TableManager
+from fate_flow.root import Services, build_services
 from fate_flow.settings import Settings
 from fate_flow.utils.response import envelope
 
 logger = logging.getLogger("fate_flow.app")
 
 
-@dataclass
-class Services:
-    """What routes call into; built once per app from the settings."""
+def create_app(settings: Settings, services: Services | None = None) -> Flask:
+    """Build the WSGI app over ``services`` (built from ``settings`` if not given).
 
-    settings: Settings
-    api: FederatedClient
-    controller: JobController
-    tables: TableManager
-    data_access: DataAccess
-    output_data: OutputData
-
-
-def build_services(settings: Settings) -> Services:
-    wake_path = socket_path(settings.run_dir)
-    api = FederatedClient(settings)
-    controller = JobController(settings, api, lambda: notify(wake_path))
-    tables = TableManager(settings)
-    return Services(settings, api, controller, tables, DataAccess(settings, controller, tables), OutputData(tables))
-
-
-class FlowRequest(Request):
-    """Streams a multipart upload straight into the job's directory when a route asks for it.
-
-    The upload route sets ``environ["fate_flow.upload_dir"]`` before reading the form, so
-    a big file is written once, where the upload task reads it, and never held in memory.
+    The database must already be initialised (``db.init_db``).
     """
-
-    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
-        target = self.environ.get("fate_flow.upload_dir")
-        if not target:
-            return super()._get_file_stream(total_content_length, content_type, filename, content_length)
-        os.makedirs(target, exist_ok=True)
-        name = os.path.basename(filename or "") or "upload.csv"
-        if name in (".", ".."):
-            name = "upload.csv"
-        return open(os.path.join(target, name), "w+b")
-
-
-def services() -> Services:
-    return current_app.extensions["fate_flow"]
-
-
-def create_app(settings: Settings, svc: Services | None = None) -> Flask:
-    """Build the WSGI app. The database must already be initialised (``db.init_db``)."""
-    from fate_flow.apps import BLUEPRINTS
-    from fate_flow.apps._security import install_security
-
     app = Flask("fate_flow")
     app.request_class = FlowRequest
-    app.extensions["fate_flow"] = svc or build_services(settings)
+    app.extensions[EXTENSION] = services or build_services(settings)
     app.before_request(connect_db)
     app.teardown_request(close_db)
     install_security(app, settings)  # after connect_db: the guard reads nonces and privileges

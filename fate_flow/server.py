@@ -14,9 +14,12 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fate_flow.settings import Settings, apply_overrides, load_settings
+
+if TYPE_CHECKING:
+    from fate_flow.root import Services
 
 logger = logging.getLogger("fate_flow.server")
 
@@ -63,12 +66,12 @@ class StopSignals:
         (self.cold if self.warm.is_set() else self.warm).set()
 
 
-def run_scheduler_until_stopped(settings: Settings, controller, signals: StopSignals) -> None:
+def run_scheduler_until_stopped(services: "Services", signals: StopSignals) -> None:
     """Run the scheduler; on a warm stop wait for running tasks, on a cold one kill them."""
-    from fate_flow.driver.scheduler import Scheduler
-    from fate_flow.driver.waker import Waker, socket_path
+    from fate_flow.root import build_scheduler
 
-    scheduler = Scheduler(settings, controller, Waker(socket_path(settings.run_dir)))
+    settings = services.settings
+    scheduler = build_scheduler(services)
     scheduler.start()
     signals.warm.wait()
     logger.warning("stop requested: admitting no new job, waiting for running tasks")
@@ -84,7 +87,8 @@ def serve(settings: Settings, signals: StopSignals) -> None:
     """Serve HTTP with werkzeug and run the scheduler in this process."""
     from werkzeug.serving import make_server
 
-    from fate_flow.app import build_services, create_app
+    from fate_flow.app import create_app
+    from fate_flow.root import build_services
 
     holder = {}
     server = make_server(settings.host, settings.port, lambda env, start: holder["app"](env, start), threaded=True)
@@ -94,7 +98,7 @@ def serve(settings: Settings, signals: StopSignals) -> None:
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     _announce(settings)
     try:
-        run_scheduler_until_stopped(settings, services.controller, signals)
+        run_scheduler_until_stopped(services, signals)
     finally:
         server.shutdown()
 
@@ -117,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     signals.install()
     try:
         if args.scheduler_only:
-            from fate_flow.app import build_services
+            from fate_flow.root import build_services
 
-            run_scheduler_until_stopped(settings, build_services(settings).controller, signals)
+            run_scheduler_until_stopped(build_services(settings), signals)
         else:
             serve(settings, signals)
     except (SchedulerLocked, SecurityConfigError, OSError) as exc:

@@ -161,6 +161,14 @@ class Settings:
     def job_log_dir(self, job_id: str) -> Path:
         return self.logs_dir / job_id
 
+    def task_dir(self, job_id: str, role: str, party_id: Any, component: str) -> Path:
+        """Where a task's config and federation session files live."""
+        return self.job_dir(job_id) / role / str(party_id) / component
+
+    def task_log_dir(self, job_id: str, role: str, party_id: Any, component: str) -> Path:
+        """FATE's log layout: logs/<job_id>/<role>/<party_id>/<component>/."""
+        return self.job_log_dir(job_id) / role / str(party_id) / component
+
 
 def load_settings(path: str | os.PathLike | None = None,
                   environ: Mapping[str, str] | None = None,

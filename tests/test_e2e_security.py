@@ -181,7 +181,7 @@ def test_connection_test_names_the_failing_hop(cluster):
 
 
 def test_a_ping_answer_that_is_not_an_object_fails_the_signature_hop():
-    from fate_flow.manager import connection
+    from fate_flow.services import connection
 
     class Answer:
         status_code = 200

@@ -28,7 +28,7 @@ from fate_flow.federation import (
 from fate_flow.federation.base import MessageKey
 from fate_flow.federation.http import pack_chunk
 from fate_flow.federation.rabbitmq import exchange_name, queue_name
-from fate_flow.manager.mailbox import Mailbox
+from fate_flow.party.mailbox import Mailbox
 from tests.flow_server import ROOT, FlowServer, wait_until
 from tests.test_federation import RABBITMQ_URL, broker_is_up
 

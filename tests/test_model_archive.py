@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fate_flow.errors import FlowError
-from fate_flow.manager import model_archive
+from fate_flow.model_storage import archive as model_archive
 from fate_flow.utils.model_layout import save_component_model
 
 LIMIT = 1 << 20

@@ -16,10 +16,8 @@ MODEL_ID = "arbiter-10000#guest-9999#host-10000#model"
 
 @pytest.fixture
 def center(app):
-    from fate_flow.apps.model_app import center as get_center
-
     with app.app_context():
-        yield get_center()
+        yield app.extensions["fate_flow"].model_center
 
 
 def make_model(settings, role: str, party_id: int, version: str):
@@ -32,22 +30,23 @@ def make_model(settings, role: str, party_id: int, version: str):
 
 
 def test_record_and_sync_follow_the_cache(center, settings):
-    from fate_flow.manager.model_center import ModelRef, record_model
+    from fate_flow.stores.model_catalogue import ModelRef
 
+    catalogue = center.catalogue
     root = make_model(settings, "guest", 9999, "v1")
-    record_model(settings, "guest", 9999, MODEL_ID, "v1")
-    record_model(settings, "local", 0, "local-0#model", "v0")  # local jobs have no models
-    [row] = center.models()
+    catalogue.record_quietly("guest", 9999, MODEL_ID, "v1")
+    catalogue.record_quietly("local", 0, "local-0#model", "v0")  # local jobs have no models
+    [row] = catalogue.models()
     assert (row["f_role"], row["f_party_id"], row["f_model_id"], row["f_model_version"]) == ("guest", "9999",
                                                                                           MODEL_ID, "v1")
     assert json.loads(row["f_roles"])["host"] == [10000] and row["f_size"] == sum(
         p.stat().st_size for p in root.rglob("*") if p.is_file())
     make_model(settings, "host", 10000, "v1")  # appeared without a row, as a restore does
-    assert [r["f_role"] for r in center.models()] == ["guest", "host"]
-    assert [r["f_role"] for r in center.models(role="host")] == ["host"]
+    assert [r["f_role"] for r in catalogue.models()] == ["guest", "host"]
+    assert [r["f_role"] for r in catalogue.models(role="host")] == ["host"]
     shutil.rmtree(root)
-    assert [r["f_role"] for r in center.models()] == ["host"]
-    assert center.lookup(ModelRef("guest", "9999", MODEL_ID, "v1")) is None
+    assert [r["f_role"] for r in catalogue.models()] == ["host"]
+    assert catalogue.lookup(ModelRef("guest", "9999", MODEL_ID, "v1")) is None
 
 
 def test_export_import_and_transfer_routes(client, settings):
@@ -90,10 +89,11 @@ def test_an_oversized_import_is_refused_before_its_body_is_read(app, settings):
     """Content-Length alone refuses it: nothing of the upload is streamed to disk."""
     from dataclasses import replace
 
-    from fate_flow.manager.model_center import ARCHIVE_OVERHEAD, ModelCenter
+    from fate_flow.services.model_center import ARCHIVE_OVERHEAD, ModelCenter
 
     small = replace(settings, model_store=replace(settings.model_store, import_max_bytes=1000))
-    app.extensions["fate_flow.model_center"] = ModelCenter(small)
+    services = app.extensions["fate_flow"]
+    services.model_center = ModelCenter(small, services.models)
 
     class Body(io.BytesIO):
         """The request body; notes any read (its length is the request's Content-Length)."""

@@ -12,7 +12,7 @@ from fate_flow.components.base import ComponentContext
 from fate_flow.components.model_store.param import ModelRestoreParam, ModelStoreParam
 from fate_flow.components.model_store.programs import ModelRestore, ModelStore
 from fate_flow.errors import FlowError
-from fate_flow.manager import model_store
+from fate_flow.model_storage import store as model_store
 from fate_flow.settings import ModelStoreSettings
 from tests.flow_server import drop_mysql_database, unique_mysql_url
 

@@ -8,8 +8,10 @@ import pytest
 
 from fate_flow.db import DB, Job, Task, init_db, now_ms
 from fate_flow.driver.detector import PartyMonitor
-from fate_flow.driver.job_controller import JobController
+from fate_flow.driver.job_stopper import JobStopper
+from fate_flow.driver.party_jobs import PartyJobs
 from fate_flow.errors import FederationError
+from fate_flow.stores.model_catalogue import ModelCatalogue
 
 ROLES = {"guest": [9999], "host": [10000], "arbiter": [10001]}
 
@@ -27,12 +29,12 @@ class FakeApi:
 
     def call(self, role, party_id, endpoint, body=None, method="POST", timeout=None):
         self.calls.append((role, str(party_id), endpoint))
-        if str(party_id) == "9999":  # this server: run the schedule route's controller call
+        if str(party_id) == "9999":  # this server: run the schedule route's call
             job_id, role_, party, action = endpoint.split("/")[3:7]
             if action == "status":
-                self.controller.update_party_job(job_id, role_, party, body)
+                self.party_jobs.update(job_id, role_, party, body)
             elif action == "kill":
-                self.controller.kill_party_tasks(job_id, role_, party)
+                self.party_jobs.kill_tasks(job_id, role_, party)
             return {"retcode": 0, "retmsg": "success"}
         answer = self.answers.get(str(party_id))
         if answer is None:
@@ -55,8 +57,8 @@ def monitor(settings):
                        scheduler=replace(settings.scheduler, party_poll_interval=0, party_timeout=30))
     init_db(settings.database)
     api = FakeApi(settings.address)
-    controller = JobController(settings, api, lambda: None)
-    api.controller = controller
+    party_jobs = PartyJobs(settings, api, lambda: None, ModelCatalogue(settings.model_dir))
+    api.party_jobs = party_jobs
     with DB.connection_context():
         conf = {"initiator": {"role": "guest", "party_id": 9999}, "role": ROLES,
                 "job_parameters": {"work_mode": 1}}
@@ -68,7 +70,7 @@ def monitor(settings):
             Task.create(f_job_id="j1", f_component_name="hetero_lr_0", f_task_id="j1_hetero_lr_0", f_role=role,
                         f_party_id=party, f_status="running", f_create_time=now_ms(), f_update_time=now_ms() - 10_000,
                         f_run_ip=api.address_of(party))
-        yield PartyMonitor(settings, controller), api
+        yield PartyMonitor(settings, api, party_jobs, JobStopper(settings, api, lambda: None)), api
 
 
 def task_status(role: str) -> str:

@@ -356,7 +356,7 @@ def test_each_failure_has_its_own_retcode(parties, guest_data):
 
 
 def test_an_unreachable_host_is_a_network_error(tmp_path, guest_models):
-    from fate_flow.driver.federated_api import FederatedClient
+    from fate_flow.party.client import FederatedClient
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

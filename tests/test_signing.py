@@ -168,7 +168,7 @@ def test_signing_without_a_secret_refuses_to_start():
 def test_database_nonce_store_refuses_replays_and_prunes(tmp_path):
     from fate_flow.db import DB, init_db
     from fate_flow.db.models import RequestNonce
-    from fate_flow.manager.nonce_store import DatabaseNonceStore
+    from fate_flow.party.nonce_store import DatabaseNonceStore
 
     init_db(DatabaseSettings(f"sqlite:///{tmp_path / 'flow.db'}"))
     with DB.connection_context():

@@ -1,9 +1,10 @@
-"""Request parsing shared by the blueprints: JSON bodies (also on GET) and required fields."""
+"""Request parsing shared by the blueprints: JSON bodies (also on GET), required fields, uploads."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from flask import request
+from flask import Request, request
 
 from fate_flow.errors import ArgumentError, RequiredArgumentsError
 
@@ -32,3 +33,21 @@ def column_filters(model, body: dict) -> dict:
     """Keys of ``body`` that name a column of ``model`` without the ``f_`` prefix."""
     columns = model._meta.fields
     return {k: v for k, v in body.items() if f"f_{k}" in columns and not isinstance(v, (dict, list))}
+
+
+class FlowRequest(Request):
+    """Streams a multipart upload straight into the job's directory when a route asks for it.
+
+    The upload route sets ``environ["fate_flow.upload_dir"]`` before reading the form, so
+    a big file is written once, where the upload task reads it, and never held in memory.
+    """
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        target = self.environ.get("fate_flow.upload_dir")
+        if not target:
+            return super()._get_file_stream(total_content_length, content_type, filename, content_length)
+        os.makedirs(target, exist_ok=True)
+        name = os.path.basename(filename or "") or "upload.csv"
+        if name in (".", ".."):
+            name = "upload.csv"
+        return open(os.path.join(target, name), "w+b")

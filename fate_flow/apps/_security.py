@@ -10,19 +10,17 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, g, jsonify, request
 
-from fate_flow.app import services
+from fate_flow.apps._services import services
 from fate_flow.errors import GENERIC_ERROR, PermissionDenied, SignatureError
-from fate_flow.manager.nonce_store import DatabaseNonceStore
-from fate_flow.manager.permission import check_schedule_call, schedule_command
+from fate_flow.services.permission import check_schedule_call, schedule_command
 from fate_flow.settings import Settings
 from fate_flow.utils.response import envelope
 from fate_flow.utils.signing import SignatureVerifier, check_security_settings, signing_enabled
 
 logger = logging.getLogger("fate_flow.security")
 
-EXTENSION = "fate_flow.security"
 # bytes a party call may carry beyond one federation chunk (schedule bodies, headers of a chunk)
 PARTY_BODY_ALLOWANCE = 16 << 20
 # routes only other parties' servers (and this party's tasks) call
@@ -42,12 +40,9 @@ def is_party_route(path: str) -> bool:
 
 
 def _verifier() -> SignatureVerifier:
-    verifier = current_app.extensions.get(EXTENSION)
-    if verifier is None:
-        settings = services().settings
-        verifier = SignatureVerifier(settings.security, settings.party_ids,
-                                     DatabaseNonceStore(settings.security.max_age))
-        current_app.extensions[EXTENSION] = verifier
+    verifier = services().verifier
+    if verifier is None:  # the guard is only installed when signing is on
+        raise RuntimeError("party call guard without a signature verifier")
     return verifier
 
 

@@ -5,11 +5,11 @@ import json
 
 from flask import Blueprint, request
 
-from fate_flow.app import services
 from fate_flow.apps._request import json_body
+from fate_flow.apps._response import ok
+from fate_flow.apps._services import services
 from fate_flow.errors import ArgumentError, FlowError
 from fate_flow.utils.ids import generate_job_id
-from fate_flow.utils.response import ok
 
 bp = Blueprint("data_access", __name__, url_prefix="/v1/data")
 
@@ -30,6 +30,7 @@ def _query_conf() -> dict:
 
 @bp.route("/upload", methods=["POST"])
 def upload():
+    """Upload a file (multipart, or a server path with use_local_data 0) as a table: a local job."""
     svc = services()
     job_id = generate_job_id()
     body = request.get_json(silent=True) if request.is_json else None
@@ -46,17 +47,20 @@ def upload():
 
 @bp.route("/download", methods=["POST"])
 def download():
+    """Write a table to a server path as delimited text: a local job."""
     return _answer(*services().data_access.submit_download(json_body(), generate_job_id()))
 
 
 @bp.route("/upload/history", methods=["POST"])
 def upload_history():
+    """Successful uploads, newest first."""
     body = json_body()
     return ok(services().data_access.upload_history(body.get("job_id"), body.get("limit")), keep_data=True)
 
 
 @bp.route("/<operation>", methods=["POST"])
 def unsupported(operation):
+    """Any other /v1/data operation: FATE's 'can not support' answer."""
     raise FlowError(f"can not support this operating: {operation}")
 
 

@@ -8,25 +8,25 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 
-from fate_flow.app import services
 from fate_flow.apps._request import json_body, require
+from fate_flow.apps._response import ok
+from fate_flow.apps._services import services
 from fate_flow.db import close_db
 from fate_flow.errors import ArgumentError, PermissionDenied
 from fate_flow.federation.base import MessageKey
 from fate_flow.federation.http import KEY_FIELDS, MAX_CHUNK_SIZE, MESSAGE_ID_HEADER, unpack_chunk
-from fate_flow.manager.mailbox import Mailbox
-from fate_flow.utils.response import ok
+from fate_flow.party.mailbox import Mailbox
 
 bp = Blueprint("federation", __name__, url_prefix="/v1/federation")
-EXTENSION = "fate_flow.federation"
 # msgpack framing around a chunk: the key, the message id and two integers
 _HEADER_ALLOWANCE = 64 << 10
 
 
 @bp.route("/<session_id>/message/put", methods=["POST"])
 def put_message(session_id: str):
+    """Store one chunk of a message another party's task sends to a task of ours."""
     size = request.content_length
     if size is None or size > MAX_CHUNK_SIZE + _HEADER_ALLOWANCE:
         raise ArgumentError("request body", f"must have a Content-Length of at most {MAX_CHUNK_SIZE} bytes")
@@ -42,6 +42,7 @@ def put_message(session_id: str):
 
 @bp.route("/<session_id>/message/take", methods=["POST"])
 def take_message(session_id: str):
+    """Long-poll for a message to one of our tasks; answers its bytes when complete."""
     body = json_body()
     key = _message_key(session_id, body)
     _check_caller(key.dst_party)
@@ -56,6 +57,7 @@ def take_message(session_id: str):
 
 @bp.route("/<session_id>/message/ack", methods=["POST"])
 def ack_message(session_id: str):
+    """Acknowledge a taken message, which removes it."""
     body = json_body()
     key = _message_key(session_id, body)
     _check_caller(key.dst_party)
@@ -64,11 +66,8 @@ def ack_message(session_id: str):
 
 
 def _mailbox() -> Mailbox:
-    extensions = current_app.extensions
-    if EXTENSION not in extensions:
-        # setdefault: concurrent first requests end up sharing one mailbox (one wake-up condition)
-        extensions.setdefault(EXTENSION, Mailbox(services().settings.federation_dir))
-    return extensions[EXTENSION]
+    """This server's one mailbox (one wake-up condition for every long poll)."""
+    return services().mailbox
 
 
 def _message_key(session_id: str, body: Mapping[str, Any]) -> MessageKey:

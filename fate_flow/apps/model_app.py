@@ -3,25 +3,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, request, send_file
+from flask import Blueprint, request, send_file
 
-from fate_flow.app import services
 from fate_flow.apps._request import json_body
+from fate_flow.apps._response import ok
+from fate_flow.apps._services import services
 from fate_flow.errors import ArgumentError, FlowError, RequiredModelArgumentsError
-from fate_flow.manager.model_center import ModelCenter, ModelRef
+from fate_flow.services.model_center import ModelCenter
+from fate_flow.stores.model_catalogue import ModelRef
 from fate_flow.utils.ids import generate_job_id
-from fate_flow.utils.response import ok
 
 bp = Blueprint("model", __name__, url_prefix="/v1/model")
 MODEL_FIELDS = ("role", "party_id", "model_id", "model_version")
 
 
 def center() -> ModelCenter:
-    extensions = current_app.extensions
-    if "fate_flow.model_center" not in extensions:
-        svc = services()
-        extensions["fate_flow.model_center"] = ModelCenter(svc.settings, svc.controller)
-    return extensions["fate_flow.model_center"]
+    """This party's model center."""
+    return services().model_center
 
 
 def _required(body: dict, fields: tuple[str, ...]) -> list[str]:
@@ -46,6 +44,7 @@ def _flag(body: dict, field: str) -> bool:
 
 @bp.route("/store", methods=["GET", "POST"])
 def store():
+    """Queue a job that puts a model version into the model store (MySQL or Redis)."""
     body = json_body()
     job_id = generate_job_id()
     data = center().submit_store(_model_ref(body), job_id, _flag(body, "force_update"), body.get("store_address"))
@@ -54,6 +53,7 @@ def store():
 
 @bp.route("/restore", methods=["GET", "POST"])
 def restore():
+    """Queue a job that brings a stored model version back into the model cache."""
     body = json_body()
     job_id = generate_job_id()
     data = center().submit_restore(_model_ref(body), job_id, body.get("store_address"))
@@ -62,6 +62,7 @@ def restore():
 
 @bp.route("/export", methods=["GET", "POST"])
 def export():
+    """A zip of a model version."""
     stream, name = center().export(_model_ref(json_body()))
     response = send_file(stream, mimetype="application/zip", as_attachment=True, download_name=name)
     # unquoted, as 1.4 sent it: the client reads the name with the regex filename=(.+)
@@ -71,6 +72,7 @@ def export():
 
 @bp.route("/import", methods=["POST"])
 def import_model():
+    """Unpack an uploaded model zip as a model version of this party."""
     models = center()
     models.check_upload_size(request.content_length)  # before the body is streamed to disk
     upload_dir = models.new_upload_dir()
@@ -89,9 +91,11 @@ def import_model():
 
 @bp.route("/transfer", methods=["POST"])
 def transfer():
+    """Every file of a model version, base64-encoded (what a serving pulls)."""
     return ok(center().transfer(*_required(json_body(), ("namespace", "name"))))
 
 
 @bp.route("/<path:operation>", methods=["GET", "POST"])
 def unsupported(operation):
+    """Any other /v1/model operation: FATE's 'can not support' answer."""
     raise FlowError(f"Can not support this operating now: {operation}")

@@ -10,27 +10,21 @@ These are static rules, so they win over model_app's ``/v1/model/<path:operation
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify
+from flask import Blueprint, g, jsonify
 
-from fate_flow.app import services
-from fate_flow.apps._request import json_body
 from fate_flow import serving
+from fate_flow.apps._request import json_body
+from fate_flow.apps._response import ok
+from fate_flow.apps._services import services
 from fate_flow.serving import protocol
-from fate_flow.utils.response import envelope, ok
+from fate_flow.utils.response import envelope
 
 bp = Blueprint("model_serving", __name__)
-_EXTENSION = "fate_flow.serving"
 
 
 def _publisher() -> "serving.ModelPublisher":
-    """This app's publisher, with its serving service, made on first use from the app's settings."""
-    extensions = current_app.extensions
-    if _EXTENSION not in extensions:
-        svc = services()
-        service = serving.ServingService(svc.settings, svc.api, lambda: svc.tables.storage)
-        # setdefault: concurrent first requests end up sharing one service (one model cache, one host pool)
-        extensions.setdefault(_EXTENSION, serving.ModelPublisher(svc.settings, svc.api, service))
-    return extensions[_EXTENSION]
+    """This party's publisher and its serving (built on first use: the engine loads numpy)."""
+    return services().publisher.get()
 
 
 def _serving() -> "serving.ServingService":
@@ -39,23 +33,27 @@ def _serving() -> "serving.ServingService":
 
 @bp.route("/v1/model/load", methods=["POST"])
 def load():
+    """Ask every guest and host party of a model to load it at their servings."""
     job_id, retcode, retmsg, data = _publisher().load(json_body())
     return jsonify(envelope(retcode, retmsg, data, job_id=job_id))
 
 
 @bp.route("/v1/model/load/do", methods=["POST"])
 def load_do():
+    """Load this party's share of a model at its servings (called by the initiator)."""
     _publisher().load_do(json_body())
     return ok()
 
 
 @bp.route("/v1/model/bind", methods=["POST"])
 def bind():
+    """Bind a service id to the initiator's model at its servings."""
     return ok(retmsg=_publisher().bind(json_body()))
 
 
 @bp.route("/federation/v1/inference", methods=["POST"])
 def inference():
+    """FATE-Serving's single inference: the guest scores one row, asking the hosts for their shares."""
     request = protocol.parse_single(json_body())
     result = _serving().infer(request.service_id, request.features, request.remotes)
     if result.errors:
@@ -65,6 +63,7 @@ def inference():
 
 @bp.route("/federation/v1/batchInference", methods=["POST"])
 def batch_inference():
+    """FATE-Serving's batch inference: one score (or error) per row."""
     request = protocol.parse_batch(json_body())
     result = _serving().infer(request.service_id, request.features, request.remotes)
     return jsonify(protocol.batch_answer(request.indexes, result.scores, result.errors, result.model.entry))
@@ -72,6 +71,7 @@ def batch_inference():
 
 @bp.route("/v1/serving/host/inference", methods=["POST"])
 def host_inference():
+    """A host's share of the scores of the guest's rows (party call)."""
     body = json_body()
     # the guard leaves the signed caller's party in g when party calls are signed
     return ok(_serving().host_share(serving.serving_key(body), body.get("featureIdList"), g.get("fate_party")))
@@ -79,12 +79,14 @@ def host_inference():
 
 @bp.route("/v1/serving/load", methods=["POST"])
 def serving_load():
+    """Load a model on this serving, from the cache or pulled from its server."""
     body = json_body()
     return ok(_serving().load(serving.serving_key(body), body.get("transfer_address")))
 
 
 @bp.route("/v1/serving/bind", methods=["POST"])
 def serving_bind():
+    """Bind a service id to a model loaded on this serving."""
     body = json_body()
     _serving().bind(body.get("service_id"), serving.serving_key(body))
     return ok()

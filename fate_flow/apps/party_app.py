@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
-from fate_flow.app import services
 from fate_flow.apps._request import json_body
-from fate_flow.manager import connection
-from fate_flow.utils.response import ok
+from fate_flow.apps._response import ok
+from fate_flow.apps._services import services
+from fate_flow.services import connection
 
 bp = Blueprint("party", __name__, url_prefix="/v1/party")
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 from flask import Blueprint
 
 from fate_flow.apps._request import json_body
-from fate_flow.manager import permission
-from fate_flow.utils.response import ok
+from fate_flow.apps._response import ok
+from fate_flow.services import permission
 
 bp = Blueprint("permission", __name__, url_prefix="/v1/permission")
 
 
 @bp.route("/grant/privilege", methods=["POST"])
 def grant_privilege():
+    """Grant another party privileges on this one."""
     body = json_body()
     permission.grant_privileges(body.get("src_party_id"), body.get("src_role"), body)
     return ok()
@@ -19,6 +20,7 @@ def grant_privilege():
 
 @bp.route("/delete/privilege", methods=["POST"])
 def delete_privilege():
+    """Take privileges back from another party."""
     body = json_body()
     permission.delete_privileges(body.get("src_party_id"), body.get("src_role"), body)
     return ok()
@@ -26,5 +28,6 @@ def delete_privilege():
 
 @bp.route("/query/privilege", methods=["POST"])
 def query_privilege():
+    """The privileges a party holds here."""
     body = json_body()
     return ok(permission.query_privileges(body.get("src_party_id"), body.get("src_role")))

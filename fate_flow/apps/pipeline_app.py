@@ -3,22 +3,21 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from fate_flow.app import services
 from fate_flow.apps._request import json_body, require
-from fate_flow.driver import dsl_parser
+from fate_flow.apps._response import ok
+from fate_flow.driver import dsl_parser, job_queries
 from fate_flow.errors import FlowError, NotFound
-from fate_flow.utils.response import ok
 
 bp = Blueprint("pipeline", __name__, url_prefix="/v1/pipeline")
 
 
 @bp.route("/dag/dependency", methods=["POST"])
 def dag_dependency():
+    """The job's DAG as FATEBoard draws it: of a stored job, or of a DSL and conf sent along."""
     body = json_body()
     role, party_id = require(body, "role", "party_id")
     if body.get("job_id"):
-        job = services().controller.initiator_job(str(body["job_id"]))
-        parser = services().controller.job_parser(job)
+        parser = job_queries.job_parser(job_queries.initiator_job(str(body["job_id"])))
     else:
         try:
             parser = dsl_parser.parse_job(body.get("job_dsl"), body.get("job_runtime_conf"),

@@ -3,58 +3,65 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from fate_flow.app import services
 from fate_flow.apps._request import json_body
-from fate_flow.utils.response import ok
+from fate_flow.apps._response import ok
+from fate_flow.apps._services import services
 
 bp = Blueprint("schedule", __name__, url_prefix="/v1/schedule")
 
 
 @bp.route("/<job_id>/<role>/<party_id>/create", methods=["POST"])
 def create_job(job_id, role, party_id):
-    services().controller.create_party_job(job_id, role, party_id, json_body())
+    """Create this party's share of a job the initiator submitted."""
+    services().party_jobs.create(job_id, role, party_id, json_body())
     return ok()
 
 
 @bp.route("/<job_id>/<role>/<party_id>/status", methods=["POST"])
 def sync_job_status(job_id, role, party_id):
-    services().controller.update_party_job(job_id, role, party_id, json_body())
+    """Apply the initiator's status (or progress) update to this party's job row."""
+    services().party_jobs.update(job_id, role, party_id, json_body())
     return ok()
 
 
 @bp.route("/<job_id>/<role>/<party_id>/tasks", methods=["POST"])
 def query_party_tasks(job_id, role, party_id):
     """This party's tasks of the job: the initiator polls it when status reports are overdue."""
-    return ok(data=services().controller.party_tasks(job_id, role, party_id))
+    return ok(data=services().party_jobs.tasks(job_id, role, party_id))
 
 
 @bp.route("/<job_id>/<role>/<party_id>/kill", methods=["POST"])
 def kill_job(job_id, role, party_id):
+    """Kill this party's unfinished tasks of the job (a stop or a timeout at the initiator)."""
     body = json_body()
-    services().controller.kill_party_tasks(job_id, role, party_id, body.get("component_name") or "",
-                                           bool(body.get("timeout")))
+    services().party_jobs.kill_tasks(job_id, role, party_id, body.get("component_name") or "",
+                                     bool(body.get("timeout")))
     return ok()
 
 
 @bp.route("/<job_id>/<role>/<party_id>/pipeline/save", methods=["POST"])
 def save_pipeline(job_id, role, party_id):
-    services().controller.save_pipeline(job_id, role, party_id)
+    """Save the finished job's pipeline in this party's model directory."""
+    services().party_jobs.save_pipeline(job_id, role, party_id)
     return ok()
 
 
 @bp.route("/<job_id>/<role>/<party_id>/clean", methods=["POST"])
 def clean_job(job_id, role, party_id):
-    services().controller.clean_party_job(job_id, role, party_id)
+    """Remove this party's temporary files of an ended job."""
+    services().party_jobs.clean(job_id, role, party_id)
     return ok()
 
 
 @bp.route("/<job_id>/<component_name>/<task_id>/<role>/<party_id>/run", methods=["POST"])
 def run_task(job_id, component_name, task_id, role, party_id):
-    services().controller.request_task_run(job_id, component_name, role, party_id, json_body())
+    """Prepare this party's task of a component and queue it for launch."""
+    services().party_jobs.request_task_run(job_id, component_name, role, party_id, json_body())
     return ok()
 
 
 @bp.route("/<job_id>/<component_name>/<task_id>/<role>/<party_id>/status", methods=["POST"])
 def report_task_status(job_id, component_name, task_id, role, party_id):
-    services().controller.report_task_status(job_id, component_name, role, party_id, json_body())
+    """Record a task's status report (from its process, or forwarded by its party's server)."""
+    services().party_jobs.report_task_status(job_id, component_name, role, party_id, json_body())
     return ok()

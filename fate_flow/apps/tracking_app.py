@@ -5,13 +5,14 @@ import shutil
 
 from flask import Blueprint, jsonify, send_file
 
-from fate_flow.app import services
 from fate_flow.apps._request import json_body, require
+from fate_flow.apps._response import ok
+from fate_flow.apps._services import services
+from fate_flow.driver import job_queries
 from fate_flow.errors import ArgumentError, FlowError, NotFound
-from fate_flow.manager import tracking
-from fate_flow.manager.output_data import NoOutputData
-from fate_flow.manager.tracking import MetricTracker
-from fate_flow.utils.response import ok
+from fate_flow.stores import tracking
+from fate_flow.stores.output_data import NoOutputData
+from fate_flow.stores.tracking import MetricTracker
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1/tracking")
 TASK_PREFIX = "/<job_id>/<component_name>/<task_id>/<role>/<party_id>"
@@ -21,7 +22,7 @@ def _component_request(*extra: str) -> list:
     """job_id, component_name, role, party_id (+ extra); role/party default to the initiator's."""
     body = json_body()
     if body.get("role") in (None, "") and body.get("party_id") in (None, ""):
-        job = services().controller.initiator_job(str(require(body, "job_id")[0]))
+        job = job_queries.initiator_job(str(require(body, "job_id")[0]))
         body = dict(body, role=job.f_role, party_id=job.f_party_id)
     values = require(body, "job_id", "component_name", "role", "party_id", *extra)
     return [str(v) for v in values]
@@ -29,6 +30,7 @@ def _component_request(*extra: str) -> list:
 
 @bp.route("/job/data_view", methods=["POST"])
 def job_data_view():
+    """The job's view for one party: partners, datasets, roles."""
     body = json_body()
     job_id, role, party_id = require(body, "job_id", "role", "party_id")
     view = tracking.read_job_view(str(job_id), str(role), str(party_id))
@@ -39,12 +41,14 @@ def job_data_view():
 
 @bp.route("/component/metric/all", methods=["POST"])
 def component_metric_all():
+    """Every metric of a component: namespaces, names, data points and metas."""
     metrics = tracking.read_metrics(*_component_request())
     return ok(metrics) if metrics else ok(retmsg="no data")
 
 
 @bp.route("/component/metrics", methods=["POST"])
 def component_metrics():
+    """The metric names of a component, by namespace."""
     metrics = tracking.read_metrics(*_component_request())
     names = {namespace: list(entries) for namespace, entries in metrics.items()}
     return ok(names) if names else ok(retmsg="no data")
@@ -52,6 +56,7 @@ def component_metrics():
 
 @bp.route("/component/metric_data", methods=["POST"])
 def component_metric_data():
+    """One metric's data points and meta."""
     job_id, component, role, party_id, namespace, name = _component_request("metric_namespace", "metric_name")
     entry = tracking.read_metrics(job_id, component, role, party_id).get(namespace, {}).get(name, {})
     meta = entry.get("meta") or {"name": None, "metric_type": None}
@@ -60,6 +65,7 @@ def component_metric_data():
 
 @bp.route("/component/metric/delete", methods=["POST"])
 def component_metric_delete():
+    """Delete tracked metrics by job (and optionally role, party, component, metric)."""
     body = json_body()
     if body.get("model"):
         raise FlowError("metrics are one table here, not one per day: delete them by job_id")
@@ -71,13 +77,15 @@ def component_metric_delete():
 
 @bp.route("/component/parameters", methods=["POST"])
 def component_parameters():
+    """A component's merged parameters for one party."""
     job_id, component, role, party_id = _component_request()
-    return ok(services().controller.component_parameters(job_id, component, role, party_id), keep_data=True)
+    return ok(job_queries.component_parameters(job_id, component, role, party_id), keep_data=True)
 
 
 @bp.route("/component/output/model", methods=["POST"])
 def component_output_model():
-    model = services().controller.component_model(*_component_request())
+    """The model messages a component saved (param and meta)."""
+    model = job_queries.component_model(services().settings, *_component_request())
     if model is None:
         return ok(retmsg="no data")
     return ok(model["param"], meta={"meta_data": model["meta"], "module_name": model["module"]})
@@ -85,6 +93,7 @@ def component_output_model():
 
 @bp.route("/component/output/data", methods=["POST"])
 def component_output_data():
+    """A preview of a component's output table (its first rows and header)."""
     try:
         rows, meta = services().output_data.preview(*_component_request())
     except NoOutputData:
@@ -94,6 +103,7 @@ def component_output_data():
 
 @bp.route("/component/output/data/download", methods=["GET", "POST"])
 def component_output_data_download():
+    """A tar.gz of a component's output table as delimited text."""
     job_id, component, role, party_id = _component_request()
     body = json_body()
     limit, head = int(body.get("limit", -1)), body.get("head", True) not in (False, 0, "false", "0")
@@ -112,6 +122,7 @@ def component_output_data_download():
 
 @bp.route("/component/output/data/table", methods=["POST"])
 def component_output_data_table():
+    """The name and namespace of a component's output table."""
     try:
         namespace, name = services().output_data.table_of(*_component_request())
     except NoOutputData:
@@ -121,6 +132,7 @@ def component_output_data_table():
 
 @bp.route(TASK_PREFIX + "/metric_data/save", methods=["POST"])
 def save_metric_data(job_id, component_name, task_id, role, party_id):
+    """Store metric data points a task sends (task processes only)."""
     body = json_body()
     namespace, name, metrics = require(body, "metric_namespace", "metric_name", "metrics")
     if not isinstance(metrics, list) or any(not isinstance(p, list) or len(p) != 2 for p in metrics):
@@ -131,6 +143,7 @@ def save_metric_data(job_id, component_name, task_id, role, party_id):
 
 @bp.route(TASK_PREFIX + "/metric_meta/save", methods=["POST"])
 def save_metric_meta(job_id, component_name, task_id, role, party_id):
+    """Store a metric's meta a task sends (task processes only)."""
     body = json_body()
     namespace, name, meta = require(body, "metric_namespace", "metric_name", "metric_meta")
     if not isinstance(meta, dict):
@@ -141,5 +154,6 @@ def save_metric_meta(job_id, component_name, task_id, role, party_id):
 
 @bp.route(TASK_PREFIX + "/output/table", methods=["POST"])
 def commit_output_table(job_id, component_name, task_id, role, party_id):
+    """Record an output table a task committed (catalogue row and data view)."""
     meta = services().tables.record_task_output(job_id, component_name, task_id, role, party_id, json_body())
     return ok(meta)

@@ -5,12 +5,13 @@ from flask import Blueprint
 
 from fate_flow import FATE_VERSION
 from fate_flow.apps._request import json_body
-from fate_flow.utils.response import ok
+from fate_flow.apps._response import ok
 
 bp = Blueprint("version", __name__, url_prefix="/v1/version")
 
 
 @bp.route("/get", methods=["POST", "GET"])
 def get_version():
+    """The FATE version this server is compatible with."""
     module = json_body().get("module")
     return ok({module: FATE_VERSION}, keep_data=True)

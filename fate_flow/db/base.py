@@ -1,94 +1,17 @@
-"""Database handle and setup: SQLite (WAL) by default, pooled MySQL/MariaDB by URL.
+"""The database handle every model binds to, and the time unit of every time column.
 
-``DB`` is a proxy bound by ``init_db`` at start-up; importing this module opens nothing.
+``DB`` is a proxy bound by ``init_db`` (``fate_flow.db.connection``) at start-up; importing this
+module opens nothing.
 """
 from __future__ import annotations
 
 import time
-from urllib.parse import unquote, urlparse
 
 from peewee import DatabaseProxy
-from playhouse.pool import PooledMySQLDatabase, PooledSqliteDatabase
-from playhouse.shortcuts import ReconnectMixin
-
-from fate_flow.settings import DatabaseSettings
 
 DB = DatabaseProxy()
-
-SQLITE_PRAGMAS = {
-    "journal_mode": "wal",
-    "synchronous": "normal",
-    # several threads and processes write: wait for the lock instead of failing
-    "busy_timeout": 15000,
-}
-
-
-class ReconnectingPooledMySQL(ReconnectMixin, PooledMySQLDatabase):
-    """Pooled MySQL that reconnects once when the server dropped the connection."""
 
 
 def now_ms() -> int:
     """Current time in integer milliseconds, the unit of every time column."""
     return int(time.time() * 1000)
-
-
-def make_database(settings: DatabaseSettings):
-    """Return an unconnected peewee database for ``settings.url``."""
-    url = urlparse(settings.url)
-    if url.scheme == "sqlite":
-        path = settings.url[len("sqlite:///"):]
-        # pooled: HTTP threads come and go, and opening a connection (with its pragmas)
-        # costs ten times a small write
-        # timeout: seconds a thread waits for a free pooled connection (the SQLite lock
-        # wait is the busy_timeout pragma)
-        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=30, check_same_thread=False,
-                                    max_connections=settings.max_connections,
-                                    stale_timeout=settings.stale_timeout)
-    if url.scheme in ("mysql", "mysql+pymysql", "mariadb"):
-        name = url.path.lstrip("/")
-        _create_mysql_database(url, name)
-        return ReconnectingPooledMySQL(
-            name, host=url.hostname or "127.0.0.1", port=url.port or 3306,
-            user=unquote(url.username or "root"), password=unquote(url.password or ""),
-            charset="utf8mb4", max_connections=settings.max_connections, timeout=30,
-            stale_timeout=settings.stale_timeout)
-    raise ValueError(f"database.url: unsupported scheme {url.scheme!r} (use sqlite:/// or mysql://)")
-
-
-def _create_mysql_database(url, name: str) -> None:
-    import pymysql
-
-    conn = pymysql.connect(host=url.hostname or "127.0.0.1", port=url.port or 3306,
-                           user=unquote(url.username or "root"), password=unquote(url.password or ""))
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
-    finally:
-        conn.close()
-
-
-def init_db(settings: DatabaseSettings, create_tables: bool = True):
-    """Bind ``DB`` to the configured database and create missing tables."""
-    from fate_flow.db.models import ALL_MODELS
-
-    if settings.url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(settings.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    database = make_database(settings)
-    DB.initialize(database)
-    if create_tables:
-        with DB.connection_context():
-            DB.create_tables(ALL_MODELS, safe=True)
-    return database
-
-
-def connect_db() -> None:
-    """Open this thread's connection (Flask before_request)."""
-    DB.connect(reuse_if_open=True)
-
-
-def close_db(_exc=None) -> None:
-    """Close this thread's connection, returning it to the pool (Flask teardown)."""
-    if not DB.is_closed():
-        DB.close()

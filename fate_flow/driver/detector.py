@@ -13,8 +13,8 @@ import time
 from fate_flow.db import Job, Task, now_ms
 from fate_flow.driver.launcher import kill_process_group, process_matches
 from fate_flow.driver.status import JobStatus, TaskStatus
-from fate_flow.driver.federated_api import all_parties
 from fate_flow.errors import FlowError
+from fate_flow.party.client import all_parties
 from fate_flow.utils.log import job_logger
 
 logger = logging.getLogger("fate_flow.detector")
@@ -27,7 +27,7 @@ def _local_unfinished_tasks(settings):
     return query
 
 
-def fail_dead_tasks(settings, controller, launcher) -> int:
+def fail_dead_tasks(settings, party_jobs, launcher) -> int:
     """Fail running tasks of this server whose process is gone (and is not a watched child)."""
     count = 0
     for task in list(_local_unfinished_tasks(settings).where(Task.f_run_pid.is_null(False))):
@@ -35,12 +35,12 @@ def fail_dead_tasks(settings, controller, launcher) -> int:
             continue
         reason = f"task process {task.f_run_pid} is gone"
         job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
-        controller.set_task_status(task, TaskStatus.FAILED, reason)
+        party_jobs.set_task_status(task, TaskStatus.FAILED, reason)
         count += 1
     return count
 
 
-def stop_timed_out_jobs(settings, controller) -> int:
+def stop_timed_out_jobs(settings, stopper) -> int:
     """Stop jobs initiated here that ran longer than their timeout."""
     now = now_ms()
     count = 0
@@ -48,7 +48,7 @@ def stop_timed_out_jobs(settings, controller) -> int:
         timeout = job_timeout(json.loads(job.f_runtime_conf), settings.scheduler.job_timeout)
         if job.f_start_time and now - job.f_start_time > timeout * 1000:
             try:
-                controller.stop_job(job.f_job_id, JobStatus.TIMEOUT, f"job ran longer than its timeout of {timeout} s")
+                stopper.stop_job(job.f_job_id, JobStatus.TIMEOUT, f"job ran longer than its timeout of {timeout} s")
                 count += 1
             except FlowError as exc:
                 logger.warning("timeout of %s: %s", job.f_job_id, exc)
@@ -63,15 +63,15 @@ def job_timeout(conf: dict, default: int) -> float:
     return default
 
 
-def recover_in_flight(settings, controller) -> None:
+def recover_in_flight(settings, party_jobs, stopper) -> None:
     """At start: kill and fail tasks left by a dead server, then fail the jobs it was running."""
     for task in list(_local_unfinished_tasks(settings)):
         kill_process_group(task.f_run_pid, task.f_run_pid_create_time, grace=1.0)
-        controller.set_task_status(task, TaskStatus.FAILED, "the server stopped while the task was running")
+        party_jobs.set_task_status(task, TaskStatus.FAILED, "the server stopped while the task was running")
     for job in list(Job.select().where(Job.f_is_initiator == 1, Job.f_status == str(JobStatus.RUNNING))):
         job_logger(job.f_job_id).warning("server restarted while the job was running: failing it")
         try:
-            controller.stop_job(job.f_job_id, JobStatus.FAILED, "the server stopped while the job was running")
+            stopper.stop_job(job.f_job_id, JobStatus.FAILED, "the server stopped while the job was running")
         except FlowError as exc:
             logger.warning("recovering %s: %s", job.f_job_id, exc)
 
@@ -85,9 +85,11 @@ class PartyMonitor:
     ``party_timeout`` seconds fails the job, naming the party.
     """
 
-    def __init__(self, settings, controller) -> None:
+    def __init__(self, settings, api, party_jobs, stopper) -> None:
         self.settings = settings
-        self.controller = controller
+        self.api = api
+        self.party_jobs = party_jobs
+        self.stopper = stopper
         self._last_contact: dict[tuple[str, str, str], float] = {}
 
     def check(self, now: float | None = None) -> None:
@@ -106,7 +108,7 @@ class PartyMonitor:
     def _overdue_parties(self, job, before_ms: float) -> list[tuple[str, str]]:
         """Remote parties with an unfinished task whose initiator copy is older than ``before_ms``."""
         remote = {(r, p) for r, p in all_parties(json.loads(job.f_roles))
-                  if self.controller.api.address_of(p) != self.settings.address}
+                  if self.api.address_of(p) != self.settings.address}
         rows = Task.select(Task.f_role, Task.f_party_id).where(
             Task.f_job_id == job.f_job_id, Task.f_update_time < before_ms,
             Task.f_status.in_([str(TaskStatus.WAITING), str(TaskStatus.RUNNING)]))
@@ -116,7 +118,7 @@ class PartyMonitor:
         """Ask one party for its tasks and apply what changed; False if the job was failed."""
         path = f"/v1/schedule/{job.f_job_id}/{role}/{party_id}/tasks"
         try:
-            answer = self.controller.api.call(role, party_id, path, {}, timeout=10)
+            answer = self.api.call(role, party_id, path, {}, timeout=10)
         except FlowError as exc:
             first = self._last_contact.setdefault(key, now)
             silent = now - first
@@ -124,9 +126,9 @@ class PartyMonitor:
                            job.f_job_id, role, party_id, silent, exc.retmsg)
             if silent >= self.settings.scheduler.party_timeout:
                 reason = (f"role {role} party {party_id} unreachable for {silent:.0f} s "
-                          f"({self.controller.api.address_of(party_id)}): {exc.retmsg}")
+                          f"({self.api.address_of(party_id)}): {exc.retmsg}")
                 try:
-                    self.controller.stop_job(job.f_job_id, JobStatus.FAILED, reason)
+                    self.stopper.stop_job(job.f_job_id, JobStatus.FAILED, reason)
                 except FlowError as stop_error:
                     logger.warning("failing %s: %s", job.f_job_id, stop_error)
                 return False
@@ -137,7 +139,7 @@ class PartyMonitor:
             return True
         for row in answer.get("data") or []:
             report = {k: v for k, v in row.items() if k not in ("f_component_name", "f_task_id")}
-            self.controller.report_task_status(job.f_job_id, row["f_component_name"], role, party_id, report)
+            self.party_jobs.report_task_status(job.f_job_id, row["f_component_name"], role, party_id, report)
         # the copy is current now: the next poll waits another interval
         Task.update(f_update_time=now_ms()).where(
             Task.f_job_id == job.f_job_id, Task.f_role == role, Task.f_party_id == party_id,

@@ -17,12 +17,15 @@ from typing import Any
 
 from fate_flow.db import DB, Job, Queue, Task, now_ms
 from fate_flow.driver import detector
-from fate_flow.driver.job_controller import JobController, schedule_path, task_path
-from fate_flow.driver.federated_api import all_parties
-from fate_flow.driver.launcher import Launcher, TaskExit, TaskKey, TaskStartError, describe_exit
+from fate_flow.driver.job_queries import job_parser
+from fate_flow.driver.job_stopper import JobStopper
+from fate_flow.driver.launcher import Launcher, TaskExit, TaskKey, TaskStartError, describe_exit, kill_process_group
+from fate_flow.driver.party_calls import call_every_party, sync_job_status, task_path
+from fate_flow.driver.party_jobs import PartyJobs
 from fate_flow.driver.status import JobStatus, QueueState, TaskStatus, transition
 from fate_flow.driver.waker import Waker
 from fate_flow.errors import FlowError
+from fate_flow.party.client import FederatedClient, all_parties
 from fate_flow.settings import Settings
 from fate_flow.utils.log import job_logger
 from fate_flow.utils.signing import task_environment
@@ -37,9 +40,12 @@ class SchedulerLocked(RuntimeError):
 class Scheduler:
     """Decides and writes state for the jobs this party initiates and the tasks it runs."""
 
-    def __init__(self, settings: Settings, controller: JobController, waker: Waker) -> None:
+    def __init__(self, settings: Settings, api: FederatedClient, party_jobs: PartyJobs, stopper: JobStopper,
+                 waker: Waker) -> None:
         self.settings = settings
-        self.controller = controller
+        self.api = api
+        self.party_jobs = party_jobs
+        self.stopper = stopper
         self.waker = waker
         self.launcher = Launcher(settings.task_python, self._on_task_exit,
                                  task_env=lambda party_id: task_environment(settings, party_id))
@@ -50,7 +56,7 @@ class Scheduler:
         self._lock_file = None
         self._parsers: dict[str, Any] = {}
         self._last_chores = 0.0
-        self.party_monitor = detector.PartyMonitor(settings, controller)
+        self.party_monitor = detector.PartyMonitor(settings, api, party_jobs, stopper)
 
     # ---- life cycle ----------------------------------------------------------------
 
@@ -58,7 +64,7 @@ class Scheduler:
         """Take the work dir's scheduler lock, resolve what a dead server left, start the loop."""
         self._acquire_lock()
         with DB.connection_context():
-            detector.recover_in_flight(self.settings, self.controller)
+            detector.recover_in_flight(self.settings, self.party_jobs, self.stopper)
         self._thread = threading.Thread(target=self.run, name="scheduler", daemon=True)
         self._thread.start()
 
@@ -128,7 +134,7 @@ class Scheduler:
                 continue
             reason = f"task process {event.pid} ended without reporting a result: {describe_exit(event.returncode)}"
             job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
-            self.controller.set_task_status(task, TaskStatus.FAILED, reason)
+            self.party_jobs.set_task_status(task, TaskStatus.FAILED, reason)
 
     def _launch_requested_tasks(self) -> None:
         """Start a process for every task that a run request queued on this server."""
@@ -139,21 +145,20 @@ class Scheduler:
 
     def _launch(self, task: Task) -> None:
         key = TaskKey(task.f_job_id, task.f_task_id, task.f_role, task.f_party_id)
-        ctl = self.controller
-        config = ctl.task_dir(task.f_job_id, task.f_role, task.f_party_id, task.f_component_name) / "task_config.json"
-        log_dir = ctl.task_log_dir(task.f_job_id, task.f_role, task.f_party_id, task.f_component_name)
+        settings = self.settings
+        config = settings.task_dir(task.f_job_id, task.f_role, task.f_party_id, task.f_component_name) / "task_config.json"
+        log_dir = settings.task_log_dir(task.f_job_id, task.f_role, task.f_party_id, task.f_component_name)
         try:
             pid, created = self.launcher.start(key, config, log_dir, self.settings.address, self.settings.work_dir)
         except TaskStartError as exc:
             job_logger(task.f_job_id).error("%s: %s", task.f_task_id, exc)
-            ctl.set_task_status(task, TaskStatus.FAILED, str(exc))
+            self.party_jobs.set_task_status(task, TaskStatus.FAILED, str(exc))
             return
         where = {"f_job_id": task.f_job_id, "f_task_id": task.f_task_id, "f_role": task.f_role,
                  "f_party_id": task.f_party_id}
         started = transition(Task, where, TaskStatus.RUNNING, f_run_pid=pid, f_run_pid_create_time=created,
                              f_start_time=now_ms(), f_run_ip=self.settings.address)
         if not started:  # stopped while we launched it
-            from fate_flow.driver.launcher import kill_process_group
             kill_process_group(pid, created, self.settings.scheduler.kill_grace)
         job_logger(task.f_job_id).info("started %s %s %s pid %s", task.f_task_id, task.f_role, task.f_party_id, pid)
 
@@ -173,8 +178,8 @@ class Scheduler:
             job = _initiator_row(row.f_job_id)
             if job is None or job.f_status != str(JobStatus.WAITING):
                 continue
-            self.controller.sync_job(job, {"f_status": str(JobStatus.RUNNING), "f_start_time": now_ms(),
-                                           "f_tag": "end_waiting"})
+            self._sync_job(job, {"f_status": str(JobStatus.RUNNING), "f_start_time": now_ms(),
+                                 "f_tag": "end_waiting"})
             job_logger(job.f_job_id).info("admitted, %s jobs running", running + 1)
             running += 1
 
@@ -216,13 +221,13 @@ class Scheduler:
                 "job_server": {"address": self.settings.address}}
         parties = parser.parties(component)
         for role, party_id in parties:
-            self.controller.ensure_task_row(job.f_job_id, component, role, party_id)
-        answers = self.controller.api.call_all(parties, lambda r, p: task_path(job.f_job_id, component, r, p, "run"), body)
+            self.party_jobs.ensure_task_row(job.f_job_id, component, role, party_id)
+        answers = self.api.call_all(parties, lambda r, p: task_path(job.f_job_id, component, r, p, "run"), body)
         for (role, party_id), answer in answers.items():
             if answer.get("retcode") != 0:
                 reason = f"role {role} party {party_id} refused to run {component}: {answer.get('retmsg')}"
                 log.error("%s", reason)
-                self.controller.report_task_status(job.f_job_id, component, role, party_id,
+                self.party_jobs.report_task_status(job.f_job_id, component, role, party_id,
                                                    {"f_status": str(TaskStatus.FAILED), "f_status_reason": reason})
         log.info("dispatched %s to %s", component, parser.parties(component))
 
@@ -233,21 +238,20 @@ class Scheduler:
         current = json.dumps([f"{job.f_job_id}_{c}" for c, (s, _) in states.items() if s == "running"] or
                              json.loads(job.f_current_tasks or "[]"))
         if progress != job.f_progress or current != job.f_current_tasks:
-            self.controller.sync_job(job, {"f_progress": progress, "f_current_tasks": current})
+            self._sync_job(job, {"f_progress": progress, "f_current_tasks": current})
 
     def _finish_job(self, job: Job, parser) -> None:
         parties = all_parties(json.loads(job.f_roles))
-        api = self.controller.api
-        saved = api.call_all(parties, lambda r, p: schedule_path(job.f_job_id, r, p, "pipeline/save"), {})
+        saved = call_every_party(self.api, job.f_job_id, parties, "pipeline/save")
         refused = [(party, a) for party, a in saved.items() if a.get("retcode") != 0]
         if refused:
             (role, party_id), answer = refused[0]
             self._fail_job(job, f"saving the pipeline failed on role {role} party {party_id}: {answer.get('retmsg')}")
             return
         last = json.dumps([f"{job.f_job_id}_{c}" for c in parser.component_list()[-1:]])
-        self.controller.sync_job(job, {"f_status": str(JobStatus.SUCCESS), "f_progress": 100, "f_tag": "job_end",
-                                       "f_current_tasks": last})
-        api.call_all(parties, lambda r, p: schedule_path(job.f_job_id, r, p, "clean"), {})
+        self._sync_job(job, {"f_status": str(JobStatus.SUCCESS), "f_progress": 100, "f_tag": "job_end",
+                             "f_current_tasks": last})
+        call_every_party(self.api, job.f_job_id, parties, "clean")
         self._parsers.pop(job.f_job_id, None)
         job_logger(job.f_job_id).info("job finished: success")
         self.waker.wake()  # a slot is free: admit the next job now
@@ -255,23 +259,26 @@ class Scheduler:
     def _fail_job(self, job: Job, reason: str) -> None:
         job_logger(job.f_job_id).error("job failed: %s", reason)
         try:
-            self.controller.stop_job(job.f_job_id, JobStatus.FAILED, reason)
+            self.stopper.stop_job(job.f_job_id, JobStatus.FAILED, reason)
         except FlowError as exc:
             logger.warning("failing job %s: %s", job.f_job_id, exc)
         self._parsers.pop(job.f_job_id, None)
-        self.controller.api.call_all(all_parties(json.loads(job.f_roles)),
-                                     lambda r, p: schedule_path(job.f_job_id, r, p, "clean"), {})
+        call_every_party(self.api, job.f_job_id, all_parties(json.loads(job.f_roles)), "clean")
 
     def _periodic_chores(self) -> None:
-        detector.fail_dead_tasks(self.settings, self.controller, self.launcher)
-        detector.stop_timed_out_jobs(self.settings, self.controller)
+        detector.fail_dead_tasks(self.settings, self.party_jobs, self.launcher)
+        detector.stop_timed_out_jobs(self.settings, self.stopper)
         self.party_monitor.check()
 
     def _parser(self, job: Job):
         parser = self._parsers.get(job.f_job_id)
         if parser is None:
-            parser = self._parsers[job.f_job_id] = self.controller.job_parser(job)
+            parser = self._parsers[job.f_job_id] = job_parser(job)
         return parser
+
+    def _sync_job(self, job: Job, fields: dict) -> None:
+        """Send a status/field update for ``job`` to every party (the initiator included)."""
+        sync_job_status(self.api, job.f_job_id, all_parties(json.loads(job.f_roles)), fields)
 
 
 def component_states(parser, tasks: list[Task]) -> dict[str, tuple[str, str]]:

@@ -1,7 +1,7 @@
 """Federation through the parties' FATE-Flow servers over HTTP: no broker, just the route table.
 
 A message for another party is POSTed, in chunks of ``chunk_size`` bytes, to the destination
-party's server, which keeps it on disk (fate_flow/manager/mailbox.py) until the receiving task
+party's server, which keeps it on disk (fate_flow/party/mailbox.py) until the receiving task
 takes it from its own server. Routes under ``/v1/federation/<session>/message/``:
 
 - ``put``: body msgpack ``[header, chunk bytes]``, header ``{"key": [name, tag, src_role,
@@ -35,7 +35,12 @@ import msgpack
 
 from fate_flow.errors import FederationError
 from fate_flow.federation.base import (
-    DuplicateRemoteError, Federation, MessageKey, RetryPause, chunk_size_option, split_payload,
+    DuplicateRemoteError,
+    Federation,
+    MessageKey,
+    RetryPause,
+    chunk_size_option,
+    split_payload,
 )
 from fate_flow.federation.standalone import cleanup_session
 from fate_flow.utils.signing import env_signer

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fate_flow.driver.federated_api import all_parties
 from fate_flow.errors import (GENERIC_ERROR, NOT_FOUND, SUCCESS, ArgumentError, FederationError, FlowError,
                               ModelNotFound, ServingBindFailed, ServingLoadFailed)
-from fate_flow.manager.model_archive import check_model_name
+from fate_flow.party.client import all_parties
 from fate_flow.serving.registry import ModelKey
 from fate_flow.serving.service import ServingService, host_port, post_to, service_id_of
 from fate_flow.settings import Settings
+from fate_flow.model_storage.archive import check_model_name
 from fate_flow.utils import ids
 from fate_flow.utils.model_layout import version_dir
 

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from fate_flow.manager.model_center import ModelRef
+from fate_flow.stores.model_catalogue import ModelRef
 from fate_flow.utils.model_layout import _write_atomic
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
-
 from fate_flow.errors import SUCCESS
 
 
@@ -20,14 +18,3 @@ def envelope(retcode: int = SUCCESS, retmsg: str = "success", data: Any = None,
         if value or (key == "data" and keep_data and value is not None):
             body[key] = value
     return body
-
-
-def ok(data: Any = None, retmsg: str = "success", job_id: str | None = None, meta: Any = None,
-       keep_data: bool = False) -> Response:
-    """A retcode 0 answer."""
-    return jsonify(envelope(SUCCESS, retmsg, data, job_id, meta, keep_data))
-
-
-def fail(retcode: int, retmsg: str, data: Any = None) -> Response:
-    """A handled failure: HTTP 200 with a non-zero retcode, as the original answers."""
-    return jsonify(envelope(retcode, retmsg, data))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fate_flow.components.param import BaseParam, check_positive_int
-from fate_flow.manager.model_archive import check_model_name
+from fate_flow.model_storage.archive import check_model_name
 
 
 class _ModelOperationParam(BaseParam):

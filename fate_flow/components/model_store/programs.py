@@ -22,8 +22,8 @@ class ModelStore(ComponentBase):
     """Zips ``<model_dir>/<party model id>/<version>`` and writes it to the store."""
 
     def run(self, ctx, inputs):
-        from fate_flow.manager.model_archive import pack_to_file
-        from fate_flow.manager.model_store import describe, open_store
+        from fate_flow.model_storage.archive import pack_to_file
+        from fate_flow.model_storage.store import describe, open_store
 
         params = self.params
         source = version_dir(Path(params.model_dir), params.model_id, params.model_version)
@@ -44,8 +44,8 @@ class ModelRestore(ComponentBase):
     """Reads the model's zip from the store and unpacks it into the model cache (never over one)."""
 
     def run(self, ctx, inputs):
-        from fate_flow.manager.model_archive import unpack
-        from fate_flow.manager.model_store import never_stored, open_store
+        from fate_flow.model_storage.archive import unpack
+        from fate_flow.model_storage.store import never_stored, open_store
 
         params = self.params
         target = version_dir(Path(params.model_dir), params.model_id, params.model_version)

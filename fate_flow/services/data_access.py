@@ -8,14 +8,13 @@ from typing import Any
 
 from fate_flow.components.data_access.param import DROP_APPEND, DROP_REFUSE, DROP_REPLACE, UPLOAD_TMP_DIR
 from fate_flow.db import DataView, Job, Task
-from fate_flow.driver.job_controller import JobController
+from fate_flow.driver.job_submission import JobSubmitter
 from fate_flow.driver.status import TaskStatus
 from fate_flow.errors import ArgumentError, FlowError, RequiredArgumentsError
-from fate_flow.manager.table_manager import TableManager
 from fate_flow.settings import Settings
+from fate_flow.stores.table_catalogue import TableCatalogue
 from fate_flow.utils.paths import resolve_user_path
 
-LOCAL = {"role": "local", "party_id": 0}
 UPLOAD_REQUIRED = ("work_mode", "namespace", "table_name", "file", "head", "partition")
 DOWNLOAD_REQUIRED = ("work_mode", "namespace", "table_name", "output_path")
 
@@ -39,9 +38,9 @@ def _required(conf: dict, fields: tuple[str, ...]) -> None:
 class DataAccess:
     """Turns upload/download requests into local jobs and answers upload history."""
 
-    def __init__(self, settings: Settings, controller: JobController, tables: TableManager) -> None:
+    def __init__(self, settings: Settings, submitter: JobSubmitter, tables: TableCatalogue) -> None:
         self.settings = settings
-        self.controller = controller
+        self.submitter = submitter
         self.tables = tables
 
     def upload_dir(self, job_id: str) -> Path:
@@ -54,7 +53,7 @@ class DataAccess:
             if received is not None:
                 conf = dict(conf, file=str(received))
             params = self._upload_params(conf, received is not None)
-            data = self._submit("upload_0", "Upload", params, job_id)
+            data = self.submitter.submit_local("upload_0", "Upload", params, job_id)
         except BaseException:
             shutil.rmtree(self.upload_dir(job_id), ignore_errors=True)
             raise
@@ -101,16 +100,7 @@ class DataAccess:
         delimitor = conf.get("delimitor") or ","
         params = {"work_mode": _int_field(conf, "work_mode"), "namespace": conf["namespace"],
                   "table_name": conf["table_name"], "output_path": str(output), "delimitor": delimitor}
-        return job_id, self._submit("download_0", "Download", params, job_id)
-
-    def _submit(self, component: str, module: str, params: dict, job_id: str) -> dict:
-        conf = {"initiator": dict(LOCAL), "role": {"local": [0]},
-                "job_parameters": {"work_mode": params["work_mode"]},
-                "role_parameters": {"local": {component: {k: [v] for k, v in params.items()}}}}
-        dsl = {"components": {component: {"module": module}}}
-        _, data = self.controller.submit(dsl, conf, job_id=job_id)
-        data.pop("model_info", None)
-        return data
+        return job_id, self.submitter.submit_local("download_0", "Download", params, job_id)
 
     def upload_history(self, job_id: str | None, limit: Any) -> list[dict]:
         """Successful uploads, newest first: ``[{job_id: {upload_info, notes, meta}}]``."""

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from fate_flow.db import DB, DataView, StorageTableMeta, now_ms
 from fate_flow.errors import ArgumentError, FlowError
-from fate_flow.manager.tracking import MetricTracker
 from fate_flow.settings import Settings
+from fate_flow.stores.tracking import MetricTracker
 
 if TYPE_CHECKING:
     from fate_flow.storage import TableMeta
 
 
-class TableManager:
+class TableCatalogue:
     """Tables of this party: (namespace, name) -> data in storage + a catalogue row."""
 
     def __init__(self, settings: Settings) -> None:

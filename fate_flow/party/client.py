@@ -53,6 +53,13 @@ class FederatedClient:
         except ValueError as exc:
             raise FederationError(role, party_id, endpoint, f"answer is not JSON (HTTP {resp.status_code})") from exc
 
+    def try_call(self, role: str, party_id: Any, endpoint: str, body: dict | None = None) -> dict:
+        """``call``, with an unreachable party turned into a retcode 100 answer."""
+        try:
+            return self.call(role, party_id, endpoint, body)
+        except FederationError as exc:
+            return {"retcode": exc.retcode, "retmsg": exc.retmsg}
+
     def send(self, address: str, endpoint: str, body: dict | None = None, method: str = "POST",
              timeout: float | None = None) -> requests.Response:
         """Send ``body`` as JSON to the server at ``address``, signed when signing is on; the raw response."""

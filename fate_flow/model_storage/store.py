@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import quote, unquote, urlparse
 
-from peewee import (BigIntegerField, BlobField, CharField, CompositeKey, IntegerField, IntegrityError,
-                    Model, MySQLDatabase, PeeweeException)
-
+from peewee import (BigIntegerField, BlobField, CharField, CompositeKey, IntegerField, IntegrityError, Model,
+                    MySQLDatabase, PeeweeException)
 from pymysql import MySQLError
 
 from fate_flow.errors import FlowError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fate_flow.db import DataView
 from fate_flow.errors import FlowError
-from fate_flow.manager.table_manager import TableManager
+from fate_flow.stores.table_catalogue import TableCatalogue
 
 PREVIEW_ROWS = 100
 
@@ -22,7 +22,7 @@ class NoOutputData(FlowError):
 class OutputData:
     """Reads the output tables recorded in the data views of this party."""
 
-    def __init__(self, tables: TableManager) -> None:
+    def __init__(self, tables: TableCatalogue) -> None:
         self.tables = tables
 
     def table_of(self, job_id: str, component: str, role: str, party_id: str) -> tuple[str, str]:

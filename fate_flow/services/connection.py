@@ -14,8 +14,8 @@ from typing import Any, Iterable, Optional, Tuple
 
 import requests
 
-from fate_flow.driver.federated_api import FederatedClient
 from fate_flow.errors import ArgumentError, FlowError
+from fate_flow.party.client import FederatedClient
 from fate_flow.settings import Settings
 from fate_flow.utils.signing import own_signing_party
 

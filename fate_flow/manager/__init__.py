@@ -1,1 +1,0 @@
-"""Managers of data, tracking and models; each gets its dependencies passed in."""

@@ -1,0 +1,1 @@
+"""Party-to-party plumbing: calls to other parties' servers, the http federation mailbox, request nonces."""

@@ -1,0 +1,1 @@
+"""Stores the driver and the use-cases write through: table and model catalogues, metrics, output data."""
