@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fate_flow.components.param import BaseParam
+from fate_flow.computing.table_data import TableData
+
+__all__ = ["ComponentBase", "ComponentContext", "ComponentOutput", "TableData", "Tracker"]
 
 
 class Tracker(Protocol):
@@ -55,21 +58,6 @@ class ComponentContext:
     def parties(self, role: str) -> list[int]:
         """Party ids playing ``role`` in this job, in runtime-conf order."""
         return list(self.roles.get(role, []))
-
-
-@dataclass
-class TableData:
-    """Rows a component outputs: ids and values (strings, FATE's key/value meaning) and a schema.
-
-    ``ids``/``values`` are pyarrow string arrays (or lists of them, one per batch) so that
-    nothing is converted row by row; ``schema`` is FATE's table meta ({"header", "sid"}).
-    """
-
-    ids: Any
-    values: Any
-    schema: dict[str, Any] = field(default_factory=dict)
-    partitions: int = 1
-    delimiter: str = ","
 
 
 @dataclass

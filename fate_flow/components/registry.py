@@ -1,72 +1,27 @@
-"""Registry of components: DSL module name -> implementation per role.
+"""Registry of components: DSL module name -> its ComponentSpec.
 
-This is FATE's ``setting_conf/<Module>.json`` as Python objects. The DSL parser
-reads it to know on which roles a module runs, its parameter class, defaults and
-``need_deploy``; the task executor reads it to find the class to run.
+The DSL parser reads it to know on which roles a module runs, its parameter class,
+defaults and ``need_deploy``; the task executor reads it to find the class to run; the
+serving engine reads each module's online hook. The built-in table (``builtin.py``) is
+registered on first lookup; implementations are imported only when a task runs them.
 """
 from __future__ import annotations
 
 import importlib
 import os
 import threading
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from fate_flow.components.param import BaseParam
+from fate_flow.components.component_spec import PASS_THROUGH, ComponentSpec, load_object
 
-
-@dataclass(frozen=True)
-class ComponentSpec:
-    """How one DSL module is run.
-
-    Attributes:
-        module: DSL module name, e.g. ``"SecureAddExample"``.
-        programs: role -> ``"python.module:ClassName"`` of the implementation; a role
-            missing here does not run the module (no task for it).
-        param_class: ``"python.module:ClassName"`` of the parameter class.
-        need_deploy: whether the module is kept in the predict DSL.
-        default_conf: FATE's default_runtime_conf overlay on the param defaults.
-        code_path: FATE-style ``CodePath`` per role, for compatibility answers.
-    """
-
-    module: str
-    programs: dict[str, str]
-    param_class: str
-    need_deploy: bool = True
-    default_conf: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def roles(self) -> frozenset[str]:
-        return frozenset(self.programs)
-
-    def param_type(self) -> type[BaseParam]:
-        return _load(self.param_class)
-
-    def param_name(self) -> str:
-        """Name of the param class, the key FATE uses in component_parameters."""
-        return self.param_class.rsplit(":", 1)[1]
-
-    def default_params(self) -> BaseParam:
-        """A param object with class defaults overlaid by ``default_conf``."""
-        return self.param_type()().update(self.default_conf)
-
-    def program(self, role: str) -> type:
-        """Return the implementation class for ``role``; KeyError if it does not run there."""
-        return _load(self.programs[role])
-
-    def code_path(self, role: str) -> str:
-        module, cls = self.programs[role].split(":")
-        return module.replace(".", "/") + ".py/" + cls
-
-
-def _load(dotted: str) -> Any:
-    module, name = dotted.split(":")
-    return getattr(importlib.import_module(module), name)
-
+__all__ = ["PLUGINS_ENV", "ComponentSpec", "get_spec", "has_module", "load_hook", "modules", "register",
+           "served_modules"]
 
 _REGISTRY: dict[str, ComponentSpec] = {}
 _builtin_loaded = False
 _load_lock = threading.RLock()
+
+PLUGINS_ENV = "FATE_FLOW_COMPONENT_PLUGINS"
 
 
 def register(spec: ComponentSpec) -> ComponentSpec:
@@ -82,30 +37,41 @@ def get_spec(module: str) -> ComponentSpec:
 
 
 def has_module(module: str) -> bool:
+    """True if ``module`` is a registered DSL module."""
     _ensure_builtin()
     return module in _REGISTRY
 
 
 def modules() -> list[str]:
+    """Every registered DSL module name, sorted."""
     _ensure_builtin()
     return sorted(_REGISTRY)
 
 
-PLUGINS_ENV = "FATE_FLOW_COMPONENT_PLUGINS"
+def served_modules() -> list[str]:
+    """The modules that serve online (pass-through ones left out)."""
+    _ensure_builtin()
+    return sorted(m for m, spec in _REGISTRY.items() if spec.serving and spec.serving != PASS_THROUGH)
+
+
+def load_hook(dotted: str) -> Callable[..., Any]:
+    """A module's online hook from its spec's ``serving`` name."""
+    return load_object(dotted)
 
 
 def _ensure_builtin() -> None:
-    # The built-in table is a constant list; importing it registers nothing heavy
-    # (implementations are imported lazily by ``program``). Extra component modules
-    # named in $FATE_FLOW_COMPONENT_PLUGINS (comma-separated) register themselves the
-    # same way; the server and its task processes share that environment.
+    # Extra component modules named in $FATE_FLOW_COMPONENT_PLUGINS (comma-separated)
+    # register themselves when imported; the server and its task processes share that
+    # environment.
     global _builtin_loaded
     if _builtin_loaded:
         return
     with _load_lock:  # HTTP threads may look a module up at the same time
         if not _builtin_loaded:
-            from fate_flow.components import builtin  # noqa: F401
+            from fate_flow.components.builtin import BUILTIN_SPECS
 
+            for spec in BUILTIN_SPECS:
+                register(spec)
             for name in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):
                 importlib.import_module(name.strip())
             _builtin_loaded = True

@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fate_flow.computing.table_data import TableData
+
 
 @dataclass
 class Instances:
@@ -68,8 +70,6 @@ class Instances:
 
     def to_table_data(self, partitions: int = 1):
         """The stored form: values "label,f1,...", formatted by Arrow column by column."""
-        from fate_flow.components.base import TableData
-
         columns = [] if self.labels is None else [_as_text(self.labels)]
         columns += [_as_text(self.features[:, j]) for j in range(self.n_features)]
         if not columns:

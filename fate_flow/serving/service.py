@@ -23,10 +23,25 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fate_flow.errors import (SUCCESS, ArgumentError, FederationError, HostAnswerError, HostFeatureNotFound,
-                              HostInvalidFeature, HostInvalidRequest, HostModelNotLoaded, HostUnreachable,
-                              InferenceArgumentError, InvalidFeature, ModelNotFound, NotFound, ServiceNotFound,
-                              ServingBindFailed, ServingError, ServingLoadFailed)
+from fate_flow.errors import (
+    SUCCESS,
+    ArgumentError,
+    FederationError,
+    HostAnswerError,
+    HostFeatureNotFound,
+    HostInvalidFeature,
+    HostInvalidRequest,
+    HostModelNotLoaded,
+    HostUnreachable,
+    InferenceArgumentError,
+    InvalidFeature,
+    ModelNotFound,
+    NotFound,
+    ServiceNotFound,
+    ServingBindFailed,
+    ServingError,
+    ServingLoadFailed,
+)
 from fate_flow.serving.features import TableFeatureSource
 from fate_flow.serving.pipeline import PartyPipeline, load_pipeline
 from fate_flow.serving.registry import ModelKey, ServingRegistry
@@ -136,22 +151,21 @@ class ServingService:
         if not any(name in row for row in features for name in pipeline.header):
             raise InvalidFeature(f"featureData holds none of the model's features {pipeline.header}")
         try:
-            total = pipeline.partial_scores(pipeline.read_feature_dicts(features))
+            own = pipeline.partial_scores(pipeline.read_feature_dicts(features))
         except ValueError as exc:
             raise InvalidFeature(f"featureData: {exc}") from None
         errors: dict[int, ServingError] = {}
+        host_shares = []
         for share, missing in self._host_shares(model, remotes):
-            total = total + np.where(np.isnan(share), 0.0, share)
+            host_shares.append(np.where(np.isnan(share), 0.0, share))
             for row in missing:
                 errors.setdefault(row, HostFeatureNotFound(missing[row], _describe(remotes[row])))
-        from fate_flow.components.linear_model.common import sigmoid
-
-        probabilities = sigmoid(total)
+        probabilities = pipeline.score(own, host_shares)
         scores = [None if i in errors else float(p) for i, p in enumerate(probabilities)]
         return Scores(model, scores, errors)
 
     def host_share(self, key: ModelKey, remotes: Any, caller: str | None = None) -> dict:
-        """A host's ``{"wx": [share or None], "missing": [rows]}`` for the guest's remote feature ids.
+        """A host's ``{"share": [share or None], "missing": [rows]}`` for the guest's remote feature ids.
 
         ``caller`` is the party a signed request proved to come from: only a guest of the
         model's training job (or this server itself) gets the host's partial scores.
@@ -172,7 +186,7 @@ class ServingService:
         if source is None:
             raise HostInvalidRequest(f"model {key.name} is not a hetero host model")
         ids, values, missing = source.rows([source.feature_id(remote) for remote in remotes])
-        wx: list[float | None] = [None] * len(remotes)
+        shares_by_row: list[float | None] = [None] * len(remotes)
         if len(ids):
             try:
                 shares = model.pipeline.partial_scores(model.pipeline.read(ids, values, source.schema))
@@ -181,8 +195,8 @@ class ServingService:
             lacking = set(missing)
             found = [i for i in range(len(remotes)) if i not in lacking]
             for row, share in zip(found, shares):
-                wx[row] = float(share)
-        return {"wx": wx, "missing": missing}
+                shares_by_row[row] = float(share)
+        return {"share": shares_by_row, "missing": missing}
 
     # ---- internals ---------------------------------------------------------------------
 
@@ -360,14 +374,14 @@ def _decode(content: Any, key: str) -> str:
 
 def _share_array(party: str, data: dict, rows: int) -> tuple[np.ndarray, dict[int, str]]:
     """A host's shares as a float array (NaN where it lacks the row) and those rows."""
-    wx = data.get("wx")
-    if not isinstance(wx, list) or len(wx) != rows:
-        raise HostAnswerError(party, None, f"answered {type(wx).__name__} shares for {rows} rows")
+    shares = data.get("share")
+    if not isinstance(shares, list) or len(shares) != rows:
+        raise HostAnswerError(party, None, f"answered {type(shares).__name__} shares for {rows} rows")
     try:
-        share = np.array([np.nan if v is None else float(v) for v in wx], dtype=np.float64)
+        share = np.array([np.nan if v is None else float(v) for v in shares], dtype=np.float64)
     except (TypeError, ValueError):
         raise HostAnswerError(party, None, "answered shares that are not numbers") from None
-    return share, {int(i): party for i, v in enumerate(wx) if v is None}
+    return share, {int(i): party for i, v in enumerate(shares) if v is None}
 
 
 def _describe(remote: Any) -> str:

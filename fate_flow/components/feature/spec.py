@@ -1,16 +1,20 @@
 """Registration of FeatureScale and OneHotEncoder (guest and host, local)."""
-from fate_flow.components.registry import ComponentSpec, register
+from fate_flow.components.component_spec import ComponentSpec
 
-register(ComponentSpec(
+_PACKAGE = "fate_flow.components.feature"
+
+SCALE = ComponentSpec(
     module="FeatureScale",
-    programs={"guest": "fate_flow.components.feature.scale:FeatureScale",
-              "host": "fate_flow.components.feature.scale:FeatureScale"},
-    param_class="fate_flow.components.feature.param:ScaleParam",
-))
+    programs={"guest": f"{_PACKAGE}.scale:FeatureScale", "host": f"{_PACKAGE}.scale:FeatureScale"},
+    param_class=f"{_PACKAGE}.param:ScaleParam",
+    serving=f"{_PACKAGE}.online:scale_online",
+)
 
-register(ComponentSpec(
+ONE_HOT = ComponentSpec(
     module="OneHotEncoder",
-    programs={"guest": "fate_flow.components.feature.one_hot:OneHotEncoder",
-              "host": "fate_flow.components.feature.one_hot:OneHotEncoder"},
-    param_class="fate_flow.components.feature.param:OneHotEncoderParam",
-))
+    programs={"guest": f"{_PACKAGE}.one_hot:OneHotEncoder", "host": f"{_PACKAGE}.one_hot:OneHotEncoder"},
+    param_class=f"{_PACKAGE}.param:OneHotEncoderParam",
+    serving=f"{_PACKAGE}.online:one_hot_online",
+)
+
+SPECS = [SCALE, ONE_HOT]

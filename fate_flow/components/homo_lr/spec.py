@@ -1,10 +1,10 @@
 """Registration of HomoLR (FATE's setting_conf/HomoLR.json) with the shared DEFAULT_CONF."""
+from fate_flow.components.component_spec import ComponentSpec
 from fate_flow.components.linear_model.spec import DEFAULT_CONF
-from fate_flow.components.registry import ComponentSpec, register
 
 _PACKAGE = "fate_flow.components.homo_lr"
 
-register(ComponentSpec(
+SPEC = ComponentSpec(
     module="HomoLR",
     programs={
         "guest": f"{_PACKAGE}.client:HomoLRGuest",
@@ -13,4 +13,5 @@ register(ComponentSpec(
     },
     param_class=f"{_PACKAGE}.param:HomoLogisticParam",
     default_conf=DEFAULT_CONF,
-))
+    serving=f"{_PACKAGE}.online:load_online",
+)

@@ -1,9 +1,9 @@
 """Registration of Intersection (FATE's setting_conf/Intersection.json): guest and host, no arbiter."""
-from fate_flow.components.registry import ComponentSpec, register
+from fate_flow.components.component_spec import PASS_THROUGH, ComponentSpec
 
 _PACKAGE = "fate_flow.components.intersection"
 
-register(ComponentSpec(
+SPEC = ComponentSpec(
     module="Intersection",
     programs={
         "guest": f"{_PACKAGE}.intersect_model:IntersectGuest",
@@ -20,4 +20,5 @@ register(ComponentSpec(
         "only_output_key": False,
         "encode_params": {"encode_method": "none", "salt": "", "base64": False},
     },
-))
+    serving=PASS_THROUGH,  # an online request names its ids itself
+)

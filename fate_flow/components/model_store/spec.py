@@ -1,16 +1,20 @@
 """Registration of ModelStore and ModelRestore (local jobs of /v1/model/store and /v1/model/restore)."""
-from fate_flow.components.registry import ComponentSpec, register
+from fate_flow.components.component_spec import ComponentSpec
 
-register(ComponentSpec(
+_PACKAGE = "fate_flow.components.model_store"
+
+STORE = ComponentSpec(
     module="ModelStore",
-    programs={"local": "fate_flow.components.model_store.programs:ModelStore"},
-    param_class="fate_flow.components.model_store.param:ModelStoreParam",
+    programs={"local": f"{_PACKAGE}.programs:ModelStore"},
+    param_class=f"{_PACKAGE}.param:ModelStoreParam",
     need_deploy=False,
-))
+)
 
-register(ComponentSpec(
+RESTORE = ComponentSpec(
     module="ModelRestore",
-    programs={"local": "fate_flow.components.model_store.programs:ModelRestore"},
-    param_class="fate_flow.components.model_store.param:ModelRestoreParam",
+    programs={"local": f"{_PACKAGE}.programs:ModelRestore"},
+    param_class=f"{_PACKAGE}.param:ModelRestoreParam",
     need_deploy=False,
-))
+)
+
+SPECS = [STORE, RESTORE]
