@@ -30,6 +30,7 @@ from fate_flow.utils.signing import SignatureVerifier, signing_enabled
 
 if TYPE_CHECKING:
     from fate_flow.driver.scheduler import Scheduler
+    from fate_flow.driver.work_dir_lock import WorkDirLock
     from fate_flow.serving import ModelPublisher
 
 T = TypeVar("T")
@@ -98,11 +99,15 @@ def _build_publisher(settings: Settings, api: FederatedClient, tables: TableCata
     return ModelPublisher(settings, api, ServingService(settings, api, lambda: tables.storage))
 
 
-def build_scheduler(services: Services) -> "Scheduler":
-    """The party's scheduler over ``services`` (binds the wake-up socket; start it with ``start()``)."""
+def build_scheduler(services: Services, lock: "WorkDirLock") -> "Scheduler":
+    """The party's scheduler over ``services``, under the work dir ``lock`` (taken if not held).
+
+    Binds the wake-up socket, which only the lock holder may do; start it with ``start()``.
+    """
     from fate_flow.driver.scheduler import Scheduler
     from fate_flow.driver.waker import Waker
 
     settings = services.settings
+    lock.acquire()
     return Scheduler(settings, services.api, services.party_jobs, services.stopper,
-                     Waker(socket_path(settings.run_dir)))
+                     Waker(socket_path(settings.run_dir)), lock)

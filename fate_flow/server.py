@@ -19,13 +19,17 @@ from typing import TYPE_CHECKING
 from fate_flow.settings import Settings, apply_overrides, load_settings
 
 if TYPE_CHECKING:
+    from fate_flow.driver.work_dir_lock import WorkDirLock
     from fate_flow.root import Services
 
 logger = logging.getLogger("fate_flow.server")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The server's command line: ``[start|stop] [--conf F] [--host H] [--port P] [--work-dir D] ...``."""
     parser = argparse.ArgumentParser(description="FATE-Flow 1.4 compatible server")
+    parser.add_argument("command", nargs="?", choices=("start", "stop"), default="start",
+                        help="start a server (the default), or stop the one running on the work dir")
     parser.add_argument("--conf", help="service_conf.yaml (default: $FATE_FLOW_CONF or conf/service_conf.yaml)")
     parser.add_argument("--host", help="bind address (overrides fate_flow.host)")
     parser.add_argument("--port", type=int, help="HTTP port, 0 for any free one (overrides fate_flow.http_port)")
@@ -33,22 +37,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", help="sqlite:///path or mysql://user:pw@host:port/db")
     parser.add_argument("--scheduler-only", action="store_true", help="run the scheduler without HTTP (gunicorn)")
     parser.add_argument("--standalone_node", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="stop: seconds to wait for running tasks before killing them (default 60)")
     return parser.parse_args(argv)
 
 
-def prepare(args: argparse.Namespace) -> Settings:
-    """Settings from conf and flags, directories made, logging configured, database ready."""
+def settings_of(args: argparse.Namespace) -> Settings:
+    """Settings from the conf and the command-line overrides (nothing is created)."""
+    return load_settings(args.conf, host=args.host, port=args.port, work_dir=args.work_dir,
+                         database_url=args.database_url)
+
+
+def prepare(settings: Settings) -> None:
+    """Directories made, logging configured, database ready."""
     from fate_flow.db import init_db
     from fate_flow.utils.log import setup_server_logging
 
-    settings = load_settings(args.conf, host=args.host, port=args.port, work_dir=args.work_dir,
-                             database_url=args.database_url)
     for directory in (settings.work_dir, settings.jobs_dir, settings.logs_dir, settings.run_dir,
                       settings.model_dir, settings.federation_dir):
         directory.mkdir(parents=True, exist_ok=True)
     setup_server_logging(settings.logs_dir)
     init_db(settings.database)
-    return settings
 
 
 class StopSignals:
@@ -66,12 +75,12 @@ class StopSignals:
         (self.cold if self.warm.is_set() else self.warm).set()
 
 
-def run_scheduler_until_stopped(services: "Services", signals: StopSignals) -> None:
+def run_scheduler_until_stopped(services: "Services", signals: StopSignals, lock: "WorkDirLock") -> None:
     """Run the scheduler; on a warm stop wait for running tasks, on a cold one kill them."""
     from fate_flow.root import build_scheduler
 
     settings = services.settings
-    scheduler = build_scheduler(services)
+    scheduler = build_scheduler(services, lock)
     scheduler.start()
     signals.warm.wait()
     logger.warning("stop requested: admitting no new job, waiting for running tasks")
@@ -83,8 +92,8 @@ def run_scheduler_until_stopped(services: "Services", signals: StopSignals) -> N
     scheduler.waker.close()
 
 
-def serve(settings: Settings, signals: StopSignals) -> None:
-    """Serve HTTP with werkzeug and run the scheduler in this process."""
+def serve(settings: Settings, signals: StopSignals, lock: "WorkDirLock") -> None:
+    """Serve HTTP with werkzeug and run the scheduler in this process (``lock`` is held)."""
     from werkzeug.serving import make_server
 
     from fate_flow.app import create_app
@@ -98,37 +107,120 @@ def serve(settings: Settings, signals: StopSignals) -> None:
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     _announce(settings)
     try:
-        run_scheduler_until_stopped(services, signals)
+        run_scheduler_until_stopped(services, signals, lock)
     finally:
         server.shutdown()
+        _withdraw(settings)
 
 
 def _announce(settings: Settings) -> None:
-    info = {"pid": os.getpid(), "host": settings.host, "port": settings.port, "address": settings.address}
+    info = {"pid": os.getpid(), "host": settings.host, "port": settings.port, "address": settings.address,
+            "work_dir": str(settings.work_dir)}
     (settings.run_dir / "server.json").write_text(json.dumps(info), encoding="utf-8")
     print(f"fate_flow server listening on http://{settings.address}", flush=True)
     logger.info("listening on %s, work dir %s, database %s", settings.address, settings.work_dir,
                 settings.database.engine)
 
 
+def _withdraw(settings: Settings) -> None:
+    """Remove run/server.json when it is this process's own."""
+    path = settings.run_dir / "server.json"
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def stop_server(settings: Settings, timeout: float) -> int:
+    """Stop the server of ``settings.work_dir`` found in run/server.json; 0 when none is left running.
+
+    The first SIGTERM asks a warm stop (running tasks may finish); after ``timeout`` seconds a
+    second SIGTERM kills them. A server.json whose process is gone (or is not a FATE-Flow
+    server) is stale: it is removed. Only that one process is signalled, never others by name.
+    """
+    import psutil
+
+    path = settings.run_dir / "server.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        pid = int(info["pid"])
+    except FileNotFoundError:
+        print(f"no FATE-Flow server runs on work dir {settings.work_dir} (no {path})")
+        return 0
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"{path} is unreadable ({exc}): removed it")
+        path.unlink(missing_ok=True)
+        return 0
+    process = _server_process(psutil, pid)
+    if process is None:
+        path.unlink(missing_ok=True)
+        print(f"removed a stale {path}: pid {pid} is not a running FATE-Flow server")
+        return 0
+    print(f"stopping the FATE-Flow server pid {pid} (http://{info.get('address')}): waiting up to "
+          f"{timeout:g} s for running tasks")
+    process.terminate()
+    if not _wait_gone(psutil, process, timeout):
+        print("running tasks did not finish in time: killing them")
+        process.terminate()  # the second SIGTERM is the server's cold stop
+        if not _wait_gone(psutil, process, 30.0):
+            print(f"pid {pid} did not stop", file=sys.stderr)
+            return 1
+    path.unlink(missing_ok=True)  # the server removes it; a killed one can not
+    print(f"stopped pid {pid}")
+    return 0
+
+
+def _wait_gone(psutil, process, timeout: float) -> bool:
+    """Wait until ``process`` has exited (a zombie counts: its parent reaps it); False on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _server_process(psutil, pid: int):
+    """The process ``pid`` if it is a live FATE-Flow server, else None."""
+    try:
+        process = psutil.Process(pid)
+        command = " ".join(process.cmdline())
+        alive = process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+    return process if alive and ("fate_flow_server" in command or "fate_flow.server" in command) else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    from fate_flow.driver.scheduler import SchedulerLocked
+    """Start a server (or ``stop`` the one running on the work dir); the process's exit code."""
+    from fate_flow.driver.work_dir_lock import SchedulerLocked, WorkDirLock
     from fate_flow.utils.signing import SecurityConfigError
 
     args = parse_args(argv)
-    settings = prepare(args)
+    settings = settings_of(args)
+    if args.command == "stop":
+        return stop_server(settings, args.timeout)
     signals = StopSignals()
     signals.install()
+    lock = WorkDirLock(settings.run_dir)
     try:
+        lock.acquire()  # before anything else: a second server on this work dir stops here
+        prepare(settings)
         if args.scheduler_only:
             from fate_flow.root import build_services
 
-            run_scheduler_until_stopped(build_services(settings), signals)
+            run_scheduler_until_stopped(build_services(settings), signals, lock)
         else:
-            serve(settings, signals)
+            serve(settings, signals, lock)
     except (SchedulerLocked, SecurityConfigError, OSError) as exc:
         print(f"fate_flow server: {exc}", file=sys.stderr)
         return 1
+    finally:
+        lock.release()
     return 0
 
 

@@ -7,7 +7,6 @@ or a task process exit. Periodic chores (dead processes, timeouts) run on a time
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import queue
@@ -24,6 +23,7 @@ from fate_flow.driver.party_calls import call_every_party, sync_job_status, task
 from fate_flow.driver.party_jobs import PartyJobs
 from fate_flow.driver.status import JobStatus, QueueState, TaskStatus, transition
 from fate_flow.driver.waker import Waker
+from fate_flow.driver.work_dir_lock import WorkDirLock
 from fate_flow.errors import FlowError
 from fate_flow.party.client import FederatedClient, all_parties
 from fate_flow.settings import Settings
@@ -33,15 +33,11 @@ from fate_flow.utils.signing import task_environment
 logger = logging.getLogger("fate_flow.scheduler")
 
 
-class SchedulerLocked(RuntimeError):
-    """Another scheduler already runs for this work dir."""
-
-
 class Scheduler:
     """Decides and writes state for the jobs this party initiates and the tasks it runs."""
 
     def __init__(self, settings: Settings, api: FederatedClient, party_jobs: PartyJobs, stopper: JobStopper,
-                 waker: Waker) -> None:
+                 waker: Waker, lock: WorkDirLock | None = None) -> None:
         self.settings = settings
         self.api = api
         self.party_jobs = party_jobs
@@ -53,7 +49,7 @@ class Scheduler:
         self._stop = threading.Event()
         self._admitting = True
         self._thread: threading.Thread | None = None
-        self._lock_file = None
+        self.lock = lock or WorkDirLock(settings.run_dir)
         self._parsers: dict[str, Any] = {}
         self._last_chores = 0.0
         self.party_monitor = detector.PartyMonitor(settings, api, party_jobs, stopper)
@@ -61,8 +57,8 @@ class Scheduler:
     # ---- life cycle ----------------------------------------------------------------
 
     def start(self) -> None:
-        """Take the work dir's scheduler lock, resolve what a dead server left, start the loop."""
-        self._acquire_lock()
+        """Take the work dir lock (if the server has not), resolve what a dead server left, start the loop."""
+        self.lock.acquire()
         with DB.connection_context():
             detector.recover_in_flight(self.settings, self.party_jobs, self.stopper)
         self._thread = threading.Thread(target=self.run, name="scheduler", daemon=True)
@@ -87,19 +83,8 @@ class Scheduler:
             self._thread.join(timeout)
 
     def teardown(self) -> None:
-        if self._lock_file:
-            self._lock_file.close()
-            self._lock_file = None
-
-    def _acquire_lock(self) -> None:
-        self.settings.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(self.settings.run_dir / "scheduler.lock", "w")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.close()
-            self._lock_file = None
-            raise SchedulerLocked(f"another scheduler runs for {self.settings.work_dir}") from None
+        """Release the work dir lock when the loop ends."""
+        self.lock.release()
 
     def _on_task_exit(self, event: TaskExit) -> None:
         self._events.put(event)
