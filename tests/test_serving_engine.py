@@ -440,3 +440,25 @@ def test_a_service_id_must_be_text_or_a_number(parties):
             guest.bind(bad, GUEST_KEY)
     guest.bind(7, GUEST_KEY)
     assert guest.registry.service("7")["key"] == GUEST_KEY.to_dict()
+
+
+def test_missing_and_unknown_features_are_named_in_the_answer(parties, guest_data):
+    """A left-out feature is filled as the model was trained, and the answer says which (FATE-Serving
+    users see why a score moved); keys the model does not read are named too."""
+    from fate_flow.serving.protocol import batch_answer, single_answer
+
+    guest, host, router = parties
+    host.load(HOST_KEY)
+    guest.load(GUEST_KEY)
+    guest.bind("svc", GUEST_KEY)
+    row = guest_data[1][0]
+    full = {"a": row[2], "b": row[3], "c": 1.5, "d": row[5]}
+    partial = {"a": row[2], "b": row[3], "d": row[5], "phone": 1}
+    result = guest.infer("svc", [full, partial], [{"id": row[0]}, {"id": row[0]}])
+    assert not result.errors and all(score is not None for score in result.scores)
+    assert result.warnings == {1: {"missingFeatures": ["c"], "unknownFeatures": ["phone"]}}
+    single = single_answer(result.scores[1], result.model.entry, result.warnings.get(1))
+    assert single["data"]["missingFeatures"] == ["c"] and single["data"]["score"] == result.scores[1]
+    batch = batch_answer([7, 8], result.scores, result.errors, result.model.entry, result.warnings)
+    assert "missingFeatures" not in batch["batchDataList"][0]["data"]
+    assert batch["batchDataList"][1]["data"]["unknownFeatures"] == ["phone"]

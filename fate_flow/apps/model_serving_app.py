@@ -58,7 +58,7 @@ def inference():
     result = _serving().infer(request.service_id, request.features, request.remotes)
     if result.errors:
         raise result.errors[0]
-    return jsonify(protocol.single_answer(result.scores[0], result.model.entry))
+    return jsonify(protocol.single_answer(result.scores[0], result.model.entry, result.warnings.get(0)))
 
 
 @bp.route("/federation/v1/batchInference", methods=["POST"])
@@ -66,7 +66,8 @@ def batch_inference():
     """FATE-Serving's batch inference: one score (or error) per row."""
     request = protocol.parse_batch(json_body())
     result = _serving().infer(request.service_id, request.features, request.remotes)
-    return jsonify(protocol.batch_answer(request.indexes, result.scores, result.errors, result.model.entry))
+    return jsonify(protocol.batch_answer(request.indexes, result.scores, result.errors, result.model.entry,
+                                         result.warnings))
 
 
 @bp.route("/v1/serving/host/inference", methods=["POST"])

@@ -5,7 +5,9 @@ older flat ``{"serviceId", "featureData", "sendToRemoteFeatureData"}``. Batch:
 ``{"head": {"serviceId"}, "body": {"batchDataList": [{"index", "featureData",
 "sendToRemoteFeatureData"}]}}``. Answers are ``{"retcode", "retmsg", "data", "flag"}`` with
 ``data = {"score", "modelId", "modelVersion", "timestamp"}`` (batch: per-row results in
-``batchDataList``), FATE-Serving's own fields.
+``batchDataList``), FATE-Serving's own fields; a row whose ``featureData`` lacks model features
+(filled as the model was trained) or holds features the model does not read also carries
+``missingFeatures`` / ``unknownFeatures`` (lists of names) next to its score.
 """
 from __future__ import annotations
 
@@ -48,16 +50,21 @@ def model_data(entry: dict) -> dict:
             "timestamp": entry.get("loaded_at", 0)}
 
 
-def single_answer(score: float, entry: dict) -> dict:
-    return {"retcode": SUCCESS, "retmsg": "success", "data": dict(model_data(entry), score=score), "flag": 0}
+def single_answer(score: float, entry: dict, warnings: dict | None = None) -> dict:
+    """FATE-Serving's answer to one row; ``warnings`` (missing/unknown features) go into ``data``."""
+    return {"retcode": SUCCESS, "retmsg": "success", "data": dict(model_data(entry), score=score, **(warnings or {})),
+            "flag": 0}
 
 
-def batch_answer(indexes: list, scores: list, errors: dict, entry: dict) -> dict:
+def batch_answer(indexes: list, scores: list, errors: dict, entry: dict, warnings: dict | None = None) -> dict:
+    """FATE-Serving's batch answer: one result per row, in the request's order."""
+    warnings = warnings or {}
     results = []
     for row, (index, score) in enumerate(zip(indexes, scores)):
         error = errors.get(row)
         results.append({"index": index, "retcode": error.retcode, "retmsg": error.retmsg} if error else
-                       {"index": index, "retcode": SUCCESS, "retmsg": "success", "data": {"score": score}})
+                       {"index": index, "retcode": SUCCESS, "retmsg": "success",
+                        "data": {"score": score, **warnings.get(row, {})}})
     return {"retcode": SUCCESS, "retmsg": "success", "data": model_data(entry), "flag": 0, "batchDataList": results}
 
 

@@ -17,7 +17,7 @@ import re
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -71,11 +71,14 @@ class LoadedModel:
 
 @dataclass
 class Scores:
-    """A guest inference: one score per row (None where a row failed) and each failed row's error."""
+    """A guest inference: one score per row (None where a row failed), each failed row's error, and
+    per row the model features the request left out (filled as the model was trained) and the
+    request's features the model does not know (ignored)."""
 
     model: LoadedModel
     scores: list[float | None]
     errors: dict[int, ServingError]
+    warnings: dict[int, dict[str, list[str]]] = field(default_factory=dict)
 
 
 class ServingService:
@@ -162,7 +165,7 @@ class ServingService:
                 errors.setdefault(row, HostFeatureNotFound(missing[row], _describe(remotes[row])))
         probabilities = pipeline.score(own, host_shares)
         scores = [None if i in errors else float(p) for i, p in enumerate(probabilities)]
-        return Scores(model, scores, errors)
+        return Scores(model, scores, errors, feature_warnings(pipeline.header, features))
 
     def host_share(self, key: ModelKey, remotes: Any, caller: str | None = None) -> dict:
         """A host's ``{"share": [share or None], "missing": [rows]}`` for the guest's remote feature ids.
@@ -305,6 +308,20 @@ class ServingService:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return target
+
+
+def feature_warnings(header: list[str], rows: list[dict]) -> dict[int, dict[str, list[str]]]:
+    """Per row: ``missingFeatures`` (model features absent or null in the request, filled as the
+    model was trained) and ``unknownFeatures`` (request keys the model does not read)."""
+    known = set(header)
+    warnings = {}
+    for index, row in enumerate(rows):
+        found = {"missingFeatures": [name for name in header if row.get(name) is None],
+                 "unknownFeatures": sorted(str(name) for name in row if name not in known)}
+        found = {key: names for key, names in found.items() if names}
+        if found:
+            warnings[index] = found
+    return warnings
 
 
 def host_port(address: str) -> str:
