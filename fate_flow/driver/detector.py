@@ -28,12 +28,14 @@ def _local_unfinished_tasks(settings):
 
 
 def fail_dead_tasks(settings, controller, launcher) -> int:
-    """Fail running tasks of this server whose process is gone (and is not a watched child)."""
+    """Fail this server's running tasks whose process is gone unwatched; kill what is left of their groups."""
     count = 0
     for task in list(_local_unfinished_tasks(settings).where(Task.f_run_pid.is_null(False))):
         if launcher.is_child(task.f_run_pid) or process_matches(task.f_run_pid, task.f_run_pid_create_time):
             continue
         reason = f"task process {task.f_run_pid} is gone"
+        # nobody watched it end (a task of an earlier server): kill what is left of its group
+        kill_process_group(task.f_run_pid, task.f_run_pid_create_time, settings.scheduler.kill_grace)
         job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
         controller.set_task_status(task, TaskStatus.FAILED, reason)
         count += 1
@@ -64,7 +66,7 @@ def job_timeout(conf: dict, default: int) -> float:
 
 
 def recover_in_flight(settings, controller) -> None:
-    """At start: kill and fail tasks left by a dead server, then fail the jobs it was running."""
+    """At start: kill and fail tasks left by a dead server (and their groups' helpers), then fail its jobs."""
     for task in list(_local_unfinished_tasks(settings)):
         kill_process_group(task.f_run_pid, task.f_run_pid_create_time, grace=1.0)
         controller.set_task_status(task, TaskStatus.FAILED, "the server stopped while the task was running")

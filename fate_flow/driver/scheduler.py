@@ -42,7 +42,8 @@ class Scheduler:
         self.controller = controller
         self.waker = waker
         self.launcher = Launcher(settings.task_python, self._on_task_exit,
-                                 task_env=lambda party_id: task_environment(settings, party_id))
+                                 task_env=lambda party_id: task_environment(settings, party_id),
+                                 kill_grace=settings.scheduler.kill_grace)
         self._events: queue.SimpleQueue[TaskExit] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._admitting = True
