@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Callable
 
 from fate_flow.db import Job, Task, now_ms
 from fate_flow.driver.launcher import kill_process_group, process_matches
@@ -27,18 +28,25 @@ def _local_unfinished_tasks(settings):
     return query
 
 
-def fail_dead_tasks(settings, controller, launcher) -> int:
-    """Fail this server's running tasks whose process is gone unwatched; kill what is left of their groups."""
+def fail_dead_tasks(settings, controller, launcher, collect_exits: Callable[[], None] = lambda: None) -> int:
+    """Fail this server's running tasks whose process is gone unwatched; kill what is left of their groups.
+
+    ``collect_exits`` applies the exits the launcher has reported: a child's exit is reported
+    before it stops being a child, so applying them first gives such a task its real cause.
+    """
+    dead = [task for task in _local_unfinished_tasks(settings).where(Task.f_run_pid.is_null(False))
+            if not launcher.is_child(task.f_run_pid)
+            and not process_matches(task.f_run_pid, task.f_run_pid_create_time)]
+    if dead:
+        collect_exits()
     count = 0
-    for task in list(_local_unfinished_tasks(settings).where(Task.f_run_pid.is_null(False))):
-        if launcher.is_child(task.f_run_pid) or process_matches(task.f_run_pid, task.f_run_pid_create_time):
-            continue
-        reason = f"task process {task.f_run_pid} is gone"
-        # nobody watched it end (a task of an earlier server): kill what is left of its group
+    for task in dead:
+        # nobody may have watched it end (a task of an earlier server): kill what is left of its group
         kill_process_group(task.f_run_pid, task.f_run_pid_create_time, settings.scheduler.kill_grace)
-        job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
-        controller.set_task_status(task, TaskStatus.FAILED, reason)
-        count += 1
+        reason = f"task process {task.f_run_pid} is gone"
+        if controller.set_task_status(task, TaskStatus.FAILED, reason):  # unless its exit was applied
+            job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
+            count += 1
     return count
 
 

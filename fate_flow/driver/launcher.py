@@ -215,13 +215,14 @@ class Launcher:
         # the leader is gone whatever the cause: whatever is left in its group are its orphans
         _signal_group(proc.pid, signal.SIGTERM)
         returncode = proc.wait()
-        with self._changed:
-            self._children.pop(proc.pid, None)
-            self._changed.notify_all()
         try:
             self.on_exit(TaskExit(key, proc.pid, returncode))
         except Exception:
             logger.exception("exit handler failed for %s", key)
+        # only now, so that a task that is no child any more has its exit already reported
+        with self._changed:
+            self._children.pop(proc.pid, None)
+            self._changed.notify_all()
         self._end_group(proc.pid, create_time)
 
     def _end_group(self, pgid: int, create_time: int) -> None:

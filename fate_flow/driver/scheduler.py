@@ -264,7 +264,7 @@ class Scheduler:
                                      lambda r, p: schedule_path(job.f_job_id, r, p, "clean"), {})
 
     def _periodic_chores(self) -> None:
-        detector.fail_dead_tasks(self.settings, self.controller, self.launcher)
+        detector.fail_dead_tasks(self.settings, self.controller, self.launcher, self._collect_task_events)
         detector.stop_timed_out_jobs(self.settings, self.controller)
         self.party_monitor.check()
 
