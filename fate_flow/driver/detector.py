@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Callable
 
 from fate_flow.db import Job, Task, now_ms
 from fate_flow.driver.launcher import kill_process_group, process_matches
@@ -27,16 +28,25 @@ def _local_unfinished_tasks(settings):
     return query
 
 
-def fail_dead_tasks(settings, party_jobs, launcher) -> int:
-    """Fail running tasks of this server whose process is gone (and is not a watched child)."""
+def fail_dead_tasks(settings, party_jobs, launcher, collect_exits: Callable[[], None] = lambda: None) -> int:
+    """Fail this server's running tasks whose process is gone unwatched; kill what is left of their groups.
+
+    ``collect_exits`` applies the exits the launcher has reported: a child's exit is reported
+    before it stops being a child, so applying them first gives such a task its real cause.
+    """
+    dead = [task for task in _local_unfinished_tasks(settings).where(Task.f_run_pid.is_null(False))
+            if not launcher.is_child(task.f_run_pid)
+            and not process_matches(task.f_run_pid, task.f_run_pid_create_time)]
+    if dead:
+        collect_exits()
     count = 0
-    for task in list(_local_unfinished_tasks(settings).where(Task.f_run_pid.is_null(False))):
-        if launcher.is_child(task.f_run_pid) or process_matches(task.f_run_pid, task.f_run_pid_create_time):
-            continue
+    for task in dead:
+        # nobody may have watched it end (a task of an earlier server): kill what is left of its group
+        kill_process_group(task.f_run_pid, task.f_run_pid_create_time, settings.scheduler.kill_grace)
         reason = f"task process {task.f_run_pid} is gone"
-        job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
-        party_jobs.set_task_status(task, TaskStatus.FAILED, reason)
-        count += 1
+        if party_jobs.set_task_status(task, TaskStatus.FAILED, reason):  # unless its exit was applied
+            job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
+            count += 1
     return count
 
 
@@ -64,7 +74,7 @@ def job_timeout(conf: dict, default: int) -> float:
 
 
 def recover_in_flight(settings, party_jobs, stopper) -> None:
-    """At start: kill and fail tasks left by a dead server, then fail the jobs it was running."""
+    """At start: kill and fail tasks left by a dead server (and their groups' helpers), then fail its jobs."""
     for task in list(_local_unfinished_tasks(settings)):
         kill_process_group(task.f_run_pid, task.f_run_pid_create_time, grace=1.0)
         party_jobs.set_task_status(task, TaskStatus.FAILED, "the server stopped while the task was running")

@@ -3,6 +3,13 @@
 Each task is ``python -m fate_flow.driver.task_executor ...`` in its own session
 (process group) so that a stop kills everything it started. A kill checks the
 process create time first, so a reused pid is never hit.
+
+No process outlives its task: however a task ends (it reported, crashed, was killed,
+stopped or timed out), the watcher kills what is left of its group, because helpers the
+task started (the Paillier pool's forkserver, workers and resource tracker) do not end
+on their own when it dies. They get SIGTERM first: the resource tracker ignores it and
+exits once the others are gone, after unlinking the pool's named semaphores (a SIGKILL
+would leave them in /dev/shm); SIGKILL follows after the grace period.
 """
 from __future__ import annotations
 
@@ -83,45 +90,86 @@ def process_matches(pid: int | None, create_time: int | None) -> bool:
 
 
 def kill_process_group(pid: int | None, create_time: int | None, grace: float = 3.0) -> bool:
-    """SIGTERM the task's process group, then SIGKILL it after ``grace`` seconds.
+    """SIGTERM the task's process group, then SIGKILL what is left of it after ``grace`` seconds.
 
-    Returns False if the process is already gone (or the pid was reused). The KILL
-    is sent from a daemon timer so that callers (HTTP handlers) do not block.
+    The group is killed even when the task process itself is gone (a server restart finds
+    it so), since its helpers may have survived it; a group whose number now belongs to
+    another process is left alone. Returns True if the task process itself was alive.
+    The KILL is sent from a daemon timer so that callers (HTTP handlers) do not block.
     """
-    if not process_matches(pid, create_time):
+    if not pid or not _owns_group(pid, create_time):
         return False
-    _signal_group(pid, signal.SIGTERM)
-    timer = threading.Timer(grace, _kill_if_alive, args=(pid, create_time))
-    timer.daemon = True
-    timer.start()
+    was_alive = process_matches(pid, create_time)
+    if _signal_group(pid, signal.SIGTERM):
+        timer = threading.Timer(grace, _kill_group_if_ours, args=(pid, create_time))
+        timer.daemon = True
+        timer.start()
+    return was_alive
+
+
+def _owns_group(pgid: int, create_time: int | None) -> bool:
+    """True if process group ``pgid`` is the task's: led by the task (maybe a zombie) or leaderless.
+
+    A group keeps its number while it has members, so a leaderless group numbered after
+    the task's pid is what is left of the task. A living process with that pid and another
+    create time means the pid was reused: its group is someone else's.
+    """
+    started = process_create_time(pgid)
+    return started is None or create_time is None or abs(started - int(create_time)) < 1000
+
+
+def _kill_group_if_ours(pgid: int, create_time: int | None) -> None:
+    if _owns_group(pgid, create_time):
+        _signal_group(pgid, signal.SIGKILL)
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to process group ``pgid``; False if the group has no process left."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        logger.warning("no permission to signal process group %s", pgid)
     return True
 
 
-def _kill_if_alive(pid: int, create_time: int | None) -> None:
-    # the leader may be gone while children of the group linger: kill the group anyway
-    _signal_group(pid, signal.SIGKILL)
+def _wait_for_exit(proc: subprocess.Popen) -> None:
+    """Block until child ``proc`` has exited, leaving it unreaped (a zombie) where the OS allows.
 
-
-def _signal_group(pid: int, sig: int) -> None:
+    While the zombie exists its pid, and so its group's number, can not be reused: the
+    group can be signalled safely before the child is reaped.
+    """
+    waitid = getattr(os, "waitid", None)
     try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
+        if waitid is not None:
+            waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            return
+    except ChildProcessError:
         pass
-    except PermissionError:
-        logger.warning("no permission to signal process group %s", pid)
+    proc.wait()  # reaped now: the group number stays reserved only while the group has members
 
 
 class Launcher:
-    """Starts task processes and calls ``on_exit(TaskExit)`` from a watcher thread when one ends."""
+    """Starts task processes and calls ``on_exit(TaskExit)`` from a watcher thread when one ends.
+
+    The watcher then kills what is left of the task's process group: SIGTERM at once,
+    SIGKILL after ``kill_grace`` seconds if anything is still there.
+    """
 
     def __init__(self, python: str, on_exit: Callable[[TaskExit], None],
-                 task_env: Callable[[str], dict[str, str]] | None = None) -> None:
+                 task_env: Callable[[str], dict[str, str]] | None = None, kill_grace: float = 3.0) -> None:
         self.python = python or sys.executable
         self.on_exit = on_exit
         # party id -> extra environment of that party's tasks (the signing secret when signing is on)
         self.task_env = task_env
+        self.kill_grace = kill_grace
         self._children: dict[int, subprocess.Popen] = {}
+        # process groups (numbered by their leader's pid) not yet seen empty -> leader create time
+        self._groups: dict[int, int] = {}
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._cold_stop = threading.Event()
 
     def start(self, key: TaskKey, config_path: Path, log_dir: Path, job_server: str,
               cwd: Path) -> tuple[int, int]:
@@ -146,10 +194,12 @@ class Launcher:
                                         stdin=subprocess.DEVNULL, start_new_session=True, close_fds=True)
             except OSError as exc:
                 raise TaskStartError(f"can not start task process {cmd[0]}: {exc}") from exc
+        create_time = process_create_time(proc.pid) or int(time.time() * 1000)
         with self._lock:
             self._children[proc.pid] = proc
-        create_time = process_create_time(proc.pid) or int(time.time() * 1000)
-        threading.Thread(target=self._watch, args=(key, proc), name=f"watch-{proc.pid}", daemon=True).start()
+            self._groups[proc.pid] = create_time
+        threading.Thread(target=self._watch, args=(key, proc, create_time), name=f"watch-{proc.pid}",
+                         daemon=True).start()
         return proc.pid, create_time
 
     def has_children(self) -> bool:
@@ -160,24 +210,41 @@ class Launcher:
         with self._lock:
             return pid in self._children
 
-    def _watch(self, key: TaskKey, proc: subprocess.Popen) -> None:
+    def _watch(self, key: TaskKey, proc: subprocess.Popen, create_time: int) -> None:
+        _wait_for_exit(proc)
+        # the leader is gone whatever the cause: whatever is left in its group are its orphans
+        _signal_group(proc.pid, signal.SIGTERM)
         returncode = proc.wait()
-        with self._lock:
-            self._children.pop(proc.pid, None)
         try:
             self.on_exit(TaskExit(key, proc.pid, returncode))
         except Exception:
             logger.exception("exit handler failed for %s", key)
+        # only now, so that a task that is no child any more has its exit already reported
+        with self._changed:
+            self._children.pop(proc.pid, None)
+            self._changed.notify_all()
+        self._end_group(proc.pid, create_time)
+
+    def _end_group(self, pgid: int, create_time: int) -> None:
+        """Wait up to the grace period for the reaped leader's group to empty, then SIGKILL it."""
+        deadline = time.monotonic() + self.kill_grace
+        while _signal_group(pgid, 0) and time.monotonic() < deadline:
+            self._cold_stop.wait(0.05)  # a cold stop does not wait for the grace period
+        if _signal_group(pgid, 0):
+            logger.warning("processes of task group %s outlived it by %.1f s: killing them", pgid, self.kill_grace)
+            _kill_group_if_ours(pgid, create_time)
+        with self._lock:
+            self._groups.pop(pgid, None)
 
     def kill_all(self, grace: float = 3.0) -> None:
-        """Kill every running child's process group (cold shutdown)."""
+        """Kill every task's process group (cold shutdown): SIGTERM, then SIGKILL after ``grace``."""
         with self._lock:
-            children = list(self._children.values())
-        for proc in children:
-            _signal_group(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in children:
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(proc.pid, signal.SIGKILL)
+            groups = dict(self._groups)
+        for pgid in groups:
+            _signal_group(pgid, signal.SIGTERM)
+        with self._changed:
+            self._changed.wait_for(lambda: not self._children.keys() & groups.keys(), timeout=grace)
+            groups = dict(self._groups)
+        self._cold_stop.set()
+        for pgid, create_time in groups.items():
+            _kill_group_if_ours(pgid, create_time)

@@ -44,7 +44,8 @@ class Scheduler:
         self.stopper = stopper
         self.waker = waker
         self.launcher = Launcher(settings.task_python, self._on_task_exit,
-                                 task_env=lambda party_id: task_environment(settings, party_id))
+                                 task_env=lambda party_id: task_environment(settings, party_id),
+                                 kill_grace=settings.scheduler.kill_grace)
         self._events: queue.SimpleQueue[TaskExit] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._admitting = True
@@ -251,7 +252,7 @@ class Scheduler:
         call_every_party(self.api, job.f_job_id, all_parties(json.loads(job.f_roles)), "clean")
 
     def _periodic_chores(self) -> None:
-        detector.fail_dead_tasks(self.settings, self.party_jobs, self.launcher)
+        detector.fail_dead_tasks(self.settings, self.party_jobs, self.launcher, self._collect_task_events)
         detector.stop_timed_out_jobs(self.settings, self.stopper)
         self.party_monitor.check()
 
