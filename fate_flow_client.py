@@ -8,6 +8,7 @@ scripts parse that output, so the exit code is 0 even when the command failed.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import re
@@ -29,6 +30,7 @@ CHUNK_SIZE = 64 * 1024
 # Relative upload/import files resolve here, as in the original client (not against the cwd).
 PROJECT_BASE = os.path.dirname(os.path.abspath(__file__))
 STANDALONE_NODE_DOWN = 999
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
 MISSING_FILE_MESSAGE = ("The file is obtained from the fate flow client machine, but it does not exist, "
                         "please check the path: {}")
 
@@ -581,16 +583,58 @@ def _error_reply(error: Exception) -> Config:
             "traceback": traceback.format_exception(type(error), error, error.__traceback__)}
 
 
+def _write_all(binary: Any, data: bytes) -> None:
+    """Write every byte of ``data`` to a binary stream, then flush it.
+
+    Under PYTHONUNBUFFERED the text layer sits on a raw file whose ``write`` may take
+    only part of a big answer (a pipe whose reader left) and the text layer drops the
+    rest without an error; writing the bytes in a loop turns that into BrokenPipeError.
+    """
+    view = memoryview(data)
+    while view:
+        written = binary.write(view)
+        if not written:
+            raise OSError(errno.EAGAIN, "stdout accepted no bytes")
+        view = view[written:]
+    binary.flush()
+
+
+def _write_stdout(text: str) -> int:
+    """Write ``text`` to stdout; 0, or EXIT_BROKEN_PIPE when the reader has gone away.
+
+    A reader such as ``head`` may close the pipe before the answer is written out. That
+    is not an error of the command: stop quietly with the status a process killed by
+    SIGPIPE has (128 + 13), which is what shells report for ``yes | head``. Pointing
+    stdout at /dev/null keeps the interpreter's own flush at exit from failing again.
+    """
+    try:
+        sys.stdout.flush()
+        binary = getattr(sys.stdout, "buffer", None)
+        if binary is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            _write_all(binary, text.encode(sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict"))
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run one command and print its JSON answer; returns 0 like the original client."""
+    """Run one command and print its JSON answer; returns 0 like the original client.
+
+    The exit status is 0 whatever the answer's retcode (scripts read the retcode from
+    the JSON), and EXIT_BROKEN_PIPE when stdout was closed before the answer was written.
+    """
     args = build_parser().parse_args(argv)
     try:
         reply = COMMANDS[args.function](build_config(args))
     except Exception as error:  # every failure is reported as JSON on stdout
         reply = _error_reply(error)
-    print(json.dumps(reply, indent=4, ensure_ascii=False))
-    print()
-    return 0
+    return _write_stdout(json.dumps(reply, indent=4, ensure_ascii=False) + "\n\n")
 
 
 if __name__ == "__main__":

@@ -343,6 +343,39 @@ def test_import_sends_form_fields_and_file(server, tmp_path):
     assert sent["files"]["file"]["bytes"] == fake.MODEL_ZIP
 
 
+# ---------------------------------------------------------------- output
+
+def big_metric_all(points: int = 20000) -> Dict[str, Any]:
+    """An evaluation's metric/all answer: a summary plus curves of ``points`` points each."""
+    curve = {"data": [[i, i / points] for i in range(points)],
+             "meta": {"name": "hetero_lr_0_ks_fpr", "metric_type": "KS_EVALUATION",
+                      "thresholds": [i / points for i in range(points)]}}
+    return {"retcode": 0, "retmsg": "success", "data": {"train": {
+        "hetero_lr_0": {"data": [["auc", 0.98], ["ks", 0.87], ["precision", 0.9]],
+                        "meta": {"name": "hetero_lr_0", "metric_type": "EVALUATION_SUMMARY"}},
+        "hetero_lr_0_ks_fpr": curve,
+        "hetero_lr_0_confusion_mat": {"data": [], "meta": {"name": "hetero_lr_0_confusion_mat",
+                                                           "metric_type": "CONFUSION_MAT"}}}}}
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
+def test_reader_closing_the_pipe_early_ends_quietly(server, tmp_path, unbuffered):
+    answer = big_metric_all()
+    server.routes["v1/tracking/component/metric/all"] = lambda: answer
+    environ = dict(os.environ, FATE_FLOW_SERVER=server.url, PYTHONUNBUFFERED=unbuffered)
+    flow = subprocess.Popen([sys.executable, str(CLIENT), "-f", "component_metric_all", "-j", "J",
+                             "-cpn", "evaluation_0", "-r", "guest", "-p", "9999"],
+                            cwd=str(tmp_path), env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = subprocess.Popen(["head", "-n", "2"], stdin=flow.stdout, stdout=subprocess.PIPE)
+    flow.stdout.close()  # head alone holds the read end: when it exits, the pipe breaks
+    first_lines, _ = head.communicate(timeout=60)
+    stderr = flow.stderr.read().decode()
+    flow.stderr.close()
+    assert flow.wait(timeout=60) == client.EXIT_BROKEN_PIPE, stderr
+    assert first_lines.decode().splitlines() == ["{", '    "data": {']  # as sent: jsonify sorts keys
+    assert stderr == ""  # no BrokenPipeError traceback, no "Exception ignored" at exit
+
+
 # ---------------------------------------------------------------- connection and address
 
 def test_connection_refused(tmp_path):
