@@ -3,7 +3,9 @@
 It speaks plain HTTP to a FATE-Flow server and imports nothing from the server package,
 so it also works from a machine that only has this file, ``requests`` and (to read a
 service conf) ``ruamel.yaml``. Every command prints one JSON object, then an empty line;
-scripts parse that output, so the exit code is 0 even when the command failed.
+scripts parse that output, so the exit code is 0 even when the command failed. The one
+exception is for people: on a terminal, ``component_metric_all`` shows a summary instead
+of thousands of curve points (``--json`` or ``-o DIR`` for the complete answer).
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ CHUNK_SIZE = 64 * 1024
 # Relative upload/import files resolve here, as in the original client (not against the cwd).
 PROJECT_BASE = os.path.dirname(os.path.abspath(__file__))
 STANDALONE_NODE_DOWN = 999
+# a summary metric with more values than this is shown as a curve (a count of points)
+SUMMARY_MAX_VALUES = 50
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
 MISSING_FILE_MESSAGE = ("The file is obtained from the fate flow client machine, but it does not exist, "
                         "please check the path: {}")
@@ -385,10 +389,68 @@ def _component_post(route: str) -> Callable[[Config], Config]:
 
 
 component_parameters = _component_post("component/parameters")
-component_metric_all = _component_post("component/metric/all")
 component_metrics = _component_post("component/metrics")
 component_output_model = _component_post("component/output/model")
 component_output_data_table = _component_post("component/output/data/table")
+
+
+def component_metric_all(config: Config) -> Config:
+    """Every metric of a component; with ``-o DIR`` the complete answer is also saved there."""
+    _require(config, "job_id", "component_name", "role", "party_id")
+    reply = _post("tracking/component/metric/all", config)
+    if config.get("output_path") and reply.get("retcode") == 0:
+        path = _metric_all_file(config)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(json.dumps(reply, indent=4, ensure_ascii=False) + "\n")
+        sys.stderr.write("the complete answer is in {}\n".format(path))
+    return reply
+
+
+def _metric_all_file(config: Config) -> str:
+    """Where ``component_metric_all -o DIR`` saves the complete answer."""
+    return os.path.join(config["output_path"], "job_{}_{}_{}_{}_metric_all.json".format(
+        config["job_id"], config["component_name"], config["role"], config["party_id"]))
+
+
+def _single_values(points: Any) -> Optional[List[list]]:
+    """The ``[[name, value], ...]`` of a summary metric (auc, ks, counts), or None for a curve."""
+    if not isinstance(points, list) or not 0 < len(points) <= SUMMARY_MAX_VALUES:
+        return None
+    for point in points:
+        if not (isinstance(point, list) and len(point) == 2 and isinstance(point[0], str)
+                and not isinstance(point[1], (list, dict))):
+            return None
+    return points
+
+
+def metric_summary(reply: Config, config: Config) -> Optional[str]:
+    """A terminal view of a metric/all answer: single values first, one line per curve or table.
+
+    Returns None when the answer is not a successful metric listing (it is then printed
+    as JSON): only the bulky success answer gets a shorter form.
+    """
+    data = reply.get("data")
+    if reply.get("retcode") != 0 or not isinstance(data, dict) or not data:
+        return None
+    saved = _metric_all_file(config) if config.get("output_path") else None
+    hint = "all in {}".format(saved) if saved else "use -o DIR or --json for all"
+    values, others = [], []
+    for namespace, metrics in sorted(data.items()):
+        for name, entry in sorted((metrics or {}).items()):
+            points = (entry or {}).get("data")
+            single = _single_values(points)
+            if single:
+                values.append("{}.{}:".format(namespace, name))
+                width = max(len(str(key)) for key, _ in single)
+                values.extend("    {:<{}}  {}".format(key, width, value) for key, value in single)
+            elif points:
+                others.append("{}.{}: {} points ({})".format(namespace, name, len(points), hint))
+            else:
+                others.append("{}.{}: meta only ({})".format(namespace, name, hint))
+    title = "metrics of {} ({} {}) in job {}".format(config.get("component_name"), config.get("role"),
+                                                       config.get("party_id"), config.get("job_id"))
+    return "\n".join([title] + values + others) + "\n"
 
 
 def component_metric_delete(config: Config) -> Config:
@@ -523,6 +585,14 @@ COMMANDS: Dict[str, Callable[[Config], Config]] = {
     "query_privilege": query_privilege, "test_connection": test_connection,
 }
 
+# Shorter forms of bulky answers, used only when stdout is a terminal and --json is not
+# given. FATE 1.4's scripts run the client through a pipe and parse the JSON (retcode,
+# data.train.<component>.data, ...), so what they read never changes.
+TERMINAL_VIEWS: Dict[str, Callable[[Config, Config], Optional[str]]] = {
+    "component_metric_all": metric_summary,
+}
+PRINT_JSON = "print_json"  # the --json flag: client-side only, never sent to the server
+
 
 # ---------------------------------------------------------------- command line
 
@@ -535,7 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("-c", "--config", help="runtime conf / command conf (JSON file)")
     files.add_argument("-d", "--dsl", help="job DSL (JSON file)")
     files.add_argument("-i", "--file", help="file to upload or import")
-    files.add_argument("-o", "--output_path", help="local directory for downloads")
+    files.add_argument("-o", "--output_path",
+                       help="local directory for downloads (component_metric_all saves its complete answer there)")
     target = parser.add_argument_group("job, task and table")
     for short, long, help_text in (("-j", "--job_id", "job id"), ("-p", "--party_id", "party id"),
                                    ("-r", "--role", "role"), ("-cpn", "--component_name", "component name"),
@@ -548,6 +619,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    ("-limit", "--limit", "number of rows or records"),
                                    ("-verbose", "--verbose", "1 shows upload progress")):
         target.add_argument(short, long, type=int, help=help_text)
+    output = parser.add_argument_group("output")
+    output.add_argument("--json", dest=PRINT_JSON, action="store_true",
+                        help="print the complete JSON answer even on a terminal (component_metric_all "
+                             "otherwise shows a summary there; scripts reading a pipe always get JSON)")
     permission = parser.add_argument_group("permission")
     for name in ("src_party_id", "src_role", "privilege_role", "privilege_command", "privilege_component"):
         permission.add_argument("-" + name, "--" + name, help=name.replace("_", " "))
@@ -563,7 +638,7 @@ def build_config(args: argparse.Namespace) -> Config:
             config = json.load(f)
     if args.dsl:
         args.dsl = os.path.abspath(args.dsl)
-    config.update({k: v for k, v in vars(args).items() if v is not None})
+    config.update({k: v for k, v in vars(args).items() if v is not None and k != PRINT_JSON})
     if args.party_id is not None or args.role is not None:
         local = dict(config.get("local") or {})
         local.update({k: getattr(args, k) for k in ("party_id", "role") if getattr(args, k) is not None})
@@ -630,11 +705,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     the JSON), and EXIT_BROKEN_PIPE when stdout was closed before the answer was written.
     """
     args = build_parser().parse_args(argv)
+    config: Config = {}
     try:
-        reply = COMMANDS[args.function](build_config(args))
+        config = build_config(args)
+        reply = COMMANDS[args.function](config)
     except Exception as error:  # every failure is reported as JSON on stdout
         reply = _error_reply(error)
-    return _write_stdout(json.dumps(reply, indent=4, ensure_ascii=False) + "\n\n")
+    view = TERMINAL_VIEWS.get(args.function)
+    text = None
+    if view is not None and not getattr(args, PRINT_JSON) and _is_terminal(sys.stdout):
+        text = view(reply, config)
+    if text is None:
+        text = json.dumps(reply, indent=4, ensure_ascii=False) + "\n\n"
+    return _write_stdout(text)
+
+
+def _is_terminal(stream: Any) -> bool:
+    """True when ``stream`` is a terminal (a person reads it), False for pipes and files."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 if __name__ == "__main__":

@@ -376,6 +376,77 @@ def test_reader_closing_the_pipe_early_ends_quietly(server, tmp_path, unbuffered
     assert stderr == ""  # no BrokenPipeError traceback, no "Exception ignored" at exit
 
 
+def run_in_terminal(server, *args: str, cwd: Path) -> str:
+    """Run the client with stdout on a pseudo-terminal, as a person at a shell does; return its output."""
+    import pty
+
+    main_fd, terminal = pty.openpty()
+    environ = dict(os.environ, FATE_FLOW_SERVER=server.url)
+    proc = subprocess.Popen([sys.executable, str(CLIENT), *args], cwd=str(cwd), env=environ,
+                            stdout=terminal, stderr=subprocess.PIPE)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # EIO: the client closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    assert proc.wait(timeout=60) == 0
+    proc.stderr.close()
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+METRIC_ARGS = ("-f", "component_metric_all", "-j", "J", "-cpn", "evaluation_0", "-r", "guest", "-p", "9999")
+SUMMARY_LINES = [
+    "metrics of evaluation_0 (guest 9999) in job J",
+    "train.hetero_lr_0:",
+    "    auc        0.98",
+    "    ks         0.87",
+    "    precision  0.9",
+]
+
+
+def test_metric_all_on_a_terminal_shows_single_values_first(server, tmp_path):
+    server.routes["v1/tracking/component/metric/all"] = lambda: big_metric_all()
+    out = run_in_terminal(server, *METRIC_ARGS, cwd=tmp_path)
+    assert out.splitlines() == SUMMARY_LINES + [
+        "train.hetero_lr_0_confusion_mat: meta only (use -o DIR or --json for all)",
+        "train.hetero_lr_0_ks_fpr: 20000 points (use -o DIR or --json for all)"]
+    assert json.loads(run_in_terminal(server, *METRIC_ARGS, "--json", cwd=tmp_path)) == big_metric_all()
+    assert "print_json" not in server.requests[-1]["json"] and "json" not in server.requests[-1]["json"]
+
+
+def test_metric_all_through_a_pipe_stays_json(server, tmp_path):
+    """FATE's scripts parse stdout: through a pipe the answer is the JSON, as the original printed it."""
+    server.routes["v1/tracking/component/metric/all"] = lambda: big_metric_all()
+    reply = run(server, *METRIC_ARGS, cwd=tmp_path)
+    reply.pop("_stderr")
+    assert reply == big_metric_all()
+    assert dict(reply["data"]["train"]["hetero_lr_0"]["data"])["auc"] == 0.98
+
+
+def test_metric_all_saves_the_complete_answer_with_o(server, tmp_path):
+    server.routes["v1/tracking/component/metric/all"] = lambda: big_metric_all()
+    reply = run(server, *METRIC_ARGS, "-o", "metrics", cwd=tmp_path)
+    saved = tmp_path / "metrics" / "job_J_evaluation_0_guest_9999_metric_all.json"
+    assert "the complete answer is in {}".format(saved) in reply.pop("_stderr")
+    assert reply == big_metric_all() and json.loads(saved.read_text()) == big_metric_all()
+    out = run_in_terminal(server, *METRIC_ARGS, "-o", "metrics", cwd=tmp_path)
+    assert out.splitlines()[:len(SUMMARY_LINES)] == SUMMARY_LINES
+    assert "train.hetero_lr_0_ks_fpr: 20000 points (all in {})".format(saved) in out
+
+
+def test_metric_all_errors_print_json_on_a_terminal(server, tmp_path):
+    server.routes["v1/tracking/component/metric/all"] = lambda: {"retcode": 0, "retmsg": "no data"}
+    assert json.loads(run_in_terminal(server, *METRIC_ARGS, cwd=tmp_path)) == {"retcode": 0, "retmsg": "no data"}
+    out = run_in_terminal(server, "-f", "component_metric_all", "-j", "J", cwd=tmp_path)
+    assert json.loads(out)["retmsg"] == "the following arguments are required: component_name,role,party_id"
+
+
 # ---------------------------------------------------------------- connection and address
 
 def test_connection_refused(tmp_path):
