@@ -32,6 +32,8 @@ CHUNK_SIZE = 64 * 1024
 # Relative upload/import files resolve here, as in the original client (not against the cwd).
 PROJECT_BASE = os.path.dirname(os.path.abspath(__file__))
 STANDALONE_NODE_DOWN = 999
+# what the server requires of an upload conf (FATE 1.4's data_access_app); file is checked first
+UPLOAD_FIELDS = ("file", "head", "partition", "work_mode", "namespace", "table_name")
 # a summary metric with more values than this is shown as a curve (a count of points)
 SUMMARY_MAX_VALUES = 50
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
@@ -112,6 +114,13 @@ def _post(path: str, config: Config) -> Config:
 def _require(config: Config, *names: str) -> None:
     """Raise MissingArguments naming every one of ``names`` absent from ``config``."""
     missing = [name for name in names if config.get(name) is None]
+    if missing:
+        raise MissingArguments(missing)
+
+
+def _require_values(config: Config, *names: str) -> None:
+    """Like _require, but an empty string is missing too (as the server counts it)."""
+    missing = [name for name in names if config.get(name) in (None, "")]
     if missing:
         raise MissingArguments(missing)
 
@@ -474,11 +483,20 @@ def component_output_data(config: Config) -> Config:
 # ---------------------------------------------------------------- data commands
 
 def upload(config: Config) -> Config:
-    """Upload a local file (multipart, conf in the query string) or a server-side file (JSON)."""
+    """Upload a local file (multipart, conf in the query string) or a server-side file (JSON).
+
+    The conf (``-c``) is required and must hold every field the server requires: checked
+    here so that a big file is not sent only to be refused.
+    """
+    if not config.get("config"):
+        raise MissingArguments(["-c/--config (the upload conf: file, head, partition, work_mode, "
+                                "namespace, table_name)"])
     if str(config.get("use_local_data", 1)) == "0":
+        _require_values(config, *UPLOAD_FIELDS)
         reply = _post("data/upload", config)
     else:
         config["file"] = _local_file(config)
+        _require_values(config, *UPLOAD_FIELDS)
         progress = _print_progress if str(config.get("verbose")) == "1" else None
         body = MultipartFile({}, config["file"], on_progress=progress)
         reply = _post_multipart("data/upload", body, params=config)

@@ -295,6 +295,32 @@ def test_upload_missing_file_message(server, tmp_path, capsys, monkeypatch):
     assert server.requests == []
 
 
+def test_upload_without_conf_names_c(server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FATE_FLOW_SERVER", server.url)
+    csv = tmp_path / "x.csv"
+    csv.write_text("id,x\n1,2\n")
+    for argv in (["-f", "upload"], ["-f", "upload", "-i", str(csv), "-n", "ns", "-t", "t"]):
+        reply = call(capsys, *argv)
+        assert reply["retcode"] == 100 and reply["retmsg"].startswith(
+            "the following arguments are required: -c/--config"), reply
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("local", [1, 0], ids=["multipart", "use_local_data_0"])
+def test_upload_conf_missing_fields_names_them(server, tmp_path, capsys, monkeypatch, local):
+    monkeypatch.setenv("FATE_FLOW_SERVER", server.url)
+    csv = tmp_path / "x.csv"
+    csv.write_text("id,x\n1,2\n")
+    conf = write_json(tmp_path / "up.json", {"file": str(csv), "head": 1, "partition": 4, "work_mode": 0,
+                                             "table_name": "", "use_local_data": local})
+    reply = call(capsys, "-f", "upload", "-c", str(conf))
+    assert reply == {"retcode": 100, "retmsg": "the following arguments are required: namespace,table_name"}
+    assert server.requests == []
+    # -n and -t complete the conf, as flags always override it
+    assert call(capsys, "-f", "upload", "-c", str(conf), "-n", "ns", "-t", "t")["retcode"] == 0
+    assert server.only()["path"] == "/v1/data/upload"
+
+
 def test_multipart_body_is_read_in_bounded_blocks(tmp_path):
     payload = os.urandom(1024 * 1024)
     (tmp_path / "f.bin").write_bytes(payload)
