@@ -631,7 +631,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    ("-s", "--status", "status"), ("-n", "--namespace", "table namespace"),
                                    ("-t", "--table_name", "table name"),
                                    ("-m", "--model", "metric table date YYYYMMDD"),
-                                   ("-drop", "--drop", "0 keep / 1 replace an existing table")):
+                                   ("-drop", "--drop", "upload onto an existing table: 0 appends (a repeated "
+                                    "id takes the new row), 1 replaces the table; without it the upload is "
+                                    "refused")):
         target.add_argument(short, long, help=help_text)
     for short, long, help_text in (("-w", "--work_mode", "0 standalone / 1 cluster"),
                                    ("-limit", "--limit", "number of rows or records"),
