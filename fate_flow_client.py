@@ -34,6 +34,8 @@ PROJECT_BASE = os.path.dirname(os.path.abspath(__file__))
 STANDALONE_NODE_DOWN = 999
 # what the server requires of an upload conf (FATE 1.4's data_access_app); file is checked first
 UPLOAD_FIELDS = ("file", "head", "partition", "work_mode", "namespace", "table_name")
+# what -j fills in the model commands' confs
+MODEL_FIELDS = ("model_id", "model_version")
 # a summary metric with more values than this is shown as a curve (a count of points)
 SUMMARY_MAX_VALUES = 50
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
@@ -45,6 +47,10 @@ Config = Dict[str, Any]
 
 class DownloadFailed(Exception):
     """Raised when a downloaded archive cannot be saved or unpacked."""
+
+
+class UsageError(Exception):
+    """The conf and the flags do not fit together; reported without a traceback."""
 
 
 class MissingArguments(Exception):
@@ -529,16 +535,59 @@ def table_delete(config: Config) -> Config:
 
 # ---------------------------------------------------------------- model commands
 
-def _model_post(operation: str) -> Callable[[Config], Config]:
-    """Build a command that POSTs the config to model/<operation>."""
+def _is_placeholder(value: Any) -> bool:
+    """True for a model field left to be filled in: missing, empty, or ``<like this>``."""
+    if value is None:
+        return True
+    text = str(value).strip()
+    return not text or (text.startswith("<") and text.endswith(">"))
+
+
+def _fill_model_from_job(config: Config, in_job_parameters: bool = False) -> None:
+    """With ``-j JOB``, take ``model_id``/``model_version`` from the job's model_info.
+
+    Only empty or placeholder fields are filled; a conf naming another model than the
+    job's is refused rather than silently overridden. load and bind keep the fields in
+    ``job_parameters`` and also get the job's ``initiator`` and ``role`` when the conf
+    has none. Without ``-j`` the conf is sent as it is, as the original client did.
+
+    Raises:
+        UsageError naming the job or the conflicting field.
+    """
+    job_id = config.get("job_id")
+    if not job_id:
+        return
+    reply = _post("job/config", {"job_id": job_id})
+    if reply.get("retcode") != 0:
+        raise UsageError("job {} (-j): {}".format(job_id, reply.get("retmsg")))
+    data = reply.get("data") or {}
+    info = data.get("model_info") or {}
+    target = config.setdefault("job_parameters", {}) if in_job_parameters else config
+    for key in MODEL_FIELDS:
+        if not info.get(key):
+            raise UsageError("job {} (-j) has no {} in its model_info".format(job_id, key))
+        if _is_placeholder(target.get(key)):
+            target[key] = info[key]
+        elif str(target[key]) != str(info[key]):
+            raise UsageError("{} is {} in the conf but {} in job {}: empty it in the conf to take the "
+                             "job's, or leave out -j".format(key, target[key], info[key], job_id))
+    if in_job_parameters:
+        for key in ("initiator", "role"):
+            if not config.get(key) and (data.get("runtime_conf") or {}).get(key):
+                config[key] = data["runtime_conf"][key]
+
+
+def _model_post(operation: str, in_job_parameters: bool = False) -> Callable[[Config], Config]:
+    """Build a command that POSTs the config to model/<operation> (``-j`` fills the model fields)."""
     def command(config: Config) -> Config:
+        _fill_model_from_job(config, in_job_parameters)
         return _post("model/" + operation, config)
     command.__doc__ = "POST model/{} with the config.".format(operation)
     return command
 
 
-load = _model_post("load")
-bind = _model_post("bind")
+load = _model_post("load", in_job_parameters=True)
+bind = _model_post("bind", in_job_parameters=True)
 store = _model_post("store")
 restore = _model_post("restore")
 
@@ -546,6 +595,7 @@ restore = _model_post("restore")
 def export_model(config: Config) -> Config:
     """Download a model archive into ``output_path`` under the server's file name."""
     _require(config, "output_path")
+    _fill_model_from_job(config)
     with closing(_request("GET", "model/export", config, stream=True)) as response:
         if response.status_code != 200 or "json" in response.headers.get("Content-Type", ""):
             return _reply(response)  # an error answer: HTTP 200 with a JSON retcode, as in 1.4
@@ -560,8 +610,20 @@ def export_model(config: Config) -> Config:
 
 
 def import_model(config: Config) -> Config:
-    """Upload a model archive with the config as multipart form fields."""
+    """Upload a model archive with the config as multipart form fields.
+
+    ``file`` is the zip, or the directory export saved it in: the zip is then the one
+    export names ``<role>#<party_id>#<model_id>_<model_version>.zip``.
+    """
+    _fill_model_from_job(config)
     path = _local_file(config)
+    if os.path.isdir(path):
+        _require_values(config, "role", "party_id", *MODEL_FIELDS)
+        path = os.path.join(path, "{}#{}#{}_{}.zip".format(config["role"], config["party_id"],
+                                                           config["model_id"], config["model_version"]))
+        if not os.path.isfile(path):
+            raise FileNotFoundError(MISSING_FILE_MESSAGE.format(path))
+        config["file"] = path
     return _post_multipart("model/import", MultipartFile(config, path))
 
 
@@ -626,7 +688,8 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("-o", "--output_path",
                        help="local directory for downloads (component_metric_all saves its complete answer there)")
     target = parser.add_argument_group("job, task and table")
-    for short, long, help_text in (("-j", "--job_id", "job id"), ("-p", "--party_id", "party id"),
+    for short, long, help_text in (("-j", "--job_id", "job id (model commands: take an empty model_id/"
+                                                      "model_version of the conf from this job)"), ("-p", "--party_id", "party id"),
                                    ("-r", "--role", "role"), ("-cpn", "--component_name", "component name"),
                                    ("-s", "--status", "status"), ("-n", "--namespace", "table namespace"),
                                    ("-t", "--table_name", "table name"),
@@ -672,7 +735,7 @@ def _error_reply(error: Exception) -> Config:
     """Turn an exception into the retcode-100 answer the original client printed."""
     if "Connection refused" in str(error):
         return {"retcode": 100, "retmsg": "Connection refused, Please check if the fate flow service is started"}
-    if isinstance(error, (MissingArguments, FileNotFoundError)):
+    if isinstance(error, (MissingArguments, UsageError, FileNotFoundError)):
         return {"retcode": 100, "retmsg": str(error)}
     return {"retcode": 100, "retmsg": str(error),
             "traceback": traceback.format_exception(type(error), error, error.__traceback__)}

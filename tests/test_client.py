@@ -369,6 +369,61 @@ def test_import_sends_form_fields_and_file(server, tmp_path):
     assert sent["files"]["file"]["bytes"] == fake.MODEL_ZIP
 
 
+MODEL_INFO = {"model_id": "guest-9999#model", "model_version": fake.JOB_ID}  # the fake job's
+
+
+@pytest.mark.parametrize("command", ["load", "bind"])
+def test_j_fills_load_and_bind_job_parameters_from_the_job(server, tmp_path, capsys, monkeypatch, command):
+    monkeypatch.setenv("FATE_FLOW_SERVER", server.url)
+    conf = write_json(tmp_path / "c.json", {"service_id": "s", "role": {"guest": ["9999"]},
+                                            "job_parameters": {"work_mode": 0, "model_id": "", "model_version": ""}})
+    assert call(capsys, "-f", command, "-c", str(conf), "-j", fake.JOB_ID) == {"retcode": 0, "retmsg": "success"}
+    lookup, sent = server.requests
+    assert (lookup["path"], lookup["json"]) == ("/v1/job/config", {"job_id": fake.JOB_ID})
+    assert sent["path"] == "/v1/model/" + command
+    assert sent["json"]["job_parameters"] == dict(MODEL_INFO, work_mode=0)
+    assert sent["json"]["initiator"] == {"role": "guest", "party_id": 9999}  # the conf had none
+    assert sent["json"]["role"] == {"guest": ["9999"]}  # the conf's own is kept
+
+
+def test_j_fills_placeholders_of_export(server, tmp_path):
+    conf = write_json(tmp_path / "export.json", {"role": "guest", "party_id": 9999, "model_id": "guest-9999#model",
+                                                 "model_version": "<model_version>", "output_path": "models"})
+    reply = run(server, "-f", "export", "-c", str(conf), "-j", fake.JOB_ID, cwd=tmp_path)
+    assert reply["retcode"] == 0 and (tmp_path / "models" / fake.EXPORT_NAME).is_file()
+    assert [r["path"] for r in server.requests] == ["/v1/job/config", "/v1/model/export"]
+    assert {k: server.requests[1]["json"][k] for k in MODEL_INFO} == MODEL_INFO
+
+
+def test_j_naming_another_model_than_the_conf_is_refused(server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FATE_FLOW_SERVER", server.url)
+    conf = write_json(tmp_path / "store.json", {"role": "guest", "party_id": 9999, "model_id": "guest-9999#model",
+                                                "model_version": "2020"})
+    reply = call(capsys, "-f", "store", "-c", str(conf), "-j", fake.JOB_ID)
+    assert reply == {"retcode": 100, "retmsg": "model_version is 2020 in the conf but {0} in job {0}: empty it in "
+                                               "the conf to take the job's, or leave out -j".format(fake.JOB_ID)}
+    assert [r["path"] for r in server.requests] == ["/v1/job/config"]
+    server.routes["v1/job/config"] = lambda: {"retcode": 101, "retmsg": "find job failed"}
+    reply = call(capsys, "-f", "restore", "-c", str(conf), "-j", "404")
+    assert reply == {"retcode": 100, "retmsg": "job 404 (-j): find job failed"}
+
+
+def test_import_file_may_be_the_export_directory(server, tmp_path):
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    (folder / fake.EXPORT_NAME).write_bytes(fake.MODEL_ZIP)
+    conf = write_json(tmp_path / "import.json", {"role": "guest", "party_id": 9999,
+                                                 "model_id": "arbiter-10000#guest-9999#host-10000#model",
+                                                 "model_version": fake.JOB_ID, "file": str(folder)})
+    assert run(server, "-f", "import", "-c", str(conf), cwd=tmp_path)["retcode"] == 0
+    sent = server.only()
+    assert sent["files"]["file"]["bytes"] == fake.MODEL_ZIP and sent["form"]["file"] == str(folder / fake.EXPORT_NAME)
+    conf = write_json(tmp_path / "other.json", dict(json.loads(conf.read_text()), model_version="1"))
+    reply = run(server, "-f", "import", "-c", str(conf), cwd=tmp_path)
+    assert reply["retcode"] == 100 and reply["retmsg"].endswith(
+        str(folder / "guest#9999#arbiter-10000#guest-9999#host-10000#model_1.zip"))
+
+
 # ---------------------------------------------------------------- output
 
 def big_metric_all(points: int = 20000) -> Dict[str, Any]:
