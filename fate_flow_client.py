@@ -166,15 +166,19 @@ def _extract_tar(tar_path: str, extract_dir: str) -> None:
 
 
 def _download_tar(path: str, config: Config, tar_name: str, extract_dir: str) -> Config:
-    """GET a tar.gz into the cwd, unpack it to ``extract_dir`` and delete it.
+    """GET a tar.gz next to ``extract_dir``, unpack it there and delete it.
 
-    A non-200 answer is returned as its JSON body; a body that is not a readable tar
+    The original saved the tar in the cwd; here it stays under the output path the user
+    chose, so an interrupted download leaves nothing where the command was typed. A
+    non-200 answer is returned as its JSON body; a body that is not a readable tar
     raises DownloadFailed (callers decide how to report it).
     """
     with closing(_request("GET", path, config, stream=True)) as response:
         if response.status_code != 200:
             return _reply(response)
+        tar_name = os.path.join(os.path.dirname(extract_dir), tar_name)
         try:
+            os.makedirs(os.path.dirname(extract_dir), exist_ok=True)
             _save_stream(response, tar_name)
             _extract_tar(tar_name, extract_dir)
         except (tarfile.TarError, EOFError, OSError) as error:

@@ -149,7 +149,19 @@ def test_job_log_is_extracted_and_tar_removed(server, tmp_path):
     assert (directory / "guest" / "9999" / "INFO.log").read_text() == "job started\n"
     assert reply == {"retcode": 0, "directory": str(directory), "_stderr": "",
                      "retmsg": "download successfully, please check {} directory".format(directory)}
-    assert not list(tmp_path.glob("*.tar.gz"))
+    assert not list(tmp_path.rglob("*.tar.gz"))
+
+
+def test_downloaded_tar_is_kept_under_the_output_path(server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FATE_FLOW_SERVER", server.url)
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    extract = client._extract_tar
+    monkeypatch.setattr(client, "_extract_tar", lambda tar, folder: (seen.append(tar), extract(tar, folder)))
+    assert call(capsys, "-f", "job_log", "-j", fake.JOB_ID, "-o", "out")["retcode"] == 0
+    assert seen == [str(tmp_path / "out" / "job_{}_log.tar.gz".format(fake.JOB_ID))]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["job_{}_log".format(fake.JOB_ID)]
 
 
 def test_download_error_status_prints_json_body(server, tmp_path, capsys, monkeypatch):
@@ -172,7 +184,7 @@ def test_component_output_data_extracts_tar(server, tmp_path, capsys, monkeypatc
     directory = tmp_path / "o" / "job_J_dataio_0_guest_9999_output_data"
     assert reply["directory"] == str(directory) and reply["retcode"] == 0
     assert (directory / "output_data.csv").read_text().startswith("id,y,x0")
-    assert not list(tmp_path.glob("*.tar.gz"))
+    assert not list(tmp_path.rglob("*.tar.gz"))
 
 
 def test_component_output_data_bad_archive(server, tmp_path, capsys, monkeypatch):
@@ -181,7 +193,7 @@ def test_component_output_data_bad_archive(server, tmp_path, capsys, monkeypatch
     server.routes["v1/tracking/component/output/data/download"] = lambda: b"not a tar"
     reply = call(capsys, "-f", "component_output_data", "-j", "J", "-cpn", "c", "-r", "guest", "-p", "1", "-o", "o")
     assert reply == {"retcode": 100, "retmsg": "download failed, please check if the parameters are correct"}
-    assert not list(tmp_path.glob("*.tar.gz"))
+    assert not list(tmp_path.rglob("*.tar.gz"))
 
 
 SIMPLE_COMMANDS = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,19 @@ def test_load_and_bind_then_the_readme_inference(trained, user_dir):
         answer = server.post("/federation/v1/inference", INFERENCE)
         assert answer["retcode"] == 0 and 0 < answer["data"]["score"] < 1, answer
         assert answer["data"]["modelVersion"] == version
+
+
+def test_what_the_server_and_the_examples_write_is_git_ignored(trained, user_dir):
+    """Run from the repository root with the default conf (work dir = the root), nothing shows as untracked."""
+    if not (ROOT / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout")
+    harness = {"service_conf.yaml", "server.out"}  # FlowServer's own files
+    written = [p for p in trained["server"].work_dir.rglob("*") if p.is_file() and p.name not in harness]
+    written = [p.relative_to(trained["server"].work_dir).as_posix() for p in written]
+    assert {path.split("/")[0] for path in written} >= {"serving", "temp", "jobs", "logs", "model_local_cache"}
+    written += [p.relative_to(user_dir).as_posix() for p in (user_dir / "exported_models").rglob("*")]
+    written += ["fate_flow_test_breast_guest.csv", "fate_flow_test_breast_host.csv", "download_test.csv"]
+    checked = subprocess.run(["git", "check-ignore", "--no-index", "--verbose", "--non-matching", *written],
+                             cwd=ROOT, capture_output=True, text=True)
+    not_ignored = [line.split("\t")[1] for line in checked.stdout.splitlines() if line.startswith("::")]
+    assert not_ignored == []
