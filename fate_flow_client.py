@@ -693,7 +693,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="local directory for downloads (component_metric_all saves its complete answer there)")
     target = parser.add_argument_group("job, task and table")
     for short, long, help_text in (("-j", "--job_id", "job id (model commands: take an empty model_id/"
-                                                      "model_version of the conf from this job)"), ("-p", "--party_id", "party id"),
+                                                      "model_version of the conf from this job)"),
+                                   ("-p", "--party_id", "party id"),
                                    ("-r", "--role", "role"), ("-cpn", "--component_name", "component name"),
                                    ("-s", "--status", "status"), ("-n", "--namespace", "table namespace"),
                                    ("-t", "--table_name", "table name"),
