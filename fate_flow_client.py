@@ -3,11 +3,14 @@
 It speaks plain HTTP to a FATE-Flow server and imports nothing from the server package,
 so it also works from a machine that only has this file, ``requests`` and (to read a
 service conf) ``ruamel.yaml``. Every command prints one JSON object, then an empty line;
-scripts parse that output, so the exit code is 0 even when the command failed.
+scripts parse that output, so the exit code is 0 even when the command failed. The one
+exception is for people: on a terminal, ``component_metric_all`` shows a summary instead
+of thousands of curve points (``--json`` or ``-o DIR`` for the complete answer).
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import re
@@ -29,6 +32,13 @@ CHUNK_SIZE = 64 * 1024
 # Relative upload/import files resolve here, as in the original client (not against the cwd).
 PROJECT_BASE = os.path.dirname(os.path.abspath(__file__))
 STANDALONE_NODE_DOWN = 999
+# what the server requires of an upload conf (FATE 1.4's data_access_app); file is checked first
+UPLOAD_FIELDS = ("file", "head", "partition", "work_mode", "namespace", "table_name")
+# what -j fills in the model commands' confs
+MODEL_FIELDS = ("model_id", "model_version")
+# a summary metric with more values than this is shown as a curve (a count of points)
+SUMMARY_MAX_VALUES = 50
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
 MISSING_FILE_MESSAGE = ("The file is obtained from the fate flow client machine, but it does not exist, "
                         "please check the path: {}")
 
@@ -37,6 +47,10 @@ Config = Dict[str, Any]
 
 class DownloadFailed(Exception):
     """Raised when a downloaded archive cannot be saved or unpacked."""
+
+
+class UsageError(Exception):
+    """The conf and the flags do not fit together; reported without a traceback."""
 
 
 class MissingArguments(Exception):
@@ -110,6 +124,13 @@ def _require(config: Config, *names: str) -> None:
         raise MissingArguments(missing)
 
 
+def _require_values(config: Config, *names: str) -> None:
+    """Like _require, but an empty string is missing too (as the server counts it)."""
+    missing = [name for name in names if config.get(name) in (None, "")]
+    if missing:
+        raise MissingArguments(missing)
+
+
 # ---------------------------------------------------------------- local files
 
 def _local_file(config: Config) -> str:
@@ -145,15 +166,19 @@ def _extract_tar(tar_path: str, extract_dir: str) -> None:
 
 
 def _download_tar(path: str, config: Config, tar_name: str, extract_dir: str) -> Config:
-    """GET a tar.gz into the cwd, unpack it to ``extract_dir`` and delete it.
+    """GET a tar.gz next to ``extract_dir``, unpack it there and delete it.
 
-    A non-200 answer is returned as its JSON body; a body that is not a readable tar
+    The original saved the tar in the cwd; here it stays under the output path the user
+    chose, so an interrupted download leaves nothing where the command was typed. A
+    non-200 answer is returned as its JSON body; a body that is not a readable tar
     raises DownloadFailed (callers decide how to report it).
     """
     with closing(_request("GET", path, config, stream=True)) as response:
         if response.status_code != 200:
             return _reply(response)
+        tar_name = os.path.join(os.path.dirname(extract_dir), tar_name)
         try:
+            os.makedirs(os.path.dirname(extract_dir), exist_ok=True)
             _save_stream(response, tar_name)
             _extract_tar(tar_name, extract_dir)
         except (tarfile.TarError, EOFError, OSError) as error:
@@ -383,10 +408,68 @@ def _component_post(route: str) -> Callable[[Config], Config]:
 
 
 component_parameters = _component_post("component/parameters")
-component_metric_all = _component_post("component/metric/all")
 component_metrics = _component_post("component/metrics")
 component_output_model = _component_post("component/output/model")
 component_output_data_table = _component_post("component/output/data/table")
+
+
+def component_metric_all(config: Config) -> Config:
+    """Every metric of a component; with ``-o DIR`` the complete answer is also saved there."""
+    _require(config, "job_id", "component_name", "role", "party_id")
+    reply = _post("tracking/component/metric/all", config)
+    if config.get("output_path") and reply.get("retcode") == 0:
+        path = _metric_all_file(config)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(json.dumps(reply, indent=4, ensure_ascii=False) + "\n")
+        sys.stderr.write("the complete answer is in {}\n".format(path))
+    return reply
+
+
+def _metric_all_file(config: Config) -> str:
+    """Where ``component_metric_all -o DIR`` saves the complete answer."""
+    return os.path.join(config["output_path"], "job_{}_{}_{}_{}_metric_all.json".format(
+        config["job_id"], config["component_name"], config["role"], config["party_id"]))
+
+
+def _single_values(points: Any) -> Optional[List[list]]:
+    """The ``[[name, value], ...]`` of a summary metric (auc, ks, counts), or None for a curve."""
+    if not isinstance(points, list) or not 0 < len(points) <= SUMMARY_MAX_VALUES:
+        return None
+    for point in points:
+        if not (isinstance(point, list) and len(point) == 2 and isinstance(point[0], str)
+                and not isinstance(point[1], (list, dict))):
+            return None
+    return points
+
+
+def metric_summary(reply: Config, config: Config) -> Optional[str]:
+    """A terminal view of a metric/all answer: single values first, one line per curve or table.
+
+    Returns None when the answer is not a successful metric listing (it is then printed
+    as JSON): only the bulky success answer gets a shorter form.
+    """
+    data = reply.get("data")
+    if reply.get("retcode") != 0 or not isinstance(data, dict) or not data:
+        return None
+    saved = _metric_all_file(config) if config.get("output_path") else None
+    hint = "all in {}".format(saved) if saved else "use -o DIR or --json for all"
+    values, others = [], []
+    for namespace, metrics in sorted(data.items()):
+        for name, entry in sorted((metrics or {}).items()):
+            points = (entry or {}).get("data")
+            single = _single_values(points)
+            if single:
+                values.append("{}.{}:".format(namespace, name))
+                width = max(len(str(key)) for key, _ in single)
+                values.extend("    {:<{}}  {}".format(key, width, value) for key, value in single)
+            elif points:
+                others.append("{}.{}: {} points ({})".format(namespace, name, len(points), hint))
+            else:
+                others.append("{}.{}: meta only ({})".format(namespace, name, hint))
+    title = "metrics of {} ({} {}) in job {}".format(config.get("component_name"), config.get("role"),
+                                                       config.get("party_id"), config.get("job_id"))
+    return "\n".join([title] + values + others) + "\n"
 
 
 def component_metric_delete(config: Config) -> Config:
@@ -410,11 +493,20 @@ def component_output_data(config: Config) -> Config:
 # ---------------------------------------------------------------- data commands
 
 def upload(config: Config) -> Config:
-    """Upload a local file (multipart, conf in the query string) or a server-side file (JSON)."""
+    """Upload a local file (multipart, conf in the query string) or a server-side file (JSON).
+
+    The conf (``-c``) is required and must hold every field the server requires: checked
+    here so that a big file is not sent only to be refused.
+    """
+    if not config.get("config"):
+        raise MissingArguments(["-c/--config (the upload conf: file, head, partition, work_mode, "
+                                "namespace, table_name)"])
     if str(config.get("use_local_data", 1)) == "0":
+        _require_values(config, *UPLOAD_FIELDS)
         reply = _post("data/upload", config)
     else:
         config["file"] = _local_file(config)
+        _require_values(config, *UPLOAD_FIELDS)
         progress = _print_progress if str(config.get("verbose")) == "1" else None
         body = MultipartFile({}, config["file"], on_progress=progress)
         reply = _post_multipart("data/upload", body, params=config)
@@ -447,16 +539,59 @@ def table_delete(config: Config) -> Config:
 
 # ---------------------------------------------------------------- model commands
 
-def _model_post(operation: str) -> Callable[[Config], Config]:
-    """Build a command that POSTs the config to model/<operation>."""
+def _is_placeholder(value: Any) -> bool:
+    """True for a model field left to be filled in: missing, empty, or ``<like this>``."""
+    if value is None:
+        return True
+    text = str(value).strip()
+    return not text or (text.startswith("<") and text.endswith(">"))
+
+
+def _fill_model_from_job(config: Config, in_job_parameters: bool = False) -> None:
+    """With ``-j JOB``, take ``model_id``/``model_version`` from the job's model_info.
+
+    Only empty or placeholder fields are filled; a conf naming another model than the
+    job's is refused rather than silently overridden. load and bind keep the fields in
+    ``job_parameters`` and also get the job's ``initiator`` and ``role`` when the conf
+    has none. Without ``-j`` the conf is sent as it is, as the original client did.
+
+    Raises:
+        UsageError naming the job or the conflicting field.
+    """
+    job_id = config.get("job_id")
+    if not job_id:
+        return
+    reply = _post("job/config", {"job_id": job_id})
+    if reply.get("retcode") != 0:
+        raise UsageError("job {} (-j): {}".format(job_id, reply.get("retmsg")))
+    data = reply.get("data") or {}
+    info = data.get("model_info") or {}
+    target = config.setdefault("job_parameters", {}) if in_job_parameters else config
+    for key in MODEL_FIELDS:
+        if not info.get(key):
+            raise UsageError("job {} (-j) has no {} in its model_info".format(job_id, key))
+        if _is_placeholder(target.get(key)):
+            target[key] = info[key]
+        elif str(target[key]) != str(info[key]):
+            raise UsageError("{} is {} in the conf but {} in job {}: empty it in the conf to take the "
+                             "job's, or leave out -j".format(key, target[key], info[key], job_id))
+    if in_job_parameters:
+        for key in ("initiator", "role"):
+            if not config.get(key) and (data.get("runtime_conf") or {}).get(key):
+                config[key] = data["runtime_conf"][key]
+
+
+def _model_post(operation: str, in_job_parameters: bool = False) -> Callable[[Config], Config]:
+    """Build a command that POSTs the config to model/<operation> (``-j`` fills the model fields)."""
     def command(config: Config) -> Config:
+        _fill_model_from_job(config, in_job_parameters)
         return _post("model/" + operation, config)
     command.__doc__ = "POST model/{} with the config.".format(operation)
     return command
 
 
-load = _model_post("load")
-bind = _model_post("bind")
+load = _model_post("load", in_job_parameters=True)
+bind = _model_post("bind", in_job_parameters=True)
 store = _model_post("store")
 restore = _model_post("restore")
 
@@ -464,6 +599,7 @@ restore = _model_post("restore")
 def export_model(config: Config) -> Config:
     """Download a model archive into ``output_path`` under the server's file name."""
     _require(config, "output_path")
+    _fill_model_from_job(config)
     with closing(_request("GET", "model/export", config, stream=True)) as response:
         if response.status_code != 200 or "json" in response.headers.get("Content-Type", ""):
             return _reply(response)  # an error answer: HTTP 200 with a JSON retcode, as in 1.4
@@ -478,8 +614,20 @@ def export_model(config: Config) -> Config:
 
 
 def import_model(config: Config) -> Config:
-    """Upload a model archive with the config as multipart form fields."""
+    """Upload a model archive with the config as multipart form fields.
+
+    ``file`` is the zip, or the directory export saved it in: the zip is then the one
+    export names ``<role>#<party_id>#<model_id>_<model_version>.zip``.
+    """
+    _fill_model_from_job(config)
     path = _local_file(config)
+    if os.path.isdir(path):
+        _require_values(config, "role", "party_id", *MODEL_FIELDS)
+        path = os.path.join(path, "{}#{}#{}_{}.zip".format(config["role"], config["party_id"],
+                                                           config["model_id"], config["model_version"]))
+        if not os.path.isfile(path):
+            raise FileNotFoundError(MISSING_FILE_MESSAGE.format(path))
+        config["file"] = path
     return _post_multipart("model/import", MultipartFile(config, path))
 
 
@@ -521,6 +669,14 @@ COMMANDS: Dict[str, Callable[[Config], Config]] = {
     "query_privilege": query_privilege, "test_connection": test_connection,
 }
 
+# Shorter forms of bulky answers, used only when stdout is a terminal and --json is not
+# given. FATE 1.4's scripts run the client through a pipe and parse the JSON (retcode,
+# data.train.<component>.data, ...), so what they read never changes.
+TERMINAL_VIEWS: Dict[str, Callable[[Config, Config], Optional[str]]] = {
+    "component_metric_all": metric_summary,
+}
+PRINT_JSON = "print_json"  # the --json flag: client-side only, never sent to the server
+
 
 # ---------------------------------------------------------------- command line
 
@@ -533,19 +689,28 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("-c", "--config", help="runtime conf / command conf (JSON file)")
     files.add_argument("-d", "--dsl", help="job DSL (JSON file)")
     files.add_argument("-i", "--file", help="file to upload or import")
-    files.add_argument("-o", "--output_path", help="local directory for downloads")
+    files.add_argument("-o", "--output_path",
+                       help="local directory for downloads (component_metric_all saves its complete answer there)")
     target = parser.add_argument_group("job, task and table")
-    for short, long, help_text in (("-j", "--job_id", "job id"), ("-p", "--party_id", "party id"),
+    for short, long, help_text in (("-j", "--job_id", "job id (model commands: take an empty model_id/"
+                                                      "model_version of the conf from this job)"),
+                                   ("-p", "--party_id", "party id"),
                                    ("-r", "--role", "role"), ("-cpn", "--component_name", "component name"),
                                    ("-s", "--status", "status"), ("-n", "--namespace", "table namespace"),
                                    ("-t", "--table_name", "table name"),
                                    ("-m", "--model", "metric table date YYYYMMDD"),
-                                   ("-drop", "--drop", "0 keep / 1 replace an existing table")):
+                                   ("-drop", "--drop", "upload onto an existing table: 0 appends (a repeated "
+                                    "id takes the new row), 1 replaces the table; without it the upload is "
+                                    "refused")):
         target.add_argument(short, long, help=help_text)
     for short, long, help_text in (("-w", "--work_mode", "0 standalone / 1 cluster"),
                                    ("-limit", "--limit", "number of rows or records"),
                                    ("-verbose", "--verbose", "1 shows upload progress")):
         target.add_argument(short, long, type=int, help=help_text)
+    output = parser.add_argument_group("output")
+    output.add_argument("--json", dest=PRINT_JSON, action="store_true",
+                        help="print the complete JSON answer even on a terminal (component_metric_all "
+                             "otherwise shows a summary there; scripts reading a pipe always get JSON)")
     permission = parser.add_argument_group("permission")
     for name in ("src_party_id", "src_role", "privilege_role", "privilege_command", "privilege_component"):
         permission.add_argument("-" + name, "--" + name, help=name.replace("_", " "))
@@ -561,7 +726,7 @@ def build_config(args: argparse.Namespace) -> Config:
             config = json.load(f)
     if args.dsl:
         args.dsl = os.path.abspath(args.dsl)
-    config.update({k: v for k, v in vars(args).items() if v is not None})
+    config.update({k: v for k, v in vars(args).items() if v is not None and k != PRINT_JSON})
     if args.party_id is not None or args.role is not None:
         local = dict(config.get("local") or {})
         local.update({k: getattr(args, k) for k in ("party_id", "role") if getattr(args, k) is not None})
@@ -575,22 +740,80 @@ def _error_reply(error: Exception) -> Config:
     """Turn an exception into the retcode-100 answer the original client printed."""
     if "Connection refused" in str(error):
         return {"retcode": 100, "retmsg": "Connection refused, Please check if the fate flow service is started"}
-    if isinstance(error, (MissingArguments, FileNotFoundError)):
+    if isinstance(error, (MissingArguments, UsageError, FileNotFoundError)):
         return {"retcode": 100, "retmsg": str(error)}
     return {"retcode": 100, "retmsg": str(error),
             "traceback": traceback.format_exception(type(error), error, error.__traceback__)}
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Run one command and print its JSON answer; returns 0 like the original client."""
-    args = build_parser().parse_args(argv)
+def _write_all(binary: Any, data: bytes) -> None:
+    """Write every byte of ``data`` to a binary stream, then flush it.
+
+    Under PYTHONUNBUFFERED the text layer sits on a raw file whose ``write`` may take
+    only part of a big answer (a pipe whose reader left) and the text layer drops the
+    rest without an error; writing the bytes in a loop turns that into BrokenPipeError.
+    """
+    view = memoryview(data)
+    while view:
+        written = binary.write(view)
+        if not written:
+            raise OSError(errno.EAGAIN, "stdout accepted no bytes")
+        view = view[written:]
+    binary.flush()
+
+
+def _write_stdout(text: str) -> int:
+    """Write ``text`` to stdout; 0, or EXIT_BROKEN_PIPE when the reader has gone away.
+
+    A reader such as ``head`` may close the pipe before the answer is written out. That
+    is not an error of the command: stop quietly with the status a process killed by
+    SIGPIPE has (128 + 13), which is what shells report for ``yes | head``. Pointing
+    stdout at /dev/null keeps the interpreter's own flush at exit from failing again.
+    """
     try:
-        reply = COMMANDS[args.function](build_config(args))
+        sys.stdout.flush()
+        binary = getattr(sys.stdout, "buffer", None)
+        if binary is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            _write_all(binary, text.encode(sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict"))
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run one command and print its JSON answer; returns 0 like the original client.
+
+    The exit status is 0 whatever the answer's retcode (scripts read the retcode from
+    the JSON), and EXIT_BROKEN_PIPE when stdout was closed before the answer was written.
+    """
+    args = build_parser().parse_args(argv)
+    config: Config = {}
+    try:
+        config = build_config(args)
+        reply = COMMANDS[args.function](config)
     except Exception as error:  # every failure is reported as JSON on stdout
         reply = _error_reply(error)
-    print(json.dumps(reply, indent=4, ensure_ascii=False))
-    print()
-    return 0
+    view = TERMINAL_VIEWS.get(args.function)
+    text = None
+    if view is not None and not getattr(args, PRINT_JSON) and _is_terminal(sys.stdout):
+        text = view(reply, config)
+    if text is None:
+        text = json.dumps(reply, indent=4, ensure_ascii=False) + "\n\n"
+    return _write_stdout(text)
+
+
+def _is_terminal(stream: Any) -> bool:
+    """True when ``stream`` is a terminal (a person reads it), False for pipes and files."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -120,3 +122,36 @@ def test_dag_dependency_of_a_dsl(client):
     assert answer["data"]["component_need_run"] == {"secure_add_example_0": True}
     bad = client.post("/v1/pipeline/dag/dependency", json=dict(body, job_dsl={"components": {}})).get_json()
     assert bad == {"retcode": 101}
+
+
+UPLOAD_CONF = {"file": "x.csv", "head": "1", "partition": "2", "work_mode": "0", "namespace": "ns", "table_name": "t"}
+
+
+def _without(*fields: str) -> dict:
+    return {k: v for k, v in UPLOAD_CONF.items() if k not in fields}
+
+
+# (query string, expected retcode, words the message must contain): a conf missing fields names them
+UPLOAD_QUERIES = [
+    (urlencode(_without("namespace")), 100, ["required", "namespace"]),
+    (urlencode(_without("namespace", "table_name")), 100, ["required", "namespace,table_name"]),
+    (urlencode(_without("head", "partition", "work_mode", "namespace", "table_name")), 100,
+     ["required", "work_mode,namespace,table_name,head,partition"]),
+    ("", 100, ["required", "work_mode,namespace,table_name"]),
+    (urlencode({"file": "x.csv"}), 100, ["required", "namespace,table_name"]),
+    (quote(json.dumps(_without("table_name"))), 100, ["required", "table_name"]),  # fate-client 1.5.1+
+    (quote('{"namespace": "ns", '), 101, ["query string", "not valid JSON"]),
+]
+
+
+@pytest.mark.parametrize("query,retcode,words", UPLOAD_QUERIES, ids=[f"case{i}" for i in range(len(UPLOAD_QUERIES))])
+def test_multipart_upload_conf_names_missing_fields(client, query, retcode, words):
+    from fate_flow.db import Job
+
+    answer = client.post("/v1/data/upload?" + query, content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(b"id,x\n1,2\n"), "x.csv")}).get_json()
+    assert answer["retcode"] == retcode, answer
+    assert "neither key=value" not in answer["retmsg"]
+    for word in words:
+        assert word in answer["retmsg"], (word, answer)
+    assert Job.select().count() == 0

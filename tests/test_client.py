@@ -149,7 +149,19 @@ def test_job_log_is_extracted_and_tar_removed(server, tmp_path):
     assert (directory / "guest" / "9999" / "INFO.log").read_text() == "job started\n"
     assert reply == {"retcode": 0, "directory": str(directory), "_stderr": "",
                      "retmsg": "download successfully, please check {} directory".format(directory)}
-    assert not list(tmp_path.glob("*.tar.gz"))
+    assert not list(tmp_path.rglob("*.tar.gz"))
+
+
+def test_downloaded_tar_is_kept_under_the_output_path(server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FATE_FLOW_SERVER", server.url)
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    extract = client._extract_tar
+    monkeypatch.setattr(client, "_extract_tar", lambda tar, folder: (seen.append(tar), extract(tar, folder)))
+    assert call(capsys, "-f", "job_log", "-j", fake.JOB_ID, "-o", "out")["retcode"] == 0
+    assert seen == [str(tmp_path / "out" / "job_{}_log.tar.gz".format(fake.JOB_ID))]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["job_{}_log".format(fake.JOB_ID)]
 
 
 def test_download_error_status_prints_json_body(server, tmp_path, capsys, monkeypatch):
@@ -172,7 +184,7 @@ def test_component_output_data_extracts_tar(server, tmp_path, capsys, monkeypatc
     directory = tmp_path / "o" / "job_J_dataio_0_guest_9999_output_data"
     assert reply["directory"] == str(directory) and reply["retcode"] == 0
     assert (directory / "output_data.csv").read_text().startswith("id,y,x0")
-    assert not list(tmp_path.glob("*.tar.gz"))
+    assert not list(tmp_path.rglob("*.tar.gz"))
 
 
 def test_component_output_data_bad_archive(server, tmp_path, capsys, monkeypatch):
@@ -181,7 +193,7 @@ def test_component_output_data_bad_archive(server, tmp_path, capsys, monkeypatch
     server.routes["v1/tracking/component/output/data/download"] = lambda: b"not a tar"
     reply = call(capsys, "-f", "component_output_data", "-j", "J", "-cpn", "c", "-r", "guest", "-p", "1", "-o", "o")
     assert reply == {"retcode": 100, "retmsg": "download failed, please check if the parameters are correct"}
-    assert not list(tmp_path.glob("*.tar.gz"))
+    assert not list(tmp_path.rglob("*.tar.gz"))
 
 
 SIMPLE_COMMANDS = [
@@ -295,6 +307,32 @@ def test_upload_missing_file_message(server, tmp_path, capsys, monkeypatch):
     assert server.requests == []
 
 
+def test_upload_without_conf_names_c(server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FATE_FLOW_SERVER", server.url)
+    csv = tmp_path / "x.csv"
+    csv.write_text("id,x\n1,2\n")
+    for argv in (["-f", "upload"], ["-f", "upload", "-i", str(csv), "-n", "ns", "-t", "t"]):
+        reply = call(capsys, *argv)
+        assert reply["retcode"] == 100 and reply["retmsg"].startswith(
+            "the following arguments are required: -c/--config"), reply
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("local", [1, 0], ids=["multipart", "use_local_data_0"])
+def test_upload_conf_missing_fields_names_them(server, tmp_path, capsys, monkeypatch, local):
+    monkeypatch.setenv("FATE_FLOW_SERVER", server.url)
+    csv = tmp_path / "x.csv"
+    csv.write_text("id,x\n1,2\n")
+    conf = write_json(tmp_path / "up.json", {"file": str(csv), "head": 1, "partition": 4, "work_mode": 0,
+                                             "table_name": "", "use_local_data": local})
+    reply = call(capsys, "-f", "upload", "-c", str(conf))
+    assert reply == {"retcode": 100, "retmsg": "the following arguments are required: namespace,table_name"}
+    assert server.requests == []
+    # -n and -t complete the conf, as flags always override it
+    assert call(capsys, "-f", "upload", "-c", str(conf), "-n", "ns", "-t", "t")["retcode"] == 0
+    assert server.only()["path"] == "/v1/data/upload"
+
+
 def test_multipart_body_is_read_in_bounded_blocks(tmp_path):
     payload = os.urandom(1024 * 1024)
     (tmp_path / "f.bin").write_bytes(payload)
@@ -341,6 +379,165 @@ def test_import_sends_form_fields_and_file(server, tmp_path):
                             "file": str(archive), "function": "import", "config": str(conf)}
     assert sent["files"]["file"]["filename"] == fake.EXPORT_NAME
     assert sent["files"]["file"]["bytes"] == fake.MODEL_ZIP
+
+
+MODEL_INFO = {"model_id": "guest-9999#model", "model_version": fake.JOB_ID}  # the fake job's
+
+
+@pytest.mark.parametrize("command", ["load", "bind"])
+def test_j_fills_load_and_bind_job_parameters_from_the_job(server, tmp_path, capsys, monkeypatch, command):
+    monkeypatch.setenv("FATE_FLOW_SERVER", server.url)
+    conf = write_json(tmp_path / "c.json", {"service_id": "s", "role": {"guest": ["9999"]},
+                                            "job_parameters": {"work_mode": 0, "model_id": "", "model_version": ""}})
+    assert call(capsys, "-f", command, "-c", str(conf), "-j", fake.JOB_ID) == {"retcode": 0, "retmsg": "success"}
+    lookup, sent = server.requests
+    assert (lookup["path"], lookup["json"]) == ("/v1/job/config", {"job_id": fake.JOB_ID})
+    assert sent["path"] == "/v1/model/" + command
+    assert sent["json"]["job_parameters"] == dict(MODEL_INFO, work_mode=0)
+    assert sent["json"]["initiator"] == {"role": "guest", "party_id": 9999}  # the conf had none
+    assert sent["json"]["role"] == {"guest": ["9999"]}  # the conf's own is kept
+
+
+def test_j_fills_placeholders_of_export(server, tmp_path):
+    conf = write_json(tmp_path / "export.json", {"role": "guest", "party_id": 9999, "model_id": "guest-9999#model",
+                                                 "model_version": "<model_version>", "output_path": "models"})
+    reply = run(server, "-f", "export", "-c", str(conf), "-j", fake.JOB_ID, cwd=tmp_path)
+    assert reply["retcode"] == 0 and (tmp_path / "models" / fake.EXPORT_NAME).is_file()
+    assert [r["path"] for r in server.requests] == ["/v1/job/config", "/v1/model/export"]
+    assert {k: server.requests[1]["json"][k] for k in MODEL_INFO} == MODEL_INFO
+
+
+def test_j_naming_another_model_than_the_conf_is_refused(server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FATE_FLOW_SERVER", server.url)
+    conf = write_json(tmp_path / "store.json", {"role": "guest", "party_id": 9999, "model_id": "guest-9999#model",
+                                                "model_version": "2020"})
+    reply = call(capsys, "-f", "store", "-c", str(conf), "-j", fake.JOB_ID)
+    assert reply == {"retcode": 100, "retmsg": "model_version is 2020 in the conf but {0} in job {0}: empty it in "
+                                               "the conf to take the job's, or leave out -j".format(fake.JOB_ID)}
+    assert [r["path"] for r in server.requests] == ["/v1/job/config"]
+    server.routes["v1/job/config"] = lambda: {"retcode": 101, "retmsg": "find job failed"}
+    reply = call(capsys, "-f", "restore", "-c", str(conf), "-j", "404")
+    assert reply == {"retcode": 100, "retmsg": "job 404 (-j): find job failed"}
+
+
+def test_import_file_may_be_the_export_directory(server, tmp_path):
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    (folder / fake.EXPORT_NAME).write_bytes(fake.MODEL_ZIP)
+    conf = write_json(tmp_path / "import.json", {"role": "guest", "party_id": 9999,
+                                                 "model_id": "arbiter-10000#guest-9999#host-10000#model",
+                                                 "model_version": fake.JOB_ID, "file": str(folder)})
+    assert run(server, "-f", "import", "-c", str(conf), cwd=tmp_path)["retcode"] == 0
+    sent = server.only()
+    assert sent["files"]["file"]["bytes"] == fake.MODEL_ZIP and sent["form"]["file"] == str(folder / fake.EXPORT_NAME)
+    conf = write_json(tmp_path / "other.json", dict(json.loads(conf.read_text()), model_version="1"))
+    reply = run(server, "-f", "import", "-c", str(conf), cwd=tmp_path)
+    assert reply["retcode"] == 100 and reply["retmsg"].endswith(
+        str(folder / "guest#9999#arbiter-10000#guest-9999#host-10000#model_1.zip"))
+
+
+# ---------------------------------------------------------------- output
+
+def big_metric_all(points: int = 20000) -> Dict[str, Any]:
+    """An evaluation's metric/all answer: a summary plus curves of ``points`` points each."""
+    curve = {"data": [[i, i / points] for i in range(points)],
+             "meta": {"name": "hetero_lr_0_ks_fpr", "metric_type": "KS_EVALUATION",
+                      "thresholds": [i / points for i in range(points)]}}
+    return {"retcode": 0, "retmsg": "success", "data": {"train": {
+        "hetero_lr_0": {"data": [["auc", 0.98], ["ks", 0.87], ["precision", 0.9]],
+                        "meta": {"name": "hetero_lr_0", "metric_type": "EVALUATION_SUMMARY"}},
+        "hetero_lr_0_ks_fpr": curve,
+        "hetero_lr_0_confusion_mat": {"data": [], "meta": {"name": "hetero_lr_0_confusion_mat",
+                                                           "metric_type": "CONFUSION_MAT"}}}}}
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
+def test_reader_closing_the_pipe_early_ends_quietly(server, tmp_path, unbuffered):
+    answer = big_metric_all()
+    server.routes["v1/tracking/component/metric/all"] = lambda: answer
+    environ = dict(os.environ, FATE_FLOW_SERVER=server.url, PYTHONUNBUFFERED=unbuffered)
+    flow = subprocess.Popen([sys.executable, str(CLIENT), "-f", "component_metric_all", "-j", "J",
+                             "-cpn", "evaluation_0", "-r", "guest", "-p", "9999"],
+                            cwd=str(tmp_path), env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = subprocess.Popen(["head", "-n", "2"], stdin=flow.stdout, stdout=subprocess.PIPE)
+    flow.stdout.close()  # head alone holds the read end: when it exits, the pipe breaks
+    first_lines, _ = head.communicate(timeout=60)
+    stderr = flow.stderr.read().decode()
+    flow.stderr.close()
+    assert flow.wait(timeout=60) == client.EXIT_BROKEN_PIPE, stderr
+    assert first_lines.decode().splitlines() == ["{", '    "data": {']  # as sent: jsonify sorts keys
+    assert stderr == ""  # no BrokenPipeError traceback, no "Exception ignored" at exit
+
+
+def run_in_terminal(server, *args: str, cwd: Path) -> str:
+    """Run the client with stdout on a pseudo-terminal, as a person at a shell does; return its output."""
+    import pty
+
+    main_fd, terminal = pty.openpty()
+    environ = dict(os.environ, FATE_FLOW_SERVER=server.url)
+    proc = subprocess.Popen([sys.executable, str(CLIENT), *args], cwd=str(cwd), env=environ,
+                            stdout=terminal, stderr=subprocess.PIPE)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # EIO: the client closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    assert proc.wait(timeout=60) == 0
+    proc.stderr.close()
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+METRIC_ARGS = ("-f", "component_metric_all", "-j", "J", "-cpn", "evaluation_0", "-r", "guest", "-p", "9999")
+SUMMARY_LINES = [
+    "metrics of evaluation_0 (guest 9999) in job J",
+    "train.hetero_lr_0:",
+    "    auc        0.98",
+    "    ks         0.87",
+    "    precision  0.9",
+]
+
+
+def test_metric_all_on_a_terminal_shows_single_values_first(server, tmp_path):
+    server.routes["v1/tracking/component/metric/all"] = lambda: big_metric_all()
+    out = run_in_terminal(server, *METRIC_ARGS, cwd=tmp_path)
+    assert out.splitlines() == SUMMARY_LINES + [
+        "train.hetero_lr_0_confusion_mat: meta only (use -o DIR or --json for all)",
+        "train.hetero_lr_0_ks_fpr: 20000 points (use -o DIR or --json for all)"]
+    assert json.loads(run_in_terminal(server, *METRIC_ARGS, "--json", cwd=tmp_path)) == big_metric_all()
+    assert "print_json" not in server.requests[-1]["json"] and "json" not in server.requests[-1]["json"]
+
+
+def test_metric_all_through_a_pipe_stays_json(server, tmp_path):
+    """FATE's scripts parse stdout: through a pipe the answer is the JSON, as the original printed it."""
+    server.routes["v1/tracking/component/metric/all"] = lambda: big_metric_all()
+    reply = run(server, *METRIC_ARGS, cwd=tmp_path)
+    reply.pop("_stderr")
+    assert reply == big_metric_all()
+    assert dict(reply["data"]["train"]["hetero_lr_0"]["data"])["auc"] == 0.98
+
+
+def test_metric_all_saves_the_complete_answer_with_o(server, tmp_path):
+    server.routes["v1/tracking/component/metric/all"] = lambda: big_metric_all()
+    reply = run(server, *METRIC_ARGS, "-o", "metrics", cwd=tmp_path)
+    saved = tmp_path / "metrics" / "job_J_evaluation_0_guest_9999_metric_all.json"
+    assert "the complete answer is in {}".format(saved) in reply.pop("_stderr")
+    assert reply == big_metric_all() and json.loads(saved.read_text()) == big_metric_all()
+    out = run_in_terminal(server, *METRIC_ARGS, "-o", "metrics", cwd=tmp_path)
+    assert out.splitlines()[:len(SUMMARY_LINES)] == SUMMARY_LINES
+    assert "train.hetero_lr_0_ks_fpr: 20000 points (all in {})".format(saved) in out
+
+
+def test_metric_all_errors_print_json_on_a_terminal(server, tmp_path):
+    server.routes["v1/tracking/component/metric/all"] = lambda: {"retcode": 0, "retmsg": "no data"}
+    assert json.loads(run_in_terminal(server, *METRIC_ARGS, cwd=tmp_path)) == {"retcode": 0, "retmsg": "no data"}
+    out = run_in_terminal(server, "-f", "component_metric_all", "-j", "J", cwd=tmp_path)
+    assert json.loads(out)["retmsg"] == "the following arguments are required: component_name,role,party_id"
 
 
 # ---------------------------------------------------------------- connection and address

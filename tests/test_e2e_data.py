@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,26 @@ def test_reupload_needs_drop_and_drop_replaces(server, tmp_path):
     run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, MINI, "re")), "-drop", "1"))
     info = server.post("/v1/table/table_info", {"namespace": NS, "table_name": "re"})["data"]
     assert info["count"] == 569 and info["schema"]["header"] == "y,x0,x1,x2"
+
+
+def test_drop_0_appends_as_the_client_help_says(server, tmp_path):
+    from fate_flow.components.data_access.param import DROP_APPEND, DROP_REPLACE
+
+    help_text = subprocess.run([sys.executable, str(ROOT / "fate_flow_client.py"), "-h"], capture_output=True,
+                               text=True, check=True).stdout
+    assert f"{DROP_APPEND} appends" in " ".join(help_text.split())
+    assert f"{DROP_REPLACE} replaces" in " ".join(help_text.split())
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("id,y,x0\n1,0,0.5\n2,1,0.25\n")
+    second.write_text("id,y,x0\n2,0,0.75\n3,1,0.125\n")
+    run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, first, "append")), "-drop", "1"))
+    run_job(server, server.client("-f", "upload", "-c", str(upload_conf(tmp_path, second, "append")),
+                                  "-drop", str(DROP_APPEND)))
+    assert server.post("/v1/table/table_info", {"namespace": NS, "table_name": "append"})["data"]["count"] == 3
+    out = tmp_path / "append.csv"
+    run_job(server, server.post("/v1/data/download", {"output_path": str(out), "work_mode": 0, "namespace": NS,
+                                                      "table_name": "append"}))
+    assert sorted(out.read_text().splitlines()) == ["1,0,0.5", "2,0,0.75", "3,1,0.125"]
 
 
 def test_deleted_table_uploaded_again_holds_only_new_rows(server, tmp_path):

@@ -15,17 +15,23 @@ bp = Blueprint("data_access", __name__, url_prefix="/v1/data")
 
 
 def _query_conf() -> dict:
-    """The upload conf of a multipart request: key=value query args, or the JSON text as the only key."""
+    """The upload conf of a multipart request: key=value query args, or the JSON text as the only key.
+
+    FATE 1.4's client (and fate-client 1.5.0) send ``file=..&head=..&namespace=..``;
+    fate-client 1.5.1+ sends the URL-encoded JSON text of the whole conf, which Flask
+    reads as one key with an empty value. Anything else is taken as key=value pairs, so
+    that a conf without ``namespace`` or ``table_name`` is refused naming those fields.
+    """
     args = request.args.to_dict()
-    if "namespace" in args and "table_name" in args or not args:
+    if len(args) != 1:
+        return args
+    (text, value), = args.items()
+    if value or not text.lstrip().startswith("{"):
         return args
     try:
-        conf = json.loads(next(iter(args)))
-    except ValueError:
-        raise ArgumentError("query string", "is neither key=value pairs nor JSON text") from None
-    if not isinstance(conf, dict):
-        raise ArgumentError("query string", "JSON text must be an object")
-    return conf
+        return json.loads(text)  # text starting with "{" parses to an object or not at all
+    except ValueError as error:
+        raise ArgumentError("query string", f"is not valid JSON text ({error})") from None
 
 
 @bp.route("/upload", methods=["POST"])
