@@ -1,15 +1,17 @@
 """What is checked at submit, before anything is created, with the built-in components.
 
 Unknown parameter names, modules and DSL references are refused with a hint; roles a module
-can not run without, backends this server does not run and an initiator outside its role are
-refused; what FATE silently ignores (a parameter section of no DSL component, an older FATE's
-parameter name its own example confs still set) is accepted with a warning. Every example
-conf/DSL pair under examples/ still passes.
+can not run without, backends this server does not run, standalone input tables that do not
+exist and an initiator outside its role are refused; what FATE silently ignores (a parameter
+section of no DSL component, an older FATE's parameter name its own example confs still set)
+is accepted with a warning in the answer and the job's log. Every example conf/DSL pair under
+examples/ still passes.
 """
 from __future__ import annotations
 
 import copy
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -367,3 +369,155 @@ def test_backend_0_and_no_backend_are_accepted():
     assert "backend" not in validate_runtime_conf(conf, 0)["job_parameters"]  # FATE's default (0) stays implicit
     conf["job_parameters"]["backend"] = 0
     validate_runtime_conf(conf, 0)
+
+
+# ----------------------------------------------------------------------------- over HTTP
+
+def nothing_created(settings) -> None:
+    from fate_flow.db import Job, Queue, Task, TrackingMetric
+
+    assert Job.select().count() == Queue.select().count() == Task.select().count() == 0
+    assert TrackingMetric.select().count() == 0
+    for folder in (settings.jobs_dir, settings.model_dir):
+        assert not folder.exists() or not any(folder.iterdir()), folder
+    assert not settings.logs_dir.exists() or not any(p.name[:1].isdigit() for p in settings.logs_dir.iterdir())
+
+
+def add_tables(tables) -> None:
+    from fate_flow.db import StorageTableMeta
+
+    for namespace, name in tables:
+        StorageTableMeta.create(f_namespace=namespace, f_name=name)
+
+
+def submit(client, dsl, conf) -> dict:
+    answer = client.post("/v1/job/submit", json={"job_dsl": dsl, "job_runtime_conf": conf})
+    assert answer.status_code == 200
+    return answer.get_json()
+
+
+def with_backend(conf, backend):
+    conf = copy.deepcopy(conf)
+    conf["job_parameters"]["backend"] = backend
+    return conf
+
+
+def renamed_module(dsl, name, module):
+    dsl = copy.deepcopy(dsl)
+    dsl["components"][name]["module"] = module
+    return dsl
+
+
+def bad_reference(dsl):
+    dsl = copy.deepcopy(dsl)
+    dsl["components"]["hetero_lr_0"]["input"]["data"]["train_data"] = ["intersection_0.trian"]
+    return dsl
+
+
+def bad_initiator(conf):
+    conf = copy.deepcopy(conf)
+    conf["initiator"]["party_id"] = 10000
+    return conf
+
+
+# (DSL, conf, retcode, words of the message); the tables exist unless the case is about them
+REFUSED = {
+    "unknown parameter": (LR_DSL, lr_conf(max_itr=3), 101,
+                          ["algorithm_parameters.hetero_lr_0.max_itr", "HeteroLR", "every party", "did you mean max_iter?"]),
+    "unknown role parameter": (LR_DSL, copy.deepcopy(LR_CONF) | {"role_parameters": {
+        **LR_CONF["role_parameters"], "host": {**LR_CONF["role_parameters"]["host"],
+                                               "dataio_0": {"with_lable": [False]}}}}, 101,
+        ["role_parameters.host.dataio_0.with_lable", "component dataio_0", "role host party 10000",
+         "did you mean with_label?"]),
+    "unknown module": (renamed_module(LR_DSL, "hetero_lr_0", "HeteroLr"), LR_CONF, 100,
+                       ["component hetero_lr_0: unknown module HeteroLr (did you mean HeteroLR?)"]),
+    "missing output": (bad_reference(FML_LR_DSL), FML_LR_CONF, 100,
+                       ["intersection_0 has no output data trian (its output data: train)"]),
+    "backend": (LR_DSL, with_backend(LR_CONF, 1), 101, ["job_parameters.backend is 1 (spark)", "can not honour"]),
+    "no arbiter": (LR_DSL, without_role(LR_CONF, "arbiter"), 100,
+                   ["component hetero_lr_0 (HeteroLR) can not run without a party of role arbiter"]),
+    "initiator": (LR_DSL, bad_initiator(LR_CONF), 100,
+                  ["initiator is guest 10000", "not one of the job's guest parties", "role.guest is [9999]"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_refused_before_anything_is_created(client, settings, case):
+    dsl, conf, retcode, words = REFUSED[case]
+    add_tables(LR_TABLES + FML_LR_TABLES)
+    answer = submit(client, dsl, conf)
+    assert answer["retcode"] == retcode, answer
+    assert set(answer) == {"retcode", "retmsg"}
+    for word in words:
+        assert word in answer["retmsg"], (word, answer["retmsg"])
+    from fate_flow.db import StorageTableMeta
+
+    StorageTableMeta.delete().execute()
+    nothing_created(settings)
+
+
+def test_standalone_input_tables_must_exist(client, settings):
+    add_tables(LR_TABLES[:1])  # the guest's table only
+    answer = submit(client, LR_DSL, LR_CONF)
+    assert answer["retcode"] == 101, answer
+    assert answer["retmsg"] == (
+        "role_parameters.host.args.data.train_data[0] names table fate_flow_test_breast_hetero.breast_hetero_host "
+        "for host 10000, which does not exist on this server (a standalone server holds every party's tables): "
+        "upload it first")
+    from fate_flow.db import StorageTableMeta
+
+    StorageTableMeta.delete().execute()
+    nothing_created(settings)
+
+
+@pytest.fixture
+def parties_here(app, client, monkeypatch):
+    """The submitter's party calls go to this app through the test client (no HTTP server runs)."""
+    api = app.extensions["fate_flow"].submitter.api
+
+    def call(role, party_id, endpoint, body=None, method="POST", timeout=None):
+        return client.open(endpoint, method=method, json=body or {}).get_json()
+
+    monkeypatch.setattr(api, "call", call)
+    return api
+
+
+@pytest.fixture
+def job_log(settings):
+    """Write the job logs as the server does (logs/<job_id>/fate_flow_schedule.log)."""
+    from fate_flow.utils.log import JobLogHandler
+
+    handler = JobLogHandler(settings.logs_dir)
+    logger = logging.getLogger("fate_flow.schedule")
+    logger.addHandler(handler)
+    level, logger_level = logger.level, logging.getLogger("fate_flow").level
+    logger.setLevel(logging.INFO)
+    yield lambda job_id: (settings.logs_dir / job_id / "fate_flow_schedule.log").read_text()
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+    handler.close()
+
+
+def test_sections_fate_ignores_are_accepted_with_warnings(client, settings, parties_here, job_log):
+    add_tables(FML_LR_TABLES)
+    answer = submit(client, FML_LR_DSL, FML_LR_CONF)
+    assert answer["retcode"] == 0, answer
+    warnings = answer["data"]["warnings"]
+    assert warnings == [
+        "algorithm_parameters.intersect_0 is ignored: the DSL has no component intersect_0 "
+        "(did you mean intersection_0?)",
+        "algorithm_parameters.hetero_lr_0.cv_param.evaluate_param is ignored: cv_param.evaluate_param is an older "
+        "FATE's parameter name that FATE 1.4's HeteroLR ignores too"]
+    log = job_log(answer["jobId"])
+    for warning in warnings:
+        assert f"submit warning: {warning}" in log
+    from fate_flow.db import Job
+
+    assert Job.select().where(Job.f_job_id == answer["jobId"]).count() == 3  # guest, host and arbiter 10000
+
+
+def test_a_clean_submit_has_no_warnings_key(client, parties_here):
+    add_tables([("experiment", "breast_hetero_guest"), ("experiment", "breast_hetero_host")])
+    answer = submit(client, INTERSECT_DSL, INTERSECT_CONF)
+    assert answer["retcode"] == 0, answer
+    assert "warnings" not in answer["data"]
