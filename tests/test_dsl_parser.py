@@ -153,7 +153,9 @@ TEST_SPECS = [
     _spec("HeteroLR",
           _programs(_LR, "hetero_lr_guest:HeteroLRGuest", "hetero_lr_host:HeteroLRHost",
                     "hetero_lr_arbiter:HeteroLRArbiter"),
-          HeteroLogisticParam, default_conf={"eps": 1e-5, "converge_func": "diff", "max_iter": 100}),
+          HeteroLogisticParam, default_conf={"eps": 1e-5, "converge_func": "diff", "max_iter": 100},
+          required_roles=frozenset({"guest", "host", "arbiter"}),
+          retired_params={"eps": "tol", "converge_func": "early_stop"}),
     _spec("Evaluation", _programs("federatedml.evaluation", "evaluation:Evaluation"), EvaluateParam,
           need_deploy=False),
     _spec("Intersection",
@@ -248,8 +250,11 @@ def test_validate_runtime_conf_accepts_predict_conf():
     (lambda c: c["role"].update(guest=["abc"]), ArgumentError, ["role.guest[0]"]),
     (lambda c: c["role"].update(host=[10000, 1.5]), ArgumentError, ["role.host[1]"]),
     (lambda c: c["initiator"].update(party_id=True), ArgumentError, ["initiator.party_id"]),
-    (lambda c: c["initiator"].update(party_id=1), DSLError, ["initiator party id error 1"]),
-    (lambda c: c["initiator"].update(role="host"), DSLError, ["initiator party id error 9999"]),
+    (lambda c: c["initiator"].update(party_id=1), DSLError,
+     ["initiator is guest 1", "not one of the job's guest parties", "role.guest is [9999]"]),
+    (lambda c: c["initiator"].update(role="host"), DSLError,
+     ["initiator is host 9999", "not one of the job's host parties", "role.host is [10000]"]),
+    (lambda c: c["initiator"].update(role="local"), DSLError, ["initiator is local 9999", "the job has no local"]),
     (lambda c: c["job_parameters"].update(work_mode=1), FlowError,
      ["server run on standalone can not support cluster mode job"]),
     (lambda c: c["job_parameters"].update(work_mode=2), ArgumentError, ["job_parameters.work_mode"]),
@@ -529,7 +534,11 @@ def test_algorithm_and_nested_parameters_merge():
     assert guest["init_param"] == host["init_param"] == {"init_method": "zeros", "fit_intercept": True}
     assert guest["encrypt_param"] == {"method": "Paillier", "key_length": 2048}
     assert host["encrypt_param"]["key_length"] == 1024
-    job.validate_all_parameters()
+    # a task drops the unknown names (as FATE does); the submit refuses them
+    with pytest.raises(ArgumentError) as caught:
+        job.validate_all_parameters()
+    assert caught.value.field == "algorithm_parameters.hetero_lr_0.init_param.bogus"
+    assert "role_parameters.guest.hetero_lr_0.init_param.no_such" in caught.value.retmsg
 
 
 def test_model_input_inherits_role_parameters():
@@ -694,7 +703,9 @@ def test_parser_refuses_bad_mode_and_version(lr_dsl, lr_conf):
 def test_parameters_for_unknown_components_are_ignored(lr_dsl, lr_conf):
     lr_conf["algorithm_parameters"]["intersect_0"] = {"intersect_method": "raw"}
     lr_conf["role_parameters"]["guest"]["intersect_0"] = {"anything": 1}
-    parse_job(lr_dsl, lr_conf).validate_all_parameters()
+    warnings = parse_job(lr_dsl, lr_conf).validate_all_parameters()
+    assert "algorithm_parameters.intersect_0 is ignored: the DSL has no component intersect_0" in warnings
+    assert "role_parameters.guest.intersect_0 is ignored: the DSL has no component intersect_0" in warnings
 
 
 @pytest.mark.parametrize("example", ["hetero_feature_binning/test_hetero_binning_job",

@@ -22,6 +22,7 @@ SECURE_ADD = ComponentSpec(
     },
     param_class="fate_flow.components.toy_example.param:SecureAddExampleParam",
     default_conf={"seed": 123, "partition": 1, "data_num": 10000},
+    required_roles=frozenset({"guest", "host"}),
 )
 
 UPLOAD = ComponentSpec(

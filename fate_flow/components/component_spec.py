@@ -25,6 +25,14 @@ class ComponentSpec:
         serving: how the module serves online: ``"python.module:function"`` of its hook
             (``fate_flow.components.online``), ``PASS_THROUGH`` for a module an online
             request skips, or None for a module that can not be served.
+        required_roles: the roles without which the module can not work (its parties wait
+            for messages from them); a job whose ``role`` lacks one is refused at submit.
+            Roles of ``programs`` left out here are optional (DataIO runs on whatever
+            roles the job has).
+        retired_params: parameter names, dotted for nested ones (``cv_param.evaluate_param``),
+            that an older FATE read and FATE 1.4 silently drops, but that FATE's own example
+            confs still set: name -> what to set instead (None if nothing). A conf setting
+            one is accepted with a warning; any other unknown name is refused at submit.
     """
 
     module: str
@@ -33,6 +41,14 @@ class ComponentSpec:
     need_deploy: bool = True
     default_conf: dict[str, Any] = field(default_factory=dict)
     serving: str | None = None
+    required_roles: frozenset[str] = frozenset()
+    retired_params: dict[str, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = set(self.required_roles) - set(self.programs)
+        if missing:
+            raise ValueError(f"{self.module}: required roles {sorted(missing)} have no program")
+        object.__setattr__(self, "required_roles", frozenset(self.required_roles))
 
     @property
     def roles(self) -> frozenset[str]:

@@ -3,11 +3,16 @@
 A parameter class sets its defaults as instance attributes in ``__init__``; nested
 parameter objects are attributes holding another ``BaseParam``. The DSL parser
 turns a param object into a dict (``to_dict``), merges runtime-conf values into it
-(``update``, unknown keys dropped as FATE does) and components validate with ``check``.
+(``update``) and components validate with ``check``.
+
+``update`` drops keys that are not parameters, as FATE does, so that stored confs and
+FATE's default confs still load; the DSL parser refuses them at submit (``is_parameter``,
+``similar_names``).
 """
 from __future__ import annotations
 
 import copy
+import difflib
 from typing import Any
 
 
@@ -23,10 +28,30 @@ class BaseParam:
             out[name] = value.to_dict() if isinstance(value, BaseParam) else copy.deepcopy(value)
         return out
 
+    def parameter_names(self) -> list[str]:
+        """The names of this object's parameters (nested param objects included, by their name)."""
+        return [name for name in vars(self) if not name.startswith("_")]
+
+    def is_parameter(self, name: str) -> bool:
+        """Whether ``name`` is one of this object's parameters."""
+        return not name.startswith("_") and name in vars(self)
+
+    def similar_names(self, name: str) -> list[str]:
+        """Parameters ``name`` may be a misspelling of, best first; a name found only inside a
+        nested param object comes as its dotted path (``init_param.init_method``)."""
+        names = self.parameter_names()
+        lowered = {candidate.lower(): candidate for candidate in names}
+        close = [lowered[match] for match in difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.75)]
+        if close:
+            return close
+        return [f"{outer}.{name}" for outer in names
+                if isinstance(getattr(self, outer), BaseParam) and getattr(self, outer).is_parameter(name)]
+
     def update(self, conf: dict[str, Any]) -> "BaseParam":
-        """Set attributes from ``conf``; nested params merge recursively, unknown keys are ignored."""
+        """Set attributes from ``conf``; nested params merge recursively, unknown keys are ignored
+        (the DSL parser refuses them at submit)."""
         for name, value in (conf or {}).items():
-            if name.startswith("_") or not hasattr(self, name):
+            if not self.is_parameter(name):
                 continue
             current = getattr(self, name)
             if isinstance(current, BaseParam) and isinstance(value, dict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,9 @@ _JOB_PARAMETER_TYPES = {
     "spark_submit_config": ((dict,), "should be a dict"),
     "job_type": ((str,), "should be train or predict"),
 }
+# job_parameters.backend: FATE's computing backends, and the one this server runs jobs on
+_BACKENDS = {0: "eggroll", 1: "spark"}
+_SUPPORTED_BACKENDS = (0,)
 
 
 # --------------------------------------------------------------------------- runtime conf
@@ -61,7 +65,8 @@ def validate_runtime_conf(conf: dict, server_work_mode: int) -> dict:
     Raises:
         RequiredArgumentsError: ``initiator``, ``job_parameters``, ``role`` or one of their
             required fields is missing.
-        ArgumentError: a field has the wrong type or value (the message names it).
+        ArgumentError: a field has the wrong type or value, or asks for what this server can
+            not honour (a backend other than 0); the message names it.
         FlowError: the job's work mode is not the server's.
         DSLError: the initiator is not one of the job's parties.
     """
@@ -70,6 +75,7 @@ def validate_runtime_conf(conf: dict, server_work_mode: int) -> dict:
     _require(conf["initiator"], ("role", "party_id"), "initiator.")
     _require(conf["job_parameters"], ("work_mode",), "job_parameters.")
     _check_work_mode(conf["job_parameters"]["work_mode"], server_work_mode)
+    _check_backend(conf["job_parameters"])
     _check_job_type(conf["job_parameters"])
     _check_initiator_is_party(conf)
     return conf
@@ -188,6 +194,18 @@ def _check_work_mode(work_mode: int, server_work_mode: int) -> None:
                     f"(job_parameters.work_mode is {work_mode})")
 
 
+def _check_backend(job_parameters: dict) -> None:
+    """Refuse a backend this server does not run (absent means 0, as in FATE 1.4)."""
+    backend = job_parameters.get("backend", 0)
+    if backend in _SUPPORTED_BACKENDS:
+        return
+    known = f" ({_BACKENDS[backend]})" if backend in _BACKENDS else ""
+    raise ArgumentError("job_parameters.backend",
+                        f"is {backend}{known}, which this server can not honour: it runs every job on its "
+                        f"embedded engine, in place of FATE's backend 0 ({_BACKENDS[0]}); remove backend or "
+                        f"set it to 0")
+
+
 def _check_job_type(job_parameters: dict) -> None:
     job_type = job_parameters.get("job_type", TRAIN)
     if job_type not in (TRAIN, PREDICT):
@@ -199,9 +217,13 @@ def _check_job_type(job_parameters: dict) -> None:
 
 
 def _check_initiator_is_party(conf: dict) -> None:
-    initiator = conf["initiator"]
-    if initiator["party_id"] not in conf["role"].get(initiator["role"], []):
-        raise DSLError(f"initiator party id error {initiator['party_id']}")
+    role, party_id = conf["initiator"]["role"], conf["initiator"]["party_id"]
+    if role not in conf["role"]:
+        raise DSLError(f"the initiator is {role} {party_id}, but the job has no {role}: role names "
+                       f"{', '.join(conf['role'])}; the initiator must be one of the job's parties")
+    if party_id not in conf["role"][role]:
+        raise DSLError(f"the initiator is {role} {party_id}, but {party_id} is not one of the job's {role} "
+                       f"parties (role.{role} is {conf['role'][role]}); the initiator must be one of them")
 
 
 def _check_algorithm_parameters(parameters: Any) -> None:
@@ -317,6 +339,22 @@ class DSLParser(abc.ABC):
         """The party's job inputs: ``{"data": {key: {"name", "namespace"}}}`` or ``{}``."""
 
     @abc.abstractmethod
+    def args_keys(self, name: str) -> list[str]:
+        """The job input keys (``args.<key>``) component ``name`` reads."""
+
+    @abc.abstractmethod
+    def check_required_roles(self) -> None:
+        """Raise DSLError if a module can not run without a role the job does not have."""
+
+    @abc.abstractmethod
+    def check_parameter_names(self) -> list[str]:
+        """Raise ArgumentError for unknown parameter names; return warnings for retired ones."""
+
+    @abc.abstractmethod
+    def ignored_sections(self) -> list[str]:
+        """Warnings naming the conf's parameter sections that no task reads."""
+
+    @abc.abstractmethod
     def check_inputs(self, name: str, role: str, party_id: int | str) -> None:
         """Raise ArgumentError if the party lacks a job input that component ``name`` reads."""
 
@@ -345,15 +383,43 @@ class DSLParser(abc.ABC):
             "component_need_run": {name: self.need_run(name, role, party_id) for name in names},
         }
 
-    def validate_all_parameters(self) -> None:
-        """Check every running party's parameters and job inputs, before a job is created.
+    def validate_all_parameters(self) -> list[str]:
+        """Check what a job needs before it is created; return the warnings for its submitter.
 
-        Parties whose ``need_run`` is false are skipped: they never run the component.
+        The roles each module needs, the parameter names of every party (train jobs; a
+        predict job runs with its training job's parameters, checked when it was submitted),
+        then the values and job inputs of every running party (those whose ``need_run`` is
+        false never run the component and are skipped).
+
+        Returns:
+            What the conf sets that no task reads (see ``ignored_sections``), and retired
+            parameter names FATE's own confs still set; each a sentence naming the field.
+        Raises:
+            DSLError, ArgumentError: naming the component, role, party and parameter.
         """
+        self.check_required_roles()
+        warnings = self.ignored_sections()
+        if self.mode == TRAIN:
+            warnings += self.check_parameter_names()
         for name in self.component_list():
             for role, party_id in self.parties(name):
                 self.check_params(name, role, party_id)
                 self.check_inputs(name, role, party_id)
+        return warnings
+
+    def input_tables(self) -> list[tuple[str, int, str, dict]]:
+        """``(role, party_id, key, {"name", "namespace"})`` of each job input a running task reads, once each."""
+        found: dict[tuple[str, int, str], dict] = {}
+        for name in self.component_list():
+            keys = self.args_keys(name)
+            if not keys:
+                continue
+            for role, party_id in self.parties(name):
+                given = self.job_args(role, party_id).get("data", {})
+                for key in keys:
+                    if key in given:
+                        found.setdefault((role, party_id, key), given[key])
+        return [(role, party_id, key, table) for (role, party_id, key), table in found.items()]
 
 
 # --------------------------------------------------------------------------- DSL v1: structure
@@ -407,7 +473,7 @@ def _read_component(name: str, definition: Any) -> _Component:
     if module is None:
         raise DSLError(f"component {name}: module is required")
     if not isinstance(module, str) or not registry.has_module(module):
-        raise DSLError(f"component {name}: unknown module {module}")
+        raise DSLError(f"component {name}: unknown module {module}{_module_hint(module)}")
     if "need_deploy" in definition and not isinstance(definition["need_deploy"], bool):
         raise DSLError(f"component {name}: need_deploy should be true or false")
     definition = copy.deepcopy(definition)
@@ -418,6 +484,25 @@ def _read_component(name: str, definition: Any) -> _Component:
         for key in _OUTPUT_SECTIONS:
             _check_names_list(name, f"output.{key}", definition["output"].get(key, []))
     return _Component(name, module, definition)
+
+
+def _module_hint(module: Any) -> str:
+    """``" (did you mean HeteroLR?)"``, or the list of modules when none is close."""
+    matches = _close_matches(module, registry.modules()) if isinstance(module, str) else []
+    if matches:
+        return f" (did you mean {' or '.join(matches)}?)"
+    return f"; the modules this server runs are {', '.join(registry.modules())}"
+
+
+def _close_matches(word: str, candidates: list[str], cutoff: float = 0.6) -> list[str]:
+    """Candidates close to ``word``, best first, compared without case."""
+    by_lower = {candidate.lower(): candidate for candidate in candidates}
+    return [by_lower[m] for m in difflib.get_close_matches(word.lower(), by_lower, n=3, cutoff=cutoff)]
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    matches = _close_matches(word, candidates)
+    return f" (did you mean {' or '.join(matches)}?)" if matches else ""
 
 
 def _read_section(name: str, section: str, value: Any, keys: tuple[str, ...]) -> dict:
@@ -494,7 +579,7 @@ def _link_data(component: _Component, ref: str, components: dict[str, _Component
     up = _referenced(component, ref, parts, components)
     if parts[1] not in up.output.get("data", []):
         raise DSLError(f"component {component.name}: unknown module input {ref}, "
-                       f"{up.name} has no output data {parts[1]}")
+                       f"{up.name} has no output data {parts[1]} ({_outputs_of(up, 'data')})")
     component.link_upstream(up, "data")
 
 
@@ -509,16 +594,28 @@ def _link_model(component: _Component, key: str, ref: str,
     up = _referenced(component, ref, parts, components)
     if parts[1] not in up.output.get("model", []):
         raise DSLError(f"component {component.name}: unknown module input {ref}, "
-                       f"{up.name} has no output model {parts[1]}")
+                       f"{up.name} has no output model {parts[1]} ({_outputs_of(up, 'model')})")
     component.link_upstream(up, "model")
     if key == "model":
         component.model_source = up.name
 
 
+def _outputs_of(component: _Component, kind: str) -> str:
+    """What ``component`` declares under ``output.<kind>``, said for an error message."""
+    aliases = component.output.get(kind, [])
+    if not aliases:
+        return f"it declares no output {kind}"
+    return f"its output {kind}: {', '.join(aliases)}"
+
+
 def _referenced(component: _Component, ref: str, parts: list[str],
                 components: dict[str, _Component]) -> _Component:
-    if len(parts) != 2 or not all(parts) or parts[0] not in components:
-        raise DSLError(f"component {component.name}: unknown module input {ref}")
+    if len(parts) != 2 or not all(parts):
+        raise DSLError(f"component {component.name}: unknown module input {ref} "
+                       "(a reference is <component>.<output alias> or args.<key>)")
+    if parts[0] not in components:
+        raise DSLError(f"component {component.name}: unknown module input {ref}, the DSL has no "
+                       f"component {parts[0]}{_did_you_mean(parts[0], list(components))}")
     return components[parts[0]]
 
 
@@ -653,19 +750,33 @@ def _is_args(ref: str) -> bool:
 
 # --------------------------------------------------------------------------- DSL v1: parameters
 
-def _select_values(param: BaseParam, values: dict, name: str, party_index: int | None = None) -> dict:
+@dataclass(frozen=True)
+class _UnknownName:
+    """A conf key that is no parameter: where it is and the param object it was looked up in."""
+
+    path: str  # e.g. role_parameters.guest.hetero_lr_0.init_param.init_mehtod
+    name: str  # the key's path inside its component section: init_param.init_mehtod
+    param: BaseParam  # the object that has no such parameter (init_param's InitParam)
+
+
+def _select_values(param: BaseParam, values: dict, name: str, party_index: int | None = None,
+                   unknown: list[_UnknownName] | None = None, inner: str = "") -> dict:
     """Keep the values that are parameters of ``param``; pick element ``party_index`` of leaves.
 
     Nested param objects recurse. A per-party list shorter than the party index leaves
-    the parameter alone, as FATE does.
+    the parameter alone, as FATE does. Keys that are no parameter are dropped (as FATE
+    does) and, when ``unknown`` is given, recorded in it; ``inner`` is the path of
+    ``param`` inside the component's parameters.
     """
     selected = {}
     for key, value in values.items():
-        if key.startswith("_") or key not in vars(param):
-            continue  # FATE drops keys that are not parameters
+        if not param.is_parameter(key):
+            if unknown is not None:
+                unknown.append(_UnknownName(f"{name}.{key}", inner + key, param))
+            continue
         current = getattr(param, key)
         if isinstance(current, BaseParam) and isinstance(value, dict):
-            selected[key] = _select_values(current, value, f"{name}.{key}", party_index)
+            selected[key] = _select_values(current, value, f"{name}.{key}", party_index, unknown, f"{inner}{key}.")
             continue
         if party_index is not None:
             if not isinstance(value, list):
@@ -673,10 +784,38 @@ def _select_values(param: BaseParam, values: dict, name: str, party_index: int |
             if party_index >= len(value):
                 continue
             value = value[party_index]
-        if isinstance(current, BaseParam) and not isinstance(value, dict):
-            raise ArgumentError(f"{name}.{key}", "should be a dict of parameters")
+        if isinstance(current, BaseParam):
+            if not isinstance(value, dict):
+                raise ArgumentError(f"{name}.{key}", "should be a dict of parameters")
+            # one party's whole nested dict: its own values are not per-party lists
+            value = _select_values(current, value, f"{name}.{key}", None, unknown, f"{inner}{key}.")
         selected[key] = value
     return selected
+
+
+def _unknown_message(item: _UnknownName, component: str, spec: registry.ComponentSpec, role: str,
+                     party_id: int) -> str:
+    """Why one unknown name is refused (after its conf path): the component, the parties, a hint."""
+    where = "every party" if item.path.startswith("algorithm_parameters.") else f"role {role} party {party_id}"
+    leaf = item.name.rsplit(".", 1)[-1]
+    outer = item.name[:-len(leaf)]  # "init_param." for a nested name
+    similar = [outer + name for name in item.param.similar_names(leaf)]
+    if similar:
+        hint = f"did you mean {' or '.join(similar)}?"
+    else:
+        hint = f"the parameters there are {', '.join(item.param.parameter_names())}"
+    return f"is not a parameter of {spec.module} (component {component}, {where}): {hint}"
+
+
+def _retired_warning(item: _UnknownName, spec: registry.ComponentSpec) -> str:
+    replacement = spec.retired_params[item.name]
+    instead = f"; set {replacement} instead" if replacement else ""
+    return (f"{item.path} is ignored: {item.name} is an older FATE's parameter name that FATE 1.4's "
+            f"{spec.module} ignores too{instead}")
+
+
+def _unique(messages: list[str]) -> list[str]:
+    return list(dict.fromkeys(messages))
 
 
 def _new_param(name: str, spec: registry.ComponentSpec) -> BaseParam:
@@ -830,17 +969,109 @@ class DSLParserV1(DSLParser):
             raise DSLError(f"component {name}: module {self.module(name)} does not run on role {role}")
         return self._param_source(name), index, party_id
 
-    def _build_param(self, source: _Component, role: str, index: int) -> BaseParam:
-        """Defaults, then algorithm_parameters (whole), then the party's role_parameters."""
+    def _build_param(self, source: _Component, role: str, index: int,
+                     unknown: list[_UnknownName] | None = None) -> BaseParam:
+        """Defaults, then algorithm_parameters (whole), then the party's role_parameters.
+
+        Keys that are no parameter are dropped, and recorded in ``unknown`` when given.
+        """
         param = _new_param(source.name, registry.get_spec(source.module))
         conf = self._param_conf
         common = conf.get("algorithm_parameters", {}).get(source.name)
         if common:
-            param.update(_select_values(param, common, f"algorithm_parameters.{source.name}"))
+            param.update(_select_values(param, common, f"algorithm_parameters.{source.name}", None, unknown))
         own = conf.get("role_parameters", {}).get(role, {}).get(source.name)
         if own:
-            param.update(_select_values(param, own, f"role_parameters.{role}.{source.name}", index))
+            param.update(_select_values(param, own, f"role_parameters.{role}.{source.name}", index, unknown))
         return param
+
+    # ---- submit-time checks (validate_all_parameters)
+
+    def check_required_roles(self) -> None:
+        """Refuse a component whose module can not work without a role the job does not have."""
+        roles = self.roles()
+        for name in self.component_list():
+            spec = registry.get_spec(self.module(name))
+            missing = sorted(spec.required_roles - set(roles))
+            if missing:
+                raise DSLError(f"component {name} ({spec.module}) can not run without "
+                               f"{' and '.join(f'a party of role {role}' for role in missing)}, and the job's "
+                               f"role has only {', '.join(roles)}: add {', '.join(missing)} to role")
+
+    def check_parameter_names(self) -> list[str]:
+        """Refuse parameter names that no module reads; return warnings for the retired ones.
+
+        Every party of every role that runs a component is checked (need_run false too), in
+        each component section of algorithm_parameters and role_parameters.
+
+        Raises:
+            ArgumentError: naming each unknown parameter with its component, role and party,
+                and the parameters it may be a misspelling of.
+        """
+        warnings: list[str] = []
+        problems: dict[str, str] = {}  # conf path -> message, first party found
+        for name in self.component_list():
+            component = self._component(name)
+            if component.model_source is not None:
+                continue  # runs with its model source's parameters (see ignored_sections)
+            spec = registry.get_spec(component.module)
+            for role, party_ids in self.roles().items():
+                if not self.runs_on(name, role):
+                    continue
+                for index, party_id in enumerate(party_ids):
+                    unknown: list[_UnknownName] = []
+                    self._build_param(component, role, index, unknown)
+                    for item in unknown:
+                        if item.name in spec.retired_params:
+                            warnings.append(_retired_warning(item, spec))
+                        elif item.path not in problems:
+                            problems[item.path] = _unknown_message(item, name, spec, role, party_id)
+        if problems:
+            first, *others = problems
+            also = "".join(f"; also {path} {problems[path]}" for path in others)
+            raise ArgumentError(first, problems[first] + also)
+        return _unique(warnings)
+
+    def ignored_sections(self) -> list[str]:
+        """Warnings for the parameter sections of the conf that no task reads.
+
+        FATE silently ignores them: a section named after no component of the DSL (FATE's
+        hetero LR example sets ``intersect_0`` for a DSL naming ``intersection_0``), a role
+        the job does not have, a role the module does not run on, a component that takes its
+        parameters from the component whose model it reads, and, in a predict job, every
+        component section (it runs with its training job's parameters).
+        """
+        warnings = []
+        conf = self.runtime_conf
+        for name in conf.get("algorithm_parameters", {}):
+            reason = self._ignored_because(name)
+            if reason:
+                warnings.append(f"algorithm_parameters.{name} is ignored: {reason}")
+        for role, sections in conf.get("role_parameters", {}).items():
+            if role not in conf["role"]:
+                warnings.append(f"role_parameters.{role} is ignored: the job has no {role} "
+                                f"(role names {', '.join(conf['role'])})")
+                continue
+            for name in sections:
+                if name == "args":
+                    continue
+                reason = self._ignored_because(name, role)
+                if reason:
+                    warnings.append(f"role_parameters.{role}.{name} is ignored: {reason}")
+        return warnings
+
+    def _ignored_because(self, name: str, role: str | None = None) -> str | None:
+        if self.mode == PREDICT:
+            return "a predict job runs with the parameters of its training job"
+        if name not in self._components:
+            return f"the DSL has no component {name}{_did_you_mean(name, list(self._components))}"
+        component = self._components[name]
+        if component.model_source is not None:
+            return (f"{name} runs with the parameters of {self._param_source(name).name}, "
+                    f"whose model it reads")
+        if role is not None and not self.runs_on(name, role):
+            return f"{component.module} does not run on role {role}"
+        return None
 
     def job_args(self, role: str, party_id: int | str) -> dict:
         """The party's job inputs: ``{"data": {key: {"name", "namespace"}}}`` or ``{}``."""
@@ -853,6 +1084,10 @@ class DSLParserV1(DSLParser):
         if not data:
             return {}
         return {"data": {key: copy.deepcopy(tables[index]) for key, tables in data.items()}}
+
+    def args_keys(self, name: str) -> list[str]:
+        """The job input keys (``args.<key>``) component ``name`` reads."""
+        return list(dict.fromkeys(self._component(name).args_keys))
 
     def check_inputs(self, name: str, role: str, party_id: int | str) -> None:
         """Raise ArgumentError if the party lacks a job input that component ``name`` reads."""

@@ -1,19 +1,23 @@
 """Submission on the initiator: validate a job, create it on every party, queue it.
 
-Everything that can be checked is checked before anything is written; a party that refuses
-the create cancels the job on the parties already created.
+Everything that can be checked is checked before anything is written: the runtime conf
+(work mode, backend, initiator), routes, the DSL (modules, references, loops, the roles each
+module needs), every party's parameter names and values, and in standalone mode the input
+tables. A party that refuses the create cancels the job on the parties already created.
+What the conf sets that no task reads is accepted, as FATE does, and reported as warnings
+in the answer and the job's log.
 """
 from __future__ import annotations
 
 import json
 from typing import Any, Callable
 
-from fate_flow.db import Queue, now_ms
+from fate_flow.db import Queue, StorageTableMeta, now_ms
 from fate_flow.driver import dsl_parser
 from fate_flow.driver.job_files import write_job_files
 from fate_flow.driver.party_calls import schedule_path, sync_job_status
 from fate_flow.driver.status import JobStatus, QueueState
-from fate_flow.errors import FlowError
+from fate_flow.errors import ArgumentError, FlowError
 from fate_flow.party.client import FederatedClient, all_parties
 from fate_flow.settings import Settings
 from fate_flow.utils import ids
@@ -31,7 +35,11 @@ class JobSubmitter:
         self.wake = wake
 
     def submit(self, dsl: Any, runtime_conf: Any, job_id: str | None = None) -> tuple[str, dict]:
-        """Validate, create the job on every party, queue it; return (job_id, answer data)."""
+        """Validate, create the job on every party, queue it; return (job_id, answer data).
+
+        The answer has ``warnings`` (a list of sentences) when the conf sets something no
+        task reads.
+        """
         conf = dsl_parser.validate_runtime_conf(runtime_conf, self.settings.work_mode)
         self._check_routes(conf["role"])
         job_id = job_id or ids.generate_job_id()
@@ -44,12 +52,20 @@ class JobSubmitter:
             params["model_id"] = dsl_parser.gen_model_id(conf["role"])
             params["model_version"] = job_id
         parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode)
-        parser.validate_all_parameters()
+        warnings = parser.validate_all_parameters()
+        if conf["job_parameters"]["work_mode"] == dsl_parser.STANDALONE:
+            self._check_input_tables(parser, conf["role"])
         write_job_files(self.settings, job_id, dsl, conf, train_conf)
         self._create_on_parties(job_id, dsl, conf, train_conf)
         self._enqueue(job_id, conf["initiator"])
-        job_logger(job_id).info("submitted by initiator %s", conf["initiator"])
-        return job_id, self._submit_answer(job_id, conf)
+        logger = job_logger(job_id)
+        logger.info("submitted by initiator %s", conf["initiator"])
+        for warning in warnings:
+            logger.warning("submit warning: %s", warning)
+        answer = self._submit_answer(job_id, conf)
+        if warnings:
+            answer["warnings"] = warnings
+        return job_id, answer
 
     def submit_local(self, component: str, module: str, params: dict, job_id: str) -> dict:
         """Queue a one-component job of this server alone (role local, party 0): upload, store, ...
@@ -71,6 +87,21 @@ class JobSubmitter:
             except FlowError:
                 raise FlowError(f"role {role} party {party_id} has no route: add it to routes in this "
                                 f"server's service_conf.yaml") from None
+
+    @staticmethod
+    def _check_input_tables(parser: dsl_parser.DSLParser, roles: dict) -> None:
+        """Standalone: this server holds every party's tables, so each input a task reads must exist here.
+
+        (In cluster mode each party checks its own tables when the job is created there.)
+        """
+        for role, party_id, key, table in parser.input_tables():
+            namespace, name = table.get("namespace"), table.get("name")
+            if not StorageTableMeta.select().where(StorageTableMeta.f_namespace == namespace,
+                                                   StorageTableMeta.f_name == name).exists():
+                field = f"role_parameters.{role}.args.data.{key}[{roles[role].index(party_id)}]"
+                raise ArgumentError(field, f"names table {namespace}.{name} for {role} {party_id}, which does not "
+                                           f"exist on this server (a standalone server holds every party's "
+                                           f"tables): upload it first")
 
     def _trained_pipeline(self, conf: dict) -> tuple[dict, dict]:
         """The initiator's stored predict DSL and train runtime conf of ``model_id``/``model_version``."""

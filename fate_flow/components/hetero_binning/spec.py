@@ -10,5 +10,8 @@ SPEC = ComponentSpec(
               "host": f"{_PACKAGE}.host:HeteroFeatureBinningHost"},
     param_class=f"{_PACKAGE}.param:FeatureBinningParam",
     default_conf=DEFAULT_CONF,
+    # the guest holds the labels; without hosts it bins its own columns only
+    required_roles=frozenset({"guest"}),
+    retired_params={"cols": "bin_indexes"},  # FATE 1.0's name, still in FATE's selection example
     serving=f"{_PACKAGE}.online:load_online",
 )

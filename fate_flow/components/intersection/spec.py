@@ -20,5 +20,6 @@ SPEC = ComponentSpec(
         "only_output_key": False,
         "encode_params": {"encode_method": "none", "salt": "", "base64": False},
     },
+    required_roles=frozenset({"guest", "host"}),
     serving=PASS_THROUGH,  # an online request names its ids itself
 )

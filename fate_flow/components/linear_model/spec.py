@@ -17,3 +17,7 @@ DEFAULT_CONF = {
     "encrypt_param": {"method": "Paillier", "key_length": 1024},
     "cv_param": {"n_splits": 5, "shuffle": True, "random_seed": 1, "need_cv": False},
 }
+
+# Names FATE's LR example confs still set that FATE 1.4 drops: eps and converge_func are
+# FATE 1.0's tol and early_stop, and 1.4's cross validation has no evaluate_param.
+RETIRED_PARAMS = {"eps": "tol", "converge_func": "early_stop", "cv_param.evaluate_param": None}
