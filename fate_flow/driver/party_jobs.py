@@ -18,7 +18,7 @@ from fate_flow.driver.job_queries import job_parser, party_job
 from fate_flow.driver.launcher import kill_process_group
 from fate_flow.driver.party_calls import task_path
 from fate_flow.driver.status import TASK_UNFINISHED, JobStatus, TaskStatus, transition
-from fate_flow.errors import FlowError, JobNotFound
+from fate_flow.errors import FlowError
 from fate_flow.federation import release_task_session
 from fate_flow.party.client import FederatedClient, all_parties
 from fate_flow.settings import Settings
@@ -98,8 +98,7 @@ class PartyJobs:
         """Apply a status sync from the initiator (schedule/status); never moves a finished job back."""
         where = {"f_job_id": job_id, "f_role": role, "f_party_id": party_id}
         extra = {k: v for k, v in fields.items() if k in SYNCABLE_JOB_FIELDS}
-        if not Job.select().where(Job.f_job_id == job_id, Job.f_role == role, Job.f_party_id == party_id).exists():
-            raise JobNotFound()
+        party_job(job_id, role, party_id)
         if fields.get("f_status"):
             return transition(Job, where, JobStatus(fields["f_status"]), **extra)
         if extra:
