@@ -117,8 +117,10 @@ def test_unknown_job_answers_101(toy_run):
 
 def test_clean_job_removes_metrics(toy_run):
     server, submit, _ = toy_run
-    assert server.client("-f", "clean_job", "-j", submit["jobId"])["retcode"] == 0
-    assert server.client("-f", "clean_job", "-j", "nope")["retcode"] == 100
+    answer = server.client("-f", "clean_job", "-j", submit["jobId"])
+    assert answer["retcode"] == 0 and answer["retmsg"] == "success"
+    assert {(t["role"], t["party_id"]) for t in answer["data"]["tasks"]} == {("guest", "10000"), ("host", "10000")}
+    assert server.client("-f", "clean_job", "-j", "nope") == {"retcode": 101, "retmsg": "job nope not found"}
 
 
 def test_run_toy_example_script(toy_run):

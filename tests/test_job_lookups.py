@@ -107,7 +107,7 @@ def test_a_job_id_that_is_not_a_string_is_refused_by_name(client, job, route, no
 
 
 # the job-scoped routes that name a job they do not find
-LOOKUPS = [("/v1/job/log", {}), ("/v1/job/update", {"role": "guest", "party_id": 9999}),
+LOOKUPS = [("/v1/job/log", {}), ("/v1/job/clean", {}), ("/v1/job/update", {"role": "guest", "party_id": 9999}),
            ("/v1/tracking/component/metric/delete", {}),
            ("/v1/tracking/job/data_view", {"role": "guest", "party_id": 9999})]
 # and those that keep FATE's answer for it (see test_fate_answers_stay_where_they_apply)

@@ -103,12 +103,13 @@ def query_data_view():
 
 @bp.route("/clean", methods=["POST"])
 def clean_job():
-    """Delete the tracked metrics of a job's tasks (job/clean)."""
+    """Remove what a job's ended tasks left here: metrics, output tables, sessions; answer what went."""
     body = json_body()
-    require(body, "job_id")
-    filters = {k: body[k] for k in ("job_id", "role", "party_id", "component_name") if body.get(k) not in (None, "")}
-    services().stopper.clean_job(filters)
-    return ok()
+    (job_id,) = require(body, "job_id")
+    keys = ("role", "party_id", "component_name")
+    given = {k: body[k] for k in keys if body.get(k) not in (None, "")}
+    scope = dict(zip(given, as_text(list(given), list(given.values()))))
+    return ok(services().stopper.clean_job(job_id, **scope))
 
 
 @bp.route("/clean/queue", methods=["POST"])
