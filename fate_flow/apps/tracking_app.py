@@ -1,6 +1,7 @@
 """/v1/tracking: metrics and views of jobs and components; metric writes from task processes."""
 from __future__ import annotations
 
+import re
 import shutil
 
 from flask import Blueprint, jsonify, send_file
@@ -16,6 +17,8 @@ from fate_flow.stores.tracking import MetricTracker
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1/tracking")
 TASK_PREFIX = "/<job_id>/<component_name>/<task_id>/<role>/<party_id>"
+# the routes under TASK_PREFIX, which only task processes call
+TASK_REPORT_PATH = re.compile(r"/v1/tracking(/[^/]+){5}/(metric_data/save|metric_meta/save|output/table)")
 
 
 def _component_request(*extra: str, lookup=job_queries.require_component) -> list[str]:
