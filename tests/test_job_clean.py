@@ -60,8 +60,9 @@ def test_clean_removes_metrics_outputs_and_sessions_and_says_so(client, app, end
     answer = client.post("/v1/job/clean", json={"job_id": JOB}).get_json()
     assert answer["retcode"] == 0 and answer["retmsg"] == "success"
     removed = answer["data"]
+    parties = (("guest", "9999"), ("host", "10000"))
     assert sorted((t["task_id"], t["role"], t["party_id"]) for t in removed["tasks"]) == sorted(
-        (f"{JOB}_{c}", r, p) for c in ("secure_add_0", "secure_add_1") for r, p in (("guest", "9999"), ("host", "10000")))
+        (f"{JOB}_{c}", r, p) for c in ("secure_add_0", "secure_add_1") for r, p in parties)
     assert removed["metrics"] == 4
     assert removed["output_tables"] == [{"namespace": NS, "table_name": "guest_9999_data"}]
     assert removed["kept_tables"] == [{"namespace": "experiment", "table_name": "shared",

@@ -1,4 +1,5 @@
-"""Read-only queries of jobs and tasks: rows as the original answers them, a job's parser, its models."""
+"""Read-only queries of jobs and tasks: rows as the original answers them, lookups that name
+what is missing, a job's parser, its models."""
 from __future__ import annotations
 
 import json

@@ -96,7 +96,8 @@ class JobStopper:
         tasks = list(Task.select().where(*[getattr(Task, k) == v for k, v in scope.items() if v is not None]))
         if not tasks:
             given = ", ".join(f"{k[2:]} {v}" for k, v in scope.items() if v is not None and k != "f_job_id")
-            raise FlowError(f"no found task: job {job_id} has no task on this server" + (f" for {given}" if given else ""))
+            raise FlowError(f"no found task: job {job_id} has no task on this server"
+                            + (f" for {given}" if given else ""))
         removed = {"tasks": [], "metrics": 0, "output_tables": [], "kept_tables": [], "federation_sessions": 0,
                    "temp_files": []}
         for task in tasks:
