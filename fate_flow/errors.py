@@ -6,6 +6,7 @@ original does for handled errors).
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 SUCCESS = 0
@@ -61,7 +62,39 @@ class NotFound(FlowError):
 
 
 class JobNotFound(NotFound):
+    """No row of the job on this server; FATE's "find job failed" when no job id is named."""
+
     retmsg = "find job failed"
+
+    def __init__(self, job_id: str | None = None) -> None:
+        self.job_id = job_id
+        super().__init__(None if job_id is None else f"job {job_id} not found")
+
+
+class PartyNotFound(NotFound):
+    """The job exists, but not for this role/party.
+
+    Args:
+        roles: the job's roles when the role/party is not among them; None when it is, but
+            its row lives on another party's server (cluster mode).
+    """
+
+    def __init__(self, job_id: str, role: Any, party_id: Any, roles: dict | None = None) -> None:
+        self.job_id, self.role, self.party_id, self.roles = job_id, role, party_id, roles
+        who = " ".join(f"{name} {value}" for name, value in (("role", role), ("party", party_id)) if value is not None)
+        if roles is None:
+            message = f"job {job_id} {who} is not on this server: ask the server of that party"
+        else:
+            message = f"job {job_id} has no {who} (its roles: {json.dumps(roles, sort_keys=True)})"
+        super().__init__(message)
+
+
+class ComponentNotFound(NotFound):
+    """The job's DSL has no component of that name; the message lists those it has."""
+
+    def __init__(self, job_id: str, component: Any, components: list[str]) -> None:
+        self.job_id, self.component, self.components = job_id, component, sorted(components)
+        super().__init__(f"job {job_id} has no component {component} (its components: {', '.join(self.components)})")
 
 
 class TaskNotFound(NotFound):

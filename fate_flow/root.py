@@ -84,7 +84,7 @@ def build_services(settings: Settings) -> Services:
                 if signing_enabled(settings) else None)
     return Services(
         settings=settings, api=api, submitter=submitter,
-        party_jobs=PartyJobs(settings, api, wake, models), stopper=JobStopper(settings, api, wake),
+        party_jobs=PartyJobs(settings, api, wake, models), stopper=JobStopper(settings, api, wake, tables),
         tables=tables, output_data=OutputData(tables), models=models,
         model_center=ModelCenter(settings, models, submitter),
         data_access=DataAccess(settings, submitter, tables),

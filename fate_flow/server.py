@@ -100,7 +100,8 @@ def serve(settings: Settings, signals: StopSignals, lock: "WorkDirLock") -> None
     from fate_flow.root import build_services
 
     holder = {}
-    server = make_server(settings.host, settings.port, lambda env, start: holder["app"](env, start), threaded=True)
+    server = make_server(settings.host, settings.port, lambda env, start: holder["app"](env, start), threaded=True,
+                         request_handler=_request_log_handler())
     settings = apply_overrides(settings, port=server.server_port)
     services = build_services(settings)
     holder["app"] = create_app(settings, services)
@@ -111,6 +112,29 @@ def serve(settings: Settings, signals: StopSignals, lock: "WorkDirLock") -> None
     finally:
         server.shutdown()
         _withdraw(settings)
+
+
+def _request_log_handler():
+    """werkzeug's request handler, logging the successful calls of parties and tasks at DEBUG.
+
+    A job makes tens of internal calls (create, status syncs, run, reports, clean) per party;
+    at INFO they buried the requests users make. Users' calls, and internal calls answered
+    with an HTTP error, stay at INFO.
+    """
+    from werkzeug.serving import WSGIRequestHandler
+
+    from fate_flow.apps import is_internal_call
+
+    class RequestLogHandler(WSGIRequestHandler):
+        def log_request(self, code="-", size="-") -> None:
+            path = getattr(self, "path", "").split("?", 1)[0]
+            if not (str(code).startswith("2") and is_internal_call(path)):
+                super().log_request(code, size)
+                return
+            line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in self.requestline)
+            self.log("debug", '"%s" %s %s', line, code, size)
+
+    return RequestLogHandler
 
 
 def _announce(settings: Settings) -> None:

@@ -1,7 +1,7 @@
 """Tiny real components for scheduler tests, loaded through $FATE_FLOW_COMPONENT_PLUGINS.
 
-``TestSleep`` sleeps (so a job stays running), can fail with an exception or exit
-with a code, and talks to its peer through the federation layer like a real one.
+``TestSleep`` sleeps (so a job stays running), in ``steps`` that each report progress as
+an iteration would, can fail with an exception or exit with a code.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from fate_flow.components import BaseParam, ComponentBase, ComponentOutput, Comp
 class SleepParam(BaseParam):
     def __init__(self):
         self.seconds = 0.0
+        self.steps = 1
         self.fail = False
         self.exit_code = 0
 
@@ -25,7 +26,11 @@ class SleepParam(BaseParam):
 class Sleep(ComponentBase):
     def run(self, ctx, inputs):
         ctx.logger.info("sleeping %s s", self.params.seconds)
-        time.sleep(self.params.seconds)
+        steps = max(1, int(self.params.steps))
+        for step in range(steps):
+            time.sleep(self.params.seconds / steps)
+            if steps > 1:
+                ctx.tracker.set_progress(100 * (step + 1) / steps)
         if self.params.exit_code:
             os._exit(self.params.exit_code)
         if self.params.fail:

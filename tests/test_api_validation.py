@@ -105,15 +105,11 @@ def test_envelope_rules(client):
     assert answer["data"] == {"null": "1.4.5"}
 
 
-def test_job_log_of_unknown_job_is_an_empty_tar(client):
-    import io
-    import tarfile
-
+def test_job_log_of_unknown_job_says_so(client):
+    # not an empty tar (FATE 1.4's answer): a client reads a non-200 answer as the JSON envelope
     answer = client.open("/v1/job/log", method="GET", json={"job_id": "123"})
-    assert answer.status_code == 200
-    assert answer.headers["Content-Disposition"] == "attachment; filename=job_123_log.tar.gz"
-    with tarfile.open(fileobj=io.BytesIO(answer.data), mode="r:gz") as tar:
-        assert tar.getnames() == []
+    assert answer.status_code == 404
+    assert answer.get_json() == {"retcode": 101, "retmsg": "job 123 not found"}
 
 
 def test_dag_dependency_of_a_dsl(client):

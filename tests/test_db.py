@@ -60,3 +60,20 @@ def test_mysql_reconnects_after_the_server_drops_the_connection(mysql_db):
     mysql_admin(f"KILL {int(connection_id)}")
     assert Job.select().count() == 0  # the first query after the drop reconnects
     assert db.execute_sql("SELECT CONNECTION_ID()").fetchone()[0] != connection_id
+
+
+def test_a_column_added_since_the_table_was_made_is_added_at_start(db):
+    """A work dir made before t_task had f_progress gets the column (old rows read None), once."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    from fate_flow.db import Task
+    from fate_flow.db.connection import add_missing_columns
+
+    with db.connection_context():
+        Task.create(f_job_id="j", f_component_name="c", f_task_id="j_c", f_role="guest", f_party_id="9999",
+                    f_status="success")
+        migrate(SchemaMigrator.from_database(db.obj).drop_column("t_task", "f_progress"))
+        assert "f_progress" not in {c.name for c in db.get_columns("t_task")}
+        assert add_missing_columns(db.obj) == ["t_task.f_progress"]
+        assert add_missing_columns(db.obj) == []
+        assert Task.get(Task.f_task_id == "j_c").f_progress is None

@@ -270,12 +270,13 @@ def test_components_read_tables_and_their_output_data_is_served(server, tmp_path
     assert lines[0] == "id,y,x0,x1,x2,echo,echo" and len(lines) == 570
     assert lines[1:] == [f"{line},1,7" for line in data_lines(MINI)]
     assert json.loads((out / "output_data_meta.json").read_text())["header"][0] == "id"
+    unknown = f"job {job_id} has no component nope (its components: test_echo_0, test_echo_1, test_echo_2)"
     none = server.post("/v1/tracking/component/output/data", {"job_id": job_id, "component_name": "nope",
                                                               "role": "guest", "party_id": 9999})
-    assert none == {"retcode": 0, "retmsg": "no data"}
+    assert none == {"retcode": 101, "retmsg": unknown}
     missing = requests.get(f"{server.url}/v1/tracking/component/output/data/download",
                            json={"job_id": job_id, "component_name": "nope", "role": "guest", "party_id": 9999})
-    assert missing.status_code == 500 and missing.json() == {"retcode": 500, "retmsg": "no data"}
+    assert missing.status_code == 404 and missing.json() == {"retcode": 101, "retmsg": unknown}
     views = server.post("/v1/job/data/view/query", {"job_id": job_id})["data"]
     assert {v["f_component_name"] for v in views} == {"test_echo_0", "test_echo_1", "test_echo_2"}
     with_model = next(v for v in views if v["f_component_name"] == "test_echo_1")

@@ -314,7 +314,10 @@ def test_example_conf_reaches_sklearn_quality_and_matches_the_plaintext_protocol
     assert [m[:2] for m in tracker.metrics] == [("train", "loss")] * iters
     assert [m[2][0][0] for m in tracker.metrics] == list(range(iters))
     assert tracker.metas == [("train", "loss", {"name": "train", "metric_type": "LOSS", "unit_name": "iters"})]
-    assert runs[("guest", GUEST)]["ctx"].tracker.progress == []  # FATE's LR reports no job progress
+    # every party reports progress once per iteration, so a long fit moves the job's progress
+    expected = [100 * (n + 1) / conf["max_iter"] for n in range(iters)]
+    for party in (("guest", GUEST), ("host", HOST), ("arbiter", ARBITER)):
+        assert runs[party]["ctx"].tracker.progress == expected, party
     check_models(runs, iters, conf)
     check_output_rows(out, scores)
     check_what_each_party_receives(runs, guest, host)

@@ -12,6 +12,7 @@ from fate_flow.driver.job_stopper import JobStopper
 from fate_flow.driver.party_jobs import PartyJobs
 from fate_flow.errors import FederationError
 from fate_flow.stores.model_catalogue import ModelCatalogue
+from fate_flow.stores.table_catalogue import TableCatalogue
 
 ROLES = {"guest": [9999], "host": [10000], "arbiter": [10001]}
 
@@ -70,7 +71,8 @@ def monitor(settings):
             Task.create(f_job_id="j1", f_component_name="hetero_lr_0", f_task_id="j1_hetero_lr_0", f_role=role,
                         f_party_id=party, f_status="running", f_create_time=now_ms(), f_update_time=now_ms() - 10_000,
                         f_run_ip=api.address_of(party))
-        yield PartyMonitor(settings, api, party_jobs, JobStopper(settings, api, lambda: None)), api
+        stopper = JobStopper(settings, api, lambda: None, TableCatalogue(settings))
+        yield PartyMonitor(settings, api, party_jobs, stopper), api
 
 
 def task_status(role: str) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Sequence
 
 from flask import Request, request
 
@@ -29,10 +29,23 @@ def require(body: dict, *fields: str) -> list[Any]:
     return [body[f] for f in fields]
 
 
+def as_text(fields: Sequence[str], values: Sequence[Any]) -> list[str]:
+    """``values`` as strings (a party id may come as a number); ArgumentError naming a field given a list or object."""
+    for field, value in zip(fields, values):
+        if isinstance(value, (list, dict)):
+            raise ArgumentError(field, f"must be a string, not {type(value).__name__}")
+    return [str(v) for v in values]
+
+
 def column_filters(model, body: dict) -> dict:
-    """Keys of ``body`` that name a column of ``model`` without the ``f_`` prefix."""
+    """Keys of ``body`` that name a column of ``model`` without the ``f_`` prefix.
+
+    A column given a list or an object is refused by name: equality with it means nothing.
+    """
     columns = model._meta.fields
-    return {k: v for k, v in body.items() if f"f_{k}" in columns and not isinstance(v, (dict, list))}
+    filters = {k: v for k, v in body.items() if f"f_{k}" in columns}
+    as_text(list(filters), list(filters.values()))
+    return filters
 
 
 class FlowRequest(Request):

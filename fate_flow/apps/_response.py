@@ -1,15 +1,35 @@
 """Flask answers in FATE's {retcode, retmsg, data, jobId, meta} envelope."""
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable
 
 from flask import Response, jsonify
 
-from fate_flow.errors import SUCCESS
+from fate_flow.errors import SUCCESS, FlowError, NotFound
 from fate_flow.utils.response import envelope
+
+HTTP_NOT_FOUND, HTTP_BAD_REQUEST = 404, 400
 
 
 def ok(data: Any = None, retmsg: str = "success", job_id: str | None = None, meta: Any = None,
        keep_data: bool = False) -> Response:
     """A retcode 0 answer."""
     return jsonify(envelope(SUCCESS, retmsg, data, job_id, meta, keep_data))
+
+
+def errors_as_http_status(route: Callable) -> Callable:
+    """For a route that answers a file: a FlowError is answered with its envelope and HTTP 404 (NotFound) or 400.
+
+    Clients (FATE 1.4's among them) read an HTTP 200 answer of these routes as the archive and
+    the JSON envelope only from another status, so an error answered 200 would reach the user as
+    "download failed" instead of what was not found.
+    """
+    @functools.wraps(route)
+    def answer(*args, **kwargs):
+        try:
+            return route(*args, **kwargs)
+        except FlowError as exc:
+            status = HTTP_NOT_FOUND if isinstance(exc, NotFound) else HTTP_BAD_REQUEST
+            return jsonify(envelope(exc.retcode, exc.retmsg, exc.data)), status
+    return answer

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint
 
 from fate_flow.apps._archive import send_directory_as_tar
-from fate_flow.apps._request import column_filters, json_body, require
-from fate_flow.apps._response import ok
+from fate_flow.apps._request import as_text, column_filters, json_body, require
+from fate_flow.apps._response import errors_as_http_status, ok
 from fate_flow.apps._services import services
 from fate_flow.db import DataView, Job, Task
 from fate_flow.driver import job_queries
@@ -57,7 +57,8 @@ def update_job():
     """Set a party's notes on a job."""
     body = json_body()
     job_id, role, party_id = require(body, "job_id", "role", "party_id")
-    services().party_jobs.update_notes(job_id, role, str(party_id), body.get("notes", ""))
+    role, party_id = as_text(("role", "party_id"), (role, party_id))
+    services().party_jobs.update_notes(job_id, role, party_id, body.get("notes", ""))
     return ok()
 
 
@@ -72,10 +73,12 @@ def job_config():
 
 
 @bp.route("/log", methods=["GET", "POST"])
+@errors_as_http_status
 def job_log():
-    """A tar.gz of the job's log directory."""
+    """A tar.gz of the job's log directory (empty if it has none yet); 404 naming a job not found."""
     (job_id,) = require(json_body(), "job_id")
-    log_dir = services().settings.job_log_dir(str(job_id))
+    job_queries.require_job(job_id)
+    log_dir = services().settings.job_log_dir(job_id)
     return send_directory_as_tar(log_dir, f"job_{job_id}_log.tar.gz", services().settings.run_dir)
 
 
@@ -100,12 +103,13 @@ def query_data_view():
 
 @bp.route("/clean", methods=["POST"])
 def clean_job():
-    """Delete the tracked metrics of a job's tasks (job/clean)."""
+    """Remove what a job's ended tasks left here: metrics, output tables, sessions; answer what went."""
     body = json_body()
-    require(body, "job_id")
-    filters = {k: body[k] for k in ("job_id", "role", "party_id", "component_name") if body.get(k) not in (None, "")}
-    services().stopper.clean_job(filters)
-    return ok()
+    (job_id,) = require(body, "job_id")
+    keys = ("role", "party_id", "component_name")
+    given = {k: body[k] for k in keys if body.get(k) not in (None, "")}
+    scope = dict(zip(given, as_text(list(given), list(given.values()))))
+    return ok(services().stopper.clean_job(job_id, **scope))
 
 
 @bp.route("/clean/queue", methods=["POST"])

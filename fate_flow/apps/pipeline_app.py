@@ -17,7 +17,7 @@ def dag_dependency():
     body = json_body()
     role, party_id = require(body, "role", "party_id")
     if body.get("job_id"):
-        parser = job_queries.job_parser(job_queries.initiator_job(str(body["job_id"])))
+        parser = job_queries.job_parser(job_queries.initiator_job(body["job_id"]))
     else:
         try:
             parser = dsl_parser.parse_job(body.get("job_dsl"), body.get("job_runtime_conf"),

@@ -1,12 +1,13 @@
 """/v1/tracking: metrics and views of jobs and components; metric writes from task processes."""
 from __future__ import annotations
 
+import re
 import shutil
 
 from flask import Blueprint, jsonify, send_file
 
-from fate_flow.apps._request import json_body, require
-from fate_flow.apps._response import ok
+from fate_flow.apps._request import as_text, json_body, require
+from fate_flow.apps._response import errors_as_http_status, ok
 from fate_flow.apps._services import services
 from fate_flow.driver import job_queries
 from fate_flow.errors import ArgumentError, FlowError, NotFound
@@ -16,16 +17,27 @@ from fate_flow.stores.tracking import MetricTracker
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1/tracking")
 TASK_PREFIX = "/<job_id>/<component_name>/<task_id>/<role>/<party_id>"
+# the routes under TASK_PREFIX, which only task processes call
+TASK_REPORT_PATH = re.compile(r"/v1/tracking(/[^/]+){5}/(metric_data/save|metric_meta/save|output/table)")
 
 
-def _component_request(*extra: str) -> list:
-    """job_id, component_name, role, party_id (+ extra); role/party default to the initiator's."""
+def _component_request(*extra: str, lookup=job_queries.require_component) -> list[str]:
+    """job_id, component_name, role, party_id (+ extra) of a component that ``lookup`` finds.
+
+    Role and party default to the initiator's (FATE fills them when both are absent). A job,
+    role/party or component that does not exist is a NotFound naming it, so that "no data"
+    only ever means an existing component without metrics or output.
+    """
     body = json_body()
     if body.get("role") in (None, "") and body.get("party_id") in (None, ""):
-        job = job_queries.initiator_job(str(require(body, "job_id")[0]))
+        job = job_queries.require_job(require(body, "job_id")[0])
         body = dict(body, role=job.f_role, party_id=job.f_party_id)
-    values = require(body, "job_id", "component_name", "role", "party_id", *extra)
-    return [str(v) for v in values]
+    names = ("job_id", "component_name", "role", "party_id", *extra)
+    job_id, *rest = require(body, *names)
+    rest = as_text(names[1:], rest)
+    if lookup is not None:
+        lookup(job_id, rest[0], rest[1], rest[2])
+    return [job_id, *rest]
 
 
 @bp.route("/job/data_view", methods=["POST"])
@@ -33,7 +45,9 @@ def job_data_view():
     """The job's view for one party: partners, datasets, roles."""
     body = json_body()
     job_id, role, party_id = require(body, "job_id", "role", "party_id")
-    view = tracking.read_job_view(str(job_id), str(role), str(party_id))
+    role, party_id = as_text(("role", "party_id"), (role, party_id))
+    job_queries.party_job(job_id, role, party_id)
+    view = tracking.read_job_view(job_id, role, party_id)
     if not view:
         raise NotFound("error")
     return ok(view)
@@ -70,22 +84,24 @@ def component_metric_delete():
     if body.get("model"):
         raise FlowError("metrics are one table here, not one per day: delete them by job_id")
     (job_id,) = require(body, "job_id")
-    keys = ("job_id", "role", "party_id", "component_name", "task_id", "metric_namespace", "metric_name")
-    filters = {k: body[k] for k in keys if body.get(k) not in (None, "")}
+    keys = ("role", "party_id", "component_name", "task_id", "metric_namespace", "metric_name")
+    given = {k: body[k] for k in keys if body.get(k) not in (None, "")}
+    filters = dict(zip(given, as_text(list(given), list(given.values()))), job_id=job_id)
+    job_queries.require_scope(job_id, filters.get("role"), filters.get("party_id"), filters.get("component_name"))
     return ok(f"deleted {tracking.delete_metrics(filters)} metric rows of job {job_id}")
 
 
 @bp.route("/component/parameters", methods=["POST"])
 def component_parameters():
     """A component's merged parameters for one party."""
-    job_id, component, role, party_id = _component_request()
+    job_id, component, role, party_id = _component_request(lookup=None)  # it checks the job's conf
     return ok(job_queries.component_parameters(job_id, component, role, party_id), keep_data=True)
 
 
 @bp.route("/component/output/model", methods=["POST"])
 def component_output_model():
     """The model messages a component saved (param and meta)."""
-    model = job_queries.component_model(services().settings, *_component_request())
+    model = job_queries.component_model(services().settings, *_component_request(lookup=None))
     if model is None:
         return ok(retmsg="no data")
     return ok(model["param"], meta={"meta_data": model["meta"], "module_name": model["module"]})
@@ -102,6 +118,7 @@ def component_output_data():
 
 
 @bp.route("/component/output/data/download", methods=["GET", "POST"])
+@errors_as_http_status
 def component_output_data_download():
     """A tar.gz of a component's output table as delimited text."""
     job_id, component, role, party_id = _component_request()

@@ -26,8 +26,12 @@ class Tracker(Protocol):
     def set_metric_meta(self, namespace: str, name: str, meta: dict[str, Any]) -> None:
         """Set the meta of a metric; ``meta`` holds at least ``name`` and ``metric_type``."""
 
-    def set_progress(self, percent: int) -> None:
-        """Report how far the task got (0-100); shown as the job's progress."""
+    def set_progress(self, percent: float) -> None:
+        """Report how far this task got (0-100); call it as often as is natural (once per iteration).
+
+        The job's progress counts a running component by what its tasks reported. Reports
+        that do not go forward are dropped, and the tracker may send only some of them.
+        """
 
 
 @dataclass

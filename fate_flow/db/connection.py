@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from peewee import DatabaseError
 from playhouse.pool import PooledMySQLDatabase, PooledSqliteDatabase
 from playhouse.shortcuts import ReconnectMixin
 
@@ -67,7 +68,34 @@ def init_db(settings: DatabaseSettings, create_tables: bool = True):
     if create_tables:
         with DB.connection_context():
             DB.create_tables(ALL_MODELS, safe=True)
+            add_missing_columns(database)
     return database
+
+
+def add_missing_columns(database) -> list[str]:
+    """Add the nullable columns a model gained since its table was created; return them as ``table.column``.
+
+    Only nullable columns are added (a plain ALTER TABLE ADD COLUMN, old rows read NULL). Several
+    processes may start at once (gunicorn workers and the scheduler): a column another one added
+    in between is not an error.
+    """
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(database)
+    added = []
+    for model in ALL_MODELS:
+        table = model._meta.table_name
+        present = {column.name for column in database.get_columns(table)}
+        for field in model._meta.sorted_fields:
+            if field.column_name in present or not field.null:
+                continue
+            try:
+                migrate(migrator.add_column(table, field.column_name, field))
+            except DatabaseError:
+                if field.column_name not in {column.name for column in database.get_columns(table)}:
+                    raise
+            added.append(f"{table}.{field.column_name}")
+    return added
 
 
 def connect_db() -> None:

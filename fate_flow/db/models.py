@@ -1,8 +1,8 @@
 """Tables of FATE-Flow 1.4 with the original names (t_job, t_task, ...) and columns (f_*).
 
 Differences from the original, on purpose: tracking metrics live in one indexed table
-(not one table per day), keys and values are JSON (never pickle), and job/task rows
-carry ``f_status_reason`` so that a failure says why.
+(not one table per day), keys and values are JSON (never pickle), job/task rows
+carry ``f_status_reason`` so that a failure says why, and task rows their ``f_progress``.
 """
 from __future__ import annotations
 
@@ -74,6 +74,9 @@ class Task(BaseModel):
     f_run_pid_create_time = BigIntegerField(null=True)
     f_status = CharField(max_length=50, index=True)
     f_status_reason = TextField(default="")
+    # 0-100 as the task last reported it; the job's progress counts a running component by it
+    # (nullable: added to existing tables by init_db, where older rows read None)
+    f_progress = IntegerField(null=True, default=0)
     f_start_time = BigIntegerField(null=True)
     f_end_time = BigIntegerField(null=True)
     f_elapsed = BigIntegerField(null=True)

@@ -1,19 +1,23 @@
-"""Read-only queries of jobs and tasks: rows as the original answers them, a job's parser, its models."""
+"""Read-only queries of jobs and tasks: rows as the original answers them, lookups that name
+what is missing, a job's parser, its models."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fate_flow.db import Job, Queue
 from fate_flow.driver import dsl_parser
 from fate_flow.driver.status import JobStatus, QueueState
-from fate_flow.errors import FlowError, NotFound
+from fate_flow.errors import ArgumentError, ComponentNotFound, FlowError, JobNotFound, NotFound, PartyNotFound
 from fate_flow.settings import Settings
 from fate_flow.utils import ids
 from fate_flow.utils.model_layout import component_module, load_component_model, version_dir
 from fate_flow.utils.redact import redact
 
 CONF_COLUMNS = ("f_runtime_conf", "f_train_runtime_conf")
+JOB_ID_MAX = 25  # the width of t_job.f_job_id
+_JOB_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{JOB_ID_MAX}}}")
 
 
 def query_rows(model, filters: dict[str, Any]) -> list[dict]:
@@ -56,20 +60,84 @@ def _redacted(row: dict) -> dict:
     return row
 
 
-def initiator_job(job_id: str) -> Job:
-    """The job's initiator row if this server holds it, else any row of the job; FlowError if none."""
-    job = Job.select().where(Job.f_job_id == job_id).order_by(Job.f_is_initiator.desc()).first()
+def check_job_id(value: Any) -> str:
+    """``value`` if it has the form of a job id; ArgumentError naming ``job_id`` otherwise.
+
+    A job id is a string of letters, digits, ``_`` and ``-`` that fits ``t_job.f_job_id``; this
+    refuses a list or an object before it reaches a query (where SQLite would misread it).
+    """
+    if not isinstance(value, str):
+        raise ArgumentError("job_id", f"must be a string, not {type(value).__name__}")
+    if not _JOB_ID.fullmatch(value):
+        raise ArgumentError("job_id", f"{value[:40]!r} is not a job id (1 to {JOB_ID_MAX} letters, digits, _ or -)")
+    return value
+
+
+def initiator_job(job_id: Any) -> Job:
+    """The job's initiator row if this server holds it, else any row of the job; FATE's FlowError if none."""
+    job = _any_row(check_job_id(job_id))
     if job is None:
         raise FlowError(f"can not found job: {job_id}")
     return job
 
 
-def party_job(job_id: str, role: str, party_id: Any) -> Job:
-    """One party's row of the job; NotFound naming the job, role and party."""
-    job = Job.get_or_none(Job.f_job_id == job_id, Job.f_role == role, Job.f_party_id == str(party_id))
+def require_job(job_id: Any) -> Job:
+    """The job's initiator row if this server holds it, else any row of it; JobNotFound naming it."""
+    job = _any_row(check_job_id(job_id))
     if job is None:
-        raise NotFound(f"job {job_id} not found for role {role} party {party_id}")
+        raise JobNotFound(job_id)
     return job
+
+
+def party_job(job_id: Any, role: str, party_id: Any) -> Job:
+    """One party's row of the job on this server; JobNotFound or PartyNotFound saying what is missing."""
+    job = Job.get_or_none(Job.f_job_id == check_job_id(job_id), Job.f_role == role, Job.f_party_id == str(party_id))
+    if job is None:
+        roles = job_roles(require_job(job_id))
+        raise PartyNotFound(job_id, role, party_id, None if _plays(roles, role, party_id) else roles)
+    return job
+
+
+def require_component(job_id: Any, component: str, role: str, party_id: Any) -> Job:
+    """The party's row of a job whose DSL has ``component``; NotFound naming the job, party or component."""
+    job = party_job(job_id, role, party_id)
+    _require_in_dsl(job, component)
+    return job
+
+
+def require_scope(job_id: Any, role: str | None = None, party_id: Any = None, component: str | None = None) -> Job:
+    """The job (as ``require_job``) after checking that the role, party and component given are in it.
+
+    Unlike ``party_job`` the party's row need not be on this server: its conf is the job's.
+    """
+    job = require_job(job_id)
+    roles = job_roles(job)
+    if (role is not None or party_id is not None) and not _plays(roles, role, party_id):
+        raise PartyNotFound(job_id, role, party_id, roles)
+    if component is not None:
+        _require_in_dsl(job, component)
+    return job
+
+
+def job_roles(job: Job) -> dict[str, list]:
+    """The job's ``{role: [party_id, ...]}``."""
+    return json.loads(job.f_roles or "{}")
+
+
+def _any_row(job_id: str) -> Job | None:
+    return Job.select().where(Job.f_job_id == job_id).order_by(Job.f_is_initiator.desc()).first()
+
+
+def _plays(roles: dict[str, list], role: str | None, party_id: Any) -> bool:
+    """True if some party of the job matches the role and party id given (None matches any)."""
+    return any((role is None or r == role) and (party_id is None or str(p) == str(party_id))
+               for r, parties in roles.items() for p in parties)
+
+
+def _require_in_dsl(job: Job, component: str) -> None:
+    components = job_parser(job).component_list()
+    if component not in components:
+        raise ComponentNotFound(job.f_job_id, component, components)
 
 
 def job_parser(job: Job) -> dsl_parser.DSLParser:
@@ -80,22 +148,21 @@ def job_parser(job: Job) -> dsl_parser.DSLParser:
 
 
 def component_parameters(job_id: str, component: str, role: str, party_id: str) -> dict:
-    """``{"module": M, "<XxxParam>": {...}}`` of one component for one party (tracking route)."""
-    job = Job.get_or_none(Job.f_job_id == job_id, Job.f_role == role, Job.f_party_id == str(party_id))
-    if job is None:
-        job = Job.select().where(Job.f_job_id == job_id).first()
-    if job is None:
-        raise NotFound("can not found this job")
+    """``{"module": M, "<XxxParam>": {...}}`` of one component for one party (tracking route).
+
+    The party need not be on this server: the parameters come from the job's conf.
+    """
+    job = require_scope(job_id, role, party_id, component)
     try:
         params = job_parser(job).component_parameters(component, role, int(party_id))
-    except (KeyError, ValueError, FlowError):
-        raise FlowError("can not found this component parameters") from None
+    except FlowError as exc:  # the component does not run on that role
+        raise NotFound(f"can not found this component parameters: {exc.retmsg}") from None
     return {"module": params.get("module"), **{k: v for k, v in params.items() if k.endswith("Param")}}
 
 
 def component_model(settings: Settings, job_id: str, component: str, role: str, party_id: str) -> dict | None:
     """The model a component saved (``{"param", "meta", "module"}``), or None."""
-    job = party_job(job_id, role, party_id)
+    job = require_component(job_id, component, role, party_id)
     params = json.loads(job.f_runtime_conf)["job_parameters"]
     root = version_dir(settings.model_dir, ids.party_model_id(role, party_id, params["model_id"]),
                        params["model_version"])

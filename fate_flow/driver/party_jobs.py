@@ -18,7 +18,7 @@ from fate_flow.driver.job_queries import job_parser, party_job
 from fate_flow.driver.launcher import kill_process_group
 from fate_flow.driver.party_calls import task_path
 from fate_flow.driver.status import TASK_UNFINISHED, JobStatus, TaskStatus, transition
-from fate_flow.errors import FlowError, JobNotFound
+from fate_flow.errors import ArgumentError, FlowError
 from fate_flow.federation import release_task_session
 from fate_flow.party.client import FederatedClient, all_parties
 from fate_flow.settings import Settings
@@ -98,8 +98,7 @@ class PartyJobs:
         """Apply a status sync from the initiator (schedule/status); never moves a finished job back."""
         where = {"f_job_id": job_id, "f_role": role, "f_party_id": party_id}
         extra = {k: v for k, v in fields.items() if k in SYNCABLE_JOB_FIELDS}
-        if not Job.select().where(Job.f_job_id == job_id, Job.f_role == role, Job.f_party_id == party_id).exists():
-            raise JobNotFound()
+        party_job(job_id, role, party_id)
         if fields.get("f_status"):
             return transition(Job, where, JobStatus(fields["f_status"]), **extra)
         if extra:
@@ -173,18 +172,24 @@ class PartyJobs:
                     f_create_time=now, f_update_time=now).on_conflict_ignore().execute()
 
     def report_task_status(self, job_id: str, component: str, role: str, party_id: str, fields: dict) -> bool:
-        """Record a task status report (from its executor, its launcher or a kill)."""
+        """Record a task status or progress report (from its executor, its launcher or a kill)."""
         where = {"f_job_id": job_id, "f_task_id": ids.task_id(job_id, component), "f_role": role,
                  "f_party_id": str(party_id)}
         self.ensure_task_row(job_id, component, role, party_id)
         extra = {k: v for k, v in fields.items() if k in TASK_REPORT_FIELDS}
         changed = True
         if fields.get("f_status"):
-            changed = transition(Task, where, TaskStatus(fields["f_status"]), **extra)
+            status = TaskStatus(fields["f_status"])
+            if status == TaskStatus.SUCCESS:
+                extra["f_progress"] = 100
+            changed = transition(Task, where, status, **extra)
         elif extra:
             Task.update(f_update_time=now_ms(), **extra).where(
                 *[getattr(Task, k) == v for k, v in where.items()]).execute()
-        self.wake()
+        if fields.get("f_progress") is not None and not fields.get("f_status"):
+            changed = _raise_task_progress(where, fields["f_progress"])
+        if changed:
+            self.wake()
         return changed
 
     def set_task_status(self, task: Task, status: TaskStatus, reason: str = "", **fields: Any) -> bool:
@@ -252,6 +257,17 @@ class PartyJobs:
             release_task_session(self.settings.task_dir(job_id, role, party_id, task.f_component_name)
                                  / "task_config.json")
         shutil.rmtree(self.settings.job_dir(job_id) / UPLOAD_TMP_DIR, ignore_errors=True)
+
+
+def _raise_task_progress(where: dict[str, str], progress: Any) -> bool:
+    """Set an unfinished task's progress (0-100) if it is higher than the recorded one; True if it was."""
+    if isinstance(progress, bool) or not isinstance(progress, (int, float)):
+        raise ArgumentError("f_progress", f"must be a number from 0 to 100, not {progress!r}")
+    progress = max(0, min(100, int(progress)))
+    return bool(Task.update(f_progress=progress, f_update_time=now_ms()).where(
+        *[getattr(Task, k) == v for k, v in where.items()],
+        Task.f_status.in_([str(s) for s in TASK_UNFINISHED]),
+        Task.f_progress.is_null() | (Task.f_progress < progress)).execute())
 
 
 def job_view(conf: dict, role: str, party_id: Any, is_initiator: bool) -> dict:

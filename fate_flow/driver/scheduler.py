@@ -195,7 +195,7 @@ class Scheduler:
     def _sync_progress(self) -> None:
         """Tell every party the progress and current tasks of running jobs, when they changed."""
         for job in list(_initiated_jobs(JobStatus.RUNNING)):
-            self._update_progress(job, self._parser(job), component_states(self._parser(job), _job_tasks(job.f_job_id)))
+            self._update_progress(job, self._parser(job), _job_tasks(job.f_job_id))
 
     def _dispatch(self, job: Job, parser, component: str) -> None:
         """Ask every party that runs ``component`` to run its task."""
@@ -217,10 +217,10 @@ class Scheduler:
                                                    {"f_status": str(TaskStatus.FAILED), "f_status_reason": reason})
         log.info("dispatched %s to %s", component, parser.parties(component))
 
-    def _update_progress(self, job: Job, parser, states: dict) -> None:
-        done = sum(1 for state, _ in states.values() if state == "success")
-        # a task may report finer progress (an upload per block): progress never goes back
-        progress = max(int(done / max(len(states), 1) * 100), job.f_progress or 0)
+    def _update_progress(self, job: Job, parser, tasks: list[Task]) -> None:
+        states = component_states(parser, tasks)
+        # never back: what the parties were told stays true whatever order reports arrive in
+        progress = max(job_progress(parser, tasks, states), job.f_progress or 0)
         current = json.dumps([f"{job.f_job_id}_{c}" for c, (s, _) in states.items() if s == "running"] or
                              json.loads(job.f_current_tasks or "[]"))
         if progress != job.f_progress or current != job.f_current_tasks:
@@ -288,6 +288,30 @@ def component_states(parser, tasks: list[Task]) -> dict[str, tuple[str, str]]:
         else:
             states[component] = ("pending", "")
     return states
+
+
+def job_progress(parser, tasks: list[Task], states: dict[str, tuple[str, str]]) -> int:
+    """The job's percentage: a succeeded component counts 1, a running one the mean fraction its
+    parties' tasks reported (a succeeded task 1), the others 0. Below 100 until the job succeeds.
+    """
+    reported = {(t.f_component_name, t.f_role, t.f_party_id): t for t in tasks}
+    done = 0.0
+    for component, (state, _) in states.items():
+        if state == "success":
+            done += 1
+        elif state == "running":
+            parties = parser.parties(component)
+            fractions = [_task_fraction(reported.get((component, role, str(party_id)))) for role, party_id in parties]
+            done += sum(fractions) / max(len(fractions), 1)
+    return min(99, int(100 * done / max(len(states), 1)))
+
+
+def _task_fraction(task: Task | None) -> float:
+    if task is None:
+        return 0.0
+    if task.f_status == str(TaskStatus.SUCCESS):
+        return 1.0
+    return min(max(task.f_progress or 0, 0), 100) / 100
 
 
 def _initiated_jobs(status: JobStatus):

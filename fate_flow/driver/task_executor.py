@@ -23,6 +23,8 @@ from fate_flow.utils.http import post_json
 from fate_flow.utils.log import setup_task_logging
 
 logger = logging.getLogger("fate_flow.task_executor")
+# seconds between two progress reports of a task, whatever the component's pace
+PROGRESS_INTERVAL = 0.5
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,15 +63,31 @@ class StatusReporter:
                     logger.warning("status report to %s failed (attempt %s): %s", address, attempt + 1, exc)
                     time.sleep(0.2 * (attempt + 1))
 
+    def report_progress(self, percent: int) -> None:
+        """Send the task's progress once to each server; a lost one is only logged (the next one counts)."""
+        for address in self.addresses:
+            try:
+                post_json(address, self.path, {"f_progress": percent}, timeout=10)
+            except (OSError, ValueError) as exc:
+                logger.warning("progress report to %s failed: %s", address, exc)
+
 
 class HttpTracker:
-    """Component metrics, sent as JSON to this party's own server."""
+    """Component metrics, sent as JSON to this party's own server; progress to it and the initiator's.
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    A component may report progress as often as it likes (once per iteration): a report is
+    sent only when the percentage grew and ``progress_interval`` seconds have passed since the
+    last one, so a fast loop costs a comparison per iteration, not a request.
+    """
+
+    def __init__(self, args: argparse.Namespace, reporter: StatusReporter,
+                 progress_interval: float = PROGRESS_INTERVAL) -> None:
         self.address = args.job_server
         self.prefix = (f"/v1/tracking/{args.job_id}/{args.component_name}/{args.task_id}/"
                        f"{args.role}/{args.party_id}")
-        self.job_status_path = f"/v1/schedule/{args.job_id}/{args.role}/{args.party_id}/status"
+        self.reporter = reporter
+        self.progress_interval = progress_interval
+        self._progress_sent, self._progress_sent_at = 0, float("-inf")
 
     def log_metric_data(self, namespace: str, name: str, data: list) -> None:
         body = {"metric_namespace": namespace, "metric_name": name, "metrics": [list(p) for p in data]}
@@ -79,8 +97,14 @@ class HttpTracker:
         body = {"metric_namespace": namespace, "metric_name": name, "metric_meta": meta}
         post_json(self.address, self.prefix + "/metric_meta/save", body)
 
-    def set_progress(self, percent: int) -> None:
-        post_json(self.address, self.job_status_path, {"f_progress": int(percent)})
+    def set_progress(self, percent: float) -> None:
+        """Report how far this task got (0-100); the scheduler counts it in the job's progress."""
+        percent = max(0, min(100, int(percent)))
+        now = time.monotonic()
+        if percent <= self._progress_sent or now - self._progress_sent_at < self.progress_interval:
+            return
+        self._progress_sent, self._progress_sent_at = percent, now
+        self.reporter.report_progress(percent)
 
     def record_table(self, body: dict) -> None:
         """Tell this party's server about a committed output table (catalogue, data view); raise if it refuses."""
@@ -89,13 +113,13 @@ class HttpTracker:
             raise RuntimeError(f"the output table was not recorded: {answer.get('retmsg')}")
 
 
-def run_component(args: argparse.Namespace, config: dict) -> None:
+def run_component(args: argparse.Namespace, config: dict, reporter: StatusReporter) -> None:
     """Build the component from the registry and run it with a federation handle."""
     from fate_flow.components import ComponentContext, get_spec
     from fate_flow.driver.task_io import open_storage, resolve_inputs, resolve_models, save_output_model
     from fate_flow.federation import create_federation, task_session
 
-    tracker = HttpTracker(args)
+    tracker = HttpTracker(args, reporter)
     spec = get_spec(config["module_name"])
     params = spec.param_type()().update(config["component_parameters"].get(spec.param_name(), {}))
     params.check()
@@ -155,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("task %s of %s %s started, pid %s", args.task_id, args.role, args.party_id, os.getpid())
     status, reason = "success", ""
     try:
-        run_component(args, config)
+        run_component(args, config, reporter)
     except Exception as exc:
         status, reason = "failed", f"{type(exc).__name__}: {exc}"
         logger.exception("task failed")

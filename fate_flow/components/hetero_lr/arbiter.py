@@ -44,6 +44,7 @@ class HeteroLRArbiter(HeteroLRBase):
             self.n_iter_ = n_iter + 1
             self.ctx.logger.info("iter %s: loss %s, update norm %s, converged %s", n_iter, loss, delta_norm,
                                  self.is_converged_)
+            self.report_progress(n_iter)
             if self.is_converged_:
                 break
 

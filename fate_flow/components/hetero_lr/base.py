@@ -65,6 +65,7 @@ class HeteroLRBase(LinearModelBase):
             self.is_converged_ = self.sync_convergence(n_iter, delta_sum)
             self.n_iter_ = n_iter + 1
             self.ctx.logger.info("iter %s done, is_converged %s", n_iter, self.is_converged_)
+            self.report_progress(n_iter)
             if self.is_converged_:
                 break
 

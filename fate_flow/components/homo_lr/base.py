@@ -43,11 +43,6 @@ class HomoLRBase(LinearModelBase):
         """Clients aggregate after every ``aggregate_iters`` epochs and after the last one."""
         return (n_iter + 1) % self.params.aggregate_iters == 0 or n_iter == self.params.max_iter - 1
 
-    def report_progress(self, n_iter: int) -> None:
-        set_progress = getattr(self.ctx.tracker, "set_progress", None)
-        if set_progress is not None:
-            set_progress(int(100 * (n_iter + 1) / self.params.max_iter))
-
     # ---- model ------------------------------------------------------------------------------
 
     def export_model(self) -> dict[str, Any] | None:

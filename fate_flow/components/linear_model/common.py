@@ -151,6 +151,13 @@ class LinearModelBase(ComponentBase):
     def fit(self, table) -> None:
         raise NotImplementedError
 
+    def report_progress(self, n_iter: int) -> None:
+        """Tell the tracker that iteration ``n_iter`` (0-based) of at most ``max_iter`` is done.
+
+        Called once per iteration; the tracker decides how often it reaches the server.
+        """
+        self.ctx.tracker.set_progress(100 * (n_iter + 1) / self.params.max_iter)
+
     def predict(self, table, kind: str):
         raise NotImplementedError
 
