@@ -1,13 +1,12 @@
 """/v1/data: upload, download, upload history. Uploads and downloads are local jobs."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, request
 
 from fate_flow.app import services
-from fate_flow.apps._request import json_body
+from fate_flow.apps._request import json_body, raw_body
 from fate_flow.errors import ArgumentError, FlowError
+from fate_flow.utils import validate
 from fate_flow.utils.ids import generate_job_id
 from fate_flow.utils.response import ok
 
@@ -20,8 +19,8 @@ def _query_conf() -> dict:
     if "namespace" in args and "table_name" in args or not args:
         return args
     try:
-        conf = json.loads(next(iter(args)))
-    except ValueError:
+        conf = validate.parse_json_text("query string", next(iter(args)))
+    except ArgumentError:
         raise ArgumentError("query string", "is neither key=value pairs nor JSON text") from None
     if not isinstance(conf, dict):
         raise ArgumentError("query string", "JSON text must be an object")
@@ -29,6 +28,7 @@ def _query_conf() -> dict:
 
 
 @bp.route("/upload", methods=["POST"])
+@raw_body
 def upload():
     svc = services()
     job_id = generate_job_id()

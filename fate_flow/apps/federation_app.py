@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from flask import Blueprint, Response, current_app, g, request
 
 from fate_flow.app import services
-from fate_flow.apps._request import json_body, require
+from fate_flow.apps._request import json_body, raw_body, require
 from fate_flow.db import close_db
 from fate_flow.errors import ArgumentError, PermissionDenied
 from fate_flow.federation.base import MessageKey
@@ -26,6 +26,7 @@ _HEADER_ALLOWANCE = 64 << 10
 
 
 @bp.route("/<session_id>/message/put", methods=["POST"])
+@raw_body
 def put_message(session_id: str):
     size = request.content_length
     if size is None or size > MAX_CHUNK_SIZE + _HEADER_ALLOWANCE:

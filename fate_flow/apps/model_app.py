@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, request, send_file
 
 from fate_flow.app import services
-from fate_flow.apps._request import json_body
+from fate_flow.apps._request import json_body, raw_body
 from fate_flow.errors import ArgumentError, FlowError, RequiredModelArgumentsError
 from fate_flow.manager.model_center import ModelCenter, ModelRef
 from fate_flow.utils.ids import generate_job_id
@@ -70,6 +70,7 @@ def export():
 
 
 @bp.route("/import", methods=["POST"])
+@raw_body
 def import_model():
     models = center()
     models.check_upload_size(request.content_length)  # before the body is streamed to disk

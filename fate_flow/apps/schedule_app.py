@@ -5,6 +5,8 @@ from flask import Blueprint
 
 from fate_flow.app import services
 from fate_flow.apps._request import json_body
+from fate_flow.driver.status import JobStatus, TaskStatus
+from fate_flow.utils import validate
 from fate_flow.utils.response import ok
 
 bp = Blueprint("schedule", __name__, url_prefix="/v1/schedule")
@@ -12,12 +14,14 @@ bp = Blueprint("schedule", __name__, url_prefix="/v1/schedule")
 
 @bp.route("/<job_id>/<role>/<party_id>/create", methods=["POST"])
 def create_job(job_id, role, party_id):
+    validate.check_report(json_body(), JobStatus)
     services().controller.create_party_job(job_id, role, party_id, json_body())
     return ok()
 
 
 @bp.route("/<job_id>/<role>/<party_id>/status", methods=["POST"])
 def sync_job_status(job_id, role, party_id):
+    validate.check_report(json_body(), JobStatus)
     services().controller.update_party_job(job_id, role, party_id, json_body())
     return ok()
 
@@ -56,5 +60,6 @@ def run_task(job_id, component_name, task_id, role, party_id):
 
 @bp.route("/<job_id>/<component_name>/<task_id>/<role>/<party_id>/status", methods=["POST"])
 def report_task_status(job_id, component_name, task_id, role, party_id):
+    validate.check_report(json_body(), TaskStatus)
     services().controller.report_task_status(job_id, component_name, role, party_id, json_body())
     return ok()

@@ -11,6 +11,7 @@ from fate_flow.errors import ArgumentError, FlowError, NotFound
 from fate_flow.manager import tracking
 from fate_flow.manager.output_data import NoOutputData
 from fate_flow.manager.tracking import MetricTracker
+from fate_flow.utils import validate
 from fate_flow.utils.response import ok
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1/tracking")
@@ -96,7 +97,8 @@ def component_output_data():
 def component_output_data_download():
     job_id, component, role, party_id = _component_request()
     body = json_body()
-    limit, head = int(body.get("limit", -1)), body.get("head", True) not in (False, 0, "false", "0")
+    limit = validate.check_limit("limit", body["limit"]) if body.get("limit") not in (None, "") else -1
+    head = body.get("head", True) not in (False, 0, "false", "0")
     if limit == 0:
         return jsonify({"retcode": 500, "retmsg": "limit is 0"}), 500
     try:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import abc
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from fate_flow.components import registry
 from fate_flow.components.param import BaseParam
 from fate_flow.errors import ArgumentError, DSLError, FlowError, RequiredArgumentsError
+from fate_flow.utils import validate
 
 STANDALONE = 0
 CLUSTER = 1
@@ -48,6 +50,9 @@ _JOB_PARAMETER_TYPES = {
     "spark_submit_config": ((dict,), "should be a dict"),
     "job_type": ((str,), "should be train or predict"),
 }
+_MAX_PARTY_ID = 10 ** 18
+# numeric job_parameters that may not be negative (timeout 0: the server's default)
+_NON_NEGATIVE = ("timeout", "processors_per_node", "backend")
 
 
 # --------------------------------------------------------------------------- runtime conf
@@ -136,11 +141,11 @@ def _require(section: dict, keys: tuple[str, ...], prefix: str = "") -> None:
 
 def _to_party_id(value: Any, name: str) -> int:
     """Return ``value`` as an int party id (ints and digit strings), else ArgumentError."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_PARTY_ID:
         return value
-    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii() and len(value) < 20:
         return int(value.strip())
-    raise ArgumentError(name, f"should be an integer party id, got {value!r}")
+    raise ArgumentError(name, f"should be an integer party id, got {validate.show_value(value)}")
 
 
 def _normalise_roles(roles: Any) -> dict[str, list[int]]:
@@ -148,6 +153,7 @@ def _normalise_roles(roles: Any) -> dict[str, list[int]]:
         raise ArgumentError("role", "should be a non-empty dict of role -> party id list")
     normalised = {}
     for role, party_ids in roles.items():
+        validate.check_text("role", role)
         if not isinstance(party_ids, list) or not party_ids:
             raise ArgumentError(f"role.{role}", "should be a non-empty list of party ids")
         ids = [_to_party_id(pid, f"role.{role}[{i}]") for i, pid in enumerate(party_ids)]
@@ -161,6 +167,8 @@ def _normalise_initiator(initiator: Any) -> dict:
     initiator = _as_dict(initiator, "initiator")
     if "role" in initiator and not isinstance(initiator["role"], str):
         raise ArgumentError("initiator.role", "should be a role name")
+    if "role" in initiator:
+        validate.check_text("initiator.role", initiator["role"])
     if "party_id" in initiator:
         initiator["party_id"] = _to_party_id(initiator["party_id"], "initiator.party_id")
     return initiator
@@ -174,7 +182,12 @@ def _check_job_parameter_types(job_parameters: Any) -> None:
         value = job_parameters[key]
         is_bool_as_number = isinstance(value, bool) and bool not in types
         if is_bool_as_number or not isinstance(value, types):
-            raise ArgumentError(f"job_parameters.{key}", f"{wording}, got {value!r}")
+            raise ArgumentError(f"job_parameters.{key}", f"{wording}, got {validate.show_value(value)}")
+        if key in _NON_NEGATIVE and not (0 <= value < math.inf):
+            raise ArgumentError(f"job_parameters.{key}", f"should be 0 or more, got {value!r}")
+    for key in ("model_id", "model_version"):  # path components of the model directory
+        if job_parameters.get(key) not in (None, ""):
+            validate.check_text(f"job_parameters.{key}", job_parameters[key])
 
 
 def _check_work_mode(work_mode: int, server_work_mode: int) -> None:
@@ -191,7 +204,8 @@ def _check_work_mode(work_mode: int, server_work_mode: int) -> None:
 def _check_job_type(job_parameters: dict) -> None:
     job_type = job_parameters.get("job_type", TRAIN)
     if job_type not in (TRAIN, PREDICT):
-        raise ArgumentError("job_parameters.job_type", f"should be train or predict, got {job_type!r}")
+        raise ArgumentError("job_parameters.job_type",
+                            f"should be train or predict, got {validate.show_value(job_type)}")
     if job_type == PREDICT:
         for key in ("model_id", "model_version"):
             if not job_parameters.get(key):
@@ -397,6 +411,8 @@ def _read_components(dsl: Any) -> dict[str, _Component]:
         raise DSLError("there are no components in dsl, please have a check!")
     if not isinstance(definitions, dict):
         raise DSLError("components of dsl should be a dict of component name -> definition")
+    for name in definitions:
+        validate.check_text("component name", name)
     return {name: _read_component(name, definition) for name, definition in definitions.items()}
 
 
@@ -407,7 +423,7 @@ def _read_component(name: str, definition: Any) -> _Component:
     if module is None:
         raise DSLError(f"component {name}: module is required")
     if not isinstance(module, str) or not registry.has_module(module):
-        raise DSLError(f"component {name}: unknown module {module}")
+        raise DSLError(f"component {name}: unknown module {validate.show_text(module)}")
     if "need_deploy" in definition and not isinstance(definition["need_deploy"], bool):
         raise DSLError(f"component {name}: need_deploy should be true or false")
     definition = copy.deepcopy(definition)

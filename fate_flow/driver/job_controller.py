@@ -23,7 +23,7 @@ from fate_flow.errors import FlowError, JobNotFound, NotFound
 from fate_flow.federation import release_task_session
 from fate_flow.manager.model_center import record_model, record_restored_models
 from fate_flow.settings import Settings
-from fate_flow.utils import ids
+from fate_flow.utils import ids, validate
 from fate_flow.utils.log import job_logger
 
 logger = logging.getLogger("fate_flow.job_controller")
@@ -141,9 +141,9 @@ class JobController:
 
     def create_party_job(self, job_id: str, role: str, party_id: str, row: dict) -> None:
         """Insert this party's job row (schedule/create); refuses a job that already exists here."""
-        conf = json.loads(row["f_runtime_conf"])
-        dsl = json.loads(row["f_dsl"])
-        train_conf = json.loads(row.get("f_train_runtime_conf") or "{}")
+        conf = validate.parse_json_text("f_runtime_conf", row.get("f_runtime_conf"))
+        dsl = validate.parse_json_text("f_dsl", row.get("f_dsl"))
+        train_conf = validate.parse_json_text("f_train_runtime_conf", row.get("f_train_runtime_conf") or "{}")
         mode = "predict" if train_conf else "train"
         parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode)  # each party checks what it is given
         self._check_party_inputs(parser, conf, role, party_id)
@@ -272,6 +272,8 @@ class JobController:
         """Record a task status report (from its executor, its launcher or a kill)."""
         where = {"f_job_id": job_id, "f_task_id": ids.task_id(job_id, component), "f_role": role,
                  "f_party_id": str(party_id)}
+        if not Job.select().where(Job.f_job_id == job_id).exists():  # no task rows for jobs never created
+            raise JobNotFound()
         self.ensure_task_row(job_id, component, role, party_id)
         extra = {k: v for k, v in fields.items() if k in TASK_REPORT_FIELDS}
         changed = True

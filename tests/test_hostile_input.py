@@ -1,0 +1,457 @@
+"""Hostile requests against every route: each is refused cleanly and the server keeps serving.
+
+The routes come from the app's own url_map, so a route added later is swept without a
+change here. Every (route, case) pair is one test, named after both. A refusal is HTTP 4xx,
+or the JSON envelope with a non-zero retcode whose retmsg names the field at fault; no
+answer carries exception class names or traceback text, no file appears outside the work
+dir, and a health request answers afterwards.
+
+The tests talk HTTP through the Flask test client only (no imports of the server's
+internals beyond building the app, as tests/conftest.py does).
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote
+
+import pytest
+
+from tests.flow_server import ROOT
+
+TOY_DSL = json.loads((ROOT / "examples/toy_example/toy_example_dsl.json").read_text())
+TOY_CONF = json.loads((ROOT / "examples/toy_example/toy_example_conf.json").read_text())
+# a marker in every hostile path: nothing named with it may exist anywhere after a test
+TOKEN = f"hostile-{uuid.uuid4().hex[:12]}"
+DEEP = 10_000
+HEALTH = "/v1/version/get"
+
+
+# --------------------------------------------------------------------------- the routes
+
+def _route_rules() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(rule, method, path variables) of every route of an app built as the tests build it.
+
+    Building the app reads no file and opens no database, so it is safe at collection.
+    """
+    from fate_flow.app import create_app
+    from fate_flow.settings import load_settings
+
+    settings = load_settings(None, environ={}, work_dir=f"/nonexistent/{TOKEN}", port=1,
+                             database_url="sqlite:///:memory:")
+    app = create_app(settings)
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        method = "POST" if "POST" in rule.methods else "GET"
+        rules.append((rule.rule, method, tuple(rule.arguments)))
+    return sorted(rules)
+
+
+ROUTES = _route_rules()
+ROUTE_IDS = [rule for rule, _, _ in ROUTES]
+
+# plausible values for path variables when the case is about something else
+PATH_DEFAULTS = {"job_id": "202001010000000000001", "role": "guest", "party_id": "9999",
+                 "component_name": "secure_add_example_0", "task_id": "202001010000000000001_secure_add_example_0",
+                 "session_id": "session_0", "operation": "no_such_operation"}
+_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+class Encoded(str):
+    """A path variable sent as it is (already percent-encoded, e.g. bytes that are not UTF-8)."""
+
+
+def route_url(rule: str, **values: str) -> str:
+    def value(match: re.Match) -> str:
+        text = values.get(match.group(1), PATH_DEFAULTS.get(match.group(1), "x"))
+        return text if isinstance(text, Encoded) else quote(text, safe="")
+
+    return _VARIABLE.sub(value, rule)
+
+
+# --------------------------------------------------------------------------- the cases
+
+@dataclass(frozen=True)
+class Case:
+    """One malformed request: ``request(rule, variables)`` -> test-client kwargs.
+
+    ``fields``: names of which at least one must appear in the retmsg (empty: any refusal).
+    """
+
+    name: str
+    request: Callable[[str, tuple[str, ...]], dict]
+    fields: tuple[str, ...] = ()
+    only_with_variables: bool = False
+    extra: dict = field(default_factory=dict)
+    # False: the request may also succeed, as long as nothing crashes (fields the route may ignore)
+    must_refuse: bool = True
+
+
+def raw(body: bytes, content_type: str | None = "application/json") -> Callable:
+    def build(rule, variables):
+        kwargs = {"data": body}
+        if content_type:
+            kwargs["content_type"] = content_type
+        return dict(kwargs, path=route_url(rule))
+    return build
+
+
+def body(obj: Any) -> Callable:
+    def build(rule, variables):
+        return {"path": route_url(rule), "data": json.dumps(obj), "content_type": "application/json"}
+    return build
+
+
+def in_path(name_of: Callable[[tuple[str, ...]], str], value: str) -> Callable:
+    def build(rule, variables):
+        return {"path": route_url(rule, **{name_of(variables): value}), "json": {}}
+    return build
+
+
+# a body not declared JSON: JSON routes refuse it as the request body; the upload routes name
+# the multipart part or form fields they miss instead
+NOT_JSON_FIELDS = ("request body", "file", "required")
+DEEP_ARRAY = b"[" * DEEP + b"]" * DEEP
+DEEP_OBJECT = b'{"a":' * DEEP + b"1" + b"}" * DEEP
+
+BODY_CASES = [
+    Case("deep_array", raw(DEEP_ARRAY), ("request body",)),
+    Case("deep_object", raw(DEEP_OBJECT), ("request body",)),
+    Case("deep_inside_a_field", raw(b'{"job_id": "1", "job_runtime_conf": ' + DEEP_OBJECT + b"}"), ("request body",)),
+    Case("deep_without_content_type", raw(DEEP_ARRAY, None), NOT_JSON_FIELDS),
+    Case("deep_as_text_plain", raw(DEEP_OBJECT, "text/plain"), NOT_JSON_FIELDS),
+    Case("not_json", raw(b"{not json"), ("request body",)),
+    Case("binary_body", raw(b"\xff\xfe\x00\x01\x80garbage"), ("request body",)),
+    Case("invalid_utf8_string", raw(b'{"job_id": "\xff\xfe"}'), ("request body",)),
+    Case("array_body", raw(b"[1, 2]"), ("request body",)),
+    Case("string_body", raw(b'"job_id"'), ("request body",)),
+    Case("number_body", raw(b"42"), ("request body",)),
+    Case("null_body", raw(b"null"), ("request body",)),
+    Case("octet_stream_junk", raw(b"\xc1\x93junk" * 10, "application/octet-stream"), NOT_JSON_FIELDS),
+    Case("multipart_junk", raw(b"--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\njunk",
+                               "multipart/form-data; boundary=x"), NOT_JSON_FIELDS),
+    Case("nan_ids", raw(b'{"job_id": NaN, "party_id": Infinity, "limit": -Infinity}'),
+         ("job_id", "party_id", "limit")),
+]
+
+# Top-level fields that name things. Each must be refused wherever it appears.
+ID_FIELDS = ("job_id", "role", "party_id", "component_name", "task_id", "namespace", "table_name",
+             "model_id", "model_version", "src_party_id", "src_role", "service_id",
+             "metric_namespace", "metric_name")
+HOSTILE_TEXT = {
+    "nul": "ab\x00cd",
+    "escape_sequence": "ab\x1b[31mcd",
+    "newline": "ab\ncd",
+    "bidi_override": "ab\u202ecd",
+    "bidi_isolate": "ab\u2067cd",
+    "right_to_left_mark": "ab\u200fcd",
+    "zero_width_space": "ab\u200bcd",
+    "zero_width_joiner": "ab\u200dcd",
+    "byte_order_mark": "\ufeffabcd",
+    "lone_surrogate": "ab\ud800cd",
+    "one_megabyte": "a" * (1 << 20),
+}
+# values no id field accepts in any route (role may be a role -> party ids dict, party_id a list
+# of party ids: these are not such shapes)
+HOSTILE_TYPES = {
+    "list_of_dict": [{"a": 1}],
+    "dict_of_str": {"a": "b"},
+    "bool": True,
+    "float": 1.5,
+    "nested_list": [["9999"]],
+}
+
+ID_CASES = ([Case(f"all_ids_{name}", body({f: value for f in ID_FIELDS}), ID_FIELDS)
+             for name, value in {**HOSTILE_TEXT, **HOSTILE_TYPES}.items() if name != "one_megabyte"]
+            + [Case("ids_as_ints", body({f: 12345 for f in ID_FIELDS if "party_id" not in f and f != "service_id"}),
+                    ID_FIELDS)]
+            + [Case("path_traversal_ids", body({f: f"../../{TOKEN}" for f in ID_FIELDS if "party_id" not in f}),
+                    ID_FIELDS)]
+            + [Case(f"{f}_bidi", body({f: "ab\u202ecd"}), (f,)) for f in ID_FIELDS]
+            + [Case(f"{f}_list", body({f: [["x"]]}), (f,)) for f in ID_FIELDS]
+            + [Case(f"{f}_one_megabyte", body({f: "7" * (1 << 20)}), (f,)) for f in ID_FIELDS])
+
+ODD_VALUE_CASES = [
+    Case("limit_all", body({"limit": "all"}), ("limit",)),
+    Case("limit_negative", body({"limit": -5}), ("limit",)),
+    Case("limit_huge", body({"limit": 10 ** 30}), ("limit",)),
+    Case("limit_float", body({"limit": 2.5}), ("limit",)),
+    Case("limit_list", body({"limit": [1]}), ("limit",)),
+    Case("timeout_negative", body({"timeout": -5}), ("timeout",)),
+    Case("timeout_text", body({"timeout": "soon"}), ("timeout",)),
+    Case("party_id_negative", body({"party_id": -5}), ("party_id",)),
+    Case("party_id_not_digits", body({"party_id": "99x9"}), ("party_id",)),
+    Case("party_id_list_of_junk", body({"party_id": ["9999", "x\u200b"]}), ("party_id",)),
+    Case("role_dict_of_junk", body({"role": {"guest": "9999"}}), ("role",)),
+    Case("role_dict_bad_key", body({"role": {"gu\u202eest": [9999]}}), ("role",)),
+]
+
+
+# Other fields routes read, each given a value of the wrong kind: routes may refuse or ignore
+# them, but none may crash (an exception reaching the error handler fails the test).
+OTHER_FIELDS = ("job_dsl", "job_runtime_conf", "job_train_runtime_conf", "operate", "reason", "notes", "module",
+                "metrics", "metric_meta", "meta", "upload_count", "party_model_id", "task_parameters", "f_status",
+                "f_runtime_conf", "f_dsl", "f_train_runtime_conf", "f_roles", "f_progress", "f_start_time",
+                "f_run_pid", "f_status_reason", "featureIdList", "featureData", "serviceId", "transfer_address",
+                "store_address", "force_update", "privilege_role", "privilege_command", "privilege_component",
+                "ping_back", "head", "output_path", "file", "use_local_data", "work_mode", "partition", "drop",
+                "delimitor", "in_version", "gen_table_info", "create", "local", "data_type", "wait", "message_id",
+                "initiator", "job_parameters", "servings", "sendToRemoteFeatureData", "batchDataList", "model",
+                "body", "load_type", "file_path")
+JUNK = {"lists": [[1], {"a": None}], "objects": {"a": {"b": [1]}}, "numbers": -7.5, "strings": "junk\u202e",
+        "bools": True, "nested": json.loads("[" * 60 + "]" * 60), "empty_objects": {}}
+JUNK_CASES = ([Case(f"junk_{kind}", body({f: value for f in OTHER_FIELDS}), must_refuse=False)
+               for kind, value in JUNK.items()]
+              + [Case("empty_object", body({}), must_refuse=False),
+                 Case("ids_valid_rest_junk", body({**PATH_DEFAULTS, **{f: [[1]] for f in OTHER_FIELDS}}),
+                      must_refuse=False)])
+
+
+def _variable_cases() -> list[Case]:
+    """Hostile values in the URL: each path variable in turn (the first one for the path class)."""
+    cases = []
+    for label, value in {"nul": "ab\x00cd", "bidi_override": "ab\u202ecd", "zero_width_space": "ab\u200bcd",
+                         "escape_sequence": "ab\x1bcd", "dot_dot": "..", "one_megabyte": "7" * (1 << 20),
+                         "not_utf8": Encoded("ab%FF%FEcd")}.items():
+        for index in range(5):
+            cases.append(Case(f"path_var{index}_{label}",
+                              in_path(lambda variables, i=index: variables[i], value), (),
+                              only_with_variables=True, extra={"index": index}))
+    return cases
+
+
+VARIABLE_CASES = _variable_cases()
+ALL_CASES = BODY_CASES + ID_CASES + ODD_VALUE_CASES + VARIABLE_CASES + JUNK_CASES
+
+
+def _sweep_params():
+    params = []
+    for rule, method, variables in ROUTES:
+        for case in ALL_CASES:
+            if case.only_with_variables and case.extra["index"] >= len(variables):
+                continue
+            params.append(pytest.param(rule, method, variables, case, id=f"{rule} | {case.name}"))
+    return params
+
+
+# --------------------------------------------------------------------------- the server
+
+@pytest.fixture(scope="module")
+def hostile_app(tmp_path_factory):
+    """One app for the whole sweep, built as tests/conftest.py builds it (SQLite in the work dir)."""
+    from fate_flow.app import create_app
+    from fate_flow.db import init_db
+    from fate_flow.settings import load_settings
+
+    base = tmp_path_factory.mktemp("hostile")
+    work = base / "work"
+    settings = load_settings(None, environ={}, work_dir=str(work), database_url=f"sqlite:///{work / 'flow.db'}",
+                             port=1)
+    database = init_db(settings.database)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app, database, settings, base
+
+
+@pytest.fixture
+def hostile(hostile_app, caplog):
+    """The sweep's client, and the checks every hostile request is followed by."""
+    from fate_flow.db import DB
+
+    app, database, settings, base = hostile_app
+    if DB.obj is not database:  # another module's test rebound the database in this worker
+        DB.initialize(database)
+    return Sweep(app.test_client(), settings.work_dir, base, caplog)
+
+
+@dataclass
+class Sweep:
+    client: Any
+    work_dir: Path
+    base: Path
+    caplog: Any
+
+    def send(self, where: str, **kwargs):
+        """Send one request; fail if it wrote outside the work dir, crashed a route or stopped the server."""
+        before = outside_snapshot(self.base, self.work_dir)
+        self.caplog.clear()
+        answer = self.client.open(**kwargs)
+        assert outside_snapshot(self.base, self.work_dir) == before, f"{where}: a file was written outside the work dir"
+        assert_no_token_paths(self.base)
+        crashed = [f"{r.getMessage()}: {r.exc_info[1]!r}"[:300] for r in self.caplog.records
+                   if r.exc_info and r.levelname == "ERROR"]
+        assert not crashed, f"{where}: an unexpected exception reached the error handler: {crashed}"
+        health = self.client.get(HEALTH)
+        assert health.status_code == 200 and health.get_json()["retcode"] == 0, f"{where}: the server stopped answering"
+        return answer
+
+
+def outside_snapshot(base: Path, work_dir: Path) -> set[str]:
+    """Every path under the test's base dir except the work dir, plus the project root's top level."""
+    seen = {str(p) for p in base.rglob("*") if work_dir != p and work_dir not in p.parents}
+    return seen | {str(p) for p in ROOT.iterdir() if not p.name.startswith(".")}
+
+
+def assert_no_token_paths(*roots: Path) -> None:
+    for root in (Path("/tmp"), ROOT, ROOT.parent, *roots):
+        found = [str(p) for p in root.glob(f"*{TOKEN}*")]
+        assert not found, f"hostile path created: {found}"
+
+
+# --------------------------------------------------------------------------- the checks
+
+_EXCEPTION_TEXT = re.compile(r"Traceback|\b[A-Z][A-Za-z]*(?:Error|Exception|Warning)\b|File \"|\bline \d+, in\b")
+MAX_ANSWER = 8 << 10
+
+
+def assert_clean(answer, where: str = "") -> str:
+    """The answer carries no exception text and does not echo a big input; return its text."""
+    text = answer.get_data(as_text=True) if not answer.mimetype.startswith(("application/gzip", "application/zip")) \
+        else ""
+    assert len(text) < MAX_ANSWER, f"{where}: answer of {len(text)} characters echoes the input"
+    assert not _EXCEPTION_TEXT.search(text), f"{where}: exception text in the answer: {text[:500]!r}"
+    return text
+
+
+def assert_refused(answer, fields: tuple[str, ...] = (), where: str = "") -> dict | None:
+    """HTTP 4xx, or the envelope with a non-zero retcode naming one of ``fields``; no exception text."""
+    text = assert_clean(answer, where)
+    if 400 <= answer.status_code < 500 and not answer.is_json:
+        return None
+    assert answer.is_json, f"{where}: HTTP {answer.status_code} {answer.mimetype}, not the envelope: {text[:300]!r}"
+    data = answer.get_json()
+    assert isinstance(data, dict) and data.get("retcode") not in (0, None), f"{where}: accepted: {data}"
+    if 400 <= answer.status_code < 500:
+        return data
+    retmsg = data.get("retmsg") or ""
+    if fields:
+        assert any(f in retmsg for f in fields), f"{where}: retmsg names none of {fields}: {retmsg!r}"
+    return data
+
+
+# --------------------------------------------------------------------------- the sweep
+
+def test_every_route_is_swept():
+    """The sweep sees the routes the server registers (a sample of each /v1 group)."""
+    groups = {rule.split("/")[2] for rule in ROUTE_IDS if rule.startswith("/v1/")}
+    assert {"job", "schedule", "pipeline", "tracking", "data", "table", "model", "party", "permission",
+            "federation", "serving", "version"} <= groups
+    assert len(ROUTES) >= 60
+
+
+@pytest.mark.parametrize("rule,method,variables,case", _sweep_params())
+def test_hostile_request_is_refused(hostile, rule, method, variables, case):
+    where = f"{method} {rule} [{case.name}]"
+    answer = hostile.send(where, method=method, **case.request(rule, variables))
+    if case.must_refuse:
+        assert_refused(answer, case.fields, where)
+    else:
+        assert_clean(answer, where)
+
+
+# --------------------------------------------------------------------------- targeted: nesting
+
+@pytest.mark.parametrize("depth,refused", [(99, False), (100, True), (150, True), (3000, True), (DEEP, True)])
+def test_nesting_limit_is_far_above_real_confs(hostile, depth, refused):
+    """A field nested 99 deep (100 levels with the body) is read; one level more is refused."""
+    text = '{"job_id": "1", "notes": ' + "[" * depth + "1" + "]" * depth + "}"
+    answer = hostile.send(f"depth {depth}", method="POST", path="/v1/job/query", data=text,
+                          content_type="application/json")
+    data = assert_refused(answer, ("request body",) if refused else ())
+    assert ("nests deeper than" in data["retmsg"]) is refused, data
+    if refused:
+        assert data["retcode"] == 100
+
+
+def test_deep_json_text_inside_a_party_call_is_refused(hostile):
+    deep = "[" * DEEP + "]" * DEEP
+    for name in ("f_dsl", "f_runtime_conf", "f_train_runtime_conf"):
+        row = {"f_dsl": json.dumps(TOY_DSL), "f_runtime_conf": json.dumps(TOY_CONF), name: deep}
+        answer = hostile.send(name, method="POST", path="/v1/schedule/202001010000000000001/guest/10000/create",
+                              json=row)
+        assert_refused(answer, (name,))
+        assert answer.get_json()["retcode"] == 100
+
+
+def test_deep_json_in_the_upload_query_string_is_refused(hostile):
+    query = quote("[" * DEEP + "]" * DEEP)
+    answer = hostile.send("upload query", method="POST", path=f"/v1/data/upload?{query}",
+                          data={"file": (io.BytesIO(b"id,x\n1,2\n"), "x.csv")}, content_type="multipart/form-data")
+    assert_refused(answer, ("query string",))
+
+
+# --------------------------------------------------------------------------- targeted: odd values
+
+def submit_with(**job_parameters) -> dict:
+    conf = json.loads(json.dumps(TOY_CONF))
+    conf["job_parameters"].update(job_parameters)
+    return {"job_dsl": TOY_DSL, "job_runtime_conf": conf}
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"timeout": -5}, "job_parameters.timeout"),
+    ({"timeout": float("inf")}, "job_parameters.timeout"),
+    ({"timeout": "soon"}, "job_parameters.timeout"),
+    ({"processors_per_node": -1}, "job_parameters.processors_per_node"),
+    ({"processors_per_node": 2.5}, "job_parameters.processors_per_node"),
+    ({"processors_per_node": "x" * (1 << 20)}, "job_parameters.processors_per_node"),
+    ({"job_type": "predict", "model_id": "../../m", "model_version": "v"}, "job_parameters.model_id"),
+    ({"job_type": "predict", "model_id": "m", "model_version": "v\u202e1"}, "job_parameters.model_version"),
+])
+@pytest.mark.parametrize("route", ["/v1/job/submit"])
+def test_odd_job_parameters_are_refused_by_name(hostile, route, change, field):
+    body = dict(submit_with(**change), role="guest", party_id=10000)
+    answer = hostile.send(field, method="POST", path=route,
+                          data=json.dumps(body, allow_nan=True), content_type="application/json")
+    data = assert_refused(answer, (field,))
+    assert data["retcode"] == 101, data
+
+
+@pytest.mark.parametrize("dsl,conf,field", [
+    ({"components": {"secure_add\u202e_0": {"module": "SecureAddExample"}}}, TOY_CONF, "component name"),
+    ({"components": {"secure_add\x00_0": {"module": "SecureAddExample"}}}, TOY_CONF, "component name"),
+    ({"components": {"../secure_add_0": {"module": "SecureAddExample"}}}, TOY_CONF, "component name"),
+    ({"components": {"s" * 300 + "_0": {"module": "SecureAddExample"}}}, TOY_CONF, "component name"),
+    (TOY_DSL, dict(TOY_CONF, role={"gu\u200best": [10000], "host": [10000]}), "role"),
+    (TOY_DSL, dict(TOY_CONF, role={"guest": ["1" * 5000], "host": [10000]}), "role.guest[0]"),
+    (TOY_DSL, dict(TOY_CONF, initiator={"role": "guest\u2067", "party_id": 10000}), "initiator.role"),
+    ({"components": {"x_0": {"module": "N" * (1 << 20)}}}, TOY_CONF, "x_0"),
+])
+@pytest.mark.parametrize("route", ["/v1/job/submit"])
+def test_hostile_names_inside_the_dsl_and_conf_are_refused(hostile, route, dsl, conf, field):
+    body = {"job_dsl": dsl, "job_runtime_conf": conf, "role": "guest", "party_id": 10000}
+    data = assert_refused(hostile.send(field, method="POST", path=route, json=body), (field,))
+    assert data["retcode"] in (100, 101)
+
+
+def test_limits_keep_their_1_4_meaning(hostile):
+    for limit in (-1, 0, 3, "2"):
+        answer = hostile.send("limit", method="POST", path="/v1/data/upload/history", json={"limit": limit})
+        assert answer.get_json() == {"retcode": 0, "retmsg": "success", "data": []}
+    body = {"job_id": "1", "component_name": "c_0", "role": "guest", "party_id": 9999}
+    for limit in ("all", -5, True, 2.5):
+        answer = hostile.send("download", method="POST", path="/v1/tracking/component/output/data/download",
+                              json=dict(body, limit=limit))
+        assert_refused(answer, ("limit",))
+    zero = hostile.send("limit 0", method="POST", path="/v1/tracking/component/output/data/download",
+                        json=dict(body, limit=0))
+    assert zero.status_code == 500 and zero.get_json() == {"retcode": 500, "retmsg": "limit is 0"}
+
+
+# --------------------------------------------------------------------------- targeted: the catch-all
+
+def test_an_unexpected_error_is_answered_without_its_text(app):
+    def broken():
+        raise RuntimeError(f"secret detail /etc/{TOKEN}")
+
+    app.add_url_rule("/v1/test/broken", "broken", broken, methods=["POST"])
+    answer = app.test_client().post("/v1/test/broken", json={})
+    data = assert_refused(answer)
+    assert data["retcode"] == 100 and TOKEN not in data["retmsg"] and "RuntimeError" not in data["retmsg"], data
