@@ -37,6 +37,8 @@ class SchedulerSettings:
     # and seconds a party may stay unreachable before its jobs fail
     party_poll_interval: float = 5.0
     party_timeout: float = 60.0
+    # a job DSL with more components is refused (real pipelines have a few dozen)
+    max_job_components: int = 1000
 
 
 @dataclass(frozen=True)

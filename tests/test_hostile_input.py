@@ -405,7 +405,7 @@ def submit_with(**job_parameters) -> dict:
     ({"job_type": "predict", "model_id": "../../m", "model_version": "v"}, "job_parameters.model_id"),
     ({"job_type": "predict", "model_id": "m", "model_version": "v\u202e1"}, "job_parameters.model_version"),
 ])
-@pytest.mark.parametrize("route", ["/v1/job/submit"])
+@pytest.mark.parametrize("route", ["/v1/job/submit", "/v1/pipeline/dag/dependency"])
 def test_odd_job_parameters_are_refused_by_name(hostile, route, change, field):
     body = dict(submit_with(**change), role="guest", party_id=10000)
     answer = hostile.send(field, method="POST", path=route,
@@ -424,7 +424,7 @@ def test_odd_job_parameters_are_refused_by_name(hostile, route, change, field):
     (TOY_DSL, dict(TOY_CONF, initiator={"role": "guest\u2067", "party_id": 10000}), "initiator.role"),
     ({"components": {"x_0": {"module": "N" * (1 << 20)}}}, TOY_CONF, "x_0"),
 ])
-@pytest.mark.parametrize("route", ["/v1/job/submit"])
+@pytest.mark.parametrize("route", ["/v1/job/submit", "/v1/pipeline/dag/dependency"])
 def test_hostile_names_inside_the_dsl_and_conf_are_refused(hostile, route, dsl, conf, field):
     body = {"job_dsl": dsl, "job_runtime_conf": conf, "role": "guest", "party_id": 10000}
     data = assert_refused(hostile.send(field, method="POST", path=route, json=body), (field,))
@@ -455,3 +455,57 @@ def test_an_unexpected_error_is_answered_without_its_text(app):
     answer = app.test_client().post("/v1/test/broken", json={})
     data = assert_refused(answer)
     assert data["retcode"] == 100 and TOKEN not in data["retmsg"] and "RuntimeError" not in data["retmsg"], data
+
+
+# --------------------------------------------------------------------------- targeted: dag/dependency
+
+CYCLE = {"components": {
+    "a_0": {"module": "SecureAddExample", "input": {"model": ["b_0.m"]}, "output": {"model": ["m"]}},
+    "b_0": {"module": "SecureAddExample", "input": {"model": ["a_0.m"]}, "output": {"model": ["m"]}}}}
+
+
+@pytest.mark.parametrize("dsl,words", [
+    ({"components": {}}, ["there are no components in dsl"]),
+    ({"components": "none"}, ["components"]),
+    ({"components": {"x_0": {"module": "NoSuchModule"}}}, ["x_0", "unknown module NoSuchModule"]),
+    (CYCLE, ["loop"]),
+    ({"components": {"x_0": {"input": {}}}}, ["x_0", "module"]),
+    ([1, 2], ["dsl"]),
+])
+def test_dag_dependency_gives_the_parsers_message(hostile, dsl, words):
+    body = {"job_dsl": dsl, "job_runtime_conf": TOY_CONF, "role": "guest", "party_id": 10000}
+    data = hostile.send("dag", method="POST", path="/v1/pipeline/dag/dependency", json=body).get_json()
+    assert data["retcode"] == 101 and data["retmsg"], data
+    for word in words:
+        assert word in data["retmsg"], data
+
+
+# --------------------------------------------------------------------------- targeted: component cap
+
+def many_components(count: int) -> dict:
+    return {"components": {f"secure_add_example_{i}": {"module": "SecureAddExample"} for i in range(count)}}
+
+
+@pytest.mark.parametrize("route,retcode", [("/v1/job/submit", 100), ("/v1/pipeline/dag/dependency", 101)])
+def test_a_dsl_of_ten_thousand_components_is_refused(hostile, route, retcode):
+    body = {"job_dsl": many_components(10_000), "job_runtime_conf": TOY_CONF, "role": "guest", "party_id": 10000}
+    data = assert_refused(hostile.send("cap", method="POST", path=route, json=body), ("max_job_components",))
+    assert data["retcode"] == retcode and "10000 components" in data["retmsg"], data
+    jobs = hostile.client.post("/v1/job/query", json={"role": "guest"}).get_json()
+    assert jobs["retcode"] == 101, "no job was created"
+
+
+def test_the_component_cap_is_a_setting(settings):
+    from fate_flow.app import create_app
+    from fate_flow.db import init_db
+    from fate_flow.settings import apply_overrides
+
+    capped = apply_overrides(settings, scheduler={"max_job_components": 1})
+    init_db(capped.database)
+    client = create_app(capped).test_client()
+    body = {"job_runtime_conf": TOY_CONF, "role": "guest", "party_id": 10000}
+    ok = client.post("/v1/pipeline/dag/dependency", json=dict(body, job_dsl=TOY_DSL)).get_json()
+    assert ok["retcode"] == 0, ok
+    refused = client.post("/v1/pipeline/dag/dependency", json=dict(body, job_dsl=many_components(2))).get_json()
+    assert refused == {"retcode": 101, "retmsg": "dsl has 2 components, more than the 1 this server accepts "
+                                                 "(scheduler.max_job_components)"}

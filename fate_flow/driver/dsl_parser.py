@@ -249,7 +249,7 @@ def _check_args(args: dict, name: str, party_count: int) -> None:
 # --------------------------------------------------------------------------- parser interface
 
 def parse_job(dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = None,
-              mode: str = TRAIN) -> "DSLParser":
+              mode: str = TRAIN, max_components: int | None = None) -> "DSLParser":
     """Validate ``dsl`` against ``runtime_conf`` and return the parser of its DSL version.
 
     Args:
@@ -257,6 +257,8 @@ def parse_job(dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = N
         runtime_conf: the job's runtime conf (``dsl_version`` picks the parser, default 1).
         train_runtime_conf: the training job's runtime conf; required when ``mode`` is predict.
         mode: ``"train"`` or ``"predict"``.
+        max_components: refuse a DSL of more components (``scheduler.max_job_components``,
+            given where a DSL comes in: submit, a party's create, dag/dependency); None: no cap.
 
     Raises:
         DSLError, ArgumentError, RequiredArgumentsError: naming the component or field.
@@ -265,7 +267,7 @@ def parse_job(dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = N
     parser_class = _PARSERS.get(version)
     if parser_class is None:
         raise ArgumentError("dsl_version", f"{version!r} is not supported (supported: {sorted(_PARSERS)})")
-    return parser_class(dsl, runtime_conf, train_runtime_conf, mode)
+    return parser_class(dsl, runtime_conf, train_runtime_conf, mode, max_components)
 
 
 class DSLParser(abc.ABC):
@@ -403,7 +405,7 @@ class _Component:
         (self.data_upstream if kind == "data" else self.model_upstream).add(up.name)
 
 
-def _read_components(dsl: Any) -> dict[str, _Component]:
+def _read_components(dsl: Any, max_components: int | None = None) -> dict[str, _Component]:
     if not isinstance(dsl, dict):
         raise DSLError("dsl should be a dict with components")
     definitions = dsl.get("components")
@@ -411,6 +413,9 @@ def _read_components(dsl: Any) -> dict[str, _Component]:
         raise DSLError("there are no components in dsl, please have a check!")
     if not isinstance(definitions, dict):
         raise DSLError("components of dsl should be a dict of component name -> definition")
+    if max_components is not None and len(definitions) > max_components:
+        raise DSLError(f"dsl has {len(definitions)} components, more than the {max_components} this server "
+                       f"accepts (scheduler.max_job_components)")
     for name in definitions:
         validate.check_text("component name", name)
     return {name: _read_component(name, definition) for name, definition in definitions.items()}
@@ -713,13 +718,13 @@ class DSLParserV1(DSLParser):
     version = 1
 
     def __init__(self, dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = None,
-                 mode: str = TRAIN) -> None:
+                 mode: str = TRAIN, max_components: int | None = None) -> None:
         if mode not in (TRAIN, PREDICT):
             raise ArgumentError("mode", f"should be train or predict, got {mode!r}")
         self.mode = mode
         self.runtime_conf = normalise_runtime_conf(runtime_conf)
         self.train_runtime_conf = self._read_train_conf(train_runtime_conf)
-        self._components = _read_components(dsl)
+        self._components = _read_components(dsl, max_components)
         if mode == TRAIN:
             _check_component_names(self._components)
         _link_references(self._components, mode)

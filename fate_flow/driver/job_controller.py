@@ -66,7 +66,8 @@ class JobController:
         else:
             params["model_id"] = dsl_parser.gen_model_id(conf["role"])
             params["model_version"] = job_id
-        parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode)
+        parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode,
+                                      max_components=self.settings.scheduler.max_job_components)
         parser.validate_all_parameters()
         self._write_job_files(job_id, dsl, conf, train_conf)
         self._create_on_parties(job_id, dsl, conf, train_conf)
@@ -145,7 +146,9 @@ class JobController:
         dsl = validate.parse_json_text("f_dsl", row.get("f_dsl"))
         train_conf = validate.parse_json_text("f_train_runtime_conf", row.get("f_train_runtime_conf") or "{}")
         mode = "predict" if train_conf else "train"
-        parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode)  # each party checks what it is given
+        # each party checks what it is given
+        parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode,
+                                      max_components=self.settings.scheduler.max_job_components)
         self._check_party_inputs(parser, conf, role, party_id)
         if Job.select().where(Job.f_job_id == job_id, Job.f_role == role, Job.f_party_id == party_id).exists():
             raise FlowError(f"job {job_id} already exists for role {role} party {party_id}")
