@@ -69,6 +69,9 @@ class ModelStoreSettings:
     redis_ex: int = 0
     # an imported model archive may not unpack to more bytes than this
     import_max_bytes: int = 1 << 30
+    # nor may it, or one of its members over 1 MiB, unpack to more than this many times its
+    # compressed size (a zip bomb within import_max_bytes); model files compress about 10:1
+    import_max_ratio: int = 100
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import re
+import struct
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -509,3 +512,92 @@ def test_the_component_cap_is_a_setting(settings):
     refused = client.post("/v1/pipeline/dag/dependency", json=dict(body, job_dsl=many_components(2))).get_json()
     assert refused == {"retcode": 101, "retmsg": "dsl has 2 components, more than the 1 this server accepts "
                                                  "(scheduler.max_job_components)"}
+
+
+# --------------------------------------------------------------------------- targeted: model archives
+
+MODEL = {"role": "guest", "party_id": "9999", "model_id": "hostile_model", "model_version": "v1"}
+
+
+def zip_of(members: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def declare_size(archive: bytes, name: str, size: int) -> bytes:
+    """``archive`` with ``name``'s uncompressed size in both headers changed to ``size`` (a lying header)."""
+    data = bytearray(archive)
+    encoded = name.encode()
+    local = data.find(b"PK\x03\x04")
+    while local >= 0:
+        if data[local + 30:local + 30 + len(encoded)] == encoded:
+            struct.pack_into("<I", data, local + 22, size)
+        local = data.find(b"PK\x03\x04", local + 4)
+    central = data.find(b"PK\x01\x02")
+    while central >= 0:
+        if data[central + 46:central + 46 + len(encoded)] == encoded:
+            struct.pack_into("<I", data, central + 24, size)
+        central = data.find(b"PK\x01\x02", central + 4)
+    return bytes(data)
+
+
+def import_model(hostile, archive: bytes, file_name: str = "model.zip", **form):
+    fields = dict(MODEL, **form, file=(io.BytesIO(archive), file_name))
+    return hostile.send(f"import {file_name}", method="POST", path="/v1/model/import", data=fields,
+                        content_type="multipart/form-data")
+
+
+def export_model(hostile, **form) -> dict | None:
+    answer = hostile.client.open("/v1/model/export", method="GET", json=dict(MODEL, **form))
+    return None if answer.mimetype == "application/zip" else answer.get_json()
+
+
+PIPELINE = json.dumps({"model_id": "hostile_model", "model_version": "v1"}).encode()
+BOMBS = {
+    # 16 MiB of zeros in about 16 kB: unpacked in full before, though far below import_max_bytes
+    "one_member_of_zeros": lambda: zip_of([("pipeline.json", PIPELINE), ("variables/zeros", bytes(16 << 20))]),
+    # a member whose header says 1 GiB, exactly import_max_bytes: the size check alone lets it through
+    "declared_1_gib_at_the_limit": lambda: declare_size(
+        zip_of([("variables/zeros", bytes(2 << 20))]), "variables/zeros", 1 << 30),
+    # many members, each under the 1 MiB floor, together 48 MiB from about 48 kB
+    "many_small_members": lambda: zip_of([("pipeline.json", PIPELINE)]
+                                         + [(f"variables/z{i}", bytes(1 << 20)) for i in range(48)]),
+}
+
+
+@pytest.mark.parametrize("bomb", sorted(BOMBS))
+def test_zip_bomb_is_refused_by_its_compression_ratio(hostile, bomb):
+    answer = import_model(hostile, BOMBS[bomb](), model_version=f"bomb_{bomb}")
+    data = assert_refused(answer, ("import_max_ratio",))
+    assert data["retcode"] == 100 and "times" in data["retmsg"], data
+    assert export_model(hostile, model_version=f"bomb_{bomb}")["retcode"] == 100, "nothing was unpacked"
+
+
+def test_a_model_archive_of_ordinary_ratio_is_imported(hostile):
+    numbers = json.dumps({f"x{i}": i * 0.001 for i in range(200_000)}).encode()  # ~4 MB, about 4:1
+    answer = import_model(hostile, zip_of([("pipeline.json", PIPELINE), ("variables/weights", numbers)]),
+                          model_version="ordinary")
+    assert answer.get_json() == {"retcode": 0, "retmsg": "success"}
+    assert export_model(hostile, model_version="ordinary") is None, "the model is exported as a zip"
+
+
+def stored_zip(name: str, data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
+NOT_ZIPS = {"text": b"not a zip at all", "zeros": bytes(3000), "empty_zip": b"PK\x05\x06" + bytes(18),
+            "truncated": zip_of([("pipeline.json", random.Random(1).randbytes(16000))])[:3000],
+            "bad_crc": stored_zip("pipeline.json", PIPELINE).replace(PIPELINE, PIPELINE.upper(), 1)}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_ZIPS))
+def test_not_a_valid_zip_is_answered_without_exception_text(hostile, kind):
+    data = assert_refused(import_model(hostile, NOT_ZIPS[kind], model_version=f"broken_{kind}"))
+    assert data["retcode"] == 100 and re.search("not a valid zip|holds no files", data["retmsg"]), data
+    assert "File is not" not in data["retmsg"] and "Error" not in data["retmsg"]
