@@ -94,8 +94,8 @@ class SecuritySettings:
 class DataAccessSettings:
     """Where user-named server paths may point, and how uploads are read."""
 
-    # directories server-side paths (use_local_data files, download output_path) must be in;
-    # empty: the work dir, and any path while the server listens on loopback only
+    # directories server-side paths (use_local_data files, download output_path) may be in
+    # besides the work dir, whatever the bind address; relative ones are relative to the work dir
     allowed_dirs: tuple[str, ...] = ()
     # bytes of the file read at a time by an upload task: its memory budget
     block_size: int = 8 << 20

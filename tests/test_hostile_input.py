@@ -29,7 +29,8 @@ from tests.flow_server import ROOT
 
 TOY_DSL = json.loads((ROOT / "examples/toy_example/toy_example_dsl.json").read_text())
 TOY_CONF = json.loads((ROOT / "examples/toy_example/toy_example_conf.json").read_text())
-# a marker in every hostile path: nothing named with it may exist anywhere after a test
+# a marker in every hostile path: nothing named with it may exist anywhere after a test (test
+# ids show it as TOKEN: xdist workers must collect the same ids)
 TOKEN = f"hostile-{uuid.uuid4().hex[:12]}"
 DEEP = 10_000
 HEALTH = "/v1/version/get"
@@ -601,3 +602,70 @@ def test_not_a_valid_zip_is_answered_without_exception_text(hostile, kind):
     data = assert_refused(import_model(hostile, NOT_ZIPS[kind], model_version=f"broken_{kind}"))
     assert data["retcode"] == 100 and re.search("not a valid zip|holds no files", data["retmsg"]), data
     assert "File is not" not in data["retmsg"] and "Error" not in data["retmsg"]
+
+
+# --------------------------------------------------------------------------- targeted: server-side paths
+
+@pytest.fixture(params=["127.0.0.1", "0.0.0.0"], ids=["loopback", "public"])
+def bound(request, settings):
+    """A test client of an app listening on a loopback or a public address (the rules are the same)."""
+    from fate_flow.app import create_app
+    from fate_flow.db import init_db
+    from fate_flow.settings import apply_overrides
+
+    bound_settings = apply_overrides(settings, host=request.param)
+    init_db(bound_settings.database)
+    return create_app(bound_settings).test_client(), bound_settings
+
+
+UPLOAD = {"work_mode": 0, "namespace": "hostile", "table_name": "paths", "head": 1, "partition": 1,
+          "use_local_data": 0, "drop": 1}
+OUTSIDE_PATHS = ["/etc/passwd", "../../../../../../etc/passwd", "data/../../outside.csv", "~/.bashrc",
+                 f"/tmp/{TOKEN}/out.csv", f"../{TOKEN}.csv", "/proc/self/environ", "/dev/zero"]
+
+
+@pytest.mark.parametrize("path", OUTSIDE_PATHS, ids=[p.replace(TOKEN, "TOKEN") for p in OUTSIDE_PATHS])
+def test_upload_reads_no_server_path_outside_the_allowed_dirs(bound, path):
+    client, settings = bound
+    data = assert_refused(client.post("/v1/data/upload", json=dict(UPLOAD, file=path)), ("file",))
+    assert data["retcode"] == 101 and "allowed_dirs" in data["retmsg"], data
+    info = client.post("/v1/table/table_info", json={"namespace": "hostile", "table_name": "paths"}).get_json()
+    assert info["data"]["count"] == 0, "no table was filled"
+    assert not settings.jobs_dir.exists() or list(settings.jobs_dir.iterdir()) == []
+
+
+def test_a_symlink_out_of_the_work_dir_is_not_followed(bound):
+    client, settings = bound
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    (settings.work_dir / "etc_link").symlink_to("/etc")
+    data = assert_refused(client.post("/v1/data/upload", json=dict(UPLOAD, file="etc_link/passwd")), ("file",))
+    assert "allowed_dirs" in data["retmsg"]
+
+
+@pytest.mark.parametrize("path", OUTSIDE_PATHS, ids=[p.replace(TOKEN, "TOKEN") for p in OUTSIDE_PATHS])
+def test_download_writes_no_server_path_outside_the_allowed_dirs(bound, path):
+    client, settings = bound
+    created = client.post("/v1/table/table_info", json={"namespace": "hostile", "table_name": "out", "create": True})
+    assert created.get_json()["retcode"] == 0
+    body = {"work_mode": 0, "namespace": "hostile", "table_name": "out", "output_path": path}
+    data = assert_refused(client.post("/v1/data/download", json=body), ("output_path",))
+    assert data["retcode"] == 101 and "allowed_dirs" in data["retmsg"], data
+    assert_no_token_paths(settings.work_dir.parent)
+
+
+def test_allowed_dirs_open_more_directories(settings, tmp_path):
+    from fate_flow.app import create_app
+    from fate_flow.db import init_db
+    from fate_flow.settings import apply_overrides
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "in.csv").write_text("id,x\n1,2\n")
+    opened = apply_overrides(settings, host="0.0.0.0", data_access={"allowed_dirs": (str(shared),)})
+    init_db(opened.database)
+    client = create_app(opened).test_client()
+    answer = client.post("/v1/data/upload", json=dict(UPLOAD, file=str(shared / "in.csv"))).get_json()
+    # past the path check: here the job can not be created (the test app listens on no port)
+    assert "allowed_dirs" not in answer.get("retmsg", ""), answer
+    refused = client.post("/v1/data/upload", json=dict(UPLOAD, file=str(shared / ".." / "in.csv"))).get_json()
+    assert refused["retcode"] == 101 and "allowed_dirs" in refused["retmsg"]
