@@ -47,7 +47,8 @@ class FlowRequest(Request):
     """The request of every route: JSON bodies parsed with a nesting limit, uploads streamed to disk.
 
     The upload routes set ``environ["fate_flow.upload_dir"]`` before reading the form, so
-    a big file is written once, where the task reads it, and never held in memory.
+    a big file is written once, where the task reads it, and never held in memory. The
+    client's file name is reduced to a safe base name there, never followed as a path.
     """
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
@@ -66,9 +67,7 @@ class FlowRequest(Request):
         if not target:
             return super()._get_file_stream(total_content_length, content_type, filename, content_length)
         os.makedirs(target, exist_ok=True)
-        name = os.path.basename(filename or "") or "upload.csv"
-        if name in (".", ".."):
-            name = "upload.csv"
+        name = validate.safe_file_name(filename, "upload.csv")
         return open(os.path.join(target, name), "w+b")
 
 

@@ -669,3 +669,60 @@ def test_allowed_dirs_open_more_directories(settings, tmp_path):
     assert "allowed_dirs" not in answer.get("retmsg", ""), answer
     refused = client.post("/v1/data/upload", json=dict(UPLOAD, file=str(shared / ".." / "in.csv"))).get_json()
     assert refused["retcode"] == 101 and "allowed_dirs" in refused["retmsg"]
+
+
+# --------------------------------------------------------------------------- targeted: multipart names
+
+HOSTILE_FILE_NAMES = [f"../../{TOKEN}.zip", f"/tmp/{TOKEN}.zip", f"..\\..\\{TOKEN}.zip", f"C:\\temp\\{TOKEN}.zip",
+                      "..", ".", "", f"{TOKEN}\u202egpj.zip", f"a\x00{TOKEN}.zip", f"{'x' * 5000}{TOKEN}.zip",
+                      f"../{TOKEN}/../../x.zip", f"\\\\server\\share\\{TOKEN}.zip"]
+
+
+@pytest.mark.parametrize("file_name", HOSTILE_FILE_NAMES,
+                         ids=[ascii(n.replace(TOKEN, "TOKEN"))[:40] for n in HOSTILE_FILE_NAMES])
+def test_multipart_file_names_are_never_followed(hostile, file_name):
+    version = f"named_{abs(hash(file_name))}"
+    answer = import_model(hostile, zip_of([("pipeline.json", PIPELINE)]), file_name, model_version=version)
+    assert answer.get_json() == {"retcode": 0, "retmsg": "success"}, answer.get_json()
+    assert export_model(hostile, model_version=version) is None, "the archive was received under a safe name"
+
+
+@pytest.mark.parametrize("file_name", HOSTILE_FILE_NAMES,
+                         ids=[ascii(n.replace(TOKEN, "TOKEN"))[:40] for n in HOSTILE_FILE_NAMES])
+def test_multipart_upload_names_are_never_followed(hostile, file_name):
+    query = "namespace=hostile&table_name=names&head=1&partition=1&work_mode=0&drop=1"
+    answer = hostile.send(f"upload {file_name!r}", method="POST", path=f"/v1/data/upload?{query}",
+                          data={"file": (io.BytesIO(b"id,x\n1,2\n"), file_name)}, content_type="multipart/form-data")
+    assert_clean(answer)  # the job may not start here (the test app has no port): the name must not escape
+
+
+def test_safe_file_name_keeps_a_base_name_only():
+    from fate_flow.utils.validate import safe_file_name
+
+    cases = {"../../etc/passwd": "passwd", "/tmp/x.csv": "x.csv", "..\\..\\x.csv": "x.csv", "C:\\d\\x.csv": "x.csv",
+             "..": "d", ".": "d", "": "d", None: "d", ".bashrc": "bashrc", "a\x00b\u202ec\u200b.csv": "abc.csv",
+             "x" * 300 + ".csv": "x" * 120 + ".csv", "data.csv": "data.csv", "my data.csv": "my data.csv"}
+    for name, expected in cases.items():
+        assert safe_file_name(name, "d") == expected, name
+
+
+def test_a_real_upload_under_a_climbing_file_name_lands_in_its_job_dir(flow_server):
+    """End to end: the job runs on the received file, kept under its base name in the job's directory."""
+    import requests
+
+    from tests.flow_server import wait_until
+
+    server = flow_server()
+    query = {"namespace": "hostile", "table_name": "climb", "head": 1, "partition": 1, "work_mode": 0, "drop": 1}
+    answer = requests.post(f"{server.url}/v1/data/upload", params=query, timeout=30,
+                           files={"file": (f"../../../{TOKEN}.csv", b"id,x\n1,2\n3,4\n")}).json()
+    assert answer["retcode"] == 0, answer
+    job = server.wait_job(answer["jobId"])
+    assert job["f_status"] == "success", job
+    info = server.post("/v1/table/table_info", {"namespace": "hostile", "table_name": "climb"})
+    assert info["data"]["count"] == 2
+    conf = server.post("/v1/job/config", {"job_id": answer["jobId"]})["data"]["runtime_conf"]
+    received = Path(conf["role_parameters"]["local"]["upload_0"]["file"][0])
+    assert received.name == f"{TOKEN}.csv" and server.work_dir / "jobs" / answer["jobId"] in received.parents
+    wait_until(lambda: not received.exists(), 10, what="the task removing the received file")
+    assert_no_token_paths(server.work_dir.parent)

@@ -219,6 +219,20 @@ def check_scalar_id(field: str, value: Any) -> Any:
     return value
 
 
+def safe_file_name(name: str | None, default: str) -> str:
+    """The last component of a client-sent file name, without refused characters; ``default`` if none is left.
+
+    Both ``/`` and ``\\`` separate components (a Windows client sends ``C:\\data\\x.csv``);
+    leading dots are dropped, so the result is never ``.``, ``..`` or a hidden file.
+    """
+    last = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(c for c in last if refused_character(c) is None).strip().lstrip(".").strip()
+    if len(kept) > 128:
+        stem, dot, suffix = kept.rpartition(".")
+        kept = (stem[:120] + dot + suffix[:7]) if dot and len(suffix) <= 7 else kept[:128]
+    return kept or default
+
+
 def _type_name(value: Any) -> str:
     return {dict: "an object", list: "a list", bool: "true/false", float: "a number", int: "an integer",
             type(None): "null"}.get(type(value), "a value of another type")
