@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from fate_flow.apps import BLUEPRINTS
-from fate_flow.apps._request import FlowRequest
+from fate_flow.apps._request import FlowRequest, check_request
+from fate_flow.apps._response import error_status
 from fate_flow.apps._security import install_security
 from fate_flow.apps._services import EXTENSION
 from fate_flow.db import close_db, connect_db
@@ -30,6 +31,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     app.before_request(connect_db)
     app.teardown_request(close_db)
     install_security(app, settings)  # after connect_db: the guard reads nonces and privileges
+    app.before_request(check_request)  # after the party guard, which refuses oversized bodies unread
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_error_handler(FlowError, _render_flow_error)
@@ -38,11 +40,14 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
 
 
 def _render_flow_error(exc: FlowError):
-    return envelope(exc.retcode, exc.retmsg, exc.data), 200
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return envelope(exc.retcode, exc.retmsg, exc.data), error_status(exc, view)
 
 
 def _render_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return exc
     logger.exception("unhandled error on %s %s", request.method, request.path)
-    return envelope(GENERIC_ERROR, f"{type(exc).__name__}: {exc}"), 200
+    # the log has the exception; the answer never carries its text (paths, internals)
+    rule = request.url_rule.rule if request.url_rule else "the request"
+    return envelope(GENERIC_ERROR, f"{rule} failed on the server: see its log"), 200

@@ -37,6 +37,14 @@ class ArgumentError(FlowError):
         super().__init__(f"{field} {problem}" if problem else field)
 
 
+class NestingTooDeep(FlowError):
+    """A JSON value nests deeper than the server reads (retcode 100); names the field."""
+
+    def __init__(self, field: str, limit: int) -> None:
+        self.field, self.limit = field, limit
+        super().__init__(f"{field} nests deeper than {limit} levels")
+
+
 class RequiredArgumentsError(FlowError):
     """FATE's "the following arguments are required: a,b" (retcode 100)."""
 

@@ -37,6 +37,8 @@ class SchedulerSettings:
     # and seconds a party may stay unreachable before its jobs fail
     party_poll_interval: float = 5.0
     party_timeout: float = 60.0
+    # a job DSL with more components is refused (real pipelines have a few dozen)
+    max_job_components: int = 1000
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class ModelStoreSettings:
     redis_ex: int = 0
     # an imported model archive may not unpack to more bytes than this
     import_max_bytes: int = 1 << 30
+    # nor may it, or one of its members over 1 MiB, unpack to more than this many times its
+    # compressed size (a zip bomb within import_max_bytes); model files compress about 10:1
+    import_max_ratio: int = 100
 
 
 @dataclass(frozen=True)
@@ -89,8 +94,8 @@ class SecuritySettings:
 class DataAccessSettings:
     """Where user-named server paths may point, and how uploads are read."""
 
-    # directories server-side paths (use_local_data files, download output_path) must be in;
-    # empty: the work dir, and any path while the server listens on loopback only
+    # directories server-side paths (use_local_data files, download output_path) may be in
+    # besides the work dir, whatever the bind address; relative ones are relative to the work dir
     allowed_dirs: tuple[str, ...] = ()
     # bytes of the file read at a time by an upload task: its memory budget
     block_size: int = 8 << 20

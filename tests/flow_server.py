@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -47,11 +48,16 @@ class FlowServer:
     def write_conf(self) -> Path:
         scheduler = {"max_concurrent_jobs": 5, "detect_interval": 0.5, "kill_grace": 1}
         scheduler.update(self.conf.get("scheduler", {}))
+        # server-side paths are confined to the work dir and these: the example data, and the
+        # temporary directory where tests keep their inputs and outputs
+        data_access = {"allowed_dirs": [str(ROOT / "examples"), tempfile.gettempdir()]}
+        data_access.update(self.conf.get("data_access", {}))
         port = int(self.address.rsplit(":", 1)[1]) if self.address else 0  # a restart keeps its port
         conf = {"work_mode": 0, "party_id": [9999, 10000], "fate_flow": {"host": "127.0.0.1", "http_port": port},
                 "work_dir": str(self.work_dir), "database": {"url": self.database_url},
-                "scheduler": scheduler, "federation": {"backend": "standalone", "timeout": 60}}
-        conf.update({k: v for k, v in self.conf.items() if k != "scheduler"})
+                "scheduler": scheduler, "data_access": data_access,
+                "federation": {"backend": "standalone", "timeout": 60}}
+        conf.update({k: v for k, v in self.conf.items() if k not in ("scheduler", "data_access")})
         self.work_dir.mkdir(parents=True, exist_ok=True)
         path = self.work_dir / "service_conf.yaml"
         path.write_text(json.dumps(conf), encoding="utf-8")  # JSON is valid YAML

@@ -149,7 +149,8 @@ BAD_UPLOADS = [
     ({"namespace": "../etc"}, 101, "namespace"),
     ({"table_name": "a/b"}, 101, "table_name"),
     ({"table_name": ""}, 100, "table_name"),
-    ({"file": "/no/such/file.csv"}, 100, "does not exist"),
+    ({"file": "no/such/file.csv"}, 100, "does not exist"),  # relative: in the work dir
+    ({"file": "/etc/passwd"}, 101, "allowed_dirs"),  # whatever the bind address
 ]
 
 

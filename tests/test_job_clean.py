@@ -110,4 +110,4 @@ def test_clean_names_what_is_missing_and_refuses_a_running_job(client, app):
                                   f"party_id 10001"}
     assert clean(job_id=OTHER_JOB) == {
         "retcode": 100, "retmsg": f"job {OTHER_JOB} is running on role guest party 9999: stop it before cleaning it"}
-    assert clean(job_id=[JOB]) == {"retcode": 101, "retmsg": "job_id must be a string, not list"}
+    assert clean(job_id=[JOB]) == {"retcode": 101, "retmsg": "job_id should be a string, not a list"}

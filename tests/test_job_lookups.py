@@ -97,13 +97,13 @@ def test_a_party_served_elsewhere_is_said_to_be_elsewhere(client, job, route):
 @pytest.mark.parametrize("route", COMPONENT_ROUTES)
 def test_a_job_id_that_is_not_a_string_is_refused_by_name(client, job, route, no_tracebacks):
     refused = 400 if route in DOWNLOADS else 200
-    for job_id, kind in (([JOB, JOB], "list"), ({"id": JOB}, "dict"), (5, "int")):
+    for job_id, kind in (([JOB, JOB], "a list"), ({"id": JOB}, "an object"), (5, "an integer")):
         assert ask(client, route, body(job_id=job_id)) == (
-            refused, {"retcode": 101, "retmsg": f"job_id must be a string, not {kind}"})
+            refused, {"retcode": 101, "retmsg": f"job_id should be a string, not {kind}"})
     assert ask(client, route, body(job_id="../../etc")) == (
         refused, {"retcode": 101, "retmsg": "job_id '../../etc' is not a job id (1 to 25 letters, digits, _ or -)"})
     assert ask(client, route, body(role=["guest"])) == (
-        refused, {"retcode": 101, "retmsg": "role must be a string, not list"})
+        refused, {"retcode": 101, "retmsg": "role should be a string, not a list"})
 
 
 # the job-scoped routes that name a job they do not find
@@ -119,7 +119,7 @@ JOB_ROUTES = LOOKUPS + [("/v1/job/stop", {}), ("/v1/job/stop/do", {}), ("/v1/job
 @pytest.mark.parametrize("route,extra", JOB_ROUTES, ids=[r for r, _ in JOB_ROUTES])
 def test_job_routes_refuse_a_job_id_that_is_not_a_string(client, job, route, extra, no_tracebacks):
     status, answer = ask(client, route, dict(extra, job_id=[JOB, "x"]))
-    assert answer == {"retcode": 101, "retmsg": "job_id must be a string, not list"}
+    assert answer == {"retcode": 101, "retmsg": "job_id should be a string, not a list"}
     assert status == (400 if route in DOWNLOADS else 200)
 
 

@@ -159,7 +159,7 @@ def test_duplicate_members_are_refused(tmp_path):
     archive = tmp_path / "dup.zip"
     with pytest.warns(UserWarning):
         archive.write_bytes(zip_bytes([("pipeline.json", b"{}"), ("pipeline.json", b"[]")]))
-    with pytest.raises(FlowError, match="could not be unpacked"):
+    with pytest.raises(FlowError, match="member 'pipeline.json' appears twice"):
         model_archive.unpack(archive, tmp_path / "cache" / "p" / "v", LIMIT, "p v")
     assert_nothing_left(tmp_path / "cache")
 

@@ -1,4 +1,4 @@
-"""Server-side paths: relative to the work dir, confined unless the server is loopback-only."""
+"""Server-side paths: relative to the work dir, confined to it and data_access.allowed_dirs whatever the bind."""
 from __future__ import annotations
 
 import pytest
@@ -13,9 +13,22 @@ def base(tmp_path):
     return load_settings(None, environ={}, work_dir=str(tmp_path / "work"), port=1)
 
 
-def test_loopback_server_accepts_any_path(base, tmp_path):
-    assert resolve_user_path(base, "file", "/etc/hostname").as_posix() == "/etc/hostname"
+def test_loopback_server_is_confined_too(base, tmp_path):
+    assert base.is_loopback_only
     assert resolve_user_path(base, "file", "data/x.csv") == base.work_dir / "data/x.csv"
+    for bad in ("/etc/passwd", "../outside.csv", "data/../../outside.csv", "~/x.csv"):
+        with pytest.raises(ArgumentError) as err:
+            resolve_user_path(base, "file", bad)
+        assert "file" in str(err.value) and "allowed_dirs" in str(err.value)
+
+
+def test_allowed_dirs_add_to_the_work_dir(base, tmp_path):
+    extra = apply_overrides(base, data_access={"allowed_dirs": (str(tmp_path / "shared"), "relative")})
+    assert resolve_user_path(extra, "file", str(tmp_path / "shared" / "x.csv")) == tmp_path / "shared" / "x.csv"
+    assert resolve_user_path(extra, "file", "data/x.csv") == base.work_dir / "data/x.csv"
+    assert resolve_user_path(extra, "file", str(base.work_dir / "relative" / "y")) == base.work_dir / "relative/y"
+    with pytest.raises(ArgumentError):
+        resolve_user_path(extra, "file", str(tmp_path / "other" / "x.csv"))
 
 
 def test_public_server_confines_to_work_dir(base):
@@ -35,7 +48,7 @@ def test_symlinks_do_not_escape(base, tmp_path):
         resolve_user_path(public, "file", "link/passwd")
 
 
-@pytest.mark.parametrize("value", ["", "   ", "a\0b", None, 5])
+@pytest.mark.parametrize("value", ["", "   ", "a\0b", None, 5, "data/x\u202e.csv", "data/\u200b", "x" * 5000])
 def test_unusable_values(base, value):
     with pytest.raises(ArgumentError):
         resolve_user_path(base, "file", value)

@@ -1,7 +1,6 @@
 """Flask answers in FATE's {retcode, retmsg, data, jobId, meta} envelope."""
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 from flask import Response, jsonify
@@ -19,17 +18,19 @@ def ok(data: Any = None, retmsg: str = "success", job_id: str | None = None, met
 
 
 def errors_as_http_status(route: Callable) -> Callable:
-    """For a route that answers a file: a FlowError is answered with its envelope and HTTP 404 (NotFound) or 400.
+    """Mark a route that answers a file: its FlowErrors are answered with HTTP 404 (NotFound) or 400.
 
     Clients (FATE 1.4's among them) read an HTTP 200 answer of these routes as the archive and
     the JSON envelope only from another status, so an error answered 200 would reach the user as
-    "download failed" instead of what was not found.
+    "download failed" instead of what was not found. The app's one error renderer applies it,
+    so errors of the checks run before the route are answered the same way.
     """
-    @functools.wraps(route)
-    def answer(*args, **kwargs):
-        try:
-            return route(*args, **kwargs)
-        except FlowError as exc:
-            status = HTTP_NOT_FOUND if isinstance(exc, NotFound) else HTTP_BAD_REQUEST
-            return jsonify(envelope(exc.retcode, exc.retmsg, exc.data)), status
-    return answer
+    route.errors_as_http_status = True
+    return route
+
+
+def error_status(exc: FlowError, view: Callable | None) -> int:
+    """The HTTP status of a FlowError's envelope: 200 (1.4's way), or 404/400 on a route marked above."""
+    if not getattr(view, "errors_as_http_status", False):
+        return 200
+    return HTTP_NOT_FOUND if isinstance(exc, NotFound) else HTTP_BAD_REQUEST

@@ -1,14 +1,13 @@
 """/v1/data: upload, download, upload history. Uploads and downloads are local jobs."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, request
 
-from fate_flow.apps._request import json_body
+from fate_flow.apps._request import json_body, raw_body
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
 from fate_flow.errors import ArgumentError, FlowError
+from fate_flow.utils import validate
 from fate_flow.utils.ids import generate_job_id
 
 bp = Blueprint("data_access", __name__, url_prefix="/v1/data")
@@ -19,22 +18,27 @@ def _query_conf() -> dict:
 
     FATE 1.4's client (and fate-client 1.5.0) send ``file=..&head=..&namespace=..``;
     fate-client 1.5.1+ sends the URL-encoded JSON text of the whole conf, which Flask
-    reads as one key with an empty value. Anything else is taken as key=value pairs, so
+    reads as one key with an empty value (a key starting with ``{``, or ``[`` for JSON that
+    is not an object, is read as such text). Anything else is taken as key=value pairs, so
     that a conf without ``namespace`` or ``table_name`` is refused naming those fields.
     """
     args = request.args.to_dict()
     if len(args) != 1:
         return args
     (text, value), = args.items()
-    if value or not text.lstrip().startswith("{"):
+    if value or not text.lstrip().startswith(("{", "[")):
         return args
     try:
-        return json.loads(text)  # text starting with "{" parses to an object or not at all
-    except ValueError as error:
-        raise ArgumentError("query string", f"is not valid JSON text ({error})") from None
+        conf = validate.parse_json_text("query string", text)  # depth-checked
+    except ArgumentError:
+        raise ArgumentError("query string", "is not valid JSON text") from None
+    if not isinstance(conf, dict):
+        raise ArgumentError("query string", "JSON text must be an object")
+    return conf
 
 
 @bp.route("/upload", methods=["POST"])
+@raw_body
 def upload():
     """Upload a file (multipart, or a server path with use_local_data 0) as a table: a local job."""
     svc = services()

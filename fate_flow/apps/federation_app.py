@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from flask import Blueprint, Response, g, request
 
-from fate_flow.apps._request import json_body, require
+from fate_flow.apps._request import json_body, raw_body, require
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
 from fate_flow.db import close_db
@@ -25,6 +25,7 @@ _HEADER_ALLOWANCE = 64 << 10
 
 
 @bp.route("/<session_id>/message/put", methods=["POST"])
+@raw_body
 def put_message(session_id: str):
     """Store one chunk of a message another party's task sends to a task of ours."""
     size = request.content_length

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint, request, send_file
 
-from fate_flow.apps._request import json_body
+from fate_flow.apps._request import json_body, raw_body
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
 from fate_flow.errors import ArgumentError, FlowError, RequiredModelArgumentsError
@@ -71,6 +71,7 @@ def export():
 
 
 @bp.route("/import", methods=["POST"])
+@raw_body
 def import_model():
     """Unpack an uploaded model zip as a model version of this party."""
     models = center()

@@ -5,6 +5,7 @@ from flask import Blueprint
 
 from fate_flow.apps._request import json_body, require
 from fate_flow.apps._response import ok
+from fate_flow.apps._services import services
 from fate_flow.driver import dsl_parser, job_queries
 from fate_flow.errors import FlowError, NotFound
 
@@ -21,7 +22,8 @@ def dag_dependency():
     else:
         try:
             parser = dsl_parser.parse_job(body.get("job_dsl"), body.get("job_runtime_conf"),
-                                          body.get("job_train_runtime_conf") or None)
-        except FlowError:
-            raise NotFound("") from None
+                                          body.get("job_train_runtime_conf") or None,
+                                          max_components=services().settings.scheduler.max_job_components)
+        except FlowError as exc:  # 1.4's retcode, with the parser's message (1.4 sent none)
+            raise NotFound(exc.retmsg) from None
     return ok(parser.dependency_answer(role, int(party_id)), keep_data=True)

@@ -6,6 +6,8 @@ from flask import Blueprint
 from fate_flow.apps._request import json_body
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
+from fate_flow.driver.status import JobStatus, TaskStatus
+from fate_flow.utils import validate
 
 bp = Blueprint("schedule", __name__, url_prefix="/v1/schedule")
 
@@ -13,6 +15,7 @@ bp = Blueprint("schedule", __name__, url_prefix="/v1/schedule")
 @bp.route("/<job_id>/<role>/<party_id>/create", methods=["POST"])
 def create_job(job_id, role, party_id):
     """Create this party's share of a job the initiator submitted."""
+    validate.check_report(json_body(), JobStatus)
     services().party_jobs.create(job_id, role, party_id, json_body())
     return ok()
 
@@ -20,6 +23,7 @@ def create_job(job_id, role, party_id):
 @bp.route("/<job_id>/<role>/<party_id>/status", methods=["POST"])
 def sync_job_status(job_id, role, party_id):
     """Apply the initiator's status (or progress) update to this party's job row."""
+    validate.check_report(json_body(), JobStatus)
     services().party_jobs.update(job_id, role, party_id, json_body())
     return ok()
 
@@ -63,5 +67,6 @@ def run_task(job_id, component_name, task_id, role, party_id):
 @bp.route("/<job_id>/<component_name>/<task_id>/<role>/<party_id>/status", methods=["POST"])
 def report_task_status(job_id, component_name, task_id, role, party_id):
     """Record a task's status report (from its process, or forwarded by its party's server)."""
+    validate.check_report(json_body(), TaskStatus)
     services().party_jobs.report_task_status(job_id, component_name, role, party_id, json_body())
     return ok()

@@ -14,6 +14,7 @@ from fate_flow.errors import ArgumentError, FlowError, NotFound
 from fate_flow.stores import tracking
 from fate_flow.stores.output_data import NoOutputData
 from fate_flow.stores.tracking import MetricTracker
+from fate_flow.utils import validate
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1/tracking")
 TASK_PREFIX = "/<job_id>/<component_name>/<task_id>/<role>/<party_id>"
@@ -121,11 +122,12 @@ def component_output_data():
 @errors_as_http_status
 def component_output_data_download():
     """A tar.gz of a component's output table as delimited text."""
-    job_id, component, role, party_id = _component_request()
     body = json_body()
-    limit, head = int(body.get("limit", -1)), body.get("head", True) not in (False, 0, "false", "0")
-    if limit == 0:
+    limit = validate.check_limit("limit", body["limit"]) if body.get("limit") not in (None, "") else -1
+    head = body.get("head", True) not in (False, 0, "false", "0")
+    if limit == 0:  # refused before any lookup, as 1.4 does
         return jsonify({"retcode": 500, "retmsg": "limit is 0"}), 500
+    job_id, component, role, party_id = _component_request()
     try:
         archive = services().output_data.archive(job_id, component, role, party_id, limit, head,
                                                  services().settings.run_dir)

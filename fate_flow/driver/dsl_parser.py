@@ -14,12 +14,14 @@ from __future__ import annotations
 import abc
 import copy
 import difflib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from fate_flow.components import registry
 from fate_flow.components.param import BaseParam
 from fate_flow.errors import ArgumentError, DSLError, FlowError, RequiredArgumentsError
+from fate_flow.utils import validate
 
 STANDALONE = 0
 CLUSTER = 1
@@ -52,6 +54,9 @@ _JOB_PARAMETER_TYPES = {
 # job_parameters.backend: FATE's computing backends, and the one this server runs jobs on
 _BACKENDS = {0: "eggroll", 1: "spark"}
 _SUPPORTED_BACKENDS = (0,)
+_MAX_PARTY_ID = 10 ** 18
+# numeric job_parameters that may not be negative (timeout 0: the server's default)
+_NON_NEGATIVE = ("timeout", "processors_per_node", "backend")
 
 
 # --------------------------------------------------------------------------- runtime conf
@@ -142,11 +147,11 @@ def _require(section: dict, keys: tuple[str, ...], prefix: str = "") -> None:
 
 def _to_party_id(value: Any, name: str) -> int:
     """Return ``value`` as an int party id (ints and digit strings), else ArgumentError."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_PARTY_ID:
         return value
-    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii() and len(value) < 20:
         return int(value.strip())
-    raise ArgumentError(name, f"should be an integer party id, got {value!r}")
+    raise ArgumentError(name, f"should be an integer party id, got {validate.show_value(value)}")
 
 
 def _normalise_roles(roles: Any) -> dict[str, list[int]]:
@@ -154,6 +159,7 @@ def _normalise_roles(roles: Any) -> dict[str, list[int]]:
         raise ArgumentError("role", "should be a non-empty dict of role -> party id list")
     normalised = {}
     for role, party_ids in roles.items():
+        validate.check_text("role", role)
         if not isinstance(party_ids, list) or not party_ids:
             raise ArgumentError(f"role.{role}", "should be a non-empty list of party ids")
         ids = [_to_party_id(pid, f"role.{role}[{i}]") for i, pid in enumerate(party_ids)]
@@ -167,6 +173,8 @@ def _normalise_initiator(initiator: Any) -> dict:
     initiator = _as_dict(initiator, "initiator")
     if "role" in initiator and not isinstance(initiator["role"], str):
         raise ArgumentError("initiator.role", "should be a role name")
+    if "role" in initiator:
+        validate.check_text("initiator.role", initiator["role"])
     if "party_id" in initiator:
         initiator["party_id"] = _to_party_id(initiator["party_id"], "initiator.party_id")
     return initiator
@@ -180,7 +188,12 @@ def _check_job_parameter_types(job_parameters: Any) -> None:
         value = job_parameters[key]
         is_bool_as_number = isinstance(value, bool) and bool not in types
         if is_bool_as_number or not isinstance(value, types):
-            raise ArgumentError(f"job_parameters.{key}", f"{wording}, got {value!r}")
+            raise ArgumentError(f"job_parameters.{key}", f"{wording}, got {validate.show_value(value)}")
+        if key in _NON_NEGATIVE and not (0 <= value < math.inf):
+            raise ArgumentError(f"job_parameters.{key}", f"should be 0 or more, got {value!r}")
+    for key in ("model_id", "model_version"):  # path components of the model directory
+        if job_parameters.get(key) not in (None, ""):
+            validate.check_text(f"job_parameters.{key}", job_parameters[key])
 
 
 def _check_work_mode(work_mode: int, server_work_mode: int) -> None:
@@ -209,7 +222,8 @@ def _check_backend(job_parameters: dict) -> None:
 def _check_job_type(job_parameters: dict) -> None:
     job_type = job_parameters.get("job_type", TRAIN)
     if job_type not in (TRAIN, PREDICT):
-        raise ArgumentError("job_parameters.job_type", f"should be train or predict, got {job_type!r}")
+        raise ArgumentError("job_parameters.job_type",
+                            f"should be train or predict, got {validate.show_value(job_type)}")
     if job_type == PREDICT:
         for key in ("model_id", "model_version"):
             if not job_parameters.get(key):
@@ -257,7 +271,7 @@ def _check_args(args: dict, name: str, party_count: int) -> None:
 # --------------------------------------------------------------------------- parser interface
 
 def parse_job(dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = None,
-              mode: str = TRAIN) -> "DSLParser":
+              mode: str = TRAIN, max_components: int | None = None) -> "DSLParser":
     """Validate ``dsl`` against ``runtime_conf`` and return the parser of its DSL version.
 
     Args:
@@ -265,6 +279,8 @@ def parse_job(dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = N
         runtime_conf: the job's runtime conf (``dsl_version`` picks the parser, default 1).
         train_runtime_conf: the training job's runtime conf; required when ``mode`` is predict.
         mode: ``"train"`` or ``"predict"``.
+        max_components: refuse a DSL of more components (``scheduler.max_job_components``,
+            given where a DSL comes in: submit, a party's create, dag/dependency); None: no cap.
 
     Raises:
         DSLError, ArgumentError, RequiredArgumentsError: naming the component or field.
@@ -273,7 +289,7 @@ def parse_job(dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = N
     parser_class = _PARSERS.get(version)
     if parser_class is None:
         raise ArgumentError("dsl_version", f"{version!r} is not supported (supported: {sorted(_PARSERS)})")
-    return parser_class(dsl, runtime_conf, train_runtime_conf, mode)
+    return parser_class(dsl, runtime_conf, train_runtime_conf, mode, max_components)
 
 
 class DSLParser(abc.ABC):
@@ -455,7 +471,7 @@ class _Component:
         (self.data_upstream if kind == "data" else self.model_upstream).add(up.name)
 
 
-def _read_components(dsl: Any) -> dict[str, _Component]:
+def _read_components(dsl: Any, max_components: int | None = None) -> dict[str, _Component]:
     if not isinstance(dsl, dict):
         raise DSLError("dsl should be a dict with components")
     definitions = dsl.get("components")
@@ -463,6 +479,11 @@ def _read_components(dsl: Any) -> dict[str, _Component]:
         raise DSLError("there are no components in dsl, please have a check!")
     if not isinstance(definitions, dict):
         raise DSLError("components of dsl should be a dict of component name -> definition")
+    if max_components is not None and len(definitions) > max_components:
+        raise DSLError(f"dsl has {len(definitions)} components, more than the {max_components} this server "
+                       f"accepts (scheduler.max_job_components)")
+    for name in definitions:
+        validate.check_text("component name", name)
     return {name: _read_component(name, definition) for name, definition in definitions.items()}
 
 
@@ -473,7 +494,7 @@ def _read_component(name: str, definition: Any) -> _Component:
     if module is None:
         raise DSLError(f"component {name}: module is required")
     if not isinstance(module, str) or not registry.has_module(module):
-        raise DSLError(f"component {name}: unknown module {module}{_module_hint(module)}")
+        raise DSLError(f"component {name}: unknown module {validate.show_text(module)}{_module_hint(module)}")
     if "need_deploy" in definition and not isinstance(definition["need_deploy"], bool):
         raise DSLError(f"component {name}: need_deploy should be true or false")
     definition = copy.deepcopy(definition)
@@ -836,13 +857,13 @@ class DSLParserV1(DSLParser):
     version = 1
 
     def __init__(self, dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = None,
-                 mode: str = TRAIN) -> None:
+                 mode: str = TRAIN, max_components: int | None = None) -> None:
         if mode not in (TRAIN, PREDICT):
             raise ArgumentError("mode", f"should be train or predict, got {mode!r}")
         self.mode = mode
         self.runtime_conf = normalise_runtime_conf(runtime_conf)
         self.train_runtime_conf = self._read_train_conf(train_runtime_conf)
-        self._components = _read_components(dsl)
+        self._components = _read_components(dsl, max_components)
         if mode == TRAIN:
             _check_component_names(self._components)
         _link_references(self._components, mode)

@@ -3,21 +3,18 @@ what is missing, a job's parser, its models."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from fate_flow.db import Job, Queue
 from fate_flow.driver import dsl_parser
 from fate_flow.driver.status import JobStatus, QueueState
-from fate_flow.errors import ArgumentError, ComponentNotFound, FlowError, JobNotFound, NotFound, PartyNotFound
+from fate_flow.errors import ComponentNotFound, FlowError, JobNotFound, NotFound, PartyNotFound
 from fate_flow.settings import Settings
-from fate_flow.utils import ids
+from fate_flow.utils import ids, validate
 from fate_flow.utils.model_layout import component_module, load_component_model, version_dir
 from fate_flow.utils.redact import redact
 
 CONF_COLUMNS = ("f_runtime_conf", "f_train_runtime_conf")
-JOB_ID_MAX = 25  # the width of t_job.f_job_id
-_JOB_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{JOB_ID_MAX}}}")
 
 
 def query_rows(model, filters: dict[str, Any]) -> list[dict]:
@@ -61,16 +58,8 @@ def _redacted(row: dict) -> dict:
 
 
 def check_job_id(value: Any) -> str:
-    """``value`` if it has the form of a job id; ArgumentError naming ``job_id`` otherwise.
-
-    A job id is a string of letters, digits, ``_`` and ``-`` that fits ``t_job.f_job_id``; this
-    refuses a list or an object before it reaches a query (where SQLite would misread it).
-    """
-    if not isinstance(value, str):
-        raise ArgumentError("job_id", f"must be a string, not {type(value).__name__}")
-    if not _JOB_ID.fullmatch(value):
-        raise ArgumentError("job_id", f"{value[:40]!r} is not a job id (1 to {JOB_ID_MAX} letters, digits, _ or -)")
-    return value
+    """``value`` if it has the form of a job id; ArgumentError naming ``job_id`` otherwise."""
+    return validate.check_job_id("job_id", value)
 
 
 def initiator_job(job_id: Any) -> Job:

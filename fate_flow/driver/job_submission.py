@@ -51,7 +51,8 @@ class JobSubmitter:
         else:
             params["model_id"] = dsl_parser.gen_model_id(conf["role"])
             params["model_version"] = job_id
-        parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode)
+        parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode,
+                                      max_components=self.settings.scheduler.max_job_components)
         warnings = parser.validate_all_parameters()
         if conf["job_parameters"]["work_mode"] == dsl_parser.STANDALONE:
             self._check_input_tables(parser, conf["role"])

@@ -18,12 +18,12 @@ from fate_flow.driver.job_queries import job_parser, party_job
 from fate_flow.driver.launcher import kill_process_group
 from fate_flow.driver.party_calls import task_path
 from fate_flow.driver.status import TASK_UNFINISHED, JobStatus, TaskStatus, transition
-from fate_flow.errors import ArgumentError, FlowError
+from fate_flow.errors import ArgumentError, FlowError, JobNotFound
 from fate_flow.federation import release_task_session
 from fate_flow.party.client import FederatedClient, all_parties
 from fate_flow.settings import Settings
 from fate_flow.stores.model_catalogue import ModelCatalogue
-from fate_flow.utils import ids
+from fate_flow.utils import ids, validate
 
 SYNCABLE_JOB_FIELDS = frozenset({
     "f_start_time", "f_end_time", "f_elapsed", "f_progress", "f_current_tasks", "f_current_steps",
@@ -46,11 +46,13 @@ class PartyJobs:
 
     def create(self, job_id: str, role: str, party_id: str, row: dict) -> None:
         """Insert this party's job row (schedule/create); refuses a job that already exists here."""
-        conf = json.loads(row["f_runtime_conf"])
-        dsl = json.loads(row["f_dsl"])
-        train_conf = json.loads(row.get("f_train_runtime_conf") or "{}")
+        conf = validate.parse_json_text("f_runtime_conf", row.get("f_runtime_conf"))
+        dsl = validate.parse_json_text("f_dsl", row.get("f_dsl"))
+        train_conf = validate.parse_json_text("f_train_runtime_conf", row.get("f_train_runtime_conf") or "{}")
         mode = "predict" if train_conf else "train"
-        parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode)  # each party checks what it is given
+        # each party checks what it is given
+        parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode,
+                                      max_components=self.settings.scheduler.max_job_components)
         self._check_inputs(parser, conf, role, party_id)
         if Job.select().where(Job.f_job_id == job_id, Job.f_role == role, Job.f_party_id == party_id).exists():
             raise FlowError(f"job {job_id} already exists for role {role} party {party_id}")
@@ -175,6 +177,8 @@ class PartyJobs:
         """Record a task status or progress report (from its executor, its launcher or a kill)."""
         where = {"f_job_id": job_id, "f_task_id": ids.task_id(job_id, component), "f_role": role,
                  "f_party_id": str(party_id)}
+        if not Job.select().where(Job.f_job_id == job_id).exists():  # no task rows for jobs never created
+            raise JobNotFound(job_id)
         self.ensure_task_row(job_id, component, role, party_id)
         extra = {k: v for k, v in fields.items() if k in TASK_REPORT_FIELDS}
         changed = True

@@ -84,8 +84,8 @@ def unpack_chunk(body: bytes) -> Chunk:
     """
     try:
         header, data = msgpack.unpackb(body, raw=False)
-    except (ValueError, TypeError, msgpack.UnpackException) as exc:
-        raise ValueError(f"is not a msgpack [header, bytes] chunk ({type(exc).__name__})") from None
+    except (ValueError, TypeError, msgpack.UnpackException):
+        raise ValueError("is not a msgpack [header, bytes] chunk") from None
     if not isinstance(header, dict) or not isinstance(data, bytes):
         raise ValueError("is not a msgpack [header, bytes] chunk")
     fields, message_id = header.get("key"), header.get("message_id")

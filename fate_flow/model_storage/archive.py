@@ -22,10 +22,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fate_flow.errors import FlowError
+from fate_flow.utils.validate import show_value
 
 logger = logging.getLogger("fate_flow.model")
 
 COPY_CHUNK = 1 << 20
+# a member, or a whole archive, may unpack to this many times its compressed size (zeros
+# deflate about 1000:1; model files, text and numbers, about 10:1) ...
+DEFAULT_MAX_RATIO = 100
+# ... unless it unpacks to no more than this: small files of repeated text compress well
+RATIO_FLOOR = 1 << 20
 # errors zipfile and zlib raise on truncated, corrupt, encrypted or unsupported archives
 _CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError)
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -75,14 +81,16 @@ def pack_to_file(version_dir: Path, target: Path) -> Path:
     return target
 
 
-def unpack(archive: Path, target: Path, max_bytes: int, label: str) -> int:
+def unpack(archive: Path, target: Path, max_bytes: int, label: str, max_ratio: int = DEFAULT_MAX_RATIO) -> int:
     """Unpack ``archive`` as the model version directory ``target``; return the bytes written.
 
     ``label`` names the model in messages ("guest#9999#... 2020..."). Refuses (FlowError) an
     existing ``target``, unsafe member names (absolute, ``..``), links and special files,
-    encrypted members, a declared or actual total above ``max_bytes`` and any corrupt or
-    truncated archive; on refusal nothing is left: members are written into a temporary
-    sibling directory that is renamed onto ``target`` only when complete.
+    encrypted members, a declared or actual total above ``max_bytes``, a member or archive
+    that unpacks to more than ``max_ratio`` times its compressed size (a zip bomb, even one
+    within ``max_bytes``) and any corrupt or truncated archive; on refusal nothing is left:
+    members are written into a temporary sibling directory that is renamed onto ``target``
+    only when complete.
     """
     if target.exists():
         raise FlowError(f"Model {label} local cache already existed")
@@ -91,7 +99,7 @@ def unpack(archive: Path, target: Path, max_bytes: int, label: str) -> int:
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.unpack-", dir=parent))
     try:
-        written = _unpack_into(archive, staging, max_bytes, label)
+        written = _unpack_into(archive, staging, max_bytes, label, max_ratio)
         if target.exists():  # another import or restore won the race
             raise FlowError(f"Model {label} local cache already existed")
         os.rename(staging, target)
@@ -104,10 +112,11 @@ def unpack(archive: Path, target: Path, max_bytes: int, label: str) -> int:
     return written
 
 
-def _unpack_into(archive: Path, staging: Path, max_bytes: int, label: str) -> int:
+def _unpack_into(archive: Path, staging: Path, max_bytes: int, label: str, max_ratio: int) -> int:
+    # the causes are logged, not answered: their text holds paths and library internals
     try:
         with zipfile.ZipFile(archive) as zf:
-            members = checked_members(zf, max_bytes, label)
+            members = checked_members(zf, max_bytes, label, max_ratio, archive.stat().st_size)
             written = 0
             for info, parts in members:
                 written = _extract(zf, info, staging.joinpath(*parts), written, max_bytes, label)
@@ -115,33 +124,50 @@ def _unpack_into(archive: Path, staging: Path, max_bytes: int, label: str) -> in
     except FlowError:
         raise
     except _CORRUPT as exc:
-        raise FlowError(f"model archive of {label} is not a valid zip file (truncated or corrupt?): {exc}") from exc
+        logger.warning("model archive of %s is not a valid zip: %r", label, exc)
+        raise FlowError(f"model archive of {label} is not a valid zip file (truncated or corrupt?)") from exc
     except OSError as exc:
-        raise FlowError(f"model archive of {label} could not be unpacked: {exc}") from exc
+        logger.warning("model archive of %s could not be unpacked: %r", label, exc)
+        raise FlowError(f"model archive of {label} could not be unpacked on the server (see its log)") from exc
 
 
-def checked_members(zf: zipfile.ZipFile, max_bytes: int, label: str) -> list[tuple[zipfile.ZipInfo, list[str]]]:
-    """``[(info, path parts)]`` of an archive whose names, types and declared sizes are acceptable."""
+def checked_members(zf: zipfile.ZipFile, max_bytes: int, label: str, max_ratio: int = DEFAULT_MAX_RATIO,
+                    archive_size: int | None = None) -> list[tuple[zipfile.ZipInfo, list[str]]]:
+    """``[(info, path parts)]`` of an archive whose names, types and declared sizes are acceptable.
+
+    Declared sizes are good enough for the ratio: zipfile never yields more than a member's
+    declared size nor reads more than its compressed size (and the copy counts bytes too).
+    """
     members, declared = [], 0
     for info in zf.infolist():
         parts = safe_parts(info.filename)
+        name = show_value(info.filename)  # escaped and cut short: names come from the sender
         if parts is None:
-            raise FlowError(f"model archive of {label} refused: member {info.filename!r} has an absolute "
-                            f"path or a '..' component")
+            raise FlowError(f"model archive of {label} refused: member {name} has an absolute path "
+                            f"or a '..' component")
         mode = info.external_attr >> 16
         if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
             kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
-            raise FlowError(f"model archive of {label} refused: member {info.filename!r} is {kind}")
+            raise FlowError(f"model archive of {label} refused: member {name} is {kind}")
         if info.flag_bits & 0x1:
-            raise FlowError(f"model archive of {label} refused: member {info.filename!r} is encrypted")
+            raise FlowError(f"model archive of {label} refused: member {name} is encrypted")
         declared += info.file_size
         if declared > max_bytes:
             raise _too_big(label, max_bytes)
+        _check_ratio(f"member {name}", info.file_size, info.compress_size, max_ratio, label)
         if parts:
             members.append((info, parts))
+    if archive_size is not None:
+        _check_ratio("the archive", declared, archive_size, max_ratio, label)
     if not any(not info.is_dir() for info, _ in members):
         raise FlowError(f"model archive of {label} refused: it holds no files")
     return members
+
+
+def _check_ratio(what: str, size: int, compressed: int, max_ratio: int, label: str) -> None:
+    if size > RATIO_FLOOR and size > max_ratio * max(compressed, 1):
+        raise FlowError(f"model archive of {label} refused: {what} unpacks to {size} bytes from {compressed}, "
+                        f"more than {max_ratio} times as many (model_store.import_max_ratio)")
 
 
 def safe_parts(name: str) -> list[str] | None:
@@ -160,7 +186,12 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, written: in
         dest.mkdir(parents=True, exist_ok=True)
         return written
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with zf.open(info) as src, open(dest, "xb") as out:  # "x": a duplicate member is refused
+    try:
+        out = open(dest, "xb")  # "x": a duplicate member is refused
+    except FileExistsError:
+        raise FlowError(f"model archive of {label} refused: member {show_value(info.filename)} "
+                        f"appears twice") from None
+    with zf.open(info) as src, out:
         return copy_counted(src, out, written, max_bytes, label)
 
 

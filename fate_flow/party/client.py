@@ -49,7 +49,8 @@ class FederatedClient:
             resp = self.send(address, endpoint, body, method, timeout)
             return resp.json()
         except requests.RequestException as exc:
-            raise FederationError(role, party_id, endpoint, f"server {address} unreachable ({exc.__class__.__name__})") from exc
+            reason = "timed out" if isinstance(exc, requests.Timeout) else "no connection"
+            raise FederationError(role, party_id, endpoint, f"server {address} unreachable ({reason})") from exc
         except ValueError as exc:
             raise FederationError(role, party_id, endpoint, f"answer is not JSON (HTTP {resp.status_code})") from exc
 

@@ -13,6 +13,7 @@ from fate_flow.driver.status import TaskStatus
 from fate_flow.errors import ArgumentError, FlowError, RequiredArgumentsError
 from fate_flow.settings import Settings
 from fate_flow.stores.table_catalogue import TableCatalogue
+from fate_flow.utils import validate
 from fate_flow.utils.paths import resolve_user_path
 
 UPLOAD_REQUIRED = ("work_mode", "namespace", "table_name", "file", "head", "partition")
@@ -108,8 +109,9 @@ class DataAccess:
         if job_id:
             query = query.where(Task.f_job_id == str(job_id))
         query = query.order_by(Task.f_create_time.desc())
-        if limit not in (None, ""):
-            query = query.limit(max(_int_field({"limit": limit}, "limit"), 0))
+        count = validate.check_limit("limit", limit) if limit not in (None, "") else -1
+        if count >= 0:  # -1: every upload
+            query = query.limit(count)
         return [self._history_entry(task) for task in query]
 
     def _history_entry(self, task: Task) -> dict:
@@ -142,6 +144,8 @@ class DataAccess:
         from fate_flow.driver.dsl_parser import all_party_key
 
         local = conf.get("local") or {}
+        if not isinstance(local, dict):
+            raise ArgumentError("local", "should be an object with role and party_id")
         _required({"local.role": local.get("role"), "local.party_id": local.get("party_id"),
                    "data_type": conf.get("data_type")}, ("local.role", "local.party_id", "data_type"))
         roles = conf.get("role") if isinstance(conf.get("role"), dict) else {}

@@ -85,7 +85,9 @@ class ModelCenter:
     def import_archive(self, ref: ModelRef, archive: Path) -> None:
         """Unpack a received archive as ``ref``'s version directory and record it."""
         self.check_upload_size(archive.stat().st_size, ref.label)
-        model_archive.unpack(archive, self.version_dir(ref), self.settings.model_store.import_max_bytes, ref.label)
+        limits = self.settings.model_store
+        model_archive.unpack(archive, self.version_dir(ref), limits.import_max_bytes, ref.label,
+                             limits.import_max_ratio)
         self.catalogue.record(ref)
 
     def transfer(self, namespace: str, name: str) -> dict[str, str]:
@@ -123,7 +125,8 @@ class ModelCenter:
         address = model_store.store_address(self.settings.model_store, address)
         if not model_store.open_store(address).exists(ref.party_model_id, ref.model_version):
             raise model_store.never_stored(ref.party_model_id, ref.model_version, address)
-        params = self._task_params(ref, address, max_bytes=self.settings.model_store.import_max_bytes)
+        params = self._task_params(ref, address, max_bytes=self.settings.model_store.import_max_bytes,
+                                   max_ratio=self.settings.model_store.import_max_ratio)
         return self._submit("restore_0", "ModelRestore", params, job_id)
 
     def _task_params(self, ref: ModelRef, address: dict, **extra: Any) -> dict:

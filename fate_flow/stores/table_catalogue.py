@@ -13,6 +13,7 @@ from fate_flow.db import DB, DataView, StorageTableMeta, now_ms
 from fate_flow.errors import ArgumentError, FlowError
 from fate_flow.settings import Settings
 from fate_flow.stores.tracking import MetricTracker
+from fate_flow.utils import validate
 
 if TYPE_CHECKING:
     from fate_flow.storage import TableMeta
@@ -40,6 +41,7 @@ class TableCatalogue:
         from fate_flow.storage import check_name
 
         for field, value in (("namespace", namespace), ("table_name", name)):
+            validate.check_text(field, value)
             try:
                 check_name(field, value)
             except (ValueError, TypeError) as exc:
@@ -119,10 +121,10 @@ class TableCatalogue:
     def record_task_output(self, job_id: str, component: str, task_id: str, role: str, party_id: str,
                            body: dict) -> dict:
         """Record a table a task committed: catalogue row, the task's data view, the upload metric."""
-        from fate_flow.storage import TableMeta
-
-        meta = TableMeta.from_dict(body.get("meta") or {})
+        meta = _task_table_meta(body.get("meta"))
         self.check_names(meta.namespace, meta.name)
+        if body.get("upload_count") is not None:
+            validate.check_limit("upload_count", body["upload_count"])
         self._catalogue(meta, job_id)
         view = {"f_table_name": meta.name, "f_table_namespace": meta.namespace, "f_component_name": component,
                 "f_table_count_actual": meta.count, "f_partition": meta.partitions,
@@ -137,3 +139,26 @@ class TableCatalogue:
             tracker.save_metric_data("upload", "data_access", [["count", meta.count]])
             tracker.save_metric_meta("upload", "data_access", {"name": "data_access", "metric_type": "UPLOAD"})
         return meta.to_dict()
+
+
+def _task_table_meta(raw: Any) -> "TableMeta":
+    """The table meta a task reports; ArgumentError (101) naming ``meta`` if it is not one."""
+    from fate_flow.storage import TableMeta
+
+    if not isinstance(raw, dict):
+        raise ArgumentError("meta", "should be the table meta object")
+    try:
+        meta = TableMeta.from_dict(raw)
+    except TypeError:
+        raise ArgumentError("meta", "should have namespace and name") from None
+    for field in ("partitions", "count", "create_time"):
+        value = getattr(meta, field)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ArgumentError(f"meta.{field}", "should be an integer, 0 or more")
+    for field in ("schema", "extra"):
+        if not isinstance(getattr(meta, field), dict):
+            raise ArgumentError(f"meta.{field}", "should be an object")
+    for field in ("delimiter", "engine"):
+        if not isinstance(getattr(meta, field), str):
+            raise ArgumentError(f"meta.{field}", "should be a string")
+    return meta

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fate_flow.components.param import BaseParam, check_positive_int
-from fate_flow.model_storage.archive import check_model_name
+from fate_flow.model_storage.archive import DEFAULT_MAX_RATIO, check_model_name
 
 
 class _ModelOperationParam(BaseParam):
@@ -38,7 +38,9 @@ class ModelRestoreParam(_ModelOperationParam):
     def __init__(self):
         super().__init__()
         self.max_bytes = 1 << 30
+        self.max_ratio = DEFAULT_MAX_RATIO
 
     def check(self) -> None:
         super().check()
         check_positive_int("max_bytes", self.max_bytes)
+        check_positive_int("max_ratio", self.max_ratio)

@@ -56,7 +56,7 @@ class ModelRestore(ComponentBase):
         try:
             if not open_store(params.store_address).get(params.model_id, params.model_version, archive):
                 raise never_stored(params.model_id, params.model_version, params.store_address)
-            written = unpack(archive, target, params.max_bytes, label)
+            written = unpack(archive, target, params.max_bytes, label, params.max_ratio)
             ctx.logger.info("restored %s (%s bytes) into %s", label, written, target)
         finally:
             archive.unlink(missing_ok=True)
