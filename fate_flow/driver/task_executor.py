@@ -111,6 +111,7 @@ def run_component(args: argparse.Namespace, config: dict) -> None:
     try:
         inputs = resolve_inputs(ctx, config)
         inputs.update(resolve_models(config))
+        logger.info("running %s", config["module_name"])
         output = component.run(ctx, inputs)
         save_output_model(config, output.model)
         _record_output(ctx, tracker, config, output)
@@ -125,6 +126,7 @@ def _record_output(ctx, tracker: "HttpTracker", config: dict, output) -> None:
     if isinstance(output.data, dict) and "writer" in output.data:  # an upload's staged table
         staged = output.data
         final = ctx.storage.commit(staged["writer"], staged["meta"], staged["mode"])
+        logger.info("committed %s.%s (%s rows)", final.namespace, final.name, final.count)
         tracker.record_table({"meta": final.to_dict(), "upload_count": staged.get("upload_count")})
         return
     from fate_flow.driver.task_io import store_output
