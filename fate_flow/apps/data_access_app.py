@@ -8,6 +8,7 @@ from flask import Blueprint, request
 
 from fate_flow.app import services
 from fate_flow.apps._request import json_body
+from fate_flow.driver.waker import PREWARM, notify, socket_path
 from fate_flow.errors import ArgumentError, FlowError
 from fate_flow.utils.ids import generate_job_id
 from fate_flow.utils.response import ok
@@ -33,6 +34,7 @@ def _query_conf() -> dict:
 @bp.route("/upload", methods=["POST"])
 def upload():
     svc = services()
+    notify(socket_path(svc.settings.run_dir), PREWARM)  # its task process starts while the file comes in
     job_id = generate_job_id()
     body = request.get_json(silent=True) if request.is_json else None
     if isinstance(body, dict) and str(body.get("use_local_data", "")) == "0":

@@ -6,6 +6,12 @@
 It stays light (no flask, peewee or requests) so that it starts fast. It reports its
 status to its own party's server and to the initiator's server over HTTP, and writes
 FATE's log layout under logs/<job>/<role>/<party>/<component>/.
+
+``python -m fate_flow.driver.task_executor --standby`` is the same program started
+ahead of its task (see ``launcher.Launcher.prewarm``): it loads what tasks need, then
+reads one order from stdin, the JSON ``{"argv": [...], "env": {...}, "log": path}``,
+and runs as if started with that argv and environment, its output going to ``log``.
+End of input without an order makes it exit quietly.
 """
 from __future__ import annotations
 
@@ -168,5 +174,41 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if status == "success" else 1
 
 
+def standby(orders=None) -> int:
+    """Load what tasks need, wait for the launcher's order on stdin, then run that task."""
+    _preload()
+    line = (orders or sys.stdin.buffer).readline()
+    if not line.strip():
+        return 0  # retired without a task
+    order = json.loads(line)
+    os.environ.update(order.get("env") or {})
+    _redirect_output(order["log"])
+    return main(order["argv"])
+
+
+def _preload() -> None:
+    """Import the modules every task imports anyway (numpy and pyarrow are most of the start-up time)."""
+    import fate_flow.components  # noqa: F401
+    import fate_flow.driver.task_io  # noqa: F401
+    import fate_flow.federation  # noqa: F401
+    import fate_flow.storage  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+
+def _redirect_output(log_path: str) -> None:
+    """Point stdout and stderr at the task's std.log and stdin at /dev/null, as for a task started afresh."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.dup2(null, 0)
+    finally:
+        os.close(log)
+        os.close(null)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(standby() if sys.argv[1:] == ["--standby"] else main())
