@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,8 +17,8 @@ import pytest
 
 import fate_flow.storage.local as local_module
 from fate_flow.storage import (LocalStorage, MemoryStorage, StorageError, TableMeta, TableNotFoundError, TableStorage,
-                               UploadFormatError, check_name, iter_line_batches, open_storage, register_engine,
-                               write_delimited)
+                               UploadFormatError, check_name, iter_line_batches, open_storage, read_ahead,
+                               register_engine, write_delimited)
 
 # FATE's example file (spec 12.3): the repo's copy, else the shared reference tree.
 REPO_BREAST = Path(__file__).resolve().parents[1] / "examples" / "data" / "breast_hetero_guest.csv"
@@ -482,7 +483,8 @@ def traced_peak(run) -> tuple[object, int]:
         tracemalloc.stop()
 
 
-def test_upload_memory_is_bounded_by_the_block_not_the_file(local, tmp_path):
+@pytest.mark.parametrize("ahead", [False, True], ids=["serial", "read_ahead"])
+def test_upload_memory_is_bounded_by_the_block_not_the_file(local, tmp_path, ahead):
     path = tmp_path / "big.csv"
     generate_csv(path, 300_000, 10)
     size = path.stat().st_size
@@ -499,16 +501,41 @@ def test_upload_memory_is_bounded_by_the_block_not_the_file(local, tmp_path):
         nonlocal arrow_peak
         lines = iter_line_batches(path, block_size=block)
         writer = local.writer("ns", "big")
-        for ids, values in lines:
+        for ids, values in read_ahead(lines) if ahead else lines:
             writer.write_batch(ids, values)
             arrow_peak = max(arrow_peak, pa.total_allocated_bytes() - arrow_base)
         return local.commit(writer, TableMeta("ns", "big", schema=lines.header), "create")
     meta, upload_peak = traced_peak(upload_big)
     assert meta.count == 300_000
-    # Measured about 6 and 2.3 blocks; the file is 28 blocks. (Commit then reads the ids,
-    # not the values, back into Arrow's pool to deduplicate them: memory in ids, not in bytes.)
+    # Measured about 6 and 2.3 blocks, read ahead or not; the file is 28 blocks. (Commit then
+    # reads the ids, not the values, back into Arrow's pool to deduplicate them: memory in
+    # ids, not in bytes.)
     assert upload_peak < 8 * block, upload_peak
     assert arrow_peak < 4 * block, arrow_peak
+
+
+def test_read_ahead_gives_every_item_in_order_and_raises_the_source_error():
+    assert list(read_ahead(iter(range(1000)), depth=2)) == list(range(1000))
+
+    def failing():
+        yield 1
+        raise UploadFormatError("f.csv", "is not valid UTF-8 text", 7)
+    got = []
+    with pytest.raises(UploadFormatError, match="line 7"):
+        for item in read_ahead(failing()):
+            got.append(item)
+    assert got == [1]
+
+
+def test_read_ahead_stopped_early_closes_the_source(tmp_path):
+    path = tmp_path / "big.csv"
+    generate_csv(path, 20_000, 3)
+    lines = iter_line_batches(path, block_size=4096)
+    ahead = read_ahead(lines)
+    next(ahead)
+    ahead.close()  # what a caller's break or error does
+    assert lines._file.closed
+    assert all(t.name != "read-ahead" for t in threading.enumerate())
 
 
 def test_last_occurrences_of_integer_and_mixed_ids():

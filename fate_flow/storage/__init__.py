@@ -6,7 +6,7 @@ Engines are picked by name (``open_storage("local", root)``); writers stage rows
 """
 from fate_flow.storage.base import (COMMIT_MODES, StorageError, StoredTable, TableExistsError, TableMeta,
                                     TableNotFoundError, TableStorage, TableWriter, check_name)
-from fate_flow.storage.csv_lines import LineBatches, UploadFormatError, iter_line_batches
+from fate_flow.storage.csv_lines import LineBatches, UploadFormatError, iter_line_batches, read_ahead
 from fate_flow.storage.delimited import write_delimited
 from fate_flow.storage.local import LocalStorage
 from fate_flow.storage.memory import MemoryStorage
@@ -15,5 +15,5 @@ from fate_flow.storage.registry import open_storage, register_engine
 __all__ = [
     "COMMIT_MODES", "LineBatches", "LocalStorage", "MemoryStorage", "StorageError", "StoredTable",
     "TableExistsError", "TableMeta", "TableNotFoundError", "TableStorage", "TableWriter", "UploadFormatError",
-    "check_name", "iter_line_batches", "open_storage", "register_engine", "write_delimited",
+    "check_name", "iter_line_batches", "open_storage", "read_ahead", "register_engine", "write_delimited",
 ]

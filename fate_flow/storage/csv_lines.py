@@ -10,7 +10,9 @@ grows only to hold a single line longer than it).
 from __future__ import annotations
 
 import os
-from typing import Iterator
+import queue
+import threading
+from typing import Iterable, Iterator, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +20,7 @@ import pyarrow as pa
 NEWLINE, CR, TAB, COMMA = 10, 13, 9, 44
 UTF8_BOM = b"\xef\xbb\xbf"
 MAX_BLOCK = 2 ** 31 - 2  # int32 Arrow offsets; a line this long is not text data
+T = TypeVar("T")
 
 
 class UploadFormatError(ValueError):
@@ -41,6 +44,58 @@ def iter_line_batches(path: str | os.PathLike, block_size: int = 8 << 20, head: 
         UTF-8 (also raised while iterating, for a later block); OSError if unreadable.
     """
     return LineBatches(path, block_size, head)
+
+
+def read_ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Iterate ``items`` in a background thread, at most ``depth`` items ahead of the caller.
+
+    Parsing a block (numpy, Arrow) and writing the previous one (Parquet encoding and
+    compression) both release the GIL, so on two cores an upload takes about the longer
+    of the two instead of their sum; memory grows by ``depth`` items at most. An error
+    of the iteration is raised in the caller; a caller that stops early (break, error)
+    stops the thread, which closes ``items`` if it can be closed.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        handoff.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put((done, None))
+        except BaseException as exc:  # handed to the caller, raised there
+            handoff.put((done, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if stop.is_set() and close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting to hand over
+            try:
+                handoff.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
 
 
 class LineBatches:

@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from fate_flow.components.base import ComponentBase, ComponentOutput
 from fate_flow.components.data_access.param import DROP_APPEND, DROP_REPLACE, UPLOAD_TMP_DIR
-from fate_flow.storage import TableMeta, iter_line_batches
+from fate_flow.storage import TableMeta, iter_line_batches, read_ahead
 
 
 class Upload(ComponentBase):
@@ -32,7 +32,7 @@ class Upload(ComponentBase):
         writer = ctx.storage.writer(params.namespace, params.table_name)
         last_progress = -1
         try:
-            for ids, values in lines:
+            for ids, values in read_ahead(lines):  # the next block is parsed while this one is written
                 writer.write_batch(ids, values)
                 progress = min(99, int(lines.bytes_read * 100 / size))
                 if progress != last_progress:
