@@ -254,6 +254,7 @@ def test_local_crash_between_data_swap_and_meta_rename_keeps_meta_matching_data(
     monkeypatch.undo()
     with local.open("ns", "t") as table:  # the new data is in place: its meta comes from the pending file
         assert (table.count(), table.meta.schema["header"]) == (2, "w")
+    assert local.read_meta("ns", "t").count == 2  # meta.json is stale while a pending meta is there
     upload(local, write_file(tmp_path, "id,x\n4,d\n", "third.csv"), mode="replace")
     assert sorted(p.name for p in (local.root / "ns" / "t").iterdir()) == ["data.parquet", "meta.json"]
     assert rows_of(local) == [("4", "d")]
@@ -548,3 +549,22 @@ def test_last_occurrences_of_integer_and_mixed_ids():
     assert list(last_occurrence_rows(pa.array(["7", "07", "7"]))) == [1, 2]
     chunked = pa.chunked_array([pa.array(["10", "20"]), pa.array(["10"])])
     assert list(last_occurrence_rows(chunked)) == [1, 2]
+
+
+def test_read_meta_answers_from_the_meta_file_alone(storage, tmp_path):
+    with pytest.raises(TableNotFoundError):
+        storage.read_meta("ns", "t")
+    upload(storage, write_file(tmp_path, "id,v\n1,a\n2,b\n"))
+    meta = storage.read_meta("ns", "t")
+    assert (meta.count, meta.schema, meta.partitions) == (2, {"header": "v", "sid": "id"}, 4)
+    storage.delete("ns", "t")
+    with pytest.raises(TableNotFoundError):
+        storage.read_meta("ns", "t")
+
+
+def test_storage_package_loads_no_numpy_or_pyarrow_until_rows_are_touched(tmp_path):
+    code = ("import sys; import fate_flow.storage as s; st = s.open_storage('local', sys.argv[1]); "
+            "st.exists('ns', 't'); s.check_name('namespace', 'ns'); s.TableMeta('ns', 't'); "
+            "print(','.join(m for m in ('numpy', 'pyarrow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "", out.stdout + out.stderr
