@@ -568,3 +568,29 @@ def test_storage_package_loads_no_numpy_or_pyarrow_until_rows_are_touched(tmp_pa
             "print(','.join(m for m in ('numpy', 'pyarrow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "", out.stdout + out.stderr
+
+
+def test_canonical_integers_agree_with_the_pattern():
+    """Read from the string buffers with numpy; the reference is the regular expression it replaced."""
+    import random
+    import re
+
+    from fate_flow.storage.base import canonical_integers
+
+    pattern = re.compile(r"^(0|-?[1-9][0-9]{0,17})$")
+    cases = [["0"], ["-0"], ["00"], ["7", "07"], ["-"], [""], ["+7"], ["1e3"], ["123456789012345678"],
+             ["1234567890123456789"], ["-123456789012345678"], ["9", "10", "-5", "0"], [" 1"], ["12a"], []]
+    rng = random.Random(7)
+    for _ in range(500):
+        cases.append(["".join(rng.choice("0123456789-+ a") for _ in range(rng.randint(0, 5)))
+                      for _ in range(rng.randint(1, 4))])
+        cases.append([str(rng.randint(-10 ** 18 + 1, 10 ** 18 - 1)) for _ in range(3)])
+    for ids in cases:
+        expected = [int(x) for x in ids] if all(pattern.match(x) for x in ids) else None
+        got = canonical_integers(pa.array(ids, pa.string()))
+        assert (None if got is None else got.tolist()) == expected, ids
+    sliced = pa.array(["x", "5", "6", "-7"]).slice(1)
+    assert canonical_integers(sliced).tolist() == [5, 6, -7]
+    assert canonical_integers(pa.chunked_array([sliced.slice(0, 2), pa.array(["8"])])).tolist() == [5, 6, 8]
+    assert canonical_integers(pa.array(["5", "12"], pa.large_string())).tolist() == [5, 12]
+    assert canonical_integers(pa.array(["1", None])) is None

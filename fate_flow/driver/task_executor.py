@@ -191,7 +191,7 @@ def _preload() -> None:
     import fate_flow.components  # noqa: F401
     import fate_flow.driver.task_io  # noqa: F401
     import fate_flow.federation  # noqa: F401
-    import fate_flow.storage  # noqa: F401
+    import fate_flow.storage.csv_lines  # noqa: F401  (numpy, pyarrow)
     import pyarrow.parquet  # noqa: F401
 
 

@@ -316,16 +316,57 @@ def last_occurrence_rows(ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
 def canonical_integers(ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     """The ids as int64 if every one is a canonical decimal integer ("7", not "07" or "+7"), else None.
 
-    Most FATE ids are such numbers: as int64 they take 8 bytes each and sort in numpy,
-    where hashing millions of strings in Arrow needs several times the memory.
+    Canonical: "0", or an optional "-" and 1-18 digits without a leading zero. Most FATE
+    ids are such numbers: as int64 they take 8 bytes each and sort in numpy, where
+    hashing millions of strings in Arrow needs several times the memory. Read digit by
+    digit from the string buffers with numpy (pyarrow.compute would cost an upload task
+    its import time).
     """
+    import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    canonical = pc.match_substring_regex(ids, r"^(0|-?[1-9][0-9]{0,17})$")
-    if not pc.all(canonical).as_py():
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    parts = []
+    for chunk in chunks:
+        numbers = _canonical_integers_of_chunk(chunk)
+        if numbers is None:
+            return None
+        parts.append(numbers)
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def _canonical_integers_of_chunk(chunk: pa.Array) -> np.ndarray | None:
+    import numpy as np
+    import pyarrow as pa
+
+    if chunk.type not in (pa.string(), pa.large_string()) or chunk.null_count:
         return None
-    return pc.cast(ids, pa.int64()).to_numpy()
+    rows = len(chunk)
+    if rows == 0:
+        return np.empty(0, dtype=np.int64)
+    width = np.int32 if chunk.type == pa.string() else np.int64
+    _, offsets, data = chunk.buffers()
+    offsets = np.frombuffer(offsets, dtype=width, count=rows + 1, offset=chunk.offset * np.dtype(width).itemsize)
+    lengths = np.diff(offsets)
+    if lengths.min() < 1 or lengths.max() > 19:
+        return None
+    data = np.frombuffer(data, dtype=np.uint8)
+    starts = offsets[:-1].astype(np.int64)
+    negative = data[starts] == ord("-")
+    first = starts + negative
+    digits = lengths - negative
+    if digits.min() < 1 or digits.max() > 18:
+        return None
+    if ((data[first] == ord("0")) & ((digits > 1) | negative)).any():  # "07", "-0"
+        return None
+    values = np.zeros(rows, dtype=np.int64)
+    for k in range(int(digits.max())):
+        todo = np.flatnonzero(digits > k)
+        digit = data[first[todo] + k].astype(np.int64) - ord("0")
+        if ((digit < 0) | (digit > 9)).any():
+            return None
+        values[todo] = values[todo] * 10 + digit
+    return np.where(negative, -values, values)
 
 
 def last_occurrences_of_integers(numbers: np.ndarray) -> np.ndarray | None:
