@@ -107,6 +107,35 @@ def test_tricky_text_matches_the_oracle_for_every_block_size(tmp_path, head):
         assert count == len(rows)
 
 
+def test_random_lines_match_the_oracle_with_long_ids_and_ragged_rows(tmp_path, monkeypatch):
+    """Ids from empty to longer than the first-comma probe, any field count, CR/LF, tabs."""
+    import random
+
+    import fate_flow.storage.csv_lines as csv_lines
+
+    rng = random.Random(11)
+    lines = ["id,a,b"]
+    for _ in range(3000):
+        ident = "".join(rng.choice("0123456789ab") for _ in range(rng.choice([0, 1, 3, 7, 23, 24, 25, 40])))
+        fields = [str(rng.randint(0, 999)) for _ in range(rng.choice([0, 1, 2, 2, 2, 5]))]
+        sep = rng.choice([",", ",", ",", "\t"])
+        lines.append(ident + "".join(sep + f for f in fields) + rng.choice(["", "", "\r"]))
+    text = "\n".join(lines) + "\n"
+    path = write_file(tmp_path, text)
+    expected = oracle(text, True)
+    expected_ragged = sum(1 for line in text.split("\n")[1:]
+                          if line.rstrip("\r") and len(line.rstrip("\r").replace("\t", ",").split(",")) != 3)
+    variants = [False, True] if hasattr(csv_lines.np, "bitwise_count") else [False]
+    for without_popcount in variants:
+        if without_popcount:
+            monkeypatch.delattr(csv_lines.np, "bitwise_count")
+        for block_size in (97, 4096, 8 << 20):
+            lines_read = iter_line_batches(path, block_size=block_size)
+            rows = [pair for ids, values in lines_read for pair in zip(ids.to_pylist(), values.to_pylist())]
+            assert (lines_read.header, rows) == expected, block_size
+            assert lines_read.ragged_rows == expected_ragged, (block_size, without_popcount)
+
+
 def test_breast_file_parses_identically_with_tiny_blocks():
     reference = parse_all(BREAST, 8 << 20)
     longest = max(len(line) for line in BREAST.read_bytes().split(b"\n"))
