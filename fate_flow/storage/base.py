@@ -326,13 +326,19 @@ def canonical_integers(ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     import pyarrow as pa
 
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    parts = []
+    numbers = np.empty(len(ids), dtype=np.int64)
+    done = 0
     for chunk in chunks:
-        numbers = _canonical_integers_of_chunk(chunk)
-        if numbers is None:
-            return None
-        parts.append(numbers)
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        for start in range(0, len(chunk), _CANONICAL_SLICE):  # slices: the temporaries stay small
+            part = _canonical_integers_of_chunk(chunk.slice(start, _CANONICAL_SLICE))
+            if part is None:
+                return None
+            numbers[done:done + len(part)] = part
+            done += len(part)
+    return numbers
+
+
+_CANONICAL_SLICE = 8192
 
 
 def _canonical_integers_of_chunk(chunk: pa.Array) -> np.ndarray | None:
