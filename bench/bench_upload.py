@@ -306,8 +306,9 @@ def run_upload(server: FlowServer, sampler: Sampler, csv: Path, rows: int, tmp: 
     cpu0 = server_cpu(server)
     usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
-    client = subprocess.Popen([sys.executable, str(ROOT / "fate_flow_client.py"), "-f", "upload", "-c", str(conf_path)],
-                              cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, str(server.root / "fate_flow_client.py"), "-f", "upload", "-c", str(conf_path)]
+    client = subprocess.Popen(command, cwd=str(server.root), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
     sampler.client_pid = client.pid
     stdout, stderr = client.communicate(timeout=1800)
     t_client = time.time()
@@ -419,6 +420,62 @@ def print_phase_medians(uploads: list[dict]) -> None:
         print(f"   {'rows/s end to end':<50} {np.median(rates):>8,.0f}")
 
 
+def compare(args: argparse.Namespace) -> int:
+    """Paired uploads: this checkout (A) and ``--against`` (B) in turn, so that the machine's drift hits both."""
+    sizes = [int(x.replace("_", "")) for x in args.rows.split(",") if x.strip()]
+    rounds = max(args.repeat, 2)
+    tmp = Path(tempfile.mkdtemp(prefix="ff_bench_upload_"))
+    info = machine_of_run(tmp)
+    roots = {"A": ROOT, "B": Path(args.against).resolve()}
+    print(f"== paired uploads: A = {roots['A']} ({info['code']}), B = {roots['B']}; {rounds} rounds per size")
+    print(f"machine   {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['date']}, load {info['load']}")
+    servers, samplers, results = {}, {}, {"A": [], "B": []}
+    try:
+        for name, root in roots.items():
+            servers[name] = FlowServer(tmp / f"work_{name}", root=root).start()
+            samplers[name] = Sampler(servers[name].proc.pid)
+            samplers[name].start()
+        for rows in sizes:
+            csv = tmp / f"data_{label_of(rows)}.csv"
+            write_csv(csv, rows)
+            flush_disk()
+            for i in range(rounds):
+                for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
+                    up = run_upload(servers[name], samplers[name], csv, rows, tmp, f"{label_of(rows)}_{name}{i}")
+                    if up["count"] != rows:
+                        raise AssertionError(f"{name}: table count {up['count']} != {rows}")
+                    results[name].append(up)
+                print(f"   {rows} rows, round {i + 1}: A {results['A'][-1]['e2e_s']:.3f} s, "
+                      f"B {results['B'][-1]['e2e_s']:.3f} s", flush=True)
+            csv.unlink(missing_ok=True)
+    finally:
+        for name in servers:
+            samplers[name].stop()
+            servers[name].stop()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    for rows in sizes:
+        a = [r for r in results["A"] if r["rows"] == rows]
+        b = [r for r in results["B"] if r["rows"] == rows]
+        ratios = [x["e2e_s"] / y["e2e_s"] for x, y in zip(a, b)]
+        print(f"upload of {rows} rows, medians of {len(a)} paired runs{'':14} {'A':>8} {'B':>8}")
+        print(f"   {'end to end (client start -> job end), ms':<58} {np.median([r['e2e_s'] * 1000 for r in a]):8.0f} "
+              f"{np.median([r['e2e_s'] * 1000 for r in b]):8.0f}   A/B {np.median(ratios):.2f}")
+        for phase in a[0]["phases_ms"]:
+            va = [r["phases_ms"][phase] for r in a if r["phases_ms"].get(phase) is not None]
+            vb = [r["phases_ms"][phase] for r in b if r["phases_ms"].get(phase) is not None]
+            print(f"   {phase:<58} {np.median(va) if va else float('nan'):8.0f} {np.median(vb) if vb else float('nan'):8.0f}")
+        for key, label in (("client_cpu_s", "client CPU s"), ("task_cpu_s", "task CPU s"),
+                           ("server_cpu_total_s", "server CPU s (upload, job, the 20 ms polls)"),
+                           ("peak_task_mb", "peak task RSS MB"), ("peak_server_mb", "peak server RSS MB")):
+            print(f"   {label:<58} {np.median([r[key] for r in a]):8.2f} {np.median([r[key] for r in b]):8.2f}")
+    print(f"load after the run {load_average()}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": info, "A": results["A"], "B": results["B"],
+                                               "roots": {k: str(v) for k, v in roots.items()}}, indent=2, default=str))
+    return 0
+
+
 # ---------------------------------------------------------------- machine
 
 def machine_of_run(tmp: Path) -> dict:
@@ -445,9 +502,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated row counts (default 100000,1000000,5000000)")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="upload (and download) each size N times; phases are then summarised as medians")
+    parser.add_argument("--against", metavar="DIR",
+                        help="another checkout (e.g. a git worktree of an older commit): start a server from each "
+                             "and alternate their uploads, --repeat rounds per size (no downloads); print both "
+                             "medians and the median of the pairwise ratios")
     parser.add_argument("--keep", action="store_true", help="keep the generated files and the server work dir")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures to FILE")
     args = parser.parse_args(argv)
+    if args.against:
+        return compare(args)
     sizes = [int(x.replace("_", "")) for x in args.rows.split(",") if x.strip() for _ in range(max(args.repeat, 1))]
 
     tmp = Path(tempfile.mkdtemp(prefix="ff_bench_upload_"))

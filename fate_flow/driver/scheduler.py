@@ -104,8 +104,8 @@ class Scheduler:
     def run_once(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         # tasks dispatched in this pass start in this pass; progress is bookkeeping, last
-        steps = [self._prewarm_task_process, self._collect_task_events, self._admit_waiting_jobs, self._advance_running_jobs,
-                 self._launch_requested_tasks, self._sync_progress]
+        steps = [self._prewarm_task_process, self._collect_task_events, self._admit_waiting_jobs,
+                 self._advance_running_jobs, self._launch_requested_tasks, self._sync_progress]
         if now - self._last_chores >= self.settings.scheduler.detect_interval:
             self._last_chores = now
             steps.append(self._periodic_chores)
