@@ -60,3 +60,31 @@ def test_post_json_errors(recording_server):
         closed = sock.getsockname()[1]
     with pytest.raises(OSError):
         post_json(f"127.0.0.1:{closed}", "/v1/x", {})
+
+
+def test_post_json_reads_up_to_the_content_length_without_waiting_for_the_close():
+    """A server may close the connection some time after its answer: the body's length is enough."""
+    import time
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    release = threading.Event()
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            body = b'{"retcode": 0}'
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+            conn.sendall(body)
+            release.wait(10)  # keeps the connection open
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        assert post_json("127.0.0.1:%d" % listener.getsockname()[1], "/v1/x", {}) == {"retcode": 0}
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        thread.join()
+        listener.close()
