@@ -1,34 +1,34 @@
 """Legacy FATE-Flow 1.4 command-line client: ``python fate_flow_client.py -f COMMAND [flags]``.
 
-It speaks plain HTTP to a FATE-Flow server and imports nothing from the server package,
-so it also works from a machine that only has this file, ``requests`` and (to read a
-service conf) ``ruamel.yaml``. Every command prints one JSON object, then an empty line;
-scripts parse that output, so the exit code is 0 even when the command failed. The one
-exception is for people: on a terminal, ``component_metric_all`` shows a summary instead
-of thousands of curve points (``--json`` or ``-o DIR`` for the complete answer).
+It speaks plain HTTP to a FATE-Flow server (Python's own http.client: a command's time is
+mostly the interpreter's start, and ``requests`` alone took longer to import than that)
+and imports nothing from the server package, so it also works from a machine that only
+has this file and (to read a service conf) ``ruamel.yaml``. Every command prints one JSON
+object, then an empty line; scripts parse that output, so the exit code is 0 even when the
+command failed. The one exception is for people: on a terminal, ``component_metric_all``
+shows a summary instead of thousands of curve points (``--json`` or ``-o DIR`` for the
+complete answer).
 """
 from __future__ import annotations
 
 import argparse
 import errno
+import http.client
 import json
 import os
 import re
-import subprocess
 import sys
-import tarfile
 import time
 import traceback
-import uuid
 from contextlib import closing
 from typing import Any, Callable, Dict, Iterator, List, Optional
-
-import requests
+from urllib.parse import urlencode, urlsplit
 
 API_VERSION = "v1"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9380
 CHUNK_SIZE = 64 * 1024
+SEND_BLOCK_SIZE = 1024 * 1024  # what http.client reads at a time from a streamed request body
 # Relative upload/import files resolve here, as in the original client (not against the cwd).
 PROJECT_BASE = os.path.dirname(os.path.abspath(__file__))
 STANDALONE_NODE_DOWN = 999
@@ -95,15 +95,105 @@ def _address_from_conf(path: str) -> tuple:
     return host, int(flow.get("http_port") or DEFAULT_PORT)
 
 
-def _request(method: str, path: str, body: Optional[Config] = None, **kwargs: Any) -> requests.Response:
-    """Send ``body`` as JSON (GET included, as the 1.4 routes expect) to ``/v1/<path>``."""
+class Response:
+    """What the commands read of an HTTP answer: status, headers, URL and the body (read lazily)."""
+
+    def __init__(self, url: str, connection: http.client.HTTPConnection, raw: http.client.HTTPResponse) -> None:
+        self.url = url
+        self.status_code = raw.status
+        self.headers = raw.headers  # case-insensitive .get(), like requests' headers
+        self._connection = connection
+        self._raw = raw
+        self._content: Optional[bytes] = None
+
+    @property
+    def content(self) -> bytes:
+        """The whole body; the connection is closed once it is read."""
+        if self._content is None:
+            try:
+                self._content = self._raw.read()
+            finally:
+                self.close()
+        return self._content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body decoded as JSON; ValueError if it is not JSON."""
+        return json.loads(self.content)
+
+    def iter_content(self, size: int) -> Iterator[bytes]:
+        """The body in blocks of at most ``size`` bytes."""
+        while True:
+            block = self._raw.read(size)
+            if not block:
+                return
+            yield block
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _request(method: str, path: str, body: Optional[Config] = None, params: Optional[Config] = None,
+             data: Any = None, headers: Optional[Dict[str, str]] = None) -> Response:
+    """Send ``body`` as JSON (GET included, as the 1.4 routes expect) to ``/v1/<path>``.
+
+    ``params`` go in the query string; ``data`` is a raw body instead, bytes or a
+    streamed ``MultipartFile``. The answer's body is read when the caller asks for it.
+    """
     url = "{}/{}".format(server_url(), path.lstrip("/"))
+    if params:
+        url += "?" + urlencode(params, doseq=True)
+    headers = dict(headers or {})
     if body is not None:
-        kwargs["json"] = body
-    return requests.request(method, url, **kwargs)
+        data = json.dumps(body, allow_nan=False).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    if data is not None:
+        headers["Content-Length"] = str(len(data))  # a streamed body is sent whole, never chunked
+    parts = urlsplit(url)
+    connection, through_proxy = _connection(parts)
+    target = url if through_proxy else parts.path + ("?" + parts.query if parts.query else "")
+    try:
+        connection.request(method, target, body=data, headers=headers)
+        return Response(url, connection, connection.getresponse())
+    except BaseException:
+        connection.close()
+        raise
 
 
-def _reply(response: requests.Response) -> Config:
+def _connection(parts: Any) -> tuple:
+    """(connection, True if requests go to a plain HTTP proxy as absolute URLs) for the server's URL.
+
+    The proxy is the one ``requests`` (which the original client used) takes from the environment.
+    """
+    https = parts.scheme == "https"
+    cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    proxy = _environment_proxy(parts)
+    if proxy is None:
+        return cls(parts.hostname, parts.port, blocksize=SEND_BLOCK_SIZE), False
+    if https:  # a tunnel through the proxy
+        connection = cls(proxy.hostname, proxy.port, blocksize=SEND_BLOCK_SIZE)
+        connection.set_tunnel(parts.hostname, parts.port)
+        return connection, False
+    return http.client.HTTPConnection(proxy.hostname, proxy.port, blocksize=SEND_BLOCK_SIZE), True
+
+
+def _environment_proxy(parts: Any) -> Any:
+    """The proxy set for the URL's scheme in ``*_proxy`` variables, unless ``no_proxy`` exempts the host."""
+    if not any(name.lower().endswith("_proxy") for name in os.environ):
+        return None
+    import urllib.request  # only when a proxy variable is set: it costs more than the rest of the client
+
+    proxies = urllib.request.getproxies_environment()
+    address = proxies.get(parts.scheme) or proxies.get("all")
+    if not address or urllib.request.proxy_bypass_environment(parts.netloc, proxies):
+        return None
+    return urlsplit(address if "://" in address else "http://" + address)
+
+
+def _reply(response: Response) -> Config:
     """Decode a JSON envelope, explaining what came back when it is not JSON."""
     try:
         return response.json()
@@ -144,7 +234,7 @@ def _local_file(config: Config) -> str:
     return path
 
 
-def _save_stream(response: requests.Response, path: str) -> None:
+def _save_stream(response: Response, path: str) -> None:
     """Write a streamed response body to ``path`` chunk by chunk."""
     with open(path, "wb") as f:
         for chunk in response.iter_content(CHUNK_SIZE):
@@ -153,6 +243,8 @@ def _save_stream(response: requests.Response, path: str) -> None:
 
 def _extract_tar(tar_path: str, extract_dir: str) -> None:
     """Unpack a .tar.gz into ``extract_dir``, refusing members that would land outside it."""
+    import tarfile
+
     with tarfile.open(tar_path, "r:gz") as tar:
         if hasattr(tarfile, "data_filter"):
             tar.extractall(extract_dir, filter="data")
@@ -173,7 +265,9 @@ def _download_tar(path: str, config: Config, tar_name: str, extract_dir: str) ->
     non-200 answer is returned as its JSON body; a body that is not a readable tar
     raises DownloadFailed (callers decide how to report it).
     """
-    with closing(_request("GET", path, config, stream=True)) as response:
+    import tarfile
+
+    with closing(_request("GET", path, config)) as response:
         if response.status_code != 200:
             return _reply(response)
         tar_name = os.path.join(os.path.dirname(extract_dir), tar_name)
@@ -202,14 +296,14 @@ def _form_value(value: Any) -> str:
 class MultipartFile:
     """A multipart/form-data body with string fields and one file part, read from disk lazily.
 
-    requests sees ``__len__`` and ``read`` and so sends a Content-Length header and pulls
-    the body in small blocks; the file is never held in memory whole (what the original
+    The sender reads ``__len__`` for the Content-Length header and pulls the body in
+    blocks with ``read``; the file is never held in memory whole (what the original
     client got from requests_toolbelt's MultipartEncoder, which we do not require).
     """
 
     def __init__(self, fields: Config, file_path: str, field_name: str = "file",
                  on_progress: Optional[Callable[[int, int], None]] = None) -> None:
-        self.boundary = uuid.uuid4().hex
+        self.boundary = os.urandom(16).hex()
         self.content_type = "multipart/form-data; boundary={}".format(self.boundary)
         head = b"".join(self._field_part(k, v) for k, v in fields.items())
         head += self._part_header(field_name, os.path.basename(file_path))
@@ -236,13 +330,16 @@ class MultipartFile:
     def read(self, size: int = -1) -> bytes:
         """Return up to ``size`` bytes (all remaining bytes when ``size`` < 0)."""
         size = self.len if size is None or size < 0 else size
-        out = bytearray()
-        while len(out) < size and self._pieces:
-            out += self._read_piece(size - len(out))
+        blocks, got = [], 0
+        while got < size and self._pieces:
+            block = self._read_piece(size - got)
+            blocks.append(block)
+            got += len(block)
+        out = blocks[0] if len(blocks) == 1 else b"".join(blocks)  # mostly one block of the file, not copied
         self.bytes_read += len(out)
         if out and self._on_progress:
             self._on_progress(self.bytes_read, self.len)
-        return bytes(out)
+        return out
 
     def _read_piece(self, size: int) -> bytes:
         """Read from the current piece (bytes or an open file), dropping it when used up."""
@@ -308,6 +405,8 @@ def _retry_on_standalone_node(reply: Config, resend: Callable[[], Config]) -> Co
     """
     if reply.get("retcode") != STANDALONE_NODE_DOWN or not os.path.isfile("service.sh"):
         return reply
+    import subprocess
+
     sys.stderr.write("use service.sh to start standalone node server....\n")
     subprocess.call(["sh", "service.sh", "start", "--standalone_node"], stdout=sys.stderr)
     time.sleep(5)
@@ -600,7 +699,7 @@ def export_model(config: Config) -> Config:
     """Download a model archive into ``output_path`` under the server's file name."""
     _require(config, "output_path")
     _fill_model_from_job(config)
-    with closing(_request("GET", "model/export", config, stream=True)) as response:
+    with closing(_request("GET", "model/export", config)) as response:
         if response.status_code != 200 or "json" in response.headers.get("Content-Type", ""):
             return _reply(response)  # an error answer: HTTP 200 with a JSON retcode, as in 1.4
         # The original reads the name with this exact pattern; 1.4 servers never quote it.

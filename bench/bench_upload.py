@@ -249,6 +249,17 @@ def log_lines(path: Path) -> list[tuple[int, str]]:
     return out
 
 
+def first_line(lines: list[tuple[int, str]], *needles: str) -> int | None:
+    """Epoch ms of the first log line containing every one of ``needles``, or None."""
+    return next((ms for ms, line in lines if all(n in line for n in needles)), None)
+
+
+def phases_between(marks: list[tuple[str, int | None]]) -> dict[str, float | None]:
+    """``{"a -> b": ms}`` for consecutive marks; None where a mark is missing (e.g. a log line)."""
+    return {f"{a} -> {b}": (tb - ta) if ta is not None and tb is not None else None
+            for (a, ta), (b, tb) in zip(marks, marks[1:])}
+
+
 def db_value(server: FlowServer, sql: str, args: tuple) -> object:
     """One value from the server's SQLite database (read-only)."""
     path = server.work_dir / "fate_flow_sqlite.db"
@@ -295,8 +306,9 @@ def run_upload(server: FlowServer, sampler: Sampler, csv: Path, rows: int, tmp: 
     cpu0 = server_cpu(server)
     usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
-    client = subprocess.Popen([sys.executable, str(ROOT / "fate_flow_client.py"), "-f", "upload", "-c", str(conf_path)],
-                              cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, str(server.root / "fate_flow_client.py"), "-f", "upload", "-c", str(conf_path)]
+    client = subprocess.Popen(command, cwd=str(server.root), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
     sampler.client_pid = client.pid
     stdout, stderr = client.communicate(timeout=1800)
     t_client = time.time()
@@ -319,16 +331,28 @@ def run_upload(server: FlowServer, sampler: Sampler, csv: Path, rows: int, tmp: 
     info = server.post("/v1/table/table_info", {"namespace": "bench", "table_name": name})
     count = info["data"]["count"]
 
-    # phases from stored timestamps and the task's log
-    log = log_lines(server.work_dir / "logs" / job_id / "local" / "0" / "upload_0" / "INFO.log")
+    # phases from stored timestamps, the server's log and the task's log
+    logs = server.work_dir / "logs"
+    stat = log_lines(logs / "fate_flow" / "fate_flow_stat.log")
+    receiving = first_line(stat, f"upload {job_id}: receiving")
+    received = first_line(stat, f"upload {job_id}: file received")
+    log = log_lines(logs / job_id / "local" / "0" / "upload_0" / "INFO.log")
     first_log = log[0][0] if log else None
-    read_done = next((ms for ms, line in log if "lines of" in line and " into " in line), None)
-    committed = db_value(server, "SELECT f_update_time FROM t_storage_table_meta WHERE f_namespace=? AND f_name=?",
-                         ("bench", name))
+    running = first_line(log, "running Upload")
+    read_done = first_line(log, "lines of", " into ")
+    task_committed = first_line(log, "committed ")
+    recorded = db_value(server, "SELECT f_update_time FROM t_storage_table_meta WHERE f_namespace=? AND f_name=?",
+                        ("bench", name))
     peaks = sampler.phases[phase]
     size = csv.stat().st_size
     t0_ms = t0 * 1000
     e2e_s = (job["f_end_time"] - t0_ms) / 1000
+    marks = [("client start", t0_ms), ("request at server", receiving), ("file received", received),
+             ("job created", job["f_create_time"]), ("job admitted", job.get("f_start_time")),
+             ("task launched", task["f_start_time"]), ("executor main", first_log),
+             ("component running", running), ("parsed+written", read_done), ("committed by task", task_committed),
+             ("recorded by server", recorded), ("task end", task["f_end_time"]), ("job end", job["f_end_time"]),
+             ("success seen by poll", t_seen * 1000)]
     return {
         "rows": rows, "bytes": size, "job_id": job_id, "count": count,
         "e2e_s": e2e_s, "e2e_seen_s": t_seen - t0, "job_s": (job["f_end_time"] - job["f_create_time"]) / 1000,
@@ -338,15 +362,7 @@ def run_upload(server: FlowServer, sampler: Sampler, csv: Path, rows: int, tmp: 
         "server_cpu_transfer_user_sys_s": cpu_client_phase,
         "task_cpu_s": sum(u + s for u, s in peaks["task_cpu"].values()),
         "task_cpu_user_sys_s": tuple(map(sum, zip(*peaks["task_cpu"].values()))) or (0.0, 0.0),
-        "phases_ms": {
-            "client start -> job created (send + receive)": job["f_create_time"] - t0_ms,
-            "job created -> task launched": task["f_start_time"] - job["f_create_time"],
-            "task launched -> first log line (boot)": (first_log - task["f_start_time"]) if first_log else None,
-            "first log line -> parsed+written (writer closed)": (read_done - first_log) if read_done and first_log else None,
-            "writer closed -> committed by server": (committed - read_done) if committed and read_done else None,
-            "committed -> task end": (task["f_end_time"] - committed) if committed else None,
-            "task end -> job end": job["f_end_time"] - task["f_end_time"],
-        },
+        "phases_ms": phases_between(marks),
         "client_exit_after_job_created_ms": t_client * 1000 - job["f_create_time"],
         "peak_server_mb": peaks["server"] / MB, "peak_task_mb": max(peaks["tasks"].values(), default=0) / MB,
         "peak_client_mb": peaks["client"] / MB, "task_pids": len(peaks["tasks"]),
@@ -384,6 +400,82 @@ def run_download(server: FlowServer, sampler: Sampler, rows: int, tmp: Path, lab
     }
 
 
+def print_phase_medians(uploads: list[dict]) -> None:
+    """Median (min-max) of end to end and of every phase, per size, when a size ran more than once."""
+    by_rows: dict[int, list[dict]] = {}
+    for up in uploads:
+        by_rows.setdefault(up["rows"], []).append(up)
+    for rows, runs in by_rows.items():
+        if len(runs) < 2:
+            continue
+        print(f"upload of {rows} rows, median (min-max) of {len(runs)} runs:")
+        series = {"end to end (client start -> job end)": [r["e2e_s"] * 1000 for r in runs],
+                  "client start -> success seen by poll": [r["e2e_seen_s"] * 1000 for r in runs]}
+        for phase in runs[0]["phases_ms"]:
+            series[phase] = [r["phases_ms"][phase] for r in runs if r["phases_ms"].get(phase) is not None]
+        for label, values in series.items():
+            if values:
+                print(f"   {label:<50} {np.median(values):8.0f} ms  ({min(values):.0f}-{max(values):.0f})")
+        rates = [rows / r["e2e_s"] for r in runs]
+        print(f"   {'rows/s end to end':<50} {np.median(rates):>8,.0f}")
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Paired uploads: this checkout (A) and ``--against`` (B) in turn, so that the machine's drift hits both."""
+    sizes = [int(x.replace("_", "")) for x in args.rows.split(",") if x.strip()]
+    rounds = max(args.repeat, 2)
+    tmp = Path(tempfile.mkdtemp(prefix="ff_bench_upload_"))
+    info = machine_of_run(tmp)
+    roots = {"A": ROOT, "B": Path(args.against).resolve()}
+    print(f"== paired uploads: A = {roots['A']} ({info['code']}), B = {roots['B']}; {rounds} rounds per size")
+    print(f"machine   {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['date']}, load {info['load']}")
+    servers, samplers, results = {}, {}, {"A": [], "B": []}
+    try:
+        for name, root in roots.items():
+            servers[name] = FlowServer(tmp / f"work_{name}", root=root).start()
+            samplers[name] = Sampler(servers[name].proc.pid)
+            samplers[name].start()
+        for rows in sizes:
+            csv = tmp / f"data_{label_of(rows)}.csv"
+            write_csv(csv, rows)
+            flush_disk()
+            for i in range(rounds):
+                for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
+                    up = run_upload(servers[name], samplers[name], csv, rows, tmp, f"{label_of(rows)}_{name}{i}")
+                    if up["count"] != rows:
+                        raise AssertionError(f"{name}: table count {up['count']} != {rows}")
+                    results[name].append(up)
+                print(f"   {rows} rows, round {i + 1}: A {results['A'][-1]['e2e_s']:.3f} s, "
+                      f"B {results['B'][-1]['e2e_s']:.3f} s", flush=True)
+            csv.unlink(missing_ok=True)
+    finally:
+        for name in servers:
+            samplers[name].stop()
+            servers[name].stop()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    for rows in sizes:
+        a = [r for r in results["A"] if r["rows"] == rows]
+        b = [r for r in results["B"] if r["rows"] == rows]
+        ratios = [x["e2e_s"] / y["e2e_s"] for x, y in zip(a, b)]
+        print(f"upload of {rows} rows, medians of {len(a)} paired runs{'':14} {'A':>8} {'B':>8}")
+        print(f"   {'end to end (client start -> job end), ms':<58} {np.median([r['e2e_s'] * 1000 for r in a]):8.0f} "
+              f"{np.median([r['e2e_s'] * 1000 for r in b]):8.0f}   A/B {np.median(ratios):.2f}")
+        for phase in a[0]["phases_ms"]:
+            va = [r["phases_ms"][phase] for r in a if r["phases_ms"].get(phase) is not None]
+            vb = [r["phases_ms"][phase] for r in b if r["phases_ms"].get(phase) is not None]
+            print(f"   {phase:<58} {np.median(va) if va else float('nan'):8.0f} {np.median(vb) if vb else float('nan'):8.0f}")
+        for key, label in (("client_cpu_s", "client CPU s"), ("task_cpu_s", "task CPU s"),
+                           ("server_cpu_total_s", "server CPU s (upload, job, the 20 ms polls)"),
+                           ("peak_task_mb", "peak task RSS MB"), ("peak_server_mb", "peak server RSS MB")):
+            print(f"   {label:<58} {np.median([r[key] for r in a]):8.2f} {np.median([r[key] for r in b]):8.2f}")
+    print(f"load after the run {load_average()}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": info, "A": results["A"], "B": results["B"],
+                                               "roots": {k: str(v) for k, v in roots.items()}}, indent=2, default=str))
+    return 0
+
+
 # ---------------------------------------------------------------- machine
 
 def machine_of_run(tmp: Path) -> dict:
@@ -408,10 +500,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="100000,1000000,5000000",
                         help="comma-separated row counts (default 100000,1000000,5000000)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="upload (and download) each size N times; phases are then summarised as medians")
+    parser.add_argument("--against", metavar="DIR",
+                        help="another checkout (e.g. a git worktree of an older commit): start a server from each "
+                             "and alternate their uploads, --repeat rounds per size (no downloads); print both "
+                             "medians and the median of the pairwise ratios")
     parser.add_argument("--keep", action="store_true", help="keep the generated files and the server work dir")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures to FILE")
     args = parser.parse_args(argv)
-    sizes = [int(x.replace("_", "")) for x in args.rows.split(",") if x.strip()]
+    if args.against:
+        return compare(args)
+    sizes = [int(x.replace("_", "")) for x in args.rows.split(",") if x.strip() for _ in range(max(args.repeat, 1))]
 
     tmp = Path(tempfile.mkdtemp(prefix="ff_bench_upload_"))
     info = machine_of_run(tmp)
@@ -509,6 +609,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{up['bytes'] / MB / up['e2e_s']:>6.1f} | {up['peak_server_mb']:>6.1f} {up['peak_task_mb']:>7.1f} "
               f"{up['peak_client_mb']:>6.1f} | {down['e2e_s']:>6.2f} {down['rows'] / down['e2e_s']:>9,.0f} "
               f"{down['bytes'] / MB / down['e2e_s']:>6.1f} {down['peak_task_mb']:>7.1f}")
+    print_phase_medians(uploads)
     print(f"server RSS: {rss_start:.1f} MB after start; idle after each size: "
           + ", ".join(f"{r}: {m:.1f}" for r, m in rss_after) + f"; lifetime peak (VmHWM) {server_hwm:.1f} MB")
     fate = FATE_145["rows"] / FATE_145["seconds"]

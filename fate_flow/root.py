@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Generic, TypeVar
 from fate_flow.driver.job_stopper import JobStopper
 from fate_flow.driver.job_submission import JobSubmitter
 from fate_flow.driver.party_jobs import PartyJobs
-from fate_flow.driver.waker import notify, socket_path
+from fate_flow.driver.waker import PREWARM, notify, socket_path
 from fate_flow.party.client import FederatedClient
 from fate_flow.party.mailbox import Mailbox
 from fate_flow.party.nonce_store import DatabaseNonceStore
@@ -87,7 +87,7 @@ def build_services(settings: Settings) -> Services:
         party_jobs=PartyJobs(settings, api, wake, models), stopper=JobStopper(settings, api, wake, tables),
         tables=tables, output_data=OutputData(tables), models=models,
         model_center=ModelCenter(settings, models, submitter),
-        data_access=DataAccess(settings, submitter, tables),
+        data_access=DataAccess(settings, submitter, tables, prewarm=lambda: notify(wake_path, PREWARM)),
         mailbox=Mailbox(settings.federation_dir), verifier=verifier,
         publisher=Lazy(lambda: _build_publisher(settings, api, tables)),
     )

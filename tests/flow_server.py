@@ -35,11 +35,12 @@ class FlowServer:
     """Start/stop a server with its own work dir and database; call its API and the CLI."""
 
     def __init__(self, work_dir: Path, database_url: str | None = None, conf: dict | None = None,
-                 env: dict | None = None) -> None:
+                 env: dict | None = None, root: Path | None = None) -> None:
+        self.root = Path(root or ROOT)  # the checkout whose server and client run (benchmarks compare two)
         self.work_dir = Path(work_dir)
         self.database_url = database_url or f"sqlite:///{self.work_dir / 'fate_flow_sqlite.db'}"
         self.conf = conf or {}
-        self.env = dict(os.environ, PYTHONPATH=str(ROOT), FATE_FLOW_COMPONENT_PLUGINS=PLUGINS, **(env or {}))
+        self.env = dict(os.environ, PYTHONPATH=str(self.root), FATE_FLOW_COMPONENT_PLUGINS=PLUGINS, **(env or {}))
         self.proc: subprocess.Popen | None = None
         self.address = ""
 
@@ -69,7 +70,7 @@ class FlowServer:
         if ready.exists():
             ready.unlink()
         log = open(self.work_dir / "server.out", "ab")
-        self.proc = subprocess.Popen([PYTHON, str(ROOT / "fate_flow_server.py"), "--conf", str(conf)],
+        self.proc = subprocess.Popen([PYTHON, str(self.root / "fate_flow_server.py"), "--conf", str(conf)],
                                      cwd=str(self.work_dir), env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         info = wait_until(lambda: self._ready_info(ready), timeout, what="server start")
@@ -116,7 +117,7 @@ class FlowServer:
     def client(self, *args: str, cwd: Path | None = None, script: str = "fate_flow_client.py") -> dict:
         """Run the CLI as a user would and parse what it prints."""
         env = dict(self.env, FATE_FLOW_SERVER=self.url)
-        out = subprocess.run([PYTHON, str(ROOT / script), *args], cwd=str(cwd or ROOT), env=env,
+        out = subprocess.run([PYTHON, str(self.root / script), *args], cwd=str(cwd or self.root), env=env,
                              capture_output=True, text=True, timeout=60)
         try:
             return json.loads(out.stdout)

@@ -558,3 +558,27 @@ def test_server_url_sources(tmp_path):
     assert client.server_url({"FATE_FLOW_CONF": str(conf), "FATE_FLOW_SERVER": "http://h:1/"}) == "http://h:1/v1"
     assert client.server_url({"FATE_FLOW_SERVER": "10.0.0.2:9380"}) == "http://10.0.0.2:9380/v1"
     assert client.server_url({"FATE_FLOW_CONF": str(tmp_path / "absent.yaml")}) == "http://127.0.0.1:9380/v1"
+
+
+def test_proxy_variables_are_honoured_as_requests_did(server, tmp_path):
+    """http_proxy sends the request to the proxy with an absolute URL; no_proxy exempts a host."""
+    reply = run(server, "-f", "query_job", "-j", "1", cwd=tmp_path,
+                env={"FATE_FLOW_SERVER": "http://flow.invalid:9380", "http_proxy": server.url, "no_proxy": ""})
+    assert reply["retcode"] == 0
+    assert server.only()["headers"]["Host"] == "flow.invalid:9380"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    server.reset()
+    reply = run(server, "-f", "query_job", "-j", "1", cwd=tmp_path,
+                env={"http_proxy": "http://127.0.0.1:%d" % closed, "no_proxy": "127.0.0.1"})
+    assert reply["retcode"] == 0 and server.only()["path"] == "/v1/job/query"
+
+
+def test_client_starts_without_an_http_library():
+    """A command's time is mostly the interpreter's start: the client keeps to the standard library."""
+    code = ("import sys; sys.path.insert(0, %r); import fate_flow_client; "
+            "print(','.join(m for m in ('requests', 'urllib3', 'tarfile', 'urllib.request') if m in sys.modules))"
+            % str(REPO))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "", out.stdout + out.stderr

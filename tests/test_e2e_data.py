@@ -288,3 +288,16 @@ def test_components_read_tables_and_their_output_data_is_served(server, tmp_path
     echoed = server.post("/v1/tracking/component/output/data", {"job_id": job_id, "component_name": "test_echo_2",
                                                                 "role": "guest", "party_id": 9999})
     assert echoed["data"][0][-1] == "7", "the model input reached the component"
+
+
+def test_the_server_takes_an_upload_without_loading_numpy_or_arrow(flow_server, tmp_path):
+    """Its checks, the catalogue record and table_info read names and metas only: the server stays small."""
+    server = flow_server()
+    conf = upload_conf(tmp_path, MINI, "light")
+    run_job(server, server.client("-f", "upload", "-c", str(conf)))
+    refused = server.client("-f", "upload", "-c", str(conf))
+    assert refused["retcode"] == 100 and "already exists" in refused["retmsg"]
+    info = server.post("/v1/table/table_info", {"namespace": NS, "table_name": "light"})["data"]
+    assert info["count"] == len(data_lines(MINI))
+    loaded = Path(f"/proc/{server.proc.pid}/maps").read_text()
+    assert "libarrow" not in loaded and "numpy" not in loaded

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,8 +17,8 @@ import pytest
 
 import fate_flow.storage.local as local_module
 from fate_flow.storage import (LocalStorage, MemoryStorage, StorageError, TableMeta, TableNotFoundError, TableStorage,
-                               UploadFormatError, check_name, iter_line_batches, open_storage, register_engine,
-                               write_delimited)
+                               UploadFormatError, check_name, iter_line_batches, open_storage, read_ahead,
+                               register_engine, write_delimited)
 
 # FATE's example file (spec 12.3): the repo's copy, else the shared reference tree.
 REPO_BREAST = Path(__file__).resolve().parents[1] / "examples" / "data" / "breast_hetero_guest.csv"
@@ -104,6 +105,35 @@ def test_tricky_text_matches_the_oracle_for_every_block_size(tmp_path, head):
         header, rows, count = parse_all(path, block_size, head)
         assert (header, rows) == expected, block_size
         assert count == len(rows)
+
+
+def test_random_lines_match_the_oracle_with_long_ids_and_ragged_rows(tmp_path, monkeypatch):
+    """Ids from empty to longer than the first-comma probe, any field count, CR/LF, tabs."""
+    import random
+
+    import fate_flow.storage.csv_lines as csv_lines
+
+    rng = random.Random(11)
+    lines = ["id,a,b"]
+    for _ in range(3000):
+        ident = "".join(rng.choice("0123456789ab") for _ in range(rng.choice([0, 1, 3, 7, 23, 24, 25, 40])))
+        fields = [str(rng.randint(0, 999)) for _ in range(rng.choice([0, 1, 2, 2, 2, 5]))]
+        sep = rng.choice([",", ",", ",", "\t"])
+        lines.append(ident + "".join(sep + f for f in fields) + rng.choice(["", "", "\r"]))
+    text = "\n".join(lines) + "\n"
+    path = write_file(tmp_path, text)
+    expected = oracle(text, True)
+    expected_ragged = sum(1 for line in text.split("\n")[1:]
+                          if line.rstrip("\r") and len(line.rstrip("\r").replace("\t", ",").split(",")) != 3)
+    variants = [False, True] if hasattr(csv_lines.np, "bitwise_count") else [False]
+    for without_popcount in variants:
+        if without_popcount:
+            monkeypatch.delattr(csv_lines.np, "bitwise_count")
+        for block_size in (97, 4096, 8 << 20):
+            lines_read = iter_line_batches(path, block_size=block_size)
+            rows = [pair for ids, values in lines_read for pair in zip(ids.to_pylist(), values.to_pylist())]
+            assert (lines_read.header, rows) == expected, block_size
+            assert lines_read.ragged_rows == expected_ragged, (block_size, without_popcount)
 
 
 def test_breast_file_parses_identically_with_tiny_blocks():
@@ -253,6 +283,7 @@ def test_local_crash_between_data_swap_and_meta_rename_keeps_meta_matching_data(
     monkeypatch.undo()
     with local.open("ns", "t") as table:  # the new data is in place: its meta comes from the pending file
         assert (table.count(), table.meta.schema["header"]) == (2, "w")
+    assert local.read_meta("ns", "t").count == 2  # meta.json is stale while a pending meta is there
     upload(local, write_file(tmp_path, "id,x\n4,d\n", "third.csv"), mode="replace")
     assert sorted(p.name for p in (local.root / "ns" / "t").iterdir()) == ["data.parquet", "meta.json"]
     assert rows_of(local) == [("4", "d")]
@@ -482,12 +513,14 @@ def traced_peak(run) -> tuple[object, int]:
         tracemalloc.stop()
 
 
-def test_upload_memory_is_bounded_by_the_block_not_the_file(local, tmp_path):
+@pytest.mark.parametrize("ahead", [False, True], ids=["serial", "read_ahead"])
+def test_upload_memory_is_bounded_by_the_block_not_the_file(local, tmp_path, ahead):
     path = tmp_path / "big.csv"
     generate_csv(path, 300_000, 10)
     size = path.stat().st_size
     assert size > 25 << 20
     block = 1 << 20
+    upload(local, write_file(tmp_path, "id,v\n1,a\n"), name="warm-up")  # modules load on first use: not traced
 
     rows, parse_peak = traced_peak(lambda: sum(len(ids) for ids, _ in iter_line_batches(path, block_size=block)))
     assert rows == 300_000
@@ -499,16 +532,41 @@ def test_upload_memory_is_bounded_by_the_block_not_the_file(local, tmp_path):
         nonlocal arrow_peak
         lines = iter_line_batches(path, block_size=block)
         writer = local.writer("ns", "big")
-        for ids, values in lines:
+        for ids, values in read_ahead(lines) if ahead else lines:
             writer.write_batch(ids, values)
             arrow_peak = max(arrow_peak, pa.total_allocated_bytes() - arrow_base)
         return local.commit(writer, TableMeta("ns", "big", schema=lines.header), "create")
     meta, upload_peak = traced_peak(upload_big)
     assert meta.count == 300_000
-    # Measured about 6 and 2.3 blocks; the file is 28 blocks. (Commit then reads the ids,
-    # not the values, back into Arrow's pool to deduplicate them: memory in ids, not in bytes.)
+    # Measured about 6 and 2.3 blocks, read ahead or not; the file is 28 blocks. (Commit then
+    # reads the ids, not the values, back into Arrow's pool to deduplicate them: memory in
+    # ids, not in bytes.)
     assert upload_peak < 8 * block, upload_peak
     assert arrow_peak < 4 * block, arrow_peak
+
+
+def test_read_ahead_gives_every_item_in_order_and_raises_the_source_error():
+    assert list(read_ahead(iter(range(1000)), depth=2)) == list(range(1000))
+
+    def failing():
+        yield 1
+        raise UploadFormatError("f.csv", "is not valid UTF-8 text", 7)
+    got = []
+    with pytest.raises(UploadFormatError, match="line 7"):
+        for item in read_ahead(failing()):
+            got.append(item)
+    assert got == [1]
+
+
+def test_read_ahead_stopped_early_closes_the_source(tmp_path):
+    path = tmp_path / "big.csv"
+    generate_csv(path, 20_000, 3)
+    lines = iter_line_batches(path, block_size=4096)
+    ahead = read_ahead(lines)
+    next(ahead)
+    ahead.close()  # what a caller's break or error does
+    assert lines._file.closed
+    assert all(t.name != "read-ahead" for t in threading.enumerate())
 
 
 def test_last_occurrences_of_integer_and_mixed_ids():
@@ -521,3 +579,48 @@ def test_last_occurrences_of_integer_and_mixed_ids():
     assert list(last_occurrence_rows(pa.array(["7", "07", "7"]))) == [1, 2]
     chunked = pa.chunked_array([pa.array(["10", "20"]), pa.array(["10"])])
     assert list(last_occurrence_rows(chunked)) == [1, 2]
+
+
+def test_read_meta_answers_from_the_meta_file_alone(storage, tmp_path):
+    with pytest.raises(TableNotFoundError):
+        storage.read_meta("ns", "t")
+    upload(storage, write_file(tmp_path, "id,v\n1,a\n2,b\n"))
+    meta = storage.read_meta("ns", "t")
+    assert (meta.count, meta.schema, meta.partitions) == (2, {"header": "v", "sid": "id"}, 4)
+    storage.delete("ns", "t")
+    with pytest.raises(TableNotFoundError):
+        storage.read_meta("ns", "t")
+
+
+def test_storage_package_loads_no_numpy_or_pyarrow_until_rows_are_touched(tmp_path):
+    code = ("import sys; import fate_flow.storage as s; st = s.open_storage('local', sys.argv[1]); "
+            "st.exists('ns', 't'); s.check_name('namespace', 'ns'); s.TableMeta('ns', 't'); "
+            "print(','.join(m for m in ('numpy', 'pyarrow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "", out.stdout + out.stderr
+
+
+def test_canonical_integers_agree_with_the_pattern():
+    """Read from the string buffers with numpy; the reference is the regular expression it replaced."""
+    import random
+    import re
+
+    from fate_flow.storage.base import canonical_integers
+
+    pattern = re.compile(r"^(0|-?[1-9][0-9]{0,17})$")
+    cases = [["0"], ["-0"], ["00"], ["7", "07"], ["-"], [""], ["+7"], ["1e3"], ["123456789012345678"],
+             ["1234567890123456789"], ["-123456789012345678"], ["9", "10", "-5", "0"], [" 1"], ["12a"], []]
+    rng = random.Random(7)
+    for _ in range(500):
+        cases.append(["".join(rng.choice("0123456789-+ a") for _ in range(rng.randint(0, 5)))
+                      for _ in range(rng.randint(1, 4))])
+        cases.append([str(rng.randint(-10 ** 18 + 1, 10 ** 18 - 1)) for _ in range(3)])
+    for ids in cases:
+        expected = [int(x) for x in ids] if all(pattern.match(x) for x in ids) else None
+        got = canonical_integers(pa.array(ids, pa.string()))
+        assert (None if got is None else got.tolist()) == expected, ids
+    sliced = pa.array(["x", "5", "6", "-7"]).slice(1)
+    assert canonical_integers(sliced).tolist() == [5, 6, -7]
+    assert canonical_integers(pa.chunked_array([sliced.slice(0, 2), pa.array(["8"])])).tolist() == [5, 6, 8]
+    assert canonical_integers(pa.array(["5", "12"], pa.large_string())).tolist() == [5, 12]
+    assert canonical_integers(pa.array(["1", None])) is None

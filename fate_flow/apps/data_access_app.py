@@ -1,6 +1,8 @@
 """/v1/data: upload, download, upload history. Uploads and downloads are local jobs."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, request
 
 from fate_flow.apps._request import json_body, raw_body
@@ -11,6 +13,7 @@ from fate_flow.utils import validate
 from fate_flow.utils.ids import generate_job_id
 
 bp = Blueprint("data_access", __name__, url_prefix="/v1/data")
+logger = logging.getLogger("fate_flow.data_access")
 
 
 def _query_conf() -> dict:
@@ -42,16 +45,19 @@ def _query_conf() -> dict:
 def upload():
     """Upload a file (multipart, or a server path with use_local_data 0) as a table: a local job."""
     svc = services()
+    svc.data_access.expect_task()  # its task process starts while the file comes in
     job_id = generate_job_id()
     body = request.get_json(silent=True) if request.is_json else None
     if isinstance(body, dict) and str(body.get("use_local_data", "")) == "0":
         return _answer(*svc.data_access.submit_upload(body, job_id, None))
     request.environ["fate_flow.upload_dir"] = str(svc.data_access.upload_dir(job_id))
+    logger.info("upload %s: receiving the file", job_id)  # the benchmark's phases read these two lines
     received = request.files.get("file")
     if received is None:
         raise ArgumentError("file", "is required: send the file as the multipart part 'file', "
                                     "or a JSON body with use_local_data 0 and a server path")
     received.close()
+    logger.info("upload %s: file received", job_id)
     return _answer(*svc.data_access.submit_upload(_query_conf(), job_id, received.stream.name))
 
 

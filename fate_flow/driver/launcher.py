@@ -10,9 +10,19 @@ task started (the Paillier pool's forkserver, workers and resource tracker) do n
 on their own when it dies. They get SIGTERM first: the resource tracker ignores it and
 exits once the others are gone, after unlinking the pool's named semaphores (a SIGKILL
 would leave them in /dev/shm); SIGKILL follows after the grace period.
+
+A task process spends its first few hundred milliseconds starting the interpreter and
+importing numpy and pyarrow. When a task is known to be coming (an upload request is
+being received), ``prewarm`` starts one executor ahead in standby: it does those imports,
+then waits on its stdin. ``start`` hands the next task to it (argv, the party's
+environment, the log file) instead of starting a new process; its pid, create time and
+process group are those of a task started the usual way. A standby that gets no task
+within ``STANDBY_TTL_S`` is told to exit (its stdin is closed), so an idle server keeps
+no extra process.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -32,6 +42,9 @@ from fate_flow.utils.signing import PARTY_ENV, SECRET_ENV
 logger = logging.getLogger("fate_flow.launcher")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+EXECUTOR = "fate_flow.driver.task_executor"
+STANDBY_FLAG = "--standby"  # the executor's argument to wait for its task on stdin
+STANDBY_TTL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,16 @@ class TaskExit:
 
 class TaskStartError(RuntimeError):
     """The task process could not be started at all."""
+
+
+class _Standby:
+    """An executor started ahead that waits on its stdin; ``key`` is set once it got a task."""
+
+    def __init__(self, proc: subprocess.Popen, created: int, cwd: Path) -> None:
+        self.proc = proc
+        self.created = created
+        self.cwd = cwd
+        self.key: TaskKey | None = None
 
 
 def describe_exit(returncode: int) -> str:
@@ -170,24 +193,20 @@ class Launcher:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._cold_stop = threading.Event()
+        self._standby: _Standby | None = None
 
     def start(self, key: TaskKey, config_path: Path, log_dir: Path, job_server: str,
               cwd: Path) -> tuple[int, int]:
         """Start the executor for ``key``; return (pid, create time ms). Raises TaskStartError."""
         log_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [self.python, "-m", "fate_flow.driver.task_executor",
-               "-j", key.job_id, "-n", key.task_id[len(key.job_id) + 1:], "-t", key.task_id,
-               "-r", key.role, "-p", key.party_id, "-c", str(config_path), "--job_server", job_server]
-        env = dict(os.environ)
-        # numpy's BLAS would start a spinning thread per core in every task at import,
-        # and tasks of several parties start together: one thread each unless told otherwise
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(name, "1")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-        for name in (SECRET_ENV, PARTY_ENV):  # never a secret the server itself inherited
-            env.pop(name, None)
-        env.update(self.task_env(key.party_id) if self.task_env else {})
-        env[PARENT_ENV] = str(os.getpid())  # the task ends itself if this process dies
+        argv = ["-j", key.job_id, "-n", key.task_id[len(key.job_id) + 1:], "-t", key.task_id,
+                "-r", key.role, "-p", key.party_id, "-c", str(config_path), "--job_server", job_server]
+        task_env = self.task_env(key.party_id) if self.task_env else {}
+        handed = self._hand_to_standby(key, argv, task_env, log_dir / "std.log", cwd)
+        if handed is not None:
+            return handed
+        cmd = [self.python, "-m", EXECUTOR, *argv]
+        env = dict(self._base_env(), **task_env)
         with open(log_dir / "std.log", "ab") as std:
             try:
                 proc = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdout=std, stderr=subprocess.STDOUT,
@@ -202,6 +221,93 @@ class Launcher:
                          daemon=True).start()
         return proc.pid, create_time
 
+    @staticmethod
+    def _base_env() -> dict[str, str]:
+        """The environment of every task process, before its party's own entries."""
+        env = dict(os.environ)
+        # numpy's BLAS would start a spinning thread per core in every task at import,
+        # and tasks of several parties start together: one thread each unless told otherwise
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(name, "1")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+        for name in (SECRET_ENV, PARTY_ENV):  # never a secret the server itself inherited
+            env.pop(name, None)
+        env[PARENT_ENV] = str(os.getpid())  # the task ends itself if this process dies
+        return env
+
+    def prewarm(self, cwd: Path, ttl: float = STANDBY_TTL_S) -> bool:
+        """Start a standby executor in ``cwd`` unless one is waiting; return True if one was started.
+
+        The standby is retired (told to exit) if no task took it within ``ttl`` seconds.
+        """
+        with self._lock:
+            if self._standby is not None:
+                return False
+            try:
+                proc = subprocess.Popen([self.python, "-m", EXECUTOR, STANDBY_FLAG], cwd=str(cwd),
+                                        env=self._base_env(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+            except OSError as exc:
+                logger.warning("can not start a standby task process: %s", exc)
+                return False
+            created = process_create_time(proc.pid) or int(time.time() * 1000)
+            standby = self._standby = _Standby(proc, created, Path(cwd))
+        threading.Thread(target=self._watch_standby, args=(standby,), name=f"standby-{proc.pid}",
+                         daemon=True).start()
+        timer = threading.Timer(ttl, self._retire_standby, args=(standby,))
+        timer.daemon = True
+        timer.start()
+        return True
+
+    def _hand_to_standby(self, key: TaskKey, argv: list[str], task_env: dict[str, str], log_path: Path,
+                         cwd: Path) -> tuple[int, int] | None:
+        """Give the task to the waiting standby; (pid, create time), or None if there is none or it is gone.
+
+        Done under the lock so that the standby's watcher sees the task key if the process
+        ends at any point after it got the order.
+        """
+        with self._lock:
+            standby, self._standby = self._standby, None
+            if standby is None:
+                return None
+            order = json.dumps({"argv": argv, "env": task_env, "log": str(log_path)}).encode() + b"\n"
+            try:
+                if Path(cwd) != standby.cwd:
+                    raise BrokenPipeError("the standby runs in another directory")
+                standby.proc.stdin.write(order)
+                standby.proc.stdin.close()
+            except (OSError, ValueError) as exc:  # it died while waiting: start the task afresh
+                logger.warning("standby task process %s unusable (%s): starting a new one", standby.proc.pid, exc)
+                _close_quietly(standby.proc.stdin)
+                return None
+            standby.key = key
+            self._children[standby.proc.pid] = standby.proc
+            self._groups[standby.proc.pid] = standby.created
+        return standby.proc.pid, standby.created
+
+    def _retire_standby(self, standby: _Standby) -> None:
+        """Tell a standby that got no task to exit (it does so on end of input)."""
+        with self._lock:
+            if self._standby is not standby:
+                return
+            self._standby = None
+        _close_quietly(standby.proc.stdin)
+
+    def _watch_standby(self, standby: _Standby) -> None:
+        """Watch a standby: once it got a task its end is a task's end, else it just goes away."""
+        _wait_for_exit(standby.proc)
+        with self._lock:
+            if self._standby is standby:
+                self._standby = None
+            key = standby.key
+        if key is not None:
+            self._after_exit(key, standby.proc, standby.created)
+            return
+        returncode = standby.proc.wait()
+        if returncode != 0:
+            logger.warning("standby task process %s ended before it got a task: %s", standby.proc.pid,
+                           describe_exit(returncode))
+
     def has_children(self) -> bool:
         with self._lock:
             return bool(self._children)
@@ -212,6 +318,10 @@ class Launcher:
 
     def _watch(self, key: TaskKey, proc: subprocess.Popen, create_time: int) -> None:
         _wait_for_exit(proc)
+        self._after_exit(key, proc, create_time)
+
+    def _after_exit(self, key: TaskKey, proc: subprocess.Popen, create_time: int) -> None:
+        """A task process ended (not yet reaped): clean its group, report its exit, forget it."""
         # the leader is gone whatever the cause: whatever is left in its group are its orphans
         _signal_group(proc.pid, signal.SIGTERM)
         returncode = proc.wait()
@@ -237,9 +347,15 @@ class Launcher:
             self._groups.pop(pgid, None)
 
     def kill_all(self, grace: float = 3.0) -> None:
-        """Kill every task's process group (cold shutdown): SIGTERM, then SIGKILL after ``grace``."""
+        """Kill every task's process group (cold shutdown): SIGTERM, then SIGKILL after ``grace``.
+
+        A standby waiting for a task just exits.
+        """
         with self._lock:
+            standby, self._standby = self._standby, None
             groups = dict(self._groups)
+        if standby is not None:
+            _close_quietly(standby.proc.stdin)
         for pgid in groups:
             _signal_group(pgid, signal.SIGTERM)
         with self._changed:
@@ -248,3 +364,10 @@ class Launcher:
         self._cold_stop.set()
         for pgid, create_time in groups.items():
             _kill_group_if_ours(pgid, create_time)
+
+
+def _close_quietly(stream) -> None:
+    try:
+        stream.close()
+    except OSError:
+        pass

@@ -96,8 +96,8 @@ class Scheduler:
     def run_once(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         # tasks dispatched in this pass start in this pass; progress is bookkeeping, last
-        steps = [self._collect_task_events, self._admit_waiting_jobs, self._advance_running_jobs,
-                 self._launch_requested_tasks, self._sync_progress]
+        steps = [self._prewarm_task_process, self._collect_task_events, self._admit_waiting_jobs,
+                 self._advance_running_jobs, self._launch_requested_tasks, self._sync_progress]
         if now - self._last_chores >= self.settings.scheduler.detect_interval:
             self._last_chores = now
             steps.append(self._periodic_chores)
@@ -107,6 +107,11 @@ class Scheduler:
                     step()
                 except Exception:
                     logger.exception("scheduler step %s failed", step.__name__)
+
+    def _prewarm_task_process(self) -> None:
+        """Start a task process ahead when a task is about to come (an upload is being received)."""
+        if self._admitting and self.waker.take_prewarm_request():
+            self.launcher.prewarm(self.settings.work_dir)
 
     def _collect_task_events(self) -> None:
         """Turn exits of task processes that did not report an end into failures."""

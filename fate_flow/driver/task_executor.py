@@ -6,6 +6,12 @@
 It stays light (no flask, peewee or requests) so that it starts fast. It reports its
 status to its own party's server and to the initiator's server over HTTP, and writes
 FATE's log layout under logs/<job>/<role>/<party>/<component>/.
+
+``python -m fate_flow.driver.task_executor --standby`` is the same program started
+ahead of its task (see ``launcher.Launcher.prewarm``): it loads what tasks need, then
+reads one order from stdin, the JSON ``{"argv": [...], "env": {...}, "log": path}``,
+and runs as if started with that argv and environment, its output going to ``log``.
+End of input without an order makes it exit quietly.
 """
 from __future__ import annotations
 
@@ -135,6 +141,7 @@ def run_component(args: argparse.Namespace, config: dict, reporter: StatusReport
     try:
         inputs = resolve_inputs(ctx, config)
         inputs.update(resolve_models(config))
+        logger.info("running %s", config["module_name"])
         output = component.run(ctx, inputs)
         save_output_model(config, output.model)
         _record_output(ctx, tracker, config, output)
@@ -149,6 +156,7 @@ def _record_output(ctx, tracker: "HttpTracker", config: dict, output) -> None:
     if isinstance(output.data, dict) and "writer" in output.data:  # an upload's staged table
         staged = output.data
         final = ctx.storage.commit(staged["writer"], staged["meta"], staged["mode"])
+        logger.info("committed %s.%s (%s rows)", final.namespace, final.name, final.count)
         tracker.record_table({"meta": final.to_dict(), "upload_count": staged.get("upload_count")})
         return
     from fate_flow.driver.task_io import store_output
@@ -190,5 +198,41 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if status == "success" else 1
 
 
+def standby(orders=None) -> int:
+    """Load what tasks need, wait for the launcher's order on stdin, then run that task."""
+    _preload()
+    line = (orders or sys.stdin.buffer).readline()
+    if not line.strip():
+        return 0  # retired without a task
+    order = json.loads(line)
+    os.environ.update(order.get("env") or {})
+    _redirect_output(order["log"])
+    return main(order["argv"])
+
+
+def _preload() -> None:
+    """Import the modules every task imports anyway (numpy and pyarrow are most of the start-up time)."""
+    import fate_flow.components  # noqa: F401
+    import fate_flow.driver.task_io  # noqa: F401
+    import fate_flow.federation  # noqa: F401
+    import fate_flow.storage.csv_lines  # noqa: F401  (numpy, pyarrow)
+    import pyarrow.parquet  # noqa: F401
+
+
+def _redirect_output(log_path: str) -> None:
+    """Point stdout and stderr at the task's std.log and stdin at /dev/null, as for a task started afresh."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.dup2(null, 0)
+    finally:
+        os.close(log)
+        os.close(null)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(standby() if sys.argv[1:] == ["--standby"] else main())

@@ -4,6 +4,9 @@ Whoever changes state that the scheduler must act on (a submit, a task report, a
 run request) sends one datagram to the scheduler's Unix socket; the scheduler sleeps
 on that socket instead of polling, so it reacts within a millisecond. Under gunicorn
 the HTTP workers and the scheduler are different processes; the same path works.
+
+A datagram ``PREWARM`` also asks the scheduler to start a task process ahead, because
+a task is about to come (an upload is being received).
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import tempfile
 from pathlib import Path
 
 _MAX_SOCKET_PATH = 100
+WAKE = b"!"
+PREWARM = b"prewarm"
 
 
 def socket_path(run_dir: Path) -> str:
@@ -26,12 +31,15 @@ def socket_path(run_dir: Path) -> str:
     return os.path.join(tempfile.gettempdir(), f"fate_flow_{digest}.sock")
 
 
-def notify(path: str) -> None:
-    """Wake the scheduler listening on ``path``; a no-op if none listens."""
+def notify(path: str, message: bytes = WAKE) -> None:
+    """Wake the scheduler listening on ``path`` (``PREWARM``: and have it start a task process ahead).
+
+    A no-op if none listens.
+    """
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.setblocking(False)
-            sock.sendto(b"!", path)
+            sock.sendto(message, path)
     except OSError:
         pass  # no scheduler (yet), or its buffer is full: it is awake anyway
 
@@ -47,6 +55,7 @@ class Waker:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.bind(path)
         self._sock.setblocking(False)
+        self._prewarm_requested = False
 
     def wait(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds; return True if woken. Drains pending nudges."""
@@ -55,10 +64,16 @@ class Waker:
             return False
         try:
             while True:
-                self._sock.recv(64)
+                if self._sock.recv(64) == PREWARM:
+                    self._prewarm_requested = True
         except BlockingIOError:
             pass
         return True
+
+    def take_prewarm_request(self) -> bool:
+        """True once after one or more ``PREWARM`` nudges were received."""
+        requested, self._prewarm_requested = self._prewarm_requested, False
+        return requested
 
     def wake(self) -> None:
         notify(self.path)

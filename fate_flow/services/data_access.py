@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from fate_flow.components.data_access.param import DROP_APPEND, DROP_REFUSE, DROP_REPLACE, UPLOAD_TMP_DIR
 from fate_flow.db import DataView, Job, Task
@@ -39,10 +39,16 @@ def _required(conf: dict, fields: tuple[str, ...]) -> None:
 class DataAccess:
     """Turns upload/download requests into local jobs and answers upload history."""
 
-    def __init__(self, settings: Settings, submitter: JobSubmitter, tables: TableCatalogue) -> None:
+    def __init__(self, settings: Settings, submitter: JobSubmitter, tables: TableCatalogue,
+                 prewarm: Callable[[], None] = lambda: None) -> None:
         self.settings = settings
         self.submitter = submitter
         self.tables = tables
+        self.prewarm = prewarm
+
+    def expect_task(self) -> None:
+        """Have the scheduler start a task process ahead: an upload's file is coming in."""
+        self.prewarm()
 
     def upload_dir(self, job_id: str) -> Path:
         """Where a multipart upload of job ``job_id`` is streamed to (removed by the task)."""

@@ -4,6 +4,8 @@ A table is (namespace, name) -> ordered rows of (id, value) strings, FATE's mean
 ``id`` is the first field of a data line and ``value`` the rest of the line. Engines
 stage writes and publish them with ``commit``; duplicate ids are resolved there.
 This package imports no web framework and no database: it runs inside task processes.
+numpy and pyarrow are imported where rows are touched, not at import: the server
+checks names, existence and metas of tables without loading them (it stays small).
 """
 from __future__ import annotations
 
@@ -13,13 +15,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 COMMIT_MODES = ("create", "replace", "append")
 MAX_NAME_LENGTH = 200
-ROW_SCHEMA = pa.schema([("id", pa.string()), ("value", pa.string())])
+
+
+def row_schema() -> "pa.Schema":
+    """The Arrow schema of stored rows: ``id`` and ``value``, both strings."""
+    import pyarrow as pa
+
+    return pa.schema([("id", pa.string()), ("value", pa.string())])
 
 
 class StorageError(Exception):
@@ -90,6 +100,8 @@ class TableMeta:
 
 def _as_string_array(values, what: str) -> pa.Array:
     """``values`` as one pa.string() array (chunked arrays are combined, large strings cast)."""
+    import pyarrow as pa
+
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if not isinstance(values, pa.Array):
@@ -145,7 +157,9 @@ class TableWriter(abc.ABC):
         if len(ids) != len(values):
             raise ValueError(f"ids and values differ in length: {len(ids)} != {len(values)}")
         if len(ids):
-            self._append(pa.RecordBatch.from_arrays([ids, values], schema=ROW_SCHEMA))
+            import pyarrow as pa
+
+            self._append(pa.RecordBatch.from_arrays([ids, values], schema=row_schema()))
             self._rows += len(ids)
 
     @abc.abstractmethod
@@ -182,6 +196,8 @@ class StoredTable(abc.ABC):
 
     def read_ids(self) -> pa.Array:
         """Return every id, in stored order, as one string array."""
+        import pyarrow as pa
+
         chunks = [batch.column(0) for batch in self.iter_batches()]
         return pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
 
@@ -236,6 +252,14 @@ class TableStorage(abc.ABC):
     def open(self, namespace: str, name: str) -> StoredTable:
         """Return a snapshot of the table; TableNotFoundError if it does not exist."""
 
+    def read_meta(self, namespace: str, name: str) -> TableMeta:
+        """Return the table's meta; TableNotFoundError if it does not exist.
+
+        Engines override it when they can answer without opening the rows.
+        """
+        with self.open(namespace, name) as table:
+            return table.meta
+
     @abc.abstractmethod
     def exists(self, namespace: str, name: str) -> bool:
         """Return True if the table is committed and not deleted."""
@@ -273,6 +297,9 @@ def last_occurrence_rows(ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     a small part of a row. The hash grouping runs in Arrow; single-threaded, as it is
     faster here than merging per-thread hash tables.
     """
+    import numpy as np
+    import pyarrow as pa
+
     rows = len(ids)
     if rows < 2:
         return None
@@ -289,16 +316,68 @@ def last_occurrence_rows(ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
 def canonical_integers(ids: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     """The ids as int64 if every one is a canonical decimal integer ("7", not "07" or "+7"), else None.
 
-    Most FATE ids are such numbers: as int64 they take 8 bytes each and sort in numpy,
-    where hashing millions of strings in Arrow needs several times the memory.
+    Canonical: "0", or an optional "-" and 1-18 digits without a leading zero. Most FATE
+    ids are such numbers: as int64 they take 8 bytes each and sort in numpy, where
+    hashing millions of strings in Arrow needs several times the memory. Read digit by
+    digit from the string buffers with numpy (pyarrow.compute would cost an upload task
+    its import time).
     """
-    canonical = pc.match_substring_regex(ids, r"^(0|-?[1-9][0-9]{0,17})$")
-    if not pc.all(canonical).as_py():
+    import numpy as np
+    import pyarrow as pa
+
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    numbers = np.empty(len(ids), dtype=np.int64)
+    done = 0
+    for chunk in chunks:
+        for start in range(0, len(chunk), _CANONICAL_SLICE):  # slices: the temporaries stay small
+            part = _canonical_integers_of_chunk(chunk.slice(start, _CANONICAL_SLICE))
+            if part is None:
+                return None
+            numbers[done:done + len(part)] = part
+            done += len(part)
+    return numbers
+
+
+_CANONICAL_SLICE = 8192
+
+
+def _canonical_integers_of_chunk(chunk: pa.Array) -> np.ndarray | None:
+    import numpy as np
+    import pyarrow as pa
+
+    if chunk.type not in (pa.string(), pa.large_string()) or chunk.null_count:
         return None
-    return pc.cast(ids, pa.int64()).to_numpy()
+    rows = len(chunk)
+    if rows == 0:
+        return np.empty(0, dtype=np.int64)
+    width = np.int32 if chunk.type == pa.string() else np.int64
+    _, offsets, data = chunk.buffers()
+    offsets = np.frombuffer(offsets, dtype=width, count=rows + 1, offset=chunk.offset * np.dtype(width).itemsize)
+    lengths = np.diff(offsets)
+    if lengths.min() < 1 or lengths.max() > 19:
+        return None
+    data = np.frombuffer(data, dtype=np.uint8)
+    starts = offsets[:-1].astype(np.int64)
+    negative = data[starts] == ord("-")
+    first = starts + negative
+    digits = lengths - negative
+    if digits.min() < 1 or digits.max() > 18:
+        return None
+    if ((data[first] == ord("0")) & ((digits > 1) | negative)).any():  # "07", "-0"
+        return None
+    values = np.zeros(rows, dtype=np.int64)
+    for k in range(int(digits.max())):
+        todo = np.flatnonzero(digits > k)
+        digit = data[first[todo] + k].astype(np.int64) - ord("0")
+        if ((digit < 0) | (digit > 9)).any():
+            return None
+        values[todo] = values[todo] * 10 + digit
+    return np.where(negative, -values, values)
 
 
 def last_occurrences_of_integers(numbers: np.ndarray) -> np.ndarray | None:
+    import numpy as np
+
     order = np.argsort(numbers, kind="stable")
     ordered = numbers[order]
     is_last = np.empty(len(ordered), dtype=bool)

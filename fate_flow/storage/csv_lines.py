@@ -10,7 +10,9 @@ grows only to hold a single line longer than it).
 from __future__ import annotations
 
 import os
-from typing import Iterator
+import queue
+import threading
+from typing import Iterable, Iterator, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +20,7 @@ import pyarrow as pa
 NEWLINE, CR, TAB, COMMA = 10, 13, 9, 44
 UTF8_BOM = b"\xef\xbb\xbf"
 MAX_BLOCK = 2 ** 31 - 2  # int32 Arrow offsets; a line this long is not text data
+T = TypeVar("T")
 
 
 class UploadFormatError(ValueError):
@@ -41,6 +44,58 @@ def iter_line_batches(path: str | os.PathLike, block_size: int = 8 << 20, head: 
         UTF-8 (also raised while iterating, for a later block); OSError if unreadable.
     """
     return LineBatches(path, block_size, head)
+
+
+def read_ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Iterate ``items`` in a background thread, at most ``depth`` items ahead of the caller.
+
+    Parsing a block (numpy, Arrow) and writing the previous one (Parquet encoding and
+    compression) both release the GIL, so on two cores an upload takes about the longer
+    of the two instead of their sum; memory grows by ``depth`` items at most. An error
+    of the iteration is raised in the caller; a caller that stops early (break, error)
+    stops the thread, which closes ``items`` if it can be closed.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        handoff.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put((done, None))
+        except BaseException as exc:  # handed to the caller, raised there
+            handoff.put((done, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if stop.is_set() and close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting to hand over
+            try:
+                handoff.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
 
 
 class LineBatches:
@@ -169,14 +224,10 @@ class LineBatches:
         if not len(keep):
             return
         starts, ends, numbers = starts[keep], ends[keep], numbers[keep] + first_line
-        commas = np.flatnonzero(block == COMMA)
-        first = np.searchsorted(commas, starts)
         if self.head:
-            self._count_ragged(np.searchsorted(commas, ends) - first + 1, numbers)
-        first_comma = commas[np.minimum(first, len(commas) - 1)] if len(commas) else ends
-        has_comma = (first < len(commas)) & (first_comma < ends)
-        id_ends = np.where(has_comma, first_comma, ends)
-        value_starts = np.where(has_comma, first_comma + 1, ends)
+            self._count_ragged(_comma_counts(block, starts, ends) + 1, numbers)
+        id_ends = _first_commas(block, starts, ends)
+        value_starts = np.where(id_ends < ends, id_ends + 1, ends)
         self._pending.append((_gather(block, starts, id_ends), _gather(block, value_starts, ends)))
 
     def _check_text(self, block: np.ndarray, first_line: int) -> None:
@@ -222,22 +273,88 @@ def _line_spans(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, newlines - has_cr, np.arange(len(newlines))
 
 
+def _first_commas(block: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Position of the first ',' in each span ``block[starts[i]:ends[i]]``, or ``ends[i]`` if it has none.
+
+    Ids are short: the spans are probed one byte further per round, only those not yet
+    settled, so the cost is the rows times the longest id, not the size of the block.
+    Spans still open after ``_PROBE_ROUNDS`` (long ids) are looked up among the
+    block's comma positions.
+    """
+    first = ends.copy()
+    todo, at = np.arange(len(starts)), starts.copy()
+    for _ in range(_PROBE_ROUNDS):
+        inside = at < ends[todo]
+        todo, at = todo[inside], at[inside]
+        if not len(todo):
+            return first
+        hit = block[at] == COMMA
+        first[todo[hit]] = at[hit]
+        todo, at = todo[~hit], at[~hit] + 1
+    commas = np.flatnonzero(block == COMMA)
+    if len(commas):
+        found = commas[np.minimum(np.searchsorted(commas, at), len(commas) - 1)]
+        first[todo] = np.where((found >= at) & (found < ends[todo]), found, ends[todo])
+    return first
+
+
+_PROBE_ROUNDS = 24
+
+
+def _comma_counts(block: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Number of ',' in each span ``block[starts[i]:ends[i]]``.
+
+    The comma mask is packed into 64-bit words whose population counts, summed, give
+    the commas before any word boundary; the part of a word before a position is
+    counted with a bit mask. A few passes over the block in all, with no array as
+    large as the number of commas.
+    """
+    if not hasattr(np, "bitwise_count"):  # numpy < 2: search the comma positions
+        commas = np.flatnonzero(block == COMMA)
+        return np.searchsorted(commas, ends) - np.searchsorted(commas, starts)
+    bits = np.packbits(block == COMMA, bitorder="little")
+    words = np.zeros(len(bits) // 8 + 2, dtype="<u8")  # one spare word: a position may be the block's end
+    words.view(np.uint8)[:len(bits)] = bits
+    before = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum(np.bitwise_count(words), out=before[1:])
+
+    def commas_before(positions: np.ndarray) -> np.ndarray:
+        word, bit = positions >> 6, (positions & 63).astype(np.uint64)
+        partial = words[word] & ((np.uint64(1) << bit) - np.uint64(1))
+        return before[word] + np.bitwise_count(partial)
+
+    return commas_before(ends) - commas_before(starts)
+
+
 def _gather(block: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
     """One string array of the byte spans ``block[starts[i]:ends[i]]``, built in a single copy.
 
-    The kept/skipped pattern alternates span by span, so ``np.repeat`` of that pattern
-    by the span lengths is the byte mask (much faster than a cumulative sum).
+    Short spans (ids) are gathered by index; otherwise the kept/skipped pattern
+    alternates span by span, so ``np.repeat`` of that pattern by the span lengths is
+    the byte mask (much faster than a cumulative sum).
     """
+    lengths = ends - starts
+    longest = int(lengths.max()) if len(lengths) else 0
+    if longest <= _SHORT_SPAN:
+        columns = np.arange(longest)
+        data = block[(starts[:, None] + columns)[columns < lengths[:, None]]]
+        return _string_array(data, lengths)
     bounds = np.empty(2 * len(starts) + 2, dtype=np.int64)
     bounds[0], bounds[-1] = 0, block.size
     bounds[1:-1:2], bounds[2:-1:2] = starts, ends
     pattern = np.zeros(len(bounds) - 1, dtype=bool)
     pattern[1::2] = True
-    data = block[np.repeat(pattern, np.diff(bounds))]
-    offsets = np.empty(len(starts) + 1, dtype=np.int32)
+    return _string_array(block[np.repeat(pattern, np.diff(bounds))], lengths)
+
+
+_SHORT_SPAN = 16
+
+
+def _string_array(data: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    offsets = np.empty(len(lengths) + 1, dtype=np.int32)
     offsets[0] = 0
-    np.cumsum(ends - starts, dtype=np.int32, out=offsets[1:])
-    return pa.StringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(data))
+    np.cumsum(lengths, dtype=np.int32, out=offsets[1:])
+    return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _resized(buf: bytearray, fill: int, size: int) -> bytearray:

@@ -8,9 +8,9 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from fate_flow.storage.base import (ROW_SCHEMA, StorageError, StoredTable, TableExistsError, TableMeta,
+from fate_flow.storage.base import (StorageError, StoredTable, TableExistsError, TableMeta,
                                     TableNotFoundError, TableStorage, TableWriter, check_mode, check_name,
-                                    last_occurrence_rows)
+                                    last_occurrence_rows, row_schema)
 
 
 class MemoryTableWriter(TableWriter):
@@ -84,7 +84,7 @@ class MemoryStorage(TableStorage):
                     raise TableExistsError(*key)
                 base = old if mode == "append" else None
                 parts = [base[1]] if base else []
-                table = pa.concat_tables(parts + [pa.Table.from_batches(writer.batches, ROW_SCHEMA)])
+                table = pa.concat_tables(parts + [pa.Table.from_batches(writer.batches, row_schema())])
                 keep = last_occurrence_rows(table.column("id"))
                 if keep is not None:
                     table = table.take(keep)

@@ -1,13 +1,14 @@
 """Storage engines by name, so that configuration (not code) picks one."""
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from fate_flow.storage.base import TableStorage
 from fate_flow.storage.local import LocalStorage
-from fate_flow.storage.memory import MemoryStorage
 
-_ENGINES: dict[str, type[TableStorage]] = {}
+# name -> class, or "module:Class" of a built-in engine imported when first opened
+_ENGINES: dict[str, type[TableStorage] | str] = {}
 
 
 def register_engine(name: str, cls: type[TableStorage]) -> None:
@@ -28,8 +29,11 @@ def open_storage(engine: str, root: Path | str | None = None) -> TableStorage:
         cls = _ENGINES[engine]
     except KeyError:
         raise ValueError(f"unknown storage engine {engine!r}; known: {', '.join(sorted(_ENGINES))}") from None
+    if isinstance(cls, str):
+        module, _, name = cls.partition(":")
+        cls = _ENGINES[engine] = getattr(importlib.import_module(module), name)
     return cls(Path(root) if root is not None else None)
 
 
 register_engine("local", LocalStorage)
-register_engine("memory", MemoryStorage)
+_ENGINES["memory"] = "fate_flow.storage.memory:MemoryStorage"  # pyarrow at import: loaded when used

@@ -54,12 +54,9 @@ class TableCatalogue:
         """The table's meta, or None if there is no such table."""
         from fate_flow.storage import TableNotFoundError
 
-        if not self.storage.exists(namespace, name):
-            return None
         try:
-            with self.storage.open(namespace, name) as table:
-                return table.meta
-        except TableNotFoundError:  # deleted in between
+            return self.storage.read_meta(namespace, name)  # no pyarrow for the local engine
+        except TableNotFoundError:
             return None
 
     def commit(self, writer: Any, meta: TableMeta, mode: str, job_id: str) -> TableMeta:

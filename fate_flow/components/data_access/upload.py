@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pyarrow as pa
 
 from fate_flow.components.base import ComponentBase, ComponentOutput
 from fate_flow.components.data_access.param import DROP_APPEND, DROP_REPLACE, UPLOAD_TMP_DIR
-from fate_flow.storage import TableMeta, iter_line_batches
+from fate_flow.storage import TableMeta, iter_line_batches, read_ahead
+
+# Progress goes to the server over HTTP, which then writes the job row: at most this often
+# (an upload of a few seconds or less reports none before its end).
+PROGRESS_INTERVAL_S = 1.0
 
 
 class Upload(ComponentBase):
@@ -30,14 +35,14 @@ class Upload(ComponentBase):
         size = max(path.stat().st_size, 1)
         lines = iter_line_batches(str(path), block_size=params.block_size, head=bool(params.head))
         writer = ctx.storage.writer(params.namespace, params.table_name)
-        last_progress = -1
+        last_progress, last_report = 0, time.monotonic()
         try:
-            for ids, values in lines:
+            for ids, values in read_ahead(lines):  # the next block is parsed while this one is written
                 writer.write_batch(ids, values)
                 progress = min(99, int(lines.bytes_read * 100 / size))
-                if progress != last_progress:
+                if progress != last_progress and time.monotonic() - last_report >= PROGRESS_INTERVAL_S:
                     ctx.tracker.set_progress(progress)
-                    last_progress = progress
+                    last_progress, last_report = progress, time.monotonic()
             writer.close()
             pa.default_memory_pool().release_unused()  # the commit's duplicate check needs the room
         except BaseException:
