@@ -95,20 +95,34 @@ def recorded() -> tuple[str, int]:
     return row.f_status, row.f_progress
 
 
-def test_a_task_progress_report_never_goes_back_and_success_is_100(client):
+@pytest.fixture
+def job_row(client):
+    """The job's row on this party: task reports for a job that was never created are refused."""
+    from fate_flow.db import DB, Job
+
+    with DB.connection_context():
+        Job.create(f_job_id=JOB, f_role="guest", f_party_id="9999", f_status="running", f_is_initiator=1,
+                   f_roles="{}", f_runtime_conf="{}", f_dsl="{}", f_train_runtime_conf="{}", f_work_mode=0,
+                   f_initiator_party_id="9999")
+    return client
+
+
+def test_a_task_progress_report_never_goes_back_and_success_is_100(job_row):
+    client = job_row
     assert client.post(STATUS, json={"f_status": "running"}).get_json()["retcode"] == 0
     for percent in (40, 30, 55):
         assert client.post(STATUS, json={"f_progress": percent}).get_json()["retcode"] == 0
     assert recorded() == ("running", 55)
     answer = client.post(STATUS, json={"f_progress": "half"}).get_json()
-    assert answer == {"retcode": 101, "retmsg": "f_progress must be a number from 0 to 100, not 'half'"}
+    assert answer == {"retcode": 101, "retmsg": "f_progress should be an integer, not a string"}
     client.post(STATUS, json={"f_status": "success"})
     assert recorded() == ("success", 100)
     client.post(STATUS, json={"f_progress": 70})  # late: a finished task keeps its 100
     assert recorded() == ("success", 100)
 
 
-def test_a_failed_task_keeps_what_it_reached(client):
+def test_a_failed_task_keeps_what_it_reached(job_row):
+    client = job_row
     client.post(STATUS, json={"f_status": "running"})
     client.post(STATUS, json={"f_progress": 35})
     client.post(STATUS, json={"f_status": "failed", "f_status_reason": "boom"})

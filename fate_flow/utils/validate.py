@@ -250,7 +250,7 @@ def safe_file_name(name: str | None, default: str) -> str:
 
 def _type_name(value: Any) -> str:
     return {dict: "an object", list: "a list", bool: "true/false", float: "a number", int: "an integer",
-            type(None): "null"}.get(type(value), "a value of another type")
+            str: "a string", type(None): "null"}.get(type(value), "a value of another type")
 
 
 def show_value(value: Any) -> str:
