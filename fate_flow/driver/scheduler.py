@@ -131,8 +131,13 @@ class Scheduler:
         """Start a process for every task that a run request queued on this server."""
         requested = Task.select().where(Task.f_status == str(TaskStatus.WAITING),
                                         Task.f_run_ip == self.settings.address, Task.f_run_pid.is_null())
-        for task in list(requested):
+        launched = list(requested)
+        for task in launched:
             self._launch(task)
+        if launched and self._admitting:
+            # more tasks tend to follow (the next component, the other parties, the next upload):
+            # keep one process warm for them; it exits if none comes within the standby's TTL
+            self.launcher.prewarm(self.settings.work_dir)
 
     def _launch(self, task: Task) -> None:
         key = TaskKey(task.f_job_id, task.f_task_id, task.f_role, task.f_party_id)
