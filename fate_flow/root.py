@@ -45,6 +45,7 @@ class Lazy(Generic[T]):
         self._lock = threading.Lock()
 
     def get(self) -> T:
+        """The service, built on the first call."""
         if self._value is None:
             with self._lock:
                 if self._value is None:

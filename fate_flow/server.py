@@ -68,6 +68,7 @@ class StopSignals:
         self.cold = threading.Event()
 
     def install(self) -> None:
+        """Route SIGTERM and SIGINT to the flags."""
         signal.signal(signal.SIGTERM, self._handle)
         signal.signal(signal.SIGINT, self._handle)
 

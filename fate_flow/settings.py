@@ -161,9 +161,11 @@ class Settings:
         return f"{host}:{self.port}"
 
     def job_dir(self, job_id: str) -> Path:
+        """Where a job's DSL, confs and task configs live."""
         return self.jobs_dir / job_id
 
     def job_log_dir(self, job_id: str) -> Path:
+        """Where a job's logs live."""
         return self.logs_dir / job_id
 
     def task_dir(self, job_id: str, role: str, party_id: Any, component: str) -> Path:

@@ -11,6 +11,7 @@ from fate_flow.settings import load_settings
 
 
 def create_wsgi_app():
+    """The app of a gunicorn worker, from the conf in the environment (no scheduler)."""
     from fate_flow.app import create_app
     from fate_flow.db import init_db
     from fate_flow.utils.log import setup_server_logging

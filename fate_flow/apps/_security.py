@@ -36,6 +36,7 @@ def install_security(app: Flask, settings: Settings) -> None:
 
 
 def is_party_route(path: str) -> bool:
+    """True for the routes only other parties' servers (and this party's tasks) call."""
     return path.startswith(PARTY_ROUTES)
 
 

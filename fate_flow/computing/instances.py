@@ -60,9 +60,11 @@ class Instances:
         return replace(self, features=self.features[:, columns], header=[self.header[i] for i in columns])
 
     def with_features(self, features: np.ndarray, header: list[str] | None = None) -> "Instances":
+        """The same rows with other features (and header)."""
         return replace(self, features=features, header=list(header if header is not None else self.header))
 
     def schema(self) -> dict[str, Any]:
+        """FATE's table schema of these rows: header, sid and label name."""
         schema = {"header": ",".join(self.header), "sid": self.sid_name}
         if self.label_name is not None:
             schema["label_name"] = self.label_name

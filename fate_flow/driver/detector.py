@@ -103,6 +103,7 @@ class PartyMonitor:
         self._last_contact: dict[tuple[str, str, str], float] = {}
 
     def check(self, now: float | None = None) -> None:
+        """Poll the parties whose task reports are overdue; fail a job whose party stays unreachable."""
         now = time.monotonic() if now is None else now
         poll_after_ms = self.settings.scheduler.party_poll_interval * 1000
         active = set()

@@ -309,10 +309,12 @@ class Launcher:
                            describe_exit(returncode))
 
     def has_children(self) -> bool:
+        """True while a task process of this launcher runs."""
         with self._lock:
             return bool(self._children)
 
     def is_child(self, pid: int | None) -> bool:
+        """True if ``pid`` is a task process this launcher started and watches."""
         with self._lock:
             return pid in self._children
 

@@ -66,6 +66,7 @@ class Scheduler:
         self._thread.start()
 
     def run(self) -> None:
+        """The loop: a pass, then sleep until woken or the detect interval passed, until stopped."""
         try:
             while not self._stop.is_set():
                 self.run_once()
@@ -94,6 +95,7 @@ class Scheduler:
     # ---- one pass ---------------------------------------------------------------------
 
     def run_once(self, now: float | None = None) -> None:
+        """One pass of named steps (``now`` injected by tests); an error in one step is logged."""
         now = time.monotonic() if now is None else now
         # tasks dispatched in this pass start in this pass; progress is bookkeeping, last
         steps = [self._prewarm_task_process, self._collect_task_events, self._admit_waiting_jobs,

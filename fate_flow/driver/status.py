@@ -77,6 +77,7 @@ def allowed_from(to: Enum) -> frozenset[str]:
 
 
 def is_finished(status: str) -> bool:
+    """True for a terminal job or task status."""
     return status in {str(s) for s in JOB_FINISHED | TASK_FINISHED}
 
 

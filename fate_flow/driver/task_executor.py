@@ -34,6 +34,7 @@ PROGRESS_INTERVAL = 0.5
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The task's command line, as the launcher writes it."""
     parser = argparse.ArgumentParser(description="run one FATE-Flow task")
     parser.add_argument("-j", "--job_id", required=True)
     parser.add_argument("-n", "--component_name", required=True)
@@ -96,10 +97,12 @@ class HttpTracker:
         self._progress_sent, self._progress_sent_at = 0, float("-inf")
 
     def log_metric_data(self, namespace: str, name: str, data: list) -> None:
+        """Append metric data points at this party's server."""
         body = {"metric_namespace": namespace, "metric_name": name, "metrics": [list(p) for p in data]}
         post_json(self.address, self.prefix + "/metric_data/save", body)
 
     def set_metric_meta(self, namespace: str, name: str, meta: dict) -> None:
+        """Set a metric's meta at this party's server."""
         body = {"metric_namespace": namespace, "metric_name": name, "metric_meta": meta}
         post_json(self.address, self.prefix + "/metric_meta/save", body)
 
@@ -176,6 +179,7 @@ def _close_inputs(inputs: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one task: log, report running, run the component, report the end; the exit code."""
     args = parse_args(argv)
     config = json.loads(Path(args.config).read_text(encoding="utf-8"))
     log_dir = Path(config["log_dir"])

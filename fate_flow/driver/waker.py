@@ -76,9 +76,11 @@ class Waker:
         return requested
 
     def wake(self) -> None:
+        """Nudge this waker's own scheduler."""
         notify(self.path)
 
     def close(self) -> None:
+        """Close and remove the socket."""
         self._sock.close()
         try:
             os.unlink(self.path)

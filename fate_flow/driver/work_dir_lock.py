@@ -40,6 +40,7 @@ class WorkDirLock:
         self._file = handle
 
     def release(self) -> None:
+        """Release the lock (idempotent)."""
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -179,6 +179,7 @@ class MySQLModelStore:
         return self.slices.select().where(*self._model(party_model_id, model_version))
 
     def exists(self, party_model_id: str, model_version: str) -> bool:
+        """True if the model version has slices in the store."""
         with self._session():
             return self._rows(party_model_id, model_version).exists()
 
@@ -230,6 +231,7 @@ class MySQLModelStore:
         return True
 
     def delete(self, party_model_id: str, model_version: str) -> int:
+        """Delete the model version's slices; how many rows went."""
         with self._session():
             return self.slices.delete().where(*self._model(party_model_id, model_version)).execute()
 
@@ -251,6 +253,7 @@ class RedisModelStore:
 
     @staticmethod
     def key(party_model_id: str, model_version: str) -> str:
+        """The Redis key of a model version."""
         return REDIS_KEY.format(party_model_id=party_model_id, model_version=model_version)
 
     def _call(self, method: str, *args, **kwargs):
@@ -260,9 +263,11 @@ class RedisModelStore:
             raise FlowError(f"model store {describe(self.address)} is unreachable: {exc}") from exc
 
     def exists(self, party_model_id: str, model_version: str) -> bool:
+        """True if the model version is in Redis."""
         return bool(self._call("exists", self.key(party_model_id, model_version)))
 
     def put(self, party_model_id: str, model_version: str, archive: Path, force_update: bool = False) -> int:
+        """Store the archive under the model's key (refused if it exists, unless ``force_update``); 1 slice."""
         data = archive.read_bytes()
         stored = self._call("set", self.key(party_model_id, model_version), data, nx=not force_update,
                             ex=self.ex if self.ex > 0 else None)
@@ -273,6 +278,7 @@ class RedisModelStore:
         return 1
 
     def get(self, party_model_id: str, model_version: str, out: Path) -> bool:
+        """Write the stored archive to ``out``; False if the model is not stored."""
         data = self._call("get", self.key(party_model_id, model_version))
         if data is None:
             return False
@@ -280,14 +286,17 @@ class RedisModelStore:
         return True
 
     def delete(self, party_model_id: str, model_version: str) -> int:
+        """Delete the model version; how many keys went."""
         return int(self._call("delete", self.key(party_model_id, model_version)))
 
 
 def already_stored(party_model_id: str, model_version: str, address: Mapping[str, Any]) -> FlowError:
+    """FATE's error for a store of a model that is stored already."""
     return FlowError(f"Model {party_model_id} {model_version} is already stored in {describe(address)}; "
                      f"set force_update to replace it")
 
 
 def never_stored(party_model_id: str, model_version: str, address: Mapping[str, Any]) -> FlowError:
+    """FATE's error for a restore of a model that was never stored."""
     return FlowError(f"Model {party_model_id} {model_version} was never stored in {describe(address)}, "
                      f"it can not be restored")

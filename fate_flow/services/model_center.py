@@ -41,6 +41,7 @@ class ModelCenter:
         return self.settings.work_dir / "temp"
 
     def version_dir(self, ref: ModelRef) -> Path:
+        """The version directory of ``ref`` (it may not exist)."""
         return self.catalogue.version_dir(ref)
 
     def _existing_dir(self, ref: ModelRef) -> Path:
@@ -68,6 +69,7 @@ class ModelCenter:
 
     @staticmethod
     def discard_upload(upload_dir: Path) -> None:
+        """Remove a received archive's directory."""
         shutil.rmtree(upload_dir, ignore_errors=True)
 
     def check_upload_size(self, size: int | None, label: str = "") -> None:

@@ -28,10 +28,12 @@ class ModelKey(ModelRef):
         return f"{self.party_model_id}/{self.model_version}"
 
     def to_dict(self) -> dict[str, str]:
+        """The key as the registry file keeps it."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelKey":
+        """The key of a registry entry."""
         return cls(str(data["role"]), str(data["party_id"]), str(data["model_id"]), str(data["model_version"]))
 
 
@@ -56,6 +58,7 @@ class ServingRegistry:
         return state["models"].get(name) if name else None
 
     def models(self) -> list[dict]:
+        """Every loaded model's entry."""
         return list(self._current()["models"].values())
 
     def add_model(self, key: ModelKey, path: Path | None) -> dict:

@@ -376,6 +376,7 @@ def _canonical_integers_of_chunk(chunk: pa.Array) -> np.ndarray | None:
 
 
 def last_occurrences_of_integers(numbers: np.ndarray) -> np.ndarray | None:
+    """Sorted row numbers of each integer id's last occurrence, or None if they are unique."""
     import numpy as np
 
     order = np.argsort(numbers, kind="stable")

@@ -63,6 +63,7 @@ class ModelCatalogue:
         self.model_dir = Path(model_dir)
 
     def version_dir(self, ref: ModelRef) -> Path:
+        """The version directory of ``ref`` (it may not exist)."""
         return model_layout.version_dir(self.model_dir, ref.party_model_id, ref.model_version)
 
     def record(self, ref: ModelRef) -> None:

@@ -48,6 +48,7 @@ class TableCatalogue:
                 raise ArgumentError(field, f"is invalid: {exc}") from None
 
     def exists(self, namespace: str, name: str) -> bool:
+        """True if the table is stored."""
         return self.storage.exists(namespace, name)
 
     def describe(self, namespace: str, name: str) -> TableMeta | None:

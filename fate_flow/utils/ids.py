@@ -16,12 +16,15 @@ def generate_job_id() -> str:
 
 
 def task_id(job_id: str, component_name: str) -> str:
+    """FATE's task id: ``<job_id>_<component>``."""
     return f"{job_id}_{component_name}"
 
 
 def session_id(task: str, role: str, party_id) -> str:
+    """The federation session of a task."""
     return f"{task}_{role}_{party_id}"
 
 
 def party_model_id(role: str, party_id, model_id: str) -> str:
+    """FATE's party model id: ``<role>#<party_id>#<model_id>``."""
     return f"{role}#{party_id}#{model_id}"

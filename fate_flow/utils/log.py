@@ -67,6 +67,7 @@ class JobAdapter(logging.LoggerAdapter):
 
 
 def job_logger(job_id: str, name: str = "fate_flow.schedule", **extra) -> JobAdapter:
+    """The logger of a job: its records go to logs/<job_id>/fate_flow_schedule.log too."""
     return JobAdapter(logging.getLogger(name), {"job_id": job_id, **extra})
 
 

@@ -18,6 +18,7 @@ DEFINE_META = "define/define_meta.yaml"
 
 
 def version_dir(model_root: Path, party_model_id: str, model_version: str) -> Path:
+    """A model version's directory under the model cache."""
     return Path(model_root) / party_model_id / model_version
 
 
@@ -51,6 +52,7 @@ def load_component_model(root: Path, component: str, alias: str | None = None) -
 
 
 def component_module(root: Path, component: str) -> str | None:
+    """The module a component of the model was (from define_meta.yaml), or ''."""
     define = root / DEFINE_META
     if not define.exists():
         return None
