@@ -1,0 +1,77 @@
+"""The one thing a computing engine does: run a picklable function over a list of items, in parallel.
+
+Everything a component asks of a partitioned table (``fate_flow.computing.table``) is built
+on ``Engine.run``: each item is the recipe of one partition, the function evaluates it in a
+worker (a process of the local pool, a Spark executor) and returns a small result or the
+location of a partition it wrote under ``scratch``. So an engine never sees rows, and two
+engines give the same answers as long as they run the same functions on the same items.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+LOCAL = "local"
+SPARK = "spark"
+ENGINES = (LOCAL, SPARK)
+
+
+class EngineError(RuntimeError):
+    """An engine could not be started or could not run a job; the message says what to install or fix."""
+
+
+@dataclass(frozen=True)
+class ComputingConf:
+    """How a task computes: which engine, how many partitions and worker cores, and Spark's settings.
+
+    Built from the job's ``job_parameters`` (``backend``, ``computing_partitions``, ``task_cores``,
+    ``spark_run``) over the server's ``computing`` section; written into the task's config.
+    """
+
+    engine: str = LOCAL
+    partitions: int = 1
+    cores: int = 1
+    # where partitions spill (a directory the workers can read and write: local path or URI)
+    scratch: str = ""
+    # spark: master URL and session conf (spark.* keys), FATE 1.5's spark_run merged in
+    spark_master: str = "local[*]"
+    spark_conf: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"engine": self.engine, "partitions": self.partitions, "cores": self.cores, "scratch": self.scratch,
+                "spark_master": self.spark_master, "spark_conf": dict(self.spark_conf)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "ComputingConf":
+        data = data or {}
+        known = {"engine", "partitions", "cores", "scratch", "spark_master", "spark_conf"}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class Engine(abc.ABC):
+    """Runs functions over items on workers; ``scratch`` is where workers spill partitions."""
+
+    name = ""
+
+    def __init__(self, scratch: str, parallelism: int) -> None:
+        self.scratch = scratch
+        self.parallelism = max(1, int(parallelism))
+
+    @abc.abstractmethod
+    def run(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``[function(item) for item in items]``, computed on the workers, results in item order.
+
+        ``function`` and the items must pickle (module-level functions, partials of them, or
+        cloudpickled closures); the results too. An exception raised by ``function`` is raised
+        here (the first one by item order), with its type when the engine can keep it.
+        """
+
+    def close(self) -> None:
+        """Stop the workers (idempotent)."""
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
