@@ -43,13 +43,13 @@ def write_file(tmp_path: Path, content: bytes | str, name: str = "input.csv") ->
 
 
 def upload(storage: TableStorage, path: Path, name: str = "t", mode: str = "create", head: bool = True,
-           block_size: int = 8 << 20) -> TableMeta:
+           block_size: int = 8 << 20, partitions: int = 1) -> TableMeta:
     """What the upload task does: stream batches into a writer, then commit with the header as schema."""
     lines = iter_line_batches(path, block_size=block_size, head=head)
-    writer = storage.writer("ns", name)
+    writer = storage.writer("ns", name, partitions)
     for ids, values in lines:
         writer.write_batch(ids, values)
-    return storage.commit(writer, TableMeta("ns", name, partitions=4, schema=lines.header), mode)
+    return storage.commit(writer, TableMeta("ns", name, partitions=partitions, schema=lines.header), mode)
 
 
 def rows_of(storage: TableStorage, name: str = "t") -> list[tuple[str, str]]:
@@ -198,7 +198,7 @@ def test_empty_file_or_only_a_header_is_refused_up_front(tmp_path, content):
 
 def test_breast_round_trip_is_byte_for_byte(storage, tmp_path):
     meta = upload(storage, BREAST, block_size=4096)
-    assert (meta.count, meta.partitions, meta.engine) == (569, 4, storage.engine)
+    assert (meta.count, meta.partitions, meta.engine) == (569, 1, storage.engine)
     assert meta.schema == {"header": "y,x0,x1,x2,x3,x4,x5,x6,x7,x8,x9", "sid": "id"}
     assert meta.create_time > 0
     with storage.open("ns", "t") as table:
@@ -586,7 +586,7 @@ def test_read_meta_answers_from_the_meta_file_alone(storage, tmp_path):
         storage.read_meta("ns", "t")
     upload(storage, write_file(tmp_path, "id,v\n1,a\n2,b\n"))
     meta = storage.read_meta("ns", "t")
-    assert (meta.count, meta.schema, meta.partitions) == (2, {"header": "v", "sid": "id"}, 4)
+    assert (meta.count, meta.schema, meta.partitions) == (2, {"header": "v", "sid": "id"}, 1)
     storage.delete("ns", "t")
     with pytest.raises(TableNotFoundError):
         storage.read_meta("ns", "t")

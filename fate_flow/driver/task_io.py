@@ -84,7 +84,7 @@ def store_output(ctx, config: dict, data: Any) -> dict | None:
     aliases = (config.get("output") or {}).get("data") or ["component"]
     namespace, name = output_table_name(config["job_id"], config["component_name"], config["role"],
                                         config["party_id"], aliases[0])
-    writer = storage.writer(namespace, name)
+    writer = storage.writer(namespace, name, data.partitions)
     try:
         ids = data.ids if isinstance(data.ids, list) else [data.ids]
         values = data.values if isinstance(data.values, list) else [data.values]

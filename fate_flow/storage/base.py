@@ -121,10 +121,13 @@ class TableWriter(abc.ABC):
     then consumed by ``commit`` or ``abort``.
     """
 
-    def __init__(self, namespace: str, name: str, staging_id: str) -> None:
+    def __init__(self, namespace: str, name: str, staging_id: str, partitions: int = 1) -> None:
+        from fate_flow.storage.partitioner import check_partitions
+
         self.namespace = check_name("namespace", namespace)
         self.name = check_name("table_name", name)
         self.staging_id = staging_id
+        self.partitions = check_partitions(partitions)
         self._rows = 0
         self.is_closed = False
         self.is_consumed = False
@@ -143,8 +146,11 @@ class TableWriter(abc.ABC):
             self._close()
             self.is_closed = True
 
-    def write_batch(self, ids: pa.Array, values: pa.Array) -> None:
+    def write_batch(self, ids: pa.Array, values: pa.Array, partition: int | None = None) -> None:
         """Stage ``ids[i] -> values[i]`` rows after those already written.
+
+        Each row goes to the partition of its id (``partitioner.partition_of``); a caller that
+        already knows every row's partition (a kernel's output) passes it as ``partition``.
 
         Raises:
             ValueError if the arrays differ in length or hold nulls; StorageError if the
@@ -156,15 +162,26 @@ class TableWriter(abc.ABC):
         values = _as_string_array(values, "values")
         if len(ids) != len(values):
             raise ValueError(f"ids and values differ in length: {len(ids)} != {len(values)}")
-        if len(ids):
-            import pyarrow as pa
+        if not len(ids):
+            return
+        import pyarrow as pa
 
-            self._append(pa.RecordBatch.from_arrays([ids, values], schema=row_schema()))
-            self._rows += len(ids)
+        batch = pa.RecordBatch.from_arrays([ids, values], schema=row_schema())
+        if partition is not None or self.partitions == 1:
+            if not 0 <= (partition or 0) < self.partitions:
+                raise ValueError(f"partition {partition} is not in [0, {self.partitions})")
+            self._append(batch, partition or 0)
+        else:
+            from fate_flow.storage.partitioner import partition_of, split_rows
+
+            for number, rows in enumerate(split_rows(partition_of(ids, self.partitions), self.partitions)):
+                if len(rows):
+                    self._append(batch.take(pa.array(rows)), number)
+        self._rows += len(ids)
 
     @abc.abstractmethod
-    def _append(self, batch: pa.RecordBatch) -> None:
-        """Stage one non-empty batch."""
+    def _append(self, batch: pa.RecordBatch, partition: int) -> None:
+        """Stage one non-empty batch of rows of ``partition``."""
 
     def _close(self) -> None:
         """Complete the staged data (engines with open files override this)."""
@@ -194,6 +211,17 @@ class StoredTable(abc.ABC):
         Memory is bounded by one batch (one row group for on-disk engines).
         """
 
+    @property
+    def partition_count(self) -> int:
+        """How many partitions the stored rows are in (1 for engines that do not partition)."""
+        return 1
+
+    def iter_partition(self, partition: int, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
+        """Yield the rows of one partition like ``iter_batches``; ValueError for a partition out of range."""
+        if not 0 <= partition < self.partition_count:
+            raise ValueError(f"partition {partition} is not in [0, {self.partition_count})")
+        yield from self.iter_batches(batch_rows)
+
     def read_ids(self) -> pa.Array:
         """Return every id, in stored order, as one string array."""
         import pyarrow as pa
@@ -217,10 +245,11 @@ class TableStorage(abc.ABC):
     engine = ""
 
     @abc.abstractmethod
-    def writer(self, namespace: str, name: str) -> TableWriter:
-        """Return a new staging writer for (namespace, name); readers see nothing of it before commit.
+    def writer(self, namespace: str, name: str, partitions: int = 1) -> TableWriter:
+        """Return a new staging writer for (namespace, name) in ``partitions`` partitions; readers
+        see nothing of it before commit.
 
-        Raises ValueError (from check_name) for an unsafe namespace or name.
+        Raises ValueError (from check_name) for an unsafe namespace or name, or a bad partition count.
         """
 
     @abc.abstractmethod

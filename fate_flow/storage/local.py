@@ -20,6 +20,7 @@ then answers without opening the data file (and without loading pyarrow).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import itertools
@@ -48,6 +49,8 @@ STAGED_FILE = "staged.json"
 STAGING_DIR = ".staging"
 LOCKS_DIR = ".locks"
 DATA_ID_KEY = b"fate_flow.data_id"
+# footer entry {"partitions": n, "row_groups": [partition of row group 0, 1, ...]}
+PARTITIONS_KEY = "fate_flow.partitions"
 OPEN_DEADLINE_SECONDS = 5.0
 # Readers open files with pre_buffer=False: pyarrow's default keeps every row group it
 # has read in memory, so a full scan would grow with the table.
@@ -59,41 +62,130 @@ OPEN_DEADLINE_SECONDS = 5.0
 PARQUET_OPTIONS = {"compression": "none", "use_dictionary": False, "write_statistics": False}
 
 
-class LocalTableWriter(TableWriter):
-    """Writes ``<staging>/data.parquet``, one row group per batch; ``staging_id`` is the directory's name."""
+class PartitionedParquet:
+    """A data file whose row groups each hold the rows of one partition, named in the footer.
 
-    def __init__(self, namespace: str, name: str, staging_dir: Path) -> None:
-        super().__init__(namespace, name, staging_dir.name)
+    With one partition every batch is written as it comes (an upload's fast path). With more,
+    rows wait in a buffer per partition and go out as one row group when the partition has
+    ``ROW_GROUP_ROWS`` rows or all buffers together ``BUFFER_BYTES``: row groups stay big
+    enough to read fast, and the memory stays bounded whatever the table's size.
+    """
+
+    ROW_GROUP_ROWS = 65536
+    BUFFER_BYTES = 32 << 20
+
+    def __init__(self, path: Path, data_id: str, partitions: int) -> None:
+        self.path = path
+        self.data_id = data_id
+        self.partitions = partitions
+        self.row_group_partitions: list[int] = []
+        self._parquet: pq.ParquetWriter | None = None
+        self._buffers: dict[int, list[pa.RecordBatch]] = {}
+        self._buffered_rows: dict[int, int] = {}
+        self._buffered_bytes = 0
+
+    def write(self, batch: pa.RecordBatch, partition: int) -> None:
+        """Add rows of ``partition`` (a non-empty batch)."""
+        if self.partitions == 1:
+            self._write_row_group([batch], 0)
+            return
+        self._buffers.setdefault(partition, []).append(batch)
+        self._buffered_rows[partition] = self._buffered_rows.get(partition, 0) + batch.num_rows
+        self._buffered_bytes += batch.nbytes
+        if self._buffered_rows[partition] >= self.ROW_GROUP_ROWS:
+            self._flush(partition)
+        elif self._buffered_bytes >= self.BUFFER_BYTES:
+            for number in sorted(self._buffers):
+                self._flush(number)
+
+    def close(self) -> None:
+        """Write what is buffered and the footer (an empty file is still a valid one)."""
+        for number in sorted(self._buffers):
+            self._flush(number)
+        parquet = self._open()
+        parquet.add_key_value_metadata({PARTITIONS_KEY: json.dumps(
+            {"partitions": self.partitions, "row_groups": self.row_group_partitions}, separators=(",", ":"))})
+        parquet.close()
+
+    def discard(self) -> None:
+        """Close the file without completing it (its directory is removed by the caller)."""
+        self._buffers.clear()
+        if self._parquet is not None:
+            with contextlib.suppress(Exception):
+                self._parquet.close()
+
+    def _flush(self, partition: int) -> None:
+        batches = self._buffers.pop(partition, [])
+        self._buffered_rows.pop(partition, None)
+        self._buffered_bytes -= sum(batch.nbytes for batch in batches)
+        if batches:
+            self._write_row_group(batches, partition)
+
+    def _write_row_group(self, batches: list[pa.RecordBatch], partition: int) -> None:
+        import pyarrow as pa
+
+        table = pa.Table.from_batches(batches)
+        self._open().write_table(table, row_group_size=max(1, table.num_rows))
+        self.row_group_partitions.append(partition)
+
+    def _open(self) -> pq.ParquetWriter:
+        if self._parquet is None:
+            self._parquet = _parquet_writer(self.path, self.data_id)
+        return self._parquet
+
+
+class LocalTableWriter(TableWriter):
+    """Writes ``<staging>/data.parquet`` (see PartitionedParquet); ``staging_id`` is the directory's name."""
+
+    def __init__(self, namespace: str, name: str, staging_dir: Path, partitions: int = 1) -> None:
+        super().__init__(namespace, name, staging_dir.name, partitions)
         self.staging_dir = staging_dir
         self.data_path = staging_dir / DATA_FILE
-        self._parquet: pq.ParquetWriter | None = None
+        self._file = PartitionedParquet(self.data_path, self.staging_id, self.partitions)
 
-    def _append(self, batch: pa.RecordBatch) -> None:
-        self._open_parquet().write_batch(batch)
+    def _append(self, batch: pa.RecordBatch, partition: int) -> None:
+        self._file.write(batch, partition)
 
     def _close(self) -> None:
-        self._open_parquet().close()  # an empty stage still gets a valid, empty file
-
-    def _open_parquet(self) -> pq.ParquetWriter:
-        if self._parquet is None:
-            self._parquet = _parquet_writer(self.data_path, self.staging_id)
-        return self._parquet
+        self._file.close()
 
     def discard(self) -> None:
         """Close any open file and remove the staging directory."""
         self.is_closed = self.is_consumed = True
-        if self._parquet is not None:
-            with contextlib.suppress(Exception):
-                self._parquet.close()
+        self._file.discard()
         shutil.rmtree(self.staging_dir, ignore_errors=True)
 
 
 class LocalTable(StoredTable):
     """A snapshot held by an open file: a later replace or delete does not change what it reads."""
 
-    def __init__(self, meta: TableMeta, source: pa.NativeFile) -> None:
+    def __init__(self, meta: TableMeta, source: pa.NativeFile, path: Path | None = None) -> None:
         super().__init__(meta)
         self._source = source
+        self.path = path
+        self.data_id, self._layout = _file_facts(source, f"{meta.namespace}.{meta.name}")
+
+    @property
+    def partition_count(self) -> int:
+        """The partitions the footer names (1 for files written before tables were partitioned)."""
+        return self._layout[0]
+
+    def partition_row_groups(self, partition: int) -> list[int]:
+        """The row groups holding ``partition``'s rows, in file order."""
+        if not 0 <= partition < self.partition_count:
+            raise ValueError(f"partition {partition} is not in [0, {self.partition_count})")
+        return [index for index, number in enumerate(self._layout[1]) if number == partition]
+
+    def iter_partition(self, partition: int, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
+        """Yield the rows of one partition, one row group in memory at a time."""
+        import pyarrow.parquet as pq
+
+        row_groups = self.partition_row_groups(partition)
+        if not row_groups:
+            return
+        for batch in pq.ParquetFile(self._source, pre_buffer=False).iter_batches(
+                batch_size=batch_rows, row_groups=row_groups, columns=["id", "value"]):
+            yield batch.replace_schema_metadata()
 
     def iter_batches(self, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
         """Yield batches of at most ``batch_rows`` rows ("id", "value") in stored order, one row group in memory."""
@@ -126,14 +218,14 @@ class LocalStorage(TableStorage):
         self.root = Path(root)
         self.staging_root = self.root / STAGING_DIR
 
-    def writer(self, namespace: str, name: str) -> LocalTableWriter:
+    def writer(self, namespace: str, name: str, partitions: int = 1) -> LocalTableWriter:
         """Return a writer staging under ``<root>/.staging``; ValueError for an unsafe name."""
         check_name("namespace", namespace)
         check_name("table_name", name)
         self.staging_root.mkdir(parents=True, exist_ok=True)
         staging_dir = Path(tempfile.mkdtemp(prefix="w-", dir=self.staging_root))
         (staging_dir / STAGED_FILE).write_text(json.dumps({"namespace": namespace, "name": name}), encoding="utf-8")
-        return LocalTableWriter(namespace, name, staging_dir)
+        return LocalTableWriter(namespace, name, staging_dir, partitions)
 
     def resume_writer(self, namespace: str, name: str, staging_id: str) -> LocalTableWriter:
         """Return the closed writer staged as ``staging_id`` for (namespace, name), for commit or abort.
@@ -153,12 +245,14 @@ class LocalStorage(TableStorage):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        writer = LocalTableWriter(namespace, name, staging_dir)
         try:
-            writer._rows = pq.read_metadata(writer.data_path).num_rows
+            footer = pq.read_metadata(staging_dir / DATA_FILE)
+            layout = _layout_of(footer.metadata)
         except (OSError, pa.ArrowException):
             raise StorageError(f"staged data {staging_id!r} for table {namespace}.{name} is incomplete: "
                                "its writer must be closed before it is handed over") from None
+        writer = LocalTableWriter(namespace, name, staging_dir, layout[0])  # opens no file: the data stays
+        writer._rows = footer.num_rows
         writer.is_closed = True
         return writer
 
@@ -187,12 +281,16 @@ class LocalStorage(TableStorage):
             total = staged.metadata.num_rows + (base.count() if base is not None else 0)
             keep = _rows_to_keep(lambda: _id_chunks(base, staged), total)
             count = total if keep is None else len(keep)
-            final = self._final_meta(writer, meta, mode, count, base.meta if base else None)
+            # appended rows join the table's partitioning; a new or replaced table takes the writer's
+            partitions = base.partition_count if base is not None else writer.partitions
+            final = self._final_meta(writer, dataclasses.replace(meta, partitions=partitions), mode, count,
+                                     base.meta if base else None)
             data, data_id = writer.data_path, writer.staging_id
             if base is not None or keep is not None:
                 data_id = f"m-{secrets.token_hex(8)}"
-                batches = itertools.chain(base.iter_batches() if base else (), staged.iter_batches(65536))
-                data = _write_kept_rows(batches, keep, data_id, writer.staging_dir / "merged.parquet")
+                pieces = itertools.chain(_row_groups(base._source, base._layout) if base else (),
+                                         _row_groups(writer.data_path, _layout_of(staged.metadata.metadata)))
+                data = _write_kept_rows(pieces, keep, data_id, writer.staging_dir / "merged.parquet", partitions)
             self._install(data, data_id, final, exists)
         return final
 
@@ -244,7 +342,7 @@ class LocalStorage(TableStorage):
                 source.close()
                 raise
             if meta is not None:
-                return LocalTable(meta, source)
+                return LocalTable(meta, source, target / DATA_FILE)
             source.close()  # replaced twice while we looked: open the newest version
             if time.monotonic() > deadline:
                 raise StorageError(f"table {namespace}.{name} has no meta matching its data")
@@ -315,24 +413,52 @@ def _parquet_writer(path: Path, data_id: str) -> pq.ParquetWriter:
     return pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
 
 
-def _write_kept_rows(batches: Iterable[pa.RecordBatch], keep: np.ndarray | None, data_id: str,
-                     dest: Path) -> Path:
-    """Write the rows whose running row number is in ``keep`` (all if None) to ``dest``, batch by batch."""
+def _write_kept_rows(pieces: Iterable[tuple[pa.RecordBatch, int, int]], keep: np.ndarray | None, data_id: str,
+                     dest: Path, partitions: int) -> Path:
+    """Write the rows whose running row number is in ``keep`` (all if None) to ``dest`` in ``partitions``.
+
+    ``pieces`` are (batch, its partition, the partition count it was written with): rows of
+    another partition count are placed again by their ids.
+    """
     import numpy as np
     import pyarrow as pa
 
+    from fate_flow.storage.partitioner import partition_of, split_rows
+
     offset = 0
-    with _parquet_writer(dest, data_id) as out:
-        for batch in batches:
+    out = PartitionedParquet(dest, data_id, partitions)
+    try:
+        for batch, partition, written_with in pieces:
             rows = batch.num_rows
-            if keep is None:
-                out.write_batch(batch)
-            else:
+            if keep is not None:
                 lo, hi = np.searchsorted(keep, [offset, offset + rows])
-                if hi > lo:
-                    out.write_batch(batch.take(pa.array(keep[lo:hi] - offset)))
+                batch = batch.take(pa.array(keep[lo:hi] - offset))
             offset += rows
+            if not batch.num_rows:
+                continue
+            if written_with == partitions:
+                out.write(batch, partition)
+                continue
+            for number, positions in enumerate(split_rows(partition_of(batch.column(0), partitions), partitions)):
+                if len(positions):
+                    out.write(batch.take(pa.array(positions)), number)
+        out.close()
+    except BaseException:
+        out.discard()
+        raise
     return dest
+
+
+def _row_groups(source, layout: tuple[int, list[int]]) -> Iterator[tuple[pa.RecordBatch, int, int]]:
+    """(batch, partition, partition count) of a data file's rows, row group by row group in file order."""
+    import pyarrow.parquet as pq
+
+    partitions, row_group_partitions = layout
+    parquet = pq.ParquetFile(source, pre_buffer=False)
+    for index in range(parquet.num_row_groups):
+        partition = row_group_partitions[index] if index < len(row_group_partitions) else 0
+        for batch in parquet.iter_batches(batch_size=65536, row_groups=[index], columns=["id", "value"]):
+            yield batch.replace_schema_metadata(), partition, partitions
 
 
 def _id_chunks(base: LocalTable | None, staged: pq.ParquetFile) -> Iterator[pa.Array]:
@@ -364,6 +490,33 @@ def _rows_to_keep(id_chunks: Callable[[], Iterator[pa.Array]], total: int) -> np
         numbers[offset:offset + len(ints)] = ints
         offset += len(ints)
     return last_occurrences_of_integers(numbers[:offset]) if offset > 1 else None
+
+
+def _layout_of(footer: dict | None) -> tuple[int, list[int]]:
+    """(partition count, partition of each row group) from a data file's key-value footer.
+
+    Files written before tables were partitioned have no such entry: one partition.
+    """
+    record = (footer or {}).get(PARTITIONS_KEY.encode())
+    if record is None:
+        return 1, []
+    layout = json.loads(record)
+    return int(layout["partitions"]), [int(p) for p in layout["row_groups"]]
+
+
+def _file_facts(source: pa.NativeFile, table: str) -> tuple[str, tuple[int, list[int]]]:
+    """(data_id, partition layout) of an open data file; StorageError naming ``table`` if unreadable."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(source)
+        partitions, row_groups = _layout_of(parquet.metadata.metadata)
+        if not row_groups:  # written before partitioning: every row group is partition 0
+            row_groups = [0] * parquet.num_row_groups
+        return parquet.schema_arrow.metadata[DATA_ID_KEY].decode(), (partitions, row_groups)
+    except (KeyError, TypeError, ValueError, OSError, pa.ArrowException) as exc:
+        raise StorageError(f"table {table} has an unreadable data file: {exc!r}") from exc
 
 
 def _data_id(source: pa.NativeFile, table: str) -> str:

@@ -1,6 +1,7 @@
 """The "memory" engine: Arrow tables in a dict of this instance, for tests and one-process runs."""
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 from pathlib import Path
@@ -16,11 +17,11 @@ from fate_flow.storage.base import (StorageError, StoredTable, TableExistsError,
 class MemoryTableWriter(TableWriter):
     """Keeps the staged batches in a list until commit."""
 
-    def __init__(self, namespace: str, name: str) -> None:
-        super().__init__(namespace, name, f"w-{secrets.token_hex(8)}")
+    def __init__(self, namespace: str, name: str, partitions: int = 1) -> None:
+        super().__init__(namespace, name, f"w-{secrets.token_hex(8)}", partitions)
         self.batches: list[pa.RecordBatch] = []
 
-    def _append(self, batch: pa.RecordBatch) -> None:
+    def _append(self, batch: pa.RecordBatch, partition: int) -> None:  # one partition: order is all it keeps
         self.batches.append(batch)
 
 
@@ -55,9 +56,12 @@ class MemoryStorage(TableStorage):
         self._staged: dict[str, MemoryTableWriter] = {}
         self._lock = threading.Lock()
 
-    def writer(self, namespace: str, name: str) -> MemoryTableWriter:
-        """Return a writer whose batches stay private until commit; ValueError for an unsafe name."""
-        writer = MemoryTableWriter(namespace, name)
+    def writer(self, namespace: str, name: str, partitions: int = 1) -> MemoryTableWriter:
+        """Return a writer whose batches stay private until commit; ValueError for an unsafe name.
+
+        Tables here are one partition whatever ``partitions`` says (the meta keeps the number).
+        """
+        writer = MemoryTableWriter(namespace, name, partitions)
         with self._lock:
             self._staged[writer.staging_id] = writer
         return writer
@@ -88,7 +92,9 @@ class MemoryStorage(TableStorage):
                 keep = last_occurrence_rows(table.column("id"))
                 if keep is not None:
                     table = table.take(keep)
-                final = self._final_meta(writer, meta, mode, table.num_rows, base[0] if base else None)
+                partitions = base[0].partitions if base else writer.partitions
+                final = self._final_meta(writer, dataclasses.replace(meta, partitions=partitions), mode,
+                                         table.num_rows, base[0] if base else None)
                 self._tables[key] = (final, table.combine_chunks())
                 return _copy(final)
         finally:

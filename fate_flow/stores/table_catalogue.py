@@ -87,7 +87,7 @@ class TableCatalogue:
         """Create an empty table (table_info with create=true)."""
         from fate_flow.storage import TableMeta
 
-        writer = self.storage.writer(namespace, name)
+        writer = self.storage.writer(namespace, name, partitions)
         meta = TableMeta(namespace=namespace, name=name, partitions=partitions, count=0, schema={},
                          engine=self.storage.engine)
         return self.commit(writer, meta, "create", job_id="")

@@ -34,7 +34,7 @@ class Upload(ComponentBase):
             raise FileNotFoundError(f"file {path} does not exist or is not a file")
         size = max(path.stat().st_size, 1)
         lines = iter_line_batches(str(path), block_size=params.block_size, head=bool(params.head))
-        writer = ctx.storage.writer(params.namespace, params.table_name)
+        writer = ctx.storage.writer(params.namespace, params.table_name, params.partition)
         last_progress, last_report = 0, time.monotonic()
         try:
             for ids, values in read_ahead(lines):  # the next block is parsed while this one is written
