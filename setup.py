@@ -31,6 +31,9 @@ setup(
         "redis>=4.0",
         # pika: the RabbitMQ federation backend of cluster mode (the reference AMQP client)
         "pika>=1.3",
+        # cloudpickle: kernels (closures included) shipped to the local engine's worker processes,
+        # as Spark ships them to executors; only ever within one party, never across parties
+        "cloudpickle>=2.2",
     ],
     extras_require={
         # scikit-learn: reference values for the metric tests only

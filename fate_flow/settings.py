@@ -103,6 +103,21 @@ class DataAccessSettings:
 
 
 @dataclass(frozen=True)
+class ComputingSettings:
+    """How tasks compute when their job does not say (FATE's job_parameters override it per job)."""
+
+    # local (a process pool per task) | spark (a Spark session per task); backend 1 picks spark per job
+    engine: str = "local"
+    # partitions of tables components make (intersection's output and on); computing_partitions per job
+    partitions: int = 4
+    # worker processes (local) or executor cores asked for (spark) per task; task_cores per job
+    cores: int = 2
+    # spark: master URL (local[*], spark://host:7077, yarn, k8s://...) and spark.* session settings
+    spark_master: str = "local[*]"
+    spark_conf: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a server (and the tasks it launches) needs to know."""
 
@@ -115,6 +130,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     data_access: DataAccessSettings = field(default_factory=DataAccessSettings)
+    computing: ComputingSettings = field(default_factory=ComputingSettings)
     fateboard_host: str = "127.0.0.1"
     fateboard_port: int = 8080
     routes: Mapping[str, str] = field(default_factory=dict)
@@ -205,6 +221,7 @@ def load_settings(path: str | os.PathLike | None = None,
         scheduler=SchedulerSettings(**_known(SchedulerSettings, raw.get("scheduler"))),
         federation=FederationSettings(**_known(FederationSettings, raw.get("federation"))),
         data_access=_data_access(raw.get("data_access") or {}),
+        computing=_computing(raw.get("computing") or {}),
         fateboard_host=str(_get(raw, "fateboard", "host", "127.0.0.1")),
         fateboard_port=int(_get(raw, "fateboard", "port", 8080)),
         routes={str(k): str(v) for k, v in (raw.get("routes") or {}).items()},
@@ -225,7 +242,7 @@ def apply_overrides(settings: Settings, **overrides: Any) -> Settings:
         overrides["database"] = replace(settings.database, url=_absolute_sqlite(url, settings.work_dir))
     if "work_dir" in overrides:
         overrides["work_dir"] = Path(overrides["work_dir"]).resolve()
-    for name in ("scheduler", "federation", "data_access", "model_store", "security"):
+    for name in ("scheduler", "federation", "data_access", "computing", "model_store", "security"):
         if isinstance(overrides.get(name), dict):
             overrides[name] = replace(getattr(settings, name), **overrides[name])
     if "port" in overrides:
@@ -252,6 +269,16 @@ def _data_access(raw: Mapping[str, Any]) -> DataAccessSettings:
     if "block_size" in values:
         values["block_size"] = int(values["block_size"])
     return DataAccessSettings(**values)
+
+
+def _computing(raw: Mapping[str, Any]) -> ComputingSettings:
+    """The ``computing`` section: ``{engine, partitions, cores, spark: {master, conf}}``."""
+    spark = raw.get("spark") or {}
+    if raw.get("engine", "local") not in ("local", "spark"):
+        raise ValueError(f"computing.engine should be local or spark, got {raw.get('engine')!r}")
+    return ComputingSettings(engine=str(raw.get("engine", "local")), partitions=int(raw.get("partitions", 4)),
+                             cores=int(raw.get("cores", 2)), spark_master=str(spark.get("master") or "local[*]"),
+                             spark_conf={str(k): v for k, v in (spark.get("conf") or {}).items()})
 
 
 def _security(raw: Mapping[str, Any]) -> SecuritySettings:

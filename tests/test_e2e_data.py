@@ -44,7 +44,10 @@ def server(tmp_path_factory):
 
 def test_legacy_upload_table_info_download_history_delete(server, tmp_path):
     for conf in ("upload_guest.json", "upload_host.json"):  # the confs as FATE ships them, relative paths
-        run_job(server, server.client("-f", "upload", "-c", str(ROOT / "examples" / conf), "-drop", "1"))
+        job = run_job(server, server.client("-f", "upload", "-c", str(ROOT / "examples" / conf), "-drop", "1"))
+    [task] = server.post("/v1/job/task/query", {"job_id": job["f_job_id"]})["data"]
+    assert task["f_engine"] == "local" and task["f_partitions"] == 4, "the task's record says what it computed on"
+    assert 20 << 20 < task["f_peak_memory"] < 1 << 30, task["f_peak_memory"]
     info = server.client("-f", "table_info", "-n", NS, "-t", "breast_hetero_guest")
     assert info == {"retcode": 0, "retmsg": "success", "data": {
         "count": 569, "namespace": NS, "partition": 10, "table_name": "breast_hetero_guest",

@@ -353,15 +353,36 @@ def test_param_objects_name_their_parameters_and_near_misses():
 
 # ----------------------------------------------------------------------------- job parameters
 
-@pytest.mark.parametrize("backend, words", [(1, "is 1 (spark), which this server can not honour"),
-                                            (7, "is 7, which this server can not honour")])
-def test_a_backend_the_server_does_not_run_is_refused(backend, words):
+def test_a_backend_the_server_does_not_run_is_refused():
     conf = copy.deepcopy(LR_CONF)
-    conf["job_parameters"]["backend"] = backend
+    conf["job_parameters"]["backend"] = 7
     with pytest.raises(ArgumentError) as caught:
         validate_runtime_conf(conf, 0)
-    assert caught.value.field == "job_parameters.backend" and words in caught.value.retmsg
-    assert "remove backend or set it to 0" in caught.value.retmsg
+    assert caught.value.field == "job_parameters.backend" and "is 7, which this server can not honour" in caught.value.retmsg
+    assert "local engine (backend 0" in caught.value.retmsg and "Spark (backend 1)" in caught.value.retmsg
+
+
+def test_backend_1_without_pyspark_says_how_to_install_it(monkeypatch):
+    import fate_flow.computing.engine as engine
+
+    monkeypatch.setattr(engine, "spark_installed", lambda: False)
+    conf = copy.deepcopy(LR_CONF)
+    conf["job_parameters"]["backend"] = 1
+    with pytest.raises(ArgumentError) as caught:
+        validate_runtime_conf(conf, 0)
+    assert caught.value.field == "job_parameters.backend"
+    assert "pyspark is not installed" in caught.value.retmsg and "pip install -e '.[spark]'" in caught.value.retmsg
+
+
+@pytest.mark.parametrize("key, value, words", [("computing_partitions", 0, "should be between 1 and 65536"),
+                                               ("task_cores", "2", "should be an integer"),
+                                               ("spark_run", [1], "should be a dict")])
+def test_computing_job_parameters_are_checked(key, value, words):
+    conf = copy.deepcopy(LR_CONF)
+    conf["job_parameters"][key] = value
+    with pytest.raises(ArgumentError) as caught:
+        validate_runtime_conf(conf, 0)
+    assert caught.value.field == f"job_parameters.{key}" and words in caught.value.retmsg
 
 
 def test_backend_0_and_no_backend_are_accepted():
@@ -433,7 +454,7 @@ REFUSED = {
                        ["component hetero_lr_0: unknown module HeteroLr (did you mean HeteroLR?)"]),
     "missing output": (bad_reference(FML_LR_DSL), FML_LR_CONF, 100,
                        ["intersection_0 has no output data trian (its output data: train)"]),
-    "backend": (LR_DSL, with_backend(LR_CONF, 1), 101, ["job_parameters.backend is 1 (spark)", "can not honour"]),
+    "backend": (LR_DSL, with_backend(LR_CONF, 7), 101, ["job_parameters.backend is 7", "can not honour"]),
     "no arbiter": (LR_DSL, without_role(LR_CONF, "arbiter"), 100,
                    ["component hetero_lr_0 (HeteroLR) can not run without a party of role arbiter"]),
     "initiator": (LR_DSL, bad_initiator(LR_CONF), 100,

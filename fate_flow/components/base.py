@@ -50,7 +50,10 @@ class ComponentContext:
     # returns this party's fate_flow.storage.TableStorage; called on first use of ``storage``
     # so that a component without tables never loads pyarrow
     storage_opener: Any = None
+    # returns the task's fate_flow.computing.ComputingSession (its engine, partitions, scratch)
+    computing_opener: Any = None
     _storage: Any = field(default=None, init=False, repr=False)
+    _computing: Any = field(default=None, init=False, repr=False)
 
     @property
     def storage(self) -> Any:
@@ -58,6 +61,25 @@ class ComponentContext:
         if self._storage is None and self.storage_opener is not None:
             self._storage = self.storage_opener()
         return self._storage
+
+    @property
+    def computing(self) -> Any:
+        """The task's computing session (started on first use): ``computing.load(stored_table)`` gives
+        a partitioned ``Table``; ``computing.partitions`` is the job's partition count."""
+        if self._computing is None:
+            if self.computing_opener is None:
+                from fate_flow.computing import ComputingConf, create_session
+
+                self._computing = create_session(ComputingConf())
+            else:
+                self._computing = self.computing_opener()
+        return self._computing
+
+    def close_computing(self) -> None:
+        """Stop the session's workers and remove its spill files (if it was started)."""
+        if self._computing is not None:
+            self._computing.close()
+            self._computing = None
 
     def parties(self, role: str) -> list[int]:
         """Party ids playing ``role`` in this job, in runtime-conf order."""

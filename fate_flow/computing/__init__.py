@@ -1,8 +1,9 @@
-"""The small computing interface components work with: tables as numpy/Arrow batches.
+"""The computing layer components work with: partitioned tables of Arrow/numpy blocks, on an engine.
 
-A component turns its input tables into ``Instances`` (ids, a feature matrix, labels
-and the header), computes on whole arrays, and hands back ``Instances.to_table_data()``.
-Nothing here loops over rows in Python; a Spark backend can provide the same calls.
+``Table`` (table.py) is the API: kernels over partitions, joins of co-partitioned tables,
+aggregates, shuffles, save. An ``Engine`` (engine.py) runs the per-partition jobs: the local
+process pool (local.py) or Spark (spark.py). ``Instances`` (ids, a feature matrix, labels,
+the header) is the block most kernels see; nothing loops over rows in Python.
 
 ``Instances`` needs numpy and pyarrow, which load on first use of the name: the server
 imports the component contract (``TableData``) without paying for them.
@@ -14,9 +15,13 @@ from typing import Any
 
 from fate_flow.computing.table_data import TableData
 
-_LAZY = {"Instances": "fate_flow.computing.instances", "parse_value_matrix": "fate_flow.computing.instances"}
+_LAZY = {"Instances": "fate_flow.computing.instances", "parse_value_matrix": "fate_flow.computing.instances",
+         "Table": "fate_flow.computing.table", "ComputingSession": "fate_flow.computing.table",
+         "create_session": "fate_flow.computing.table", "ComputingConf": "fate_flow.computing.engine",
+         "EngineError": "fate_flow.computing.engine"}
 
-__all__ = ["Instances", "TableData", "parse_value_matrix"]
+__all__ = ["ComputingConf", "ComputingSession", "EngineError", "Instances", "Table", "TableData", "create_session",
+           "parse_value_matrix"]
 
 
 def __getattr__(name: str) -> Any:

@@ -49,6 +49,32 @@ class ComputingConf:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def conf_for_job(job_parameters: dict, defaults: Any, scratch: str) -> ComputingConf:
+    """The ComputingConf of a job's task: FATE's job_parameters over the server's ``computing`` settings.
+
+    ``backend`` 1 is Spark, 0 the local engine; absent, the server's engine. ``spark_run``
+    (FATE 1.5) adds spark.* settings to the session; ``computing_partitions`` and ``task_cores``
+    replace the server's partitions and cores.
+    """
+    backend = job_parameters.get("backend")
+    engine = {0: LOCAL, 1: SPARK}.get(backend, defaults.engine) if backend is not None else defaults.engine
+    spark_conf = {**dict(defaults.spark_conf), **{str(k): v for k, v in (job_parameters.get("spark_run") or {}).items()}}
+    return ComputingConf(engine=engine, partitions=int(job_parameters.get("computing_partitions") or defaults.partitions),
+                         cores=int(job_parameters.get("task_cores") or defaults.cores), scratch=scratch,
+                         spark_master=str(spark_conf.pop("master", defaults.spark_master)), spark_conf=spark_conf)
+
+
+SPARK_INSTALL_HINT = ("the Spark engine (job_parameters.backend 1, or computing.engine spark in service_conf.yaml) "
+                      "needs pyspark and Java 17: pip install -e '.[spark]'")
+
+
+def spark_installed() -> bool:
+    """True when pyspark can be imported (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("pyspark") is not None
+
+
 class Engine(abc.ABC):
     """Runs functions over items on workers; ``scratch`` is where workers spill partitions."""
 

@@ -83,6 +83,14 @@ class Instances:
         return TableData(ids=self.ids, values=values, schema=self.schema(), partitions=partitions)
 
     @classmethod
+    def concat(cls, parts: list["Instances"]) -> "Instances":
+        """The rows of ``parts`` one after the other; they share header, sid and label name."""
+        first = parts[0]
+        labels = None if first.labels is None else np.concatenate([p.labels for p in parts])
+        features = np.concatenate([p.features for p in parts]) if len(parts) > 1 else first.features
+        return replace(first, ids=pa.concat_arrays([p.ids for p in parts]), features=features, labels=labels)
+
+    @classmethod
     def from_table(cls, table) -> "Instances":
         """Read a table stored by ``to_table_data`` (DataIO's output and everything downstream)."""
         schema = table.meta.schema or {}

@@ -77,6 +77,10 @@ class Task(BaseModel):
     # 0-100 as the task last reported it; the job's progress counts a running component by it
     # (nullable: added to existing tables by init_db, where older rows read None)
     f_progress = IntegerField(null=True, default=0)
+    # what the task computed on: engine (local, spark), partitions, peak RSS in bytes with its workers
+    f_engine = CharField(max_length=20, null=True)
+    f_partitions = IntegerField(null=True)
+    f_peak_memory = BigIntegerField(null=True)
     f_start_time = BigIntegerField(null=True)
     f_end_time = BigIntegerField(null=True)
     f_elapsed = BigIntegerField(null=True)

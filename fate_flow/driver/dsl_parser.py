@@ -49,11 +49,14 @@ _JOB_PARAMETER_TYPES = {
     "save_as_task_input_data": ((bool,), "should be true or false"),
     "assistant_role": ((list,), "should be a list of roles"),
     "spark_submit_config": ((dict,), "should be a dict"),
+    "spark_run": ((dict,), "should be a dict of spark.* settings"),
+    "computing_partitions": ((int,), "should be an integer"),
+    "task_cores": ((int,), "should be an integer"),
     "job_type": ((str,), "should be train or predict"),
 }
 # job_parameters.backend: FATE's computing backends, and the one this server runs jobs on
 _BACKENDS = {0: "eggroll", 1: "spark"}
-_SUPPORTED_BACKENDS = (0,)
+_SUPPORTED_BACKENDS = (0, 1)
 _MAX_PARTY_ID = 10 ** 18
 # numeric job_parameters that may not be negative (timeout 0: the server's default)
 _NON_NEGATIVE = ("timeout", "processors_per_node", "backend")
@@ -210,13 +213,22 @@ def _check_work_mode(work_mode: int, server_work_mode: int) -> None:
 def _check_backend(job_parameters: dict) -> None:
     """Refuse a backend this server does not run (absent means 0, as in FATE 1.4)."""
     backend = job_parameters.get("backend", 0)
+    for key in ("computing_partitions", "task_cores"):
+        value = job_parameters.get(key)
+        if value is not None and not 1 <= value <= 65536:
+            raise ArgumentError(f"job_parameters.{key}", f"should be between 1 and 65536, got {value}")
+    if backend == 1:
+        from fate_flow.computing.engine import SPARK_INSTALL_HINT, spark_installed
+
+        if not spark_installed():
+            raise ArgumentError("job_parameters.backend", f"is 1 (spark), but pyspark is not installed on this "
+                                f"server: {SPARK_INSTALL_HINT}")
     if backend in _SUPPORTED_BACKENDS:
         return
     known = f" ({_BACKENDS[backend]})" if backend in _BACKENDS else ""
     raise ArgumentError("job_parameters.backend",
-                        f"is {backend}{known}, which this server can not honour: it runs every job on its "
-                        f"embedded engine, in place of FATE's backend 0 ({_BACKENDS[0]}); remove backend or "
-                        f"set it to 0")
+                        f"is {backend}{known}, which this server can not honour: it computes on its local "
+                        f"engine (backend 0, in place of {_BACKENDS[0]}) or on Spark (backend 1)")
 
 
 def _check_job_type(job_parameters: dict) -> None:

@@ -11,6 +11,7 @@ import shutil
 from typing import Any, Callable
 
 from fate_flow.components.data_access.param import UPLOAD_TMP_DIR
+from fate_flow.computing.engine import conf_for_job
 from fate_flow.db import DB, Job, StorageTableMeta, Task, TrackingMetric, now_ms
 from fate_flow.driver import dsl_parser
 from fate_flow.driver.job_files import create_model_dir, write_job_files
@@ -29,7 +30,8 @@ SYNCABLE_JOB_FIELDS = frozenset({
     "f_start_time", "f_end_time", "f_elapsed", "f_progress", "f_current_tasks", "f_current_steps",
     "f_tag", "f_description", "f_status_reason"})
 TASK_REPORT_FIELDS = frozenset({
-    "f_start_time", "f_end_time", "f_elapsed", "f_run_ip", "f_run_pid", "f_operator", "f_status_reason"})
+    "f_start_time", "f_end_time", "f_elapsed", "f_run_ip", "f_run_pid", "f_operator", "f_status_reason",
+    "f_engine", "f_partitions", "f_peak_memory"})
 
 
 class PartyJobs:
@@ -161,6 +163,8 @@ class PartyJobs:
                            "party_servers": {str(p): self.api.address_of(p) for _, p in all_parties(conf["role"])}},
             "work_dir": str(settings.work_dir),
             "storage": {"engine": settings.data_access.storage_engine, "root": str(settings.data_dir)},
+            "computing": conf_for_job(conf["job_parameters"], settings.computing, str(
+                settings.task_dir(job.f_job_id, role, party_id, component) / "computing")).to_dict(),
             "model": {"root": str(settings.model_dir), "model_version": conf["job_parameters"].get("model_version"),
                       "party_model_id": ids.party_model_id(role, party_id, conf["job_parameters"].get("model_id"))},
             "log_dir": str(settings.task_log_dir(job.f_job_id, role, party_id, component)),

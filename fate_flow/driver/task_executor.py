@@ -27,6 +27,7 @@ from typing import Any
 from fate_flow.driver.watchdog import exit_when_orphaned
 from fate_flow.utils.http import post_json
 from fate_flow.utils.log import setup_task_logging
+from fate_flow.utils.peak_memory import PeakMemory
 
 logger = logging.getLogger("fate_flow.task_executor")
 # seconds between two progress reports of a task, whatever the component's pace
@@ -134,12 +135,14 @@ def run_component(args: argparse.Namespace, config: dict, reporter: StatusReport
     params.check()
     component = spec.program(args.role)(params)
     federation = create_federation(*task_session(config))
+    computing = computing_conf(config)
     ctx = ComponentContext(job_id=args.job_id, task_id=args.task_id, component_name=args.component_name,
                            role=args.role, party_id=int(args.party_id), roles=config["roles"],
                            federation=federation, tracker=tracker,
                            logger=logging.getLogger(f"fate_flow.component.{args.component_name}"),
                            storage_opener=lambda: open_storage(config["storage"]["engine"],
-                                                               Path(config["storage"]["root"])))
+                                                               Path(config["storage"]["root"])),
+                           computing_opener=lambda: open_computing(computing))
     inputs = {"data": {}}
     try:
         inputs = resolve_inputs(ctx, config)
@@ -151,6 +154,24 @@ def run_component(args: argparse.Namespace, config: dict, reporter: StatusReport
     finally:
         federation.close()
         _close_inputs(inputs)
+        ctx.close_computing()
+
+
+def computing_conf(config: dict):
+    """The task's ComputingConf (jobs submitted before engines existed get the defaults)."""
+    from fate_flow.computing.engine import ComputingConf
+
+    return ComputingConf.from_dict(config.get("computing"))
+
+
+def open_computing(conf):
+    """Start the task's computing session and say in the log what it computes on."""
+    from fate_flow.computing import create_session
+
+    session = create_session(conf)
+    logger.info("computing on the %s engine: %s partitions, %s cores%s", conf.engine, conf.partitions, conf.cores,
+                f", master {conf.spark_master}" if conf.engine == "spark" else "")
+    return session
 
 
 def _record_output(ctx, tracker: "HttpTracker", config: dict, output) -> None:
@@ -190,13 +211,19 @@ def main(argv: list[str] | None = None) -> int:
     reporter.report({"f_status": "running", "f_run_pid": os.getpid(), "f_start_time": start}, skip_own=True)
     logger.info("task %s of %s %s started, pid %s", args.task_id, args.role, args.party_id, os.getpid())
     status, reason = "success", ""
+    memory = PeakMemory().start()
     try:
         run_component(args, config, reporter)
     except Exception as exc:
         status, reason = "failed", f"{type(exc).__name__}: {exc}"
         logger.exception("task failed")
     end = int(time.time() * 1000)
-    reporter.report({"f_status": status, "f_status_reason": reason, "f_end_time": end})
+    peak = memory.stop()
+    computing = computing_conf(config)
+    logger.info("task ran on the %s engine with %s partitions; peak memory %.1f MB (its workers included)",
+                computing.engine, computing.partitions, peak / 2 ** 20)
+    reporter.report({"f_status": status, "f_status_reason": reason, "f_end_time": end, "f_engine": computing.engine,
+                     "f_partitions": computing.partitions, "f_peak_memory": peak})
     print(f"finish {args.job_id} {args.component_name} {args.task_id} {args.role} {args.party_id} {status} task")
     logging.shutdown()
     return 0 if status == "success" else 1

@@ -77,13 +77,18 @@ def store_output(ctx, config: dict, data: Any) -> dict | None:
     from fate_flow.storage import StoredTable, TableMeta
 
     storage = ctx.storage
+    from fate_flow.computing.table import Table
+
     if isinstance(data, StoredTable):  # passed through unchanged: recorded, not copied
         return data.meta.to_dict()
-    if not isinstance(data, TableData):
-        raise TypeError(f"component output data must be TableData or an input table, not {type(data).__name__}")
     aliases = (config.get("output") or {}).get("data") or ["component"]
     namespace, name = output_table_name(config["job_id"], config["component_name"], config["role"],
                                         config["party_id"], aliases[0])
+    if isinstance(data, Table):  # partitions computed by the workers, committed here at once
+        return data.save(storage, namespace, name).to_dict()
+    if not isinstance(data, TableData):
+        raise TypeError(f"component output data must be a Table, TableData or an input table, "
+                        f"not {type(data).__name__}")
     writer = storage.writer(namespace, name, data.partitions)
     try:
         ids = data.ids if isinstance(data.ids, list) else [data.ids]

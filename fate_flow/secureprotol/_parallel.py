@@ -12,7 +12,7 @@ Start method: ``fork`` when the calling process has a single thread (fast, ~5 ms
 held by another thread into the child.
 
 Workers end when the process that made the pool ends, however it ends (see
-``_exit_with_owner``); the forkserver and the resource tracker then exit on their own.
+``utils.pool_owner.exit_with_owner``); the forkserver and the resource tracker then exit on their own.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ import atexit
 import multiprocessing
 import os
 import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -29,6 +28,7 @@ import psutil
 
 from fate_flow.secureprotol import _kernels
 from fate_flow.secureprotol.gmpy_math import FixedBaseTable, from_bytes, invert, mpz, powmod
+from fate_flow.utils.pool_owner import exit_with_owner
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -105,7 +105,7 @@ def _get_pool() -> ProcessPoolExecutor | None:
             if method == "forkserver":
                 context.set_forkserver_preload([__name__])
             owner = psutil.Process()
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_exit_with_owner,
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=exit_with_owner,
                                         initargs=(owner.pid, owner.create_time()))
             _pool_pid, _pool_size, _pool_method = os.getpid(), workers, method
         return _pool
@@ -119,37 +119,6 @@ def _shutdown_locked() -> None:
 
 
 atexit.register(shutdown_pool)
-
-
-def _exit_with_owner(owner_pid: int, owner_create_time: float) -> None:
-    """Worker initializer: end this worker once the process that made the pool is gone.
-
-    Nothing else would end it when the owner is killed: a forkserver worker's parent is the
-    forkserver (so a parent-death signal never fires), the forkserver lives while any worker
-    holds its "alive" pipe, and a worker blocks on a call queue whose write end it holds
-    itself, so none of them sees EOF. Once the workers are gone the forkserver and the
-    resource tracker see EOF and exit, the tracker after unlinking the pool's semaphores.
-    """
-    try:
-        owner = psutil.Process(owner_pid)
-        is_owner = abs(owner.create_time() - owner_create_time) < 0.01
-    except psutil.NoSuchProcess:
-        is_owner = False
-    if not is_owner:  # gone (and maybe its pid reused) before this worker even started
-        os._exit(1)
-    threading.Thread(target=_watch_owner, args=(owner,), name="pool-owner-watch", daemon=True).start()
-
-
-def _watch_owner(owner: psutil.Process, interval: float = 0.5) -> None:
-    # is_running() also tells a reused pid apart (it compares create times); a zombie owner is gone too
-    while True:
-        try:
-            if not owner.is_running() or owner.status() == psutil.STATUS_ZOMBIE:
-                break
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(interval)
-    os._exit(1)
 
 
 # ---- worker entry points: bytes in, bytes out ------------------------------------------

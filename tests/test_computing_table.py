@@ -1,0 +1,126 @@
+"""The computing API on the local engine: the same answers inline, on the pool, and for any partitioning."""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from fate_flow.computing import ComputingConf, Instances, create_session
+from fate_flow.computing.recipes import block_ids, block_len
+from fate_flow.storage import TableMeta, open_storage
+
+
+def make_storage(tmp_path, rows=2000, partitions=4, name="t"):
+    storage = open_storage("local", tmp_path / "tables")
+    writer = storage.writer("ns", name, partitions)
+    ids = [str(i) for i in range(rows)]
+    writer.write_batch(pa.array(ids), pa.array([f"{i % 2},{i * 0.5}" for i in range(rows)]))
+    storage.commit(writer, TableMeta("ns", name, partitions=partitions,
+                                     schema={"header": "x", "sid": "id", "label_name": "y"}), "create")
+    return storage
+
+
+def to_instances(block):
+    from fate_flow.computing import parse_value_matrix
+
+    matrix = parse_value_matrix(block.column("value").combine_chunks(), 2)
+    return Instances(ids=block.column("id").combine_chunks(), features=matrix[:, 1:], labels=matrix[:, 0],
+                     header=["x"], label_name="y")
+
+
+@pytest.fixture(params=["inline", "pool"])
+def session(request, tmp_path):
+    conf = ComputingConf(partitions=4, cores=2)
+    with create_session(conf, str(tmp_path / "scratch")) as s:
+        inline = request.param == "inline"  # small tables would go inline: force each way
+        s.run = lambda f, items, rows_hint=None, _run=s.engine.run: _run(f, items, inline=inline)
+        yield s
+
+
+def test_map_aggregate_count_and_collect(session, tmp_path):
+    storage = make_storage(tmp_path)
+    with storage.open("ns", "t") as stored:
+        table = session.load(stored)
+        assert table.partitions == 4 and table.count() == 2000
+        data = table.map_values(to_instances)
+        total = data.aggregate(lambda b: b.features.sum())
+        assert total == pytest.approx(sum(i * 0.5 for i in range(2000)))
+        positives = data.filter(lambda b: b.labels == 1)
+        assert positives.count() == 1000
+        collected = positives.collect()
+        assert isinstance(collected, Instances) and sorted(map(int, collected.ids.to_pylist())) == list(range(1, 2000, 2))
+        assert block_len(data.take(7)) == 7 and block_len(data.first()) == 1
+        with pytest.raises(ValueError, match="over its limit of 10"):
+            data.collect(limit=10)
+
+
+def test_join_union_and_sample_are_partition_wise(session, tmp_path):
+    storage = make_storage(tmp_path)
+    with storage.open("ns", "t") as stored:
+        rows = session.load(stored)
+        evens = rows.filter(lambda b: np.array([int(i) % 2 == 0 for i in b.column("id").to_pylist()]))
+        small = rows.filter(lambda b: np.array([int(i) < 100 for i in b.column("id").to_pylist()]))
+        both = evens.join(small, lambda a, b: a.filter(pa.compute.is_in(a.column("id"), value_set=b.column("id"))))
+        assert sorted(map(int, both.collect().column("id").to_pylist())) == list(range(0, 100, 2))
+        assert evens.union(small).count() == 1000 + 50
+        sampled = rows.sample(0.3, seed=7)
+        again = rows.repartition(3).sample(0.3, seed=7)
+        assert 450 < sampled.count() < 750
+        assert sorted(sampled.collect().column("id").to_pylist()) == sorted(again.collect().column("id").to_pylist())
+        with pytest.raises(ValueError, match="same partition count"):
+            rows.join(rows.repartition(2), lambda a, b: a)
+
+
+def test_repartition_persist_and_save_keep_every_row(session, tmp_path):
+    storage = make_storage(tmp_path)
+    with storage.open("ns", "t") as stored:
+        rows = session.load(stored)
+        moved = rows.repartition(7).persist()
+        assert moved.partitions == 7 and moved.count() == 2000
+        meta = moved.map_values(to_instances).save(storage, "ns", "out", schema={"header": "x"})
+    assert (meta.partitions, meta.count) == (7, 2000)
+    from fate_flow.storage.partitioner import partition_of
+
+    with storage.open("ns", "out") as out, storage.open("ns", "t") as source:
+        assert out.partition_count == 7
+        assert sorted(out.read_ids().to_pylist()) == sorted(source.read_ids().to_pylist())
+        for p in range(7):  # saved partition p holds exactly the ids that hash to p of 7
+            ids = pa.concat_arrays([b.column(0) for b in out.iter_partition(p)] or [pa.array([], pa.string())])
+            assert len(ids) and (partition_of(ids, 7) == p).all()
+
+
+def test_sums_are_the_same_for_any_partitioning(tmp_path):
+    sums = []
+    for partitions in (1, 3, 16):
+        storage = make_storage(tmp_path / str(partitions), rows=5000, partitions=partitions)
+        with create_session(ComputingConf(partitions=partitions, cores=2), str(tmp_path / f"s{partitions}")) as s, \
+                storage.open("ns", "t") as stored:
+            data = s.load(stored).map_values(to_instances)
+            sums.append(data.aggregate(lambda b: np.array([b.features.sum(), b.labels.sum(), len(b)]), operator.add))
+    assert np.allclose(sums[0], sums[1], rtol=0, atol=1e-9) and np.allclose(sums[0], sums[2], rtol=0, atol=1e-9)
+
+
+def test_a_failing_kernel_raises_its_error(session, tmp_path):
+    storage = make_storage(tmp_path)
+    with storage.open("ns", "t") as stored:
+        def boom(block):
+            raise KeyError(f"bad id {block_ids(block)[0]}")
+        with pytest.raises(KeyError, match="bad id"):
+            session.load(stored).map_values(boom).count()
+
+
+def test_pool_workers_are_separate_processes_and_stop_with_the_session(tmp_path):
+    import os
+
+    storage = make_storage(tmp_path, rows=200_000, partitions=4)
+    with create_session(ComputingConf(partitions=4, cores=2), str(tmp_path / "scratch")) as s, \
+            storage.open("ns", "t") as stored:
+        pids = s.load(stored).map_reduce(lambda b: os.getpid())
+        assert os.getpid() not in pids and len(set(pids)) >= 1
+        workers = s.engine.worker_pids()
+        assert workers
+    import psutil
+    assert not [p for p in workers if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert not (tmp_path / "scratch").exists(), "the scratch directory is removed"
