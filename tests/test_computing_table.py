@@ -124,3 +124,19 @@ def test_pool_workers_are_separate_processes_and_stop_with_the_session(tmp_path)
     import psutil
     assert not [p for p in workers if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert not (tmp_path / "scratch").exists(), "the scratch directory is removed"
+
+
+def test_a_save_that_fails_midway_leaves_no_table_and_no_staging(session, tmp_path):
+    storage = make_storage(tmp_path)
+
+    def fails_on_one_partition(block):
+        if "7" in block.column("id").to_pylist():
+            raise RuntimeError("worker died on this partition")
+        return block
+
+    with storage.open("ns", "t") as stored:
+        with pytest.raises(RuntimeError, match="worker died"):
+            session.load(stored).map_values(fails_on_one_partition).save(storage, "ns", "half")
+    assert not storage.exists("ns", "half")
+    assert not list((tmp_path / "tables" / ".staging").glob("w-*")), "the staged rows are gone"
+    assert not list(session.scratch.glob("save-*")), "the spilled partitions are gone"

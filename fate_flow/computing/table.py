@@ -229,17 +229,18 @@ class Table:
         from fate_flow.storage import TableMeta
 
         directory = self.session.new_dir("save")
-        paths = self.session.run(functools.partial(_spill_rows, directory), self.recipes, self.rows_hint)
-        writer = storage.writer(namespace, name, self.partitions)
         try:
-            for partition, path in enumerate(paths):
-                ids, values = rx.load_block(path)
-                writer.write_batch(ids, values, partition=partition)
-                Path(path).unlink(missing_ok=True)
-            writer.close()
-        except BaseException:
-            storage.abort(writer)
-            raise
+            paths = self.session.run(functools.partial(_spill_rows, directory), self.recipes, self.rows_hint)
+            writer = storage.writer(namespace, name, self.partitions)
+            try:
+                for partition, path in enumerate(paths):
+                    ids, values = rx.load_block(path)
+                    writer.write_batch(ids, values, partition=partition)
+                    Path(path).unlink(missing_ok=True)
+                writer.close()
+            except BaseException:
+                storage.abort(writer)
+                raise
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         meta = TableMeta(namespace=namespace, name=name, partitions=self.partitions, schema=schema or self.schema,
