@@ -87,6 +87,7 @@ class SparkStandaloneCluster:
     def start(self) -> "SparkStandaloneCluster":
         """Start the master, then the workers; return once every worker is registered and ALIVE."""
         deadline = time.monotonic() + self.start_timeout
+        self.root.mkdir(parents=True, exist_ok=True)
         try:
             master = self._launch("master", MASTER_CLASS, ["--host", HOST, "--port", "0", "--webui-port", "0"])
             self.master_url, self.web_url = self._wait_for_master(master, deadline)
