@@ -1,4 +1,4 @@
-"""Install with ``pip install -e .`` (server and client) or ``pip install -e '.[test]'``."""
+"""Install with ``pip install -e .`` (server and client), ``pip install -e '.[test]'`` or ``'.[test,spark]'``."""
 from setuptools import find_packages, setup
 
 setup(
@@ -38,6 +38,11 @@ setup(
     extras_require={
         # scikit-learn: reference values for the metric tests only
         "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "scikit-learn>=1.2"],
+        # pyspark: the Spark computing engine (backend 1) and its standalone test cluster. Its wheel
+        # carries Spark's jars, so no Spark install is needed. 3.5 is Spark's maintained 3.x line and
+        # runs on Java 8/11/17 and Python 3.9-3.11 alike; 4.x needs Java 17+ on every cluster node
+        # and changes defaults (Scala 2.13, ANSI SQL)
+        "spark": ["pyspark>=3.5,<3.6"],
     },
     entry_points={
         "console_scripts": [
