@@ -1,13 +1,16 @@
-"""The computing API on the local engine: the same answers inline, on the pool, and for any partitioning."""
+"""The computing API: the same answers inline, on the local pool, on Spark local[2], and for any partitioning."""
 from __future__ import annotations
 
+import importlib.util
 import operator
+import shutil
+import sys
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from fate_flow.computing import ComputingConf, Instances, create_session
+from fate_flow.computing import ComputingConf, ComputingSession, Instances, create_session
 from fate_flow.computing.recipes import block_ids, block_len
 from fate_flow.storage import TableMeta, open_storage
 
@@ -30,8 +33,30 @@ def to_instances(block):
                      header=["x"], label_name="y")
 
 
-@pytest.fixture(params=["inline", "pool"])
+HAS_SPARK = importlib.util.find_spec("pyspark") is not None and shutil.which("java") is not None
+
+
+@pytest.fixture(scope="module")
+def spark_engine(tmp_path_factory):
+    if not HAS_SPARK:
+        pytest.skip("pyspark or Java is missing: pip install -e '.[spark]'")
+    from pyspark import cloudpickle
+
+    from fate_flow.computing.spark import SparkEngine
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # executors cannot import this test module
+    with SparkEngine(scratch=str(tmp_path_factory.mktemp("spark")), master="local[2]", parallelism=2) as engine:
+        yield engine
+    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(params=["inline", "pool", pytest.param("spark", marks=pytest.mark.spark)])
 def session(request, tmp_path):
+    if request.param == "spark":
+        spark = ComputingSession(request.getfixturevalue("spark_engine"), 4)
+        spark.scratch = tmp_path / "scratch"  # this test's spills; the engine outlives the test
+        yield spark
+        return
     conf = ComputingConf(partitions=4, cores=2)
     with create_session(conf, str(tmp_path / "scratch")) as s:
         inline = request.param == "inline"  # small tables would go inline: force each way
@@ -91,15 +116,27 @@ def test_repartition_persist_and_save_keep_every_row(session, tmp_path):
             assert len(ids) and (partition_of(ids, 7) == p).all()
 
 
+def partition_sums(session, storage):
+    with storage.open("ns", "t") as stored:
+        data = session.load(stored).map_values(to_instances)
+        return data.aggregate(lambda b: np.array([b.features.sum(), b.labels.sum(), len(b)]), operator.add)
+
+
 def test_sums_are_the_same_for_any_partitioning(tmp_path):
     sums = []
     for partitions in (1, 3, 16):
         storage = make_storage(tmp_path / str(partitions), rows=5000, partitions=partitions)
-        with create_session(ComputingConf(partitions=partitions, cores=2), str(tmp_path / f"s{partitions}")) as s, \
-                storage.open("ns", "t") as stored:
-            data = s.load(stored).map_values(to_instances)
-            sums.append(data.aggregate(lambda b: np.array([b.features.sum(), b.labels.sum(), len(b)]), operator.add))
+        with create_session(ComputingConf(partitions=partitions, cores=2), str(tmp_path / f"s{partitions}")) as s:
+            sums.append(partition_sums(s, storage))
     assert np.allclose(sums[0], sums[1], rtol=0, atol=1e-9) and np.allclose(sums[0], sums[2], rtol=0, atol=1e-9)
+
+
+@pytest.mark.spark
+def test_spark_gives_the_local_engine_s_sums(tmp_path, spark_engine):
+    storage = make_storage(tmp_path, rows=5000, partitions=16)
+    with create_session(ComputingConf(partitions=16, cores=2), str(tmp_path / "local")) as local:
+        expected = partition_sums(local, storage)
+    assert np.allclose(partition_sums(ComputingSession(spark_engine, 16), storage), expected, rtol=0, atol=1e-9)
 
 
 def test_a_failing_kernel_raises_its_error(session, tmp_path):

@@ -13,6 +13,7 @@ small tables are computed in the task's own process.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import operator
@@ -317,7 +318,7 @@ def create_engine(conf: ComputingConf, scratch: str | None = None) -> Engine:
     if conf.engine == SPARK:
         from fate_flow.computing.spark import SparkEngine
 
-        return SparkEngine.from_conf(conf, scratch)
+        return SparkEngine.from_conf(dataclasses.replace(conf, scratch=scratch))
     raise EngineError(f"unknown computing engine {conf.engine!r}; known: {LOCAL}, {SPARK}")
 
 
