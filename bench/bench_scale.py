@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Hetero LR at scale on one machine: time and peak memory per task as the table grows.
 
-    python bench/bench_scale.py [--rows 1000000,4000000] [--partitions 16] [--cores 2]
+    python bench/bench_scale.py [--rows 1000000,4000000] [--rows-per-partition 62500] [--cores 2]
                                 [--engine local|spark] [--master local[2]] [--keep]
 
 Generates a guest table (id, y, 10 features) and a host table (id, 10 features) with a fixed
-seed (the same files for the same row count), uploads them in ``--partitions`` partitions and
+seed (the same files for the same row count), uploads them in rows / ``--rows-per-partition``
+partitions (the job's computing_partitions too: a partition stays the same size, so a
+task's memory should not grow with the table) and
 runs DataIO -> Intersection -> HeteroLR (full batch, 1 iteration) -> Evaluation on one
 standalone server. Prints the job's create -> end time, each component's span, and every
 task's peak RSS with its pool workers (the task record's f_peak_memory), then the ratios
@@ -86,7 +88,7 @@ def job(rows: int, partitions: int, cores: int, engine: str, master: str) -> tup
 def upload(server: FlowServer, path: Path, name: str, partitions: int) -> float:
     started = time.monotonic()
     answer = server.post("/v1/data/upload", {"file": str(path), "head": 1, "partition": partitions, "work_mode": 0,
-                                             "namespace": NAMESPACE, "table_name": name, "drop": 1})
+                                             "namespace": NAMESPACE, "table_name": name, "drop": 1, "use_local_data": 0})
     status = server.wait_job(answer["jobId"], timeout=3600)["f_status"]
     assert status == "success", answer
     return time.monotonic() - started
@@ -94,9 +96,9 @@ def upload(server: FlowServer, path: Path, name: str, partitions: int) -> float:
 
 def run(server: FlowServer, data_dir: Path, rows: int, args) -> dict:
     guest, host = generate(data_dir, rows)
-    uploaded = upload(server, guest, f"guest_{rows}", args.partitions) + \
-        upload(server, host, f"host_{rows}", args.partitions)
-    dsl, conf = job(rows, args.partitions, args.cores, args.engine, args.master)
+    partitions = max(1, -(-rows // args.rows_per_partition))
+    uploaded = upload(server, guest, f"guest_{rows}", partitions) + upload(server, host, f"host_{rows}", partitions)
+    dsl, conf = job(rows, partitions, args.cores, args.engine, args.master)
     job_id = server.submit(dsl, conf)
     record = server.wait_job(job_id, timeout=6 * 3600)
     tasks = server.post("/v1/job/task/query", {"job_id": job_id})["data"]
@@ -107,7 +109,7 @@ def run(server: FlowServer, data_dir: Path, rows: int, args) -> dict:
     metrics = server.post("/v1/tracking/component/metric/all", {"job_id": job_id, "role": "guest",
                                                                "party_id": GUEST, "component_name": "evaluation_0"})
     auc = dict(((metrics.get("data") or {}).get("train") or {}).get("hetero_lr_0", {}).get("data", [])).get("auc")
-    return {"rows": rows, "status": record["f_status"], "reason": record.get("f_status_reason"),
+    return {"rows": rows, "partitions": partitions, "engine": args.engine, "status": record["f_status"], "reason": record.get("f_status_reason"),
             "upload_s": uploaded, "job_s": (record["f_end_time"] - record["f_create_time"]) / 1000, "auc": auc,
             "components_s": {c: (e - s) / 1000 for c, (s, e) in spans.items()},
             "peak_mb": {f"{t['f_component_name']}/{t['f_role']}": (t.get("f_peak_memory") or 0) / 2 ** 20
@@ -117,7 +119,7 @@ def run(server: FlowServer, data_dir: Path, rows: int, args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", default="1000000,4000000")
-    parser.add_argument("--partitions", type=int, default=16)
+    parser.add_argument("--rows-per-partition", type=int, default=62_500)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--engine", choices=("local", "spark"), default="local")
     parser.add_argument("--master", default="local[2]")
