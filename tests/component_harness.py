@@ -49,8 +49,11 @@ def store(instances: Instances, name: str = "t", partitions: int = 1):
 
 
 def read_back(table_data) -> Instances:
-    """An output TableData read back as the downstream component would read it."""
+    """An output TableData or computing Table read back as the downstream component would read it."""
     storage = open_storage("memory")
+    if hasattr(table_data, "save"):  # a Table: saved partition by partition, as the task executor does
+        table_data.save(storage, "ns", "out")
+        return Instances.from_table(storage.open("ns", "out"))
     writer = storage.writer("ns", "out")
     writer.write_batch(table_data.ids, table_data.values)
     storage.commit(writer, TableMeta(namespace="ns", name="out", schema=table_data.schema), "create")
