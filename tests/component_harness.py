@@ -60,6 +60,23 @@ def read_back(table_data) -> Instances:
     return Instances.from_table(storage.open("ns", "out"))
 
 
+def rows_by_id(data) -> dict[str, str]:
+    """{id: stored value} of output data (a Table or TableData): rows compared whatever their order."""
+    storage = open_storage("memory")
+    if hasattr(data, "save"):
+        data.save(storage, "ns", "rows")
+    else:
+        writer = storage.writer("ns", "rows")
+        writer.write_batch(data.ids, data.values)
+        storage.commit(writer, TableMeta(namespace="ns", name="rows", schema=data.schema), "create")
+    with storage.open("ns", "rows") as table:
+        ids, values = [], []
+        for batch in table.iter_batches():
+            ids += batch.column(0).to_pylist()
+            values += batch.column(1).to_pylist()
+    return dict(zip(ids, values))
+
+
 class FakeTracker:
     """Keeps every metric, metric meta and progress a component reports."""
 
