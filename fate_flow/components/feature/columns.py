@@ -20,6 +20,9 @@ class ColumnTransform(ComponentBase):
     ``export(header, transformed_header) -> model messages``.
     """
 
+    # passes over the data a fit makes: with more than one, the parsed blocks are kept (persisted)
+    fit_passes = 1
+
     def run(self, ctx, inputs):
         from fate_flow.computing.column_stats import empty_like, load_instances
 
@@ -29,6 +32,8 @@ class ColumnTransform(ComponentBase):
         data = load_instances(ctx.computing, table)
         header = empty_like(table).header
         model = first_model(inputs, "model")
+        if model is None and self.fit_passes > 1:
+            data = data.persist()  # parsed once for every pass of the fit and the output
         self.state_ = self.state_from_model(model) if model else self.fit(data, header)
         kernel = self.kernel()
         schema = kernel(empty_like(table)).schema()

@@ -20,6 +20,8 @@ from fate_flow.computing.column_stats import exact_sums, gather_columns
 class FeatureScale(ColumnTransform):
     """State: ``{column: {column_lower, column_upper, mean, std}}`` (FATE's col_scale_param)."""
 
+    fit_passes = 3  # min/max (and cap percentiles), sums, squared deviations
+
     def state_from_model(self, model: dict) -> dict:
         return model["ScaleParam"]["col_scale_param"]
 
