@@ -49,12 +49,48 @@ def store(instances: Instances, name: str = "t", partitions: int = 1):
 
 
 def read_back(table_data) -> Instances:
-    """An output TableData read back as the downstream component would read it."""
+    """An output TableData or computing Table read back as the downstream component would read it."""
     storage = open_storage("memory")
+    if hasattr(table_data, "save"):  # a Table: saved partition by partition, as the task executor does
+        table_data.save(storage, "ns", "out")
+        return Instances.from_table(storage.open("ns", "out"))
     writer = storage.writer("ns", "out")
     writer.write_batch(table_data.ids, table_data.values)
     storage.commit(writer, TableMeta(namespace="ns", name="out", schema=table_data.schema), "create")
     return Instances.from_table(storage.open("ns", "out"))
+
+
+_OPEN_CONTEXTS: list = []
+
+
+def tracked(ctx):
+    """``ctx``, whose computing session (if it starts one) ``close_contexts`` closes: outputs are Tables
+    read after the run, so their spill files must outlive it, but not the test module."""
+    _OPEN_CONTEXTS.append(ctx)
+    return ctx
+
+
+def close_contexts() -> None:
+    """Close the computing sessions of every tracked context (their scratch directories go too)."""
+    while _OPEN_CONTEXTS:
+        _OPEN_CONTEXTS.pop().close_computing()
+
+
+def rows_by_id(data) -> dict[str, str]:
+    """{id: stored value} of output data (a Table or TableData): rows compared whatever their order."""
+    storage = open_storage("memory")
+    if hasattr(data, "save"):
+        data.save(storage, "ns", "rows")
+    else:
+        writer = storage.writer("ns", "rows")
+        writer.write_batch(data.ids, data.values)
+        storage.commit(writer, TableMeta(namespace="ns", name="rows", schema=data.schema), "create")
+    with storage.open("ns", "rows") as table:
+        ids, values = [], []
+        for batch in table.iter_batches():
+            ids += batch.column(0).to_pylist()
+            values += batch.column(1).to_pylist()
+    return dict(zip(ids, values))
 
 
 class FakeTracker:

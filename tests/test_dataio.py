@@ -49,10 +49,13 @@ def run(table, model=None, **conf):
     ctx = ComponentContext(job_id="j", task_id="t", component_name="dataio_0", role="guest", party_id=9999,
                            roles={"guest": [9999]}, federation=None, tracker=None, logger=logging.getLogger("t"))
     inputs = {"data": {"data": table}, "model": {"dataio_0": model} if model else {}}
-    output = DataIO(params(**conf)).run(ctx, inputs)
-    if output.data is table:
-        return table, output.model
-    return read_back(output.data), output.model
+    try:
+        output = DataIO(params(**conf)).run(ctx, inputs)
+        if output.data is table:
+            return table, output.model
+        return read_back(output.data), output.model
+    finally:
+        ctx.close_computing()
 
 
 # ---- dense -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from fate_flow.components.feature.param import OneHotEncoderParam, ScaleParam
 from fate_flow.components.feature.scale import FeatureScale
 from fate_flow.computing import Instances
 from fate_flow.storage import TableMeta, open_storage
+from tests.component_harness import read_back
 
 
 def table_of(features: np.ndarray, header: list[str]):
@@ -30,12 +31,11 @@ def run(component, table, model=None):
     ctx = ComponentContext(job_id="j", task_id="t", component_name="c", role="guest", party_id=9999,
                            roles={"guest": [9999]}, federation=None, tracker=None, logger=logging.getLogger("t"))
     component.params.check()
-    output = component.run(ctx, {"data": {"data": table}, "model": {"up": model} if model else {}})
-    storage = open_storage("memory")
-    writer = storage.writer("ns", "out")
-    writer.write_batch(output.data.ids, output.data.values)
-    storage.commit(writer, TableMeta(namespace="ns", name="out", schema=output.data.schema), "create")
-    return Instances.from_table(storage.open("ns", "out")), output.model
+    try:
+        output = component.run(ctx, {"data": {"data": table}, "model": {"up": model} if model else {}})
+        return read_back(output.data), output.model
+    finally:
+        ctx.close_computing()
 
 
 @pytest.fixture

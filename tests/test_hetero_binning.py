@@ -21,7 +21,8 @@ from fate_flow.federation.base import FederationTimeout
 from fate_flow.federation.memory import MemoryBoard
 from fate_flow.secureprotol import generate_keypair
 from tests.component_harness import (
-    RecordingFederation, quiet_logger, read_back, read_breast_hetero, run_in_threads, store,
+    RecordingFederation, close_contexts, quiet_logger, read_back, read_breast_hetero, rows_by_id, run_in_threads,
+    store, tracked,
 )
 
 GUEST, HOST, HOST2 = 9999, 10000, 10001
@@ -31,10 +32,16 @@ TIMEOUT = 10.0
 
 # ----------------------------------------------------------------------------- helpers
 
+@pytest.fixture(autouse=True, scope="module")
+def _close_computing_sessions():
+    yield
+    close_contexts()
+
+
 def make_ctx(role: str, party: int, roles: dict, federation, component: str = "hetero_feature_binning_0"):
-    return ComponentContext(job_id="job", task_id=getattr(federation, "session_id", "task"),
-                            component_name=component, role=role, party_id=party, roles=roles,
-                            federation=federation, tracker=None, logger=quiet_logger(role))
+    return tracked(ComponentContext(job_id="job", task_id=getattr(federation, "session_id", "task"),
+                                    component_name=component, role=role, party_id=party, roles=roles,
+                                    federation=federation, tracker=None, logger=quiet_logger(role)))
 
 
 def binning_params(**conf):
@@ -403,7 +410,7 @@ def test_a_model_input_transforms_without_the_other_party(breast, default_run):
         output = run_alone(cls, store(data, role), {"bin_num": 3}, model=model, role=role,
                            party=GUEST if role == "guest" else HOST)
         fitted = default_run[(role, GUEST if role == "guest" else HOST)]["output"].data
-        assert output.data.values.to_pylist() == fitted.values.to_pylist()
+        assert rows_by_id(output.data) == rows_by_id(fitted)
         assert output.model == model
 
 

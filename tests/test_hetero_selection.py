@@ -15,13 +15,21 @@ from fate_flow.components.hetero_selection.base import NO_BINNING_MODEL
 from fate_flow.components.hetero_selection.guest import HeteroFeatureSelectionGuest
 from fate_flow.components.hetero_selection.host import HeteroFeatureSelectionHost
 from fate_flow.computing import Instances
-from tests.component_harness import read_back, read_breast_hetero, store, upload_breast_hetero
+from tests.component_harness import (
+    close_contexts, read_back, read_breast_hetero, rows_by_id, store, upload_breast_hetero,
+)
 from tests.flow_server import ROOT
 from tests.test_hetero_binning import GUEST, HOST, HOST2, make_ctx, run_binning, run_parties
 
 EXAMPLES = ROOT / "examples"
 FED_EXAMPLE = EXAMPLES / "federatedml-1.x-examples" / "hetero_feature_selection"
 CLASSES = {"guest": HeteroFeatureSelectionGuest, "host": HeteroFeatureSelectionHost}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_computing_sessions():
+    yield
+    close_contexts()
 
 
 def selection_params(**conf):
@@ -330,7 +338,7 @@ def test_a_selection_model_input_reapplies_the_left_columns(breast, binned):
         model = runs[(role, party)]["output"].model
         output = run_alone(cls, store(data, role), {"filter_methods": ["unique_value"]}, model=model, role=role,
                            party=party)
-        assert output.data.values.to_pylist() == runs[(role, party)]["output"].data.values.to_pylist()
+        assert rows_by_id(output.data) == rows_by_id(runs[(role, party)]["output"].data)
         assert output.model == model
 
 

@@ -61,11 +61,17 @@ def run_component(module, role, table, model=None, **conf):
     params.check()
     ctx = ComponentContext(job_id="j", task_id="t", component_name="c", role=role, party_id=9999,
                            roles={role: [9999]}, federation=None, tracker=None, logger=logging.getLogger("t"))
-    output = spec.program(role)(params).run(ctx, {"data": {"data": table}, "model": {"up": model} if model else {}})
     storage = open_storage("memory")
-    writer = storage.writer("ns", "out")
-    writer.write_batch(output.data.ids, output.data.values)
-    storage.commit(writer, TableMeta(namespace="ns", name="out", schema=output.data.schema), "create")
+    try:
+        output = spec.program(role)(params).run(ctx, {"data": {"data": table}, "model": {"up": model} if model else {}})
+        if hasattr(output.data, "save"):  # a computing Table: saved as the task executor saves it
+            output.data.save(storage, "ns", "out")
+        else:
+            writer = storage.writer("ns", "out")
+            writer.write_batch(output.data.ids, output.data.values)
+            storage.commit(writer, TableMeta(namespace="ns", name="out", schema=output.data.schema), "create")
+    finally:
+        ctx.close_computing()
     return storage.open("ns", "out"), output.model
 
 

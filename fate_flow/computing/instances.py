@@ -93,12 +93,22 @@ class Instances:
     @classmethod
     def from_table(cls, table) -> "Instances":
         """Read a table stored by ``to_table_data`` (DataIO's output and everything downstream)."""
-        schema = table.meta.schema or {}
+        ids, values = _read_all(table)
+        return cls.from_rows(table.meta.schema or {}, table.meta.delimiter or ",", ids, values)
+
+    @classmethod
+    def from_block(cls, schema: dict[str, Any], delimiter: str, block) -> "Instances":
+        """One partition's stored rows (a pyarrow Table "id", "value") read as ``from_table`` reads a
+        table: the kernel ``functools.partial(Instances.from_block, schema, delimiter)``."""
+        return cls.from_rows(schema, delimiter, _one_chunk(block.column("id")), _one_chunk(block.column("value")))
+
+    @classmethod
+    def from_rows(cls, schema: dict[str, Any], delimiter: str, ids: pa.Array, values: pa.Array) -> "Instances":
+        """Rows stored by ``to_table_data`` under ``schema`` (header, sid, label_name)."""
         header = [h for h in str(schema.get("header") or "").split(",") if h]
         label_name = schema.get("label_name")
-        ids, values = _read_all(table)
         width = len(header) + (1 if label_name is not None else 0)
-        matrix = parse_value_matrix(values, width, table.meta.delimiter or ",")
+        matrix = parse_value_matrix(values, width, delimiter)
         labels = matrix[:, 0] if label_name is not None else None
         features = matrix[:, 1:] if label_name is not None else matrix
         return cls(ids=ids, features=np.ascontiguousarray(features), labels=labels, header=header,
@@ -130,6 +140,10 @@ def _as_text(column: np.ndarray) -> pa.Array:
         if integral and np.abs(column).max(initial=0) < 2 ** 53:
             array = pa.array(column.astype(np.int64))  # labels and counts print as "1", as FATE's do
     return pc.cast(array, pa.string())
+
+
+def _one_chunk(column) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 def _read_all(table) -> tuple[pa.Array, pa.Array]:

@@ -4,17 +4,21 @@ Fit mode (data only) learns the header, the id column name and the missing/outli
 values; transform mode (a DataIO model given, e.g. in a predict job or ``dataio_1`` with
 ``model: dataio_0.dataio``) reuses them. It runs on each party alone: no federation, and
 no metric (FATE's DataIO logs none).
+
+The rows are parsed by kernels, partition by partition, and the output keeps the input's
+partitioning. What a fit learns from the whole table comes from per-partition partials: the
+replace values (counts, min, max, exact sums), the sparse width (the largest feature id) and
+the tag header (the set of tags).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 from fate_flow.components.columns import only_input_table
-from fate_flow.components.dataio.dense import read_dense
+from fate_flow.components.dataio import dense, sparse
 from fate_flow.components.dataio.param import DataIOParam
-from fate_flow.components.dataio.parsing import read_rows
-from fate_flow.components.dataio.sparse import read_sparse, read_tag
 from fate_flow.components.dataio.state import FittedState, export_model, load_model
 
 
@@ -39,24 +43,62 @@ class DataIO(ComponentBase):
             ctx.logger.info("DataIO transforms with the model of %s (%d features)", upstream[0], len(fitted.header))
             if not params.need_run:
                 return ComponentOutput(data=table, model=export_model(params, None))
-        instances, state = self.read(table, params, fitted)
-        self.header_, self.state_ = instances.header, state
-        ctx.logger.info("DataIO read %d rows, %d features, label %s", len(instances), instances.n_features,
-                        instances.label_name)
-        return ComponentOutput(data=instances.to_table_data(partitions=table.meta.partitions or 1),
-                               model=export_model(params, state))
+        data, state = self.read(ctx.computing, table, params, fitted)
+        self.header_, self.state_ = state.header, state
+        ctx.logger.info("DataIO read %d rows in %d partitions, %d features, label %s", table.count(),
+                        data.partitions, len(state.header), data.schema.get("label_name"))
+        return ComponentOutput(data=data, model=export_model(params, state))
 
     @staticmethod
-    def read(table, params: DataIOParam, fitted: FittedState | None = None):
-        """Parse ``table`` with ``params`` (fit when ``fitted`` is None); return (Instances, FittedState)."""
-        ids, values = read_rows(table)
-        if len(ids) == 0:
+    def read(session, table, params: DataIOParam, fitted: FittedState | None = None):
+        """Parse ``table`` with ``params`` (fit when ``fitted`` is None) on ``session``'s engine;
+        return (a Table of Instances blocks with its schema, FittedState)."""
+        if table.count() == 0:
             raise ValueError(f"input table {table.meta.namespace}.{table.meta.name} is empty")
+        rows = session.load(table)
         if params.input_format == "dense":
-            return read_dense(ids, values, table.meta.schema or {}, params, fitted)
+            return _read_dense(rows, table.meta.schema or {}, params, fitted)
         if params.input_format == "sparse":
-            return read_sparse(ids, values, params, fitted)
-        return read_tag(ids, values, params, fitted)
+            width = None if fitted is None else len(fitted.header)
+            if width is None:
+                width = rows.aggregate(functools.partial(sparse.max_feature_id, params), max) + 1
+            header = sparse.sparse_header(width) if fitted is None else list(fitted.header)
+            return _with_schema(rows.map_values(functools.partial(sparse.parse_sparse, params, header)),
+                                sparse.sparse_state(header, params), params)
+        if fitted is None:
+            header = sparse.tag_header(rows.aggregate(functools.partial(sparse.distinct_tags, params), _unite))
+        else:
+            header = list(fitted.header)
+        return _with_schema(rows.map_values(functools.partial(sparse.parse_tag, params, header)),
+                            sparse.sparse_state(header, params), params)
+
+
+def _read_dense(rows, schema: dict, params: DataIOParam, fitted: FittedState | None):
+    """Dense rows: parse per partition; a fit with replacements keeps the parsed blocks for its passes."""
+    layout = dense.dense_layout(schema, params, fitted)
+    parsed = rows.map_values(functools.partial(dense.parse_dense_block, layout, params))
+    if fitted is None:
+        if params.missing_fill or params.outlier_replace:
+            parsed = parsed.persist()  # parsed once, read by each statistics pass and the output
+        missing, outlier = dense.fit_replacements(parsed.aggregate, params)
+    else:
+        missing, outlier = dense.fitted_replacements(params, fitted)
+    output = parsed.map_values(functools.partial(dense.finish_dense, layout, params, missing, outlier))
+    return _with_schema(output, dense.dense_state(layout, params, fitted, missing, outlier), params,
+                        has_label=layout.label_idx is not None)
+
+
+def _with_schema(data, state: FittedState, params: DataIOParam, has_label: bool | None = None):
+    """(the Table with the schema its Instances blocks give, the state)."""
+    has_label = params.with_label if has_label is None else has_label
+    schema = {"header": ",".join(state.header), "sid": state.sid_name}
+    if has_label:
+        schema["label_name"] = params.label_name
+    return data.with_schema(schema), state
+
+
+def _unite(left: set, right: set) -> set:
+    return left | right
 
 
 def _upstream_model(inputs: dict[str, Any]) -> tuple[str, dict] | None:

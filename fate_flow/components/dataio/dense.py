@@ -1,16 +1,25 @@
-"""The dense reader: delimited values under the table's header become a float64 matrix and labels."""
+"""The dense reader: delimited values under the table's header become a float64 matrix and labels.
+
+Work splits in three. ``dense_layout`` (once, on the driver) reads the header: where the label
+and the feature fields are. ``parse_dense`` (a kernel, per partition) turns a block's text into
+numbers and the masks of its missing and outlier cells. Fitting the replace values adds up
+per-partition partials (``imputer.replace_stats``); ``finish_dense`` (a kernel) then fills the
+cells. ``read_dense`` runs the same steps on one block in memory (online serving).
+"""
 from __future__ import annotations
 
-from typing import Any
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fate_flow.components.dataio.imputer import apply_replace, fit_replace
+from fate_flow.components.dataio.imputer import Replacement, apply_replace, fit_replacement, replace_stats
 from fate_flow.components.dataio.param import INT_TYPES, DataIOParam
-from fate_flow.components.dataio.parsing import (cast_numbers, check_integral, parse_labels, split_cells,
-                                                 value_sets)
+from fate_flow.components.dataio.parsing import (block_rows, cast_numbers, check_integral, parse_labels,
+                                                 split_cells, value_sets)
 from fate_flow.components.dataio.state import FittedState, missing_values, outlier_values
 from fate_flow.computing import Instances
 
@@ -27,41 +36,137 @@ def schema_sid(schema: dict[str, Any]) -> str:
     return schema.get("sid") or schema.get("sid_name") or "sid"
 
 
-def read_dense(ids: pa.Array, values: pa.Array, schema: dict[str, Any], params: DataIOParam,
-               fitted: FittedState | None = None) -> tuple[Instances, FittedState]:
-    """Parse a dense table: fit when ``fitted`` is None, else transform with the fitted state.
+@dataclass(frozen=True)
+class DenseLayout:
+    """Where the fields of a stored value go: the label's position, the features' positions and names."""
+
+    full_header: tuple[str, ...]
+    label_idx: int | None
+    positions: tuple[int, ...]
+    names: tuple[str, ...]
+    sid_name: str
+    int_columns: tuple[bool, ...]
+
+
+@dataclass
+class ParsedDense:
+    """One block's rows as numbers: NaN in missing cells, with the masks of missing and outlier cells."""
+
+    ids: pa.Array
+    matrix: np.ndarray
+    labels: np.ndarray | None
+    missing: np.ndarray
+    outlier: np.ndarray | None
+
+
+def dense_layout(schema: dict[str, Any], params: DataIOParam, fitted: FittedState | None = None) -> DenseLayout:
+    """The layout of a dense table: fit when ``fitted`` is None, else the fitted header's columns.
 
     Raises:
         ValueError naming the missing label column, a header or sid that differs from the
-        fitted one, a row with the wrong field count, or the row and column of a value
-        that is not a number.
+        fitted one, or exclusive_data_type columns not in the header.
     """
     full_header = schema_header(schema, params.delimitor)
     if not full_header:
         raise ValueError("the input table has no header in its schema; dense input needs one")
     sid_name = schema_sid(schema)
     label_idx = _label_index(full_header, params, must_have=fitted is None)
-    names = [h for i, h in enumerate(full_header) if i != label_idx]
     if fitted is not None:
         _check_same_sid(sid_name, fitted)
     positions = _feature_positions(full_header, label_idx, None if fitted is None else fitted.header)
-    if fitted is not None:
-        names = list(fitted.header)
-    cells = split_cells(ids, values, params.delimitor, full_header)
-    width, n = len(full_header), len(ids)
+    names = [h for i, h in enumerate(full_header) if i != label_idx] if fitted is None else list(fitted.header)
+    return DenseLayout(tuple(full_header), label_idx, tuple(positions), tuple(names), sid_name,
+                       tuple(_int_columns(names, params).tolist()))
+
+
+def parse_dense(layout: DenseLayout, params: DataIOParam, ids: pa.Array, values: pa.Array) -> ParsedDense:
+    """Rows' text as numbers; ValueError naming a row with the wrong field count, or the row and
+    column of a value that is not a number (rows counted within the block)."""
+    cells = split_cells(ids, values, params.delimitor, list(layout.full_header))
+    width, n = len(layout.full_header), len(ids)
     labels = None
-    if label_idx is not None:
-        labels = parse_labels(cells.take(pa.array(np.arange(n) * width + label_idx)), ids, params.label_type,
+    if layout.label_idx is not None:
+        labels = parse_labels(cells.take(pa.array(np.arange(n) * width + layout.label_idx)), ids, params.label_type,
                               params.label_name)
-    index = (np.arange(n)[:, np.newaxis] * width + np.asarray(positions, dtype=np.int64)[np.newaxis, :]).ravel()
-    matrix, missing, outlier = _to_matrix(cells.take(pa.array(index)), ids, names, params)
-    check_integral(matrix, _int_columns(names, params), names, ids)
-    matrix, state = _replace(matrix, missing, outlier, params, fitted)
-    state.header, state.sid_name = names, sid_name
-    state.label_name = params.label_name if label_idx is not None or (fitted and fitted.label_name) else None
-    label_name = params.label_name if labels is not None else None
-    return Instances(ids=ids, features=matrix, labels=labels, header=names, sid_name=sid_name,
-                     label_name=label_name), state
+    index = (np.arange(n)[:, np.newaxis] * width + np.asarray(layout.positions, dtype=np.int64)[np.newaxis, :]).ravel()
+    names = list(layout.names)
+    matrix, missing, outlier = _to_matrix(cells.take(pa.array(index, type=pa.int64())), ids, names, params)
+    check_integral(matrix, np.asarray(layout.int_columns, dtype=bool), names, ids)
+    return ParsedDense(ids, matrix, labels, missing, outlier)
+
+
+def parse_dense_block(layout: DenseLayout, params: DataIOParam, block) -> ParsedDense:
+    """``parse_dense`` of one partition's stored rows (a kernel)."""
+    return parse_dense(layout, params, *block_rows(block))
+
+
+def fit_replacements(aggregate: Callable, params: DataIOParam) -> tuple[Replacement | None, Replacement | None]:
+    """(missing, outlier) replace values learnt over every block; ``aggregate(kernel)`` sums a
+    kernel's partials over the parsed blocks. Missing cells are filled before the outliers are
+    judged, as FATE does (a mean of outliers' neighbours includes the filled values)."""
+    missing = outlier = None
+    if params.missing_fill:
+        missing = fit_replacement(aggregate(_missing_stats), params.missing_fill_method, params.default_value,
+                                  "default_value")
+    if params.outlier_replace:
+        stats = aggregate(functools.partial(_outlier_stats, params.missing_fill, missing))
+        outlier = fit_replacement(stats, params.outlier_replace_method, params.outlier_replace_value,
+                                  "outlier_replace_value")
+    return missing, outlier
+
+
+def fitted_replacements(params: DataIOParam, fitted: FittedState) -> tuple[Replacement | None, Replacement | None]:
+    """(missing, outlier) replace values of a DataIO model that its params ask to apply."""
+    return (fitted.missing if params.missing_fill else None,
+            fitted.outlier if params.outlier_replace else None)
+
+
+def finish_dense(layout: DenseLayout, params: DataIOParam, missing: Replacement | None,
+                 outlier: Replacement | None, parsed: ParsedDense) -> Instances:
+    """The block's Instances: missing cells filled, then outliers replaced (a kernel)."""
+    matrix = parsed.matrix
+    if missing is not None:
+        matrix = apply_replace(matrix, parsed.missing, missing.values)
+    if outlier is not None and parsed.outlier is not None:
+        matrix = apply_replace(matrix, _outlier_mask(parsed, params.missing_fill), outlier.values)
+    return Instances(ids=parsed.ids, features=matrix, labels=parsed.labels, header=list(layout.names),
+                     sid_name=layout.sid_name, label_name=params.label_name if parsed.labels is not None else None)
+
+
+def dense_state(layout: DenseLayout, params: DataIOParam, fitted: FittedState | None, missing: Replacement | None,
+                outlier: Replacement | None) -> FittedState:
+    """What the model saves: the header, sid, label name and the replacements applied."""
+    has_label = layout.label_idx is not None or bool(fitted and fitted.label_name)
+    return FittedState(header=list(layout.names), sid_name=layout.sid_name,
+                       label_name=params.label_name if has_label else None, missing=missing, outlier=outlier)
+
+
+def read_dense(ids: pa.Array, values: pa.Array, schema: dict[str, Any], params: DataIOParam,
+               fitted: FittedState | None = None) -> tuple[Instances, FittedState]:
+    """Parse rows held in memory (one block): fit when ``fitted`` is None, else transform; errors as
+    ``dense_layout`` and ``parse_dense`` raise them."""
+    layout = dense_layout(schema, params, fitted)
+    parsed = parse_dense(layout, params, ids, values)
+    if fitted is None:
+        missing, outlier = fit_replacements(lambda kernel: kernel(parsed), params)
+    else:
+        missing, outlier = fitted_replacements(params, fitted)
+    return (finish_dense(layout, params, missing, outlier, parsed),
+            dense_state(layout, params, fitted, missing, outlier))
+
+
+def _missing_stats(parsed: ParsedDense):
+    return replace_stats(parsed.matrix, parsed.missing)
+
+
+def _outlier_stats(missing_fill: bool, missing: Replacement | None, parsed: ParsedDense):
+    matrix = parsed.matrix if missing is None else apply_replace(parsed.matrix, parsed.missing, missing.values)
+    return replace_stats(matrix, _outlier_mask(parsed, missing_fill))
+
+
+def _outlier_mask(parsed: ParsedDense, missing_fill: bool) -> np.ndarray:
+    # a filled cell holds the fill value now, not the outlier
+    return parsed.outlier & ~parsed.missing if missing_fill else parsed.outlier
 
 
 def _label_index(header: list[str], params: DataIOParam, must_have: bool) -> int | None:
@@ -133,24 +238,3 @@ def _int_columns(names: list[str], params: DataIOParam) -> np.ndarray:
     if unknown:
         raise ValueError(f"exclusive_data_type names columns {unknown} that are not in the header {names}")
     return np.asarray([exclusive.get(name, params.data_type) in INT_TYPES for name in names], dtype=bool)
-
-
-def _replace(matrix: np.ndarray, missing: np.ndarray, outlier: np.ndarray | None, params: DataIOParam,
-             fitted: FittedState | None) -> tuple[np.ndarray, FittedState]:
-    """Fill missing cells, then replace outliers (FATE's order), learning or reusing the values."""
-    state = FittedState(header=[], sid_name="")
-    if params.missing_fill:
-        if fitted is None:
-            matrix, state.missing = fit_replace(matrix, missing, params.missing_fill_method, params.default_value,
-                                                "default_value")
-        elif fitted.missing is not None:
-            matrix, state.missing = apply_replace(matrix, missing, fitted.missing.values), fitted.missing
-    if params.outlier_replace and outlier is not None:
-        if params.missing_fill:
-            outlier = outlier & ~missing  # a filled cell holds the fill value now, not the outlier
-        if fitted is None:
-            matrix, state.outlier = fit_replace(matrix, outlier, params.outlier_replace_method,
-                                                params.outlier_replace_value, "outlier_replace_value")
-        elif fitted.outlier is not None:
-            matrix, state.outlier = apply_replace(matrix, outlier, fitted.outlier.values), fitted.outlier
-    return matrix, state

@@ -1,10 +1,18 @@
-"""Per-column replacement of missing values and outliers (FATE's feature/imputer.py, on numpy masks)."""
+"""Per-column replacement of missing values and outliers (FATE's feature/imputer.py, on numpy masks).
+
+Fitting is split so that it runs on partitions: ``replace_stats`` is one partition's partial
+(counts, min, max, exact sum of the usable cells), partials add up with ``+``, and
+``fit_replacement`` turns the total into the replace values. Min, max and counts are exact
+whatever the partitioning; the mean is the correctly rounded sum over the count.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from fate_flow.computing.column_stats import ExactSums, exact_sums
 
 
 @dataclass
@@ -15,35 +23,55 @@ class Replacement:
     ratios: np.ndarray
 
 
-def fit_replace(matrix: np.ndarray, mask: np.ndarray, method: str | None, designated: Any,
-                param_name: str) -> tuple[np.ndarray, Replacement]:
-    """Replace the cells under ``mask`` by a per-column value learnt from the other cells.
+@dataclass
+class ReplaceStats:
+    """One partition's (or several partitions') partial: rows, replaced cells and the usable cells' stats."""
+
+    rows: int
+    masked: np.ndarray
+    usable: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    sums: ExactSums
+
+    def __add__(self, other: "ReplaceStats") -> "ReplaceStats":
+        return ReplaceStats(self.rows + other.rows, self.masked + other.masked, self.usable + other.usable,
+                            np.minimum(self.low, other.low), np.maximum(self.high, other.high),
+                            self.sums + other.sums)
+
+
+def replace_stats(matrix: np.ndarray, mask: np.ndarray) -> ReplaceStats:
+    """The partial of one block: the cells under ``mask`` are replaced, those neither masked nor NaN usable."""
+    usable = ~mask & ~np.isnan(matrix)
+    return ReplaceStats(rows=len(matrix), masked=mask.sum(axis=0), usable=usable.sum(axis=0),
+                        low=np.where(usable, matrix, np.inf).min(axis=0, initial=np.inf),
+                        high=np.where(usable, matrix, -np.inf).max(axis=0, initial=-np.inf),
+                        sums=exact_sums(np.where(usable, matrix, 0.0)))
+
+
+def fit_replacement(stats: ReplaceStats, method: str | None, designated: Any, param_name: str) -> Replacement:
+    """The per-column replace value learnt from the usable cells of every partition.
 
     Args:
         method: min|max|mean from the cells that are neither masked nor NaN, or
             designated/None for ``designated`` (a number, or one number per column).
             A column with no usable cell falls back to the designated value.
         param_name: the parameter holding ``designated``, named in errors.
-
-    Returns:
-        the new matrix and the learnt Replacement.
     """
-    width = matrix.shape[1]
+    width = len(stats.masked)
     fixed = designated_values(designated, width, param_name)
     if method in (None, "designated"):
         values = fixed
     else:
-        usable = ~mask & ~np.isnan(matrix)
-        counts = usable.sum(axis=0)
         if method == "min":
-            values = np.where(usable, matrix, np.inf).min(axis=0, initial=np.inf)
+            values = stats.low
         elif method == "max":
-            values = np.where(usable, matrix, -np.inf).max(axis=0, initial=-np.inf)
+            values = stats.high
         else:
-            values = np.where(usable, matrix, 0.0).sum(axis=0) / np.maximum(counts, 1)
-        values = np.where(counts > 0, values, fixed)
-    ratios = mask.mean(axis=0) if len(matrix) else np.zeros(width)
-    return apply_replace(matrix, mask, values), Replacement(values=values, ratios=ratios)
+            values = stats.sums.values() / np.maximum(stats.usable, 1)
+        values = np.where(stats.usable > 0, values, fixed)
+    ratios = stats.masked / stats.rows if stats.rows else np.zeros(width)
+    return Replacement(values=values, ratios=ratios)
 
 
 def apply_replace(matrix: np.ndarray, mask: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -11,12 +11,21 @@ from fate_flow.components.dataio.param import INT_TYPES
 
 
 def read_rows(table) -> tuple[pa.Array, pa.Array]:
-    """Every (id, value) of a stored table as two string arrays, in stored order."""
+    """Every (id, value) of a stored table as two string arrays, in stored order (online serving's
+    feature source reads a host's table so; components read partitions with ``block_rows``)."""
     batches = list(table.iter_batches())
     if not batches:
         return pa.array([], type=pa.string()), pa.array([], type=pa.string())
     return (pa.concat_arrays([b.column(0) for b in batches]),
             pa.concat_arrays([b.column(1) for b in batches]))
+
+
+def block_rows(block) -> tuple[pa.Array, pa.Array]:
+    """The (id, value) string arrays of one partition's stored rows (a pyarrow Table or RecordBatch)."""
+    def one(column):
+        return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+    return one(block.column("id")), one(block.column("value"))
 
 
 def split_cells(ids: pa.Array, values: pa.Array, delimiter: str, header: list[str]) -> pa.Array:

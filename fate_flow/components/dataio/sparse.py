@@ -1,7 +1,9 @@
 """The sparse (svmlight) and tag readers; both produce a dense float64 feature matrix here.
 
 FATE keeps these rows as SparseVectors; this project's Instances are dense, so an absent
-feature is a 0 in the matrix (which is what FATE's SparseVector means by it too).
+feature is a 0 in the matrix (which is what FATE's SparseVector means by it too). Fitting
+learns the header from every partition (the largest feature id, or the set of tags), then
+a kernel parses each partition under it.
 """
 from __future__ import annotations
 
@@ -10,19 +12,69 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fate_flow.components.dataio.param import INT_TYPES, DataIOParam
-from fate_flow.components.dataio.parsing import cast_numbers, check_integral, parse_labels, split_tokens
+from fate_flow.components.dataio.parsing import block_rows, cast_numbers, check_integral, parse_labels, split_tokens
 from fate_flow.components.dataio.state import FittedState
 from fate_flow.computing import Instances
 
 SPARSE_SID = "sid"  # FATE's sparse and tag readers name the id column "sid"
 
 
-def read_sparse(ids: pa.Array, values: pa.Array, params: DataIOParam,
-                fitted: FittedState | None = None) -> tuple[Instances, FittedState]:
-    """Parse "label fid:value fid:value ..." rows; the header is "0".."max fid" (fit) or the fitted one.
+def sparse_header(width: int) -> list[str]:
+    """The header a sparse fit learns: "0".."max fid"."""
+    return [str(i) for i in range(width)]
 
-    In transform, feature ids beyond the fitted header are dropped.
-    """
+
+def max_feature_id(params: DataIOParam, block) -> int:
+    """The largest feature id of a block's "label fid:value ..." rows (-1 for none): a kernel whose
+    maximum over partitions sizes the fitted header."""
+    ids, values = block_rows(block)
+    _, fids, _, _ = _sparse_pairs(ids, values, params)
+    return int(fids.max()) if len(fids) else -1
+
+
+def parse_sparse(params: DataIOParam, header: list[str], block) -> Instances:
+    """A block of "label fid:value ..." rows under ``header`` (a kernel); feature ids beyond it are dropped."""
+    ids, values = block_rows(block)
+    rows, fids, numbers, labels = _sparse_pairs(ids, values, params)
+    return _assemble(ids, rows, fids, numbers, header, labels, params)
+
+
+def distinct_tags(params: DataIOParam, block) -> set:
+    """The tags of a block's "label tag tag ..." rows: a kernel whose union over partitions, sorted,
+    is the fitted header."""
+    ids, values = block_rows(block)
+    _, tags, _, _ = _tag_pairs(ids, values, params)
+    return set(pc.unique(tags).to_pylist())
+
+
+def tag_header(tags: set) -> list[str]:
+    """The header a tag fit learns: the sorted distinct tags; ValueError for a tag holding ','."""
+    header = sorted(tags)
+    commas = [tag for tag in header if "," in tag]
+    if commas:
+        raise ValueError(f"tag {commas[0]!r} holds ',', which the stored header cannot hold")
+    return header
+
+
+def parse_tag(params: DataIOParam, header: list[str], block) -> Instances:
+    """A block of "label tag tag ..." (or "tag:value") rows under ``header`` (a kernel); a present tag
+    without value counts 1, tags outside the header are dropped."""
+    ids, values = block_rows(block)
+    rows, tags, numbers, labels = _tag_pairs(ids, values, params)
+    columns = pc.index_in(tags, value_set=pa.array(header, type=pa.string()))
+    known = pc.is_valid(columns).to_numpy(zero_copy_only=False)
+    columns = pc.fill_null(columns, -1).to_numpy(zero_copy_only=False)
+    return _assemble(ids, rows[known], columns[known], numbers[known], header, labels, params)
+
+
+def sparse_state(header: list[str], params: DataIOParam) -> FittedState:
+    """What the model of a sparse or tag read saves."""
+    return FittedState(header=list(header), sid_name=SPARSE_SID,
+                       label_name=params.label_name if params.with_label else None)
+
+
+def _sparse_pairs(ids: pa.Array, values: pa.Array, params: DataIOParam) -> tuple:
+    """(row, feature id, value) of every "fid:value" token, and the labels."""
     rows, tokens, labels = _split_rows(ids, values, params)
     where = _token_place(ids, rows, tokens)
     pairs = _pairs(tokens, ":", where, "fid:value")
@@ -31,18 +83,11 @@ def read_sparse(ids: pa.Array, values: pa.Array, params: DataIOParam,
     negative = np.flatnonzero(fids < 0)
     if len(negative):
         raise ValueError(f"{where(int(negative[0]))} has a negative feature id")
-    width = (int(fids.max()) + 1 if len(fids) else 0) if fitted is None else len(fitted.header)
-    header = [str(i) for i in range(width)] if fitted is None else list(fitted.header)
-    return _assemble(ids, rows, fids, numbers, header, labels, params)
+    return rows, fids, numbers, labels
 
 
-def read_tag(ids: pa.Array, values: pa.Array, params: DataIOParam,
-             fitted: FittedState | None = None) -> tuple[Instances, FittedState]:
-    """Parse "label tag tag ..." (or "tag:value" with tag_with_value) rows; each distinct tag is a column.
-
-    The fitted header is the sorted distinct tags; a present tag without value counts 1. In
-    transform, tags outside the fitted header are dropped.
-    """
+def _tag_pairs(ids: pa.Array, values: pa.Array, params: DataIOParam) -> tuple:
+    """(row, tag, value) of every tag token, and the labels."""
     rows, tokens, labels = _split_rows(ids, values, params)
     where = _token_place(ids, rows, tokens)
     if params.tag_with_value:
@@ -51,17 +96,7 @@ def read_tag(ids: pa.Array, values: pa.Array, params: DataIOParam,
         numbers = cast_numbers(pc.utf8_trim_whitespace(pc.list_element(pairs, 1)), lambda i: f"value of {where(i)}")
     else:
         tags, numbers = tokens, np.ones(len(tokens))
-    if fitted is None:
-        header = sorted(pc.unique(tags).to_pylist())
-        commas = [tag for tag in header if "," in tag]
-        if commas:
-            raise ValueError(f"tag {commas[0]!r} holds ',', which the stored header cannot hold")
-    else:
-        header = list(fitted.header)
-    columns = pc.index_in(tags, value_set=pa.array(header, type=pa.string()))
-    known = pc.is_valid(columns).to_numpy(zero_copy_only=False)
-    columns = pc.fill_null(columns, -1).to_numpy(zero_copy_only=False)
-    return _assemble(ids, rows[known], columns[known], numbers[known], header, labels, params)
+    return rows, tags, numbers, labels
 
 
 def _split_rows(ids: pa.Array, values: pa.Array,
@@ -99,12 +134,11 @@ def _pairs(tokens: pa.Array, delimiter: str, where, form: str) -> pa.Array:
 
 
 def _assemble(ids: pa.Array, rows: np.ndarray, columns: np.ndarray, numbers: np.ndarray, header: list[str],
-              labels: np.ndarray | None, params: DataIOParam) -> tuple[Instances, FittedState]:
+              labels: np.ndarray | None, params: DataIOParam) -> Instances:
     inside = columns < len(header)  # transform: feature ids the fitted header does not have
     matrix = np.zeros((len(ids), len(header)))
     matrix[rows[inside], columns[inside]] = numbers[inside]
     check_integral(matrix, np.full(len(header), params.data_type in INT_TYPES), header, ids)
     label_name = params.label_name if labels is not None else None
-    state = FittedState(header=header, sid_name=SPARSE_SID, label_name=params.label_name if params.with_label else None)
-    return Instances(ids=ids, features=matrix, labels=labels, header=header, sid_name=SPARSE_SID,
-                     label_name=label_name), state
+    return Instances(ids=ids, features=matrix, labels=labels, header=list(header), sid_name=SPARSE_SID,
+                     label_name=label_name)

@@ -4,9 +4,16 @@
 input re-applies that model's split points (transform, e.g. in a predict job, with the
 model's own transform_param); otherwise the component fits with the other party
 (``fit``, defined per role) and transforms its own data.
+
+The data is a Table of Instances blocks, kept (persisted) for the passes of a fit: quantile
+split points come from whole columns gathered a few at a time (8 bytes a value, exact ranks
+as before), bucket bounds and category values from per-partition partials, event counts
+from per-partition bin counts; the transform is a kernel, and the output keeps the input's
+partitioning.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -15,6 +22,7 @@ from fate_flow.components.base import ComponentBase, ComponentContext, Component
 from fate_flow.components.hetero_binning import split_points as sp
 from fate_flow.components.columns import column_positions, first_model, only_input_table
 from fate_flow.components.hetero_binning.woe import iv_param
+from fate_flow.computing.column_stats import gather_columns
 
 MODULE = "HeteroFeatureBinning"
 TRANSFORM_PARAMS = ("transform_param.transform_cols", "transform_param.transform_names")
@@ -39,61 +47,75 @@ class HeteroFeatureBinningBase(ComponentBase):
 
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
         """Fit (or load) the binning, then output the data with the transform columns replaced."""
-        from fate_flow.computing import Instances
+        from fate_flow.computing.column_stats import empty_like, load_instances
 
         self.params.check()
         table = only_input_table(inputs, MODULE)
         if not self.params.need_run:
             return ComponentOutput(data=table, model=self._export_model(ctx, fitted=False))
-        data = Instances.from_table(table)
+        data, empty = load_instances(ctx.computing, table), empty_like(table)
         model = first_model(inputs, "model")
         if model is not None:
-            self._load_model(model, data.header)
+            self._load_model(model, empty.header)
             model_out = model  # re-exported as loaded, as FATE's transform does
         else:
             if self.params.method == "optimal":
                 raise ValueError("method 'optimal' is not supported by this HeteroFeatureBinning; "
                                  "use quantile or bucket")
-            self.header_ = list(data.header)
-            self.fit(ctx, data)
+            self.header_, self.rows_ = list(empty.header), table.count()
+            data = data.persist()  # parsed once for the split points, the counts and the output
+            self.fit(ctx, data, empty)
             self.transform_cols_ = self._transform_positions()
             self.transform_type_ = self.params.transform_param.transform_type
             model_out = self._export_model(ctx, fitted=True)
-        output = self.transform(ctx, data)
-        return ComponentOutput(data=output.to_table_data(table.meta.partitions), model=model_out)
+        kernel = self.transform_kernel(ctx)
+        return ComponentOutput(data=data.map_values(kernel).with_schema(kernel(empty).schema()), model=model_out)
 
-    def fit(self, ctx: ComponentContext, data) -> None:
-        """Compute ``split_points_`` and ``bin_results_`` (and the hosts' results on the guest)."""
+    def fit(self, ctx: ComponentContext, data, empty) -> None:
+        """Compute ``split_points_`` and ``bin_results_`` (and the hosts' results on the guest) from
+        ``data`` (a Table of Instances blocks); ``empty`` has its header and label but no rows."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ split points
 
-    def fit_split_points(self, data) -> np.ndarray:
-        """Set ``split_points_``/``category_cols_`` for the chosen columns; return their bin matrix."""
+    def fit_split_points(self, data) -> None:
+        """Set ``split_points_``/``category_cols_`` for the chosen columns."""
         p = self.params
         header = self.header_
         category = column_positions(header, p.category_indexes, p.category_names, ("category_indexes", "category_names"))
         binned = sorted(set(column_positions(header, p.bin_indexes, p.bin_names, ("bin_indexes", "bin_names"))) | set(category))
         numeric = [j for j in binned if j not in category]
-        points = dict(zip(numeric, self._numeric_split_points(data.features[:, numeric],
-                                                              [header[j] for j in numeric])))
-        points.update(zip(category, sp.category_split_points(data.features[:, category],
-                                                             [header[j] for j in category])))
+        points = dict(zip(numeric, self._numeric_split_points(data, numeric)))
+        points.update(zip(category, self._category_split_points(data, category)))
         self.split_points_ = {header[j]: points[j] for j in binned}
         self.category_cols_ = [header[j] for j in category]
-        return self.bins_of(data)
 
-    def _numeric_split_points(self, x: np.ndarray, names: list[str]) -> list[np.ndarray]:
-        if x.shape[1] == 0:
+    def _numeric_split_points(self, data, columns: list[int]) -> list[np.ndarray]:
+        """Quantile points from whole columns gathered a few at a time (exact ranks); bucket points
+        from the per-partition min and max."""
+        if not columns:
             return []
+        names = [self.header_[j] for j in columns]
         if self.params.method == "bucket":
-            return sp.bucket_split_points(x, self.params.bin_num, names)
-        return sp.quantile_split_points(x, self.params.bin_num, names)
+            low, high, present, rows = data.aggregate(functools.partial(_column_range, columns), sp.combine_ranges)
+            sp.check_counts(rows, present, names)
+            return sp.bucket_points_of_range(low, high, self.params.bin_num)
+        points = []
+        for group, x in gather_columns(data, columns, self.rows_):
+            points += sp.quantile_split_points(x, self.params.bin_num, [self.header_[j] for j in group])
+        return points
 
-    def bins_of(self, data) -> np.ndarray:
-        """The bin of every value of the binned columns (n x binned, in ``split_points_`` order)."""
-        positions = [self._position(data.header, name) for name in self.split_points_]
-        return sp.bin_indexes(data.features[:, positions], list(self.split_points_.values()))
+    def _category_split_points(self, data, columns: list[int]) -> list[np.ndarray]:
+        """The union of every partition's distinct values of each column."""
+        if not columns:
+            return []
+        values = data.aggregate(functools.partial(_distinct_values, columns), _unite_values)
+        sp.check_counts(self.rows_, np.array([len(v) for v in values]), [self.header_[j] for j in columns])
+        return values
+
+    def binned_positions(self, header: list[str]) -> list[int]:
+        """Positions in ``header`` of the binned columns, in ``split_points_`` order."""
+        return [self._position(header, name) for name in self.split_points_]
 
     @staticmethod
     def _position(header: list[str], name: str) -> int:
@@ -118,12 +140,13 @@ class HeteroFeatureBinningBase(ComponentBase):
             raise ValueError(f"transform_param: column {outside[0]!r} is not a binned column")
         return sorted(set(chosen))
 
-    def transform(self, ctx: ComponentContext, data):
-        """The data with each transform column replaced by its bin index or WOE (None: unchanged)."""
+    def transform_kernel(self, ctx: ComponentContext):
+        """The kernel replacing each transform column by its bin index or WOE (None: unchanged)."""
         if self.transform_type_ == "woe" and self.role != "guest" and self.transform_cols_:
             ctx.logger.info("transform_type woe: the host has no WOE, its data is output unchanged")
-        return transform_columns(data, self.role, self.header_, self.split_points_, self.transform_cols_,
-                                 self.transform_type_, self.bin_results_)
+        return functools.partial(transform_columns, role=self.role, header=self.header_,
+                                 split_points=self.split_points_, transform_cols=self.transform_cols_,
+                                 transform_type=self.transform_type_, results=self.bin_results_)
 
     # ------------------------------------------------------------------ model
 
@@ -156,6 +179,23 @@ class HeteroFeatureBinningBase(ComponentBase):
     def own_results_from_split_points(self) -> dict:
         """IVParam messages holding only split points (the host's view of its own columns)."""
         return {name: iv_param(points, len(points)) for name, points in self.split_points_.items()}
+
+
+def _column_range(columns: list[int], block) -> tuple:
+    return sp.column_range(block.features[:, columns])
+
+
+def _distinct_values(columns: list[int], block) -> list[np.ndarray]:
+    return sp.distinct_values(block.features[:, columns])
+
+
+def _unite_values(left: list[np.ndarray], right: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.union1d(a, b) for a, b in zip(left, right)]
+
+
+def block_bins(positions: list[int], split_points: list[np.ndarray], block) -> np.ndarray:
+    """The bin of every value of the binned columns of one Instances block."""
+    return sp.bin_indexes(block.features[:, positions], split_points)
 
 
 def read_model(model: dict) -> dict[str, Any]:

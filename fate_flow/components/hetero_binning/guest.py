@@ -8,12 +8,14 @@ and computes each host column's WOE and IV. Nothing goes back to the hosts.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyarrow as pa
 
-from fate_flow.components.hetero_binning.base import HeteroFeatureBinningBase
+from fate_flow.components.hetero_binning.base import HeteroFeatureBinningBase, block_bins
 from fate_flow.components.hetero_binning.transfer import HeteroFeatureBinningTransferVariable
-from fate_flow.components.hetero_binning.woe import event_counts, iv_param, woe_iv
+from fate_flow.components.hetero_binning.woe import bin_offsets, event_counts, iv_param, split_by_column, woe_iv
 from fate_flow.secureprotol import DEFAULT_KEY_LENGTH, EncryptedArray, generate_keypair
 
 
@@ -24,12 +26,17 @@ class HeteroFeatureBinningGuest(HeteroFeatureBinningBase):
     role = "guest"
     key_length = DEFAULT_KEY_LENGTH
 
-    def fit(self, ctx, data) -> None:
+    def fit(self, ctx, data, empty) -> None:
         """Bin the own columns, compute their WOE/IV, then the hosts' (unless local_only)."""
-        labels = event_labels(data.labels)
-        bins = self.fit_split_points(data)
+        check_labels(empty.labels, np.empty(0))  # no label column: refused before any pass
+        check_labels(empty.labels, data.aggregate(_label_values, _unite_values))
+        self.fit_split_points(data)
         counts = [len(points) for points in self.split_points_.values()]
-        events, non_events = event_counts(bins, labels, counts)
+        offsets = bin_offsets(counts)
+        kernel = functools.partial(_block_event_counts, self.binned_positions(self.header_),
+                                   list(self.split_points_.values()), counts)
+        events, totals = data.aggregate(kernel, _add_pairs)
+        events, non_events = split_by_column(events, offsets), split_by_column(totals - events, offsets)
         factor = self.params.adjustment_factor
         self.bin_results_ = {
             name: iv_param(points, len(points), woe_iv(events[i], non_events[i], factor))
@@ -39,7 +46,10 @@ class HeteroFeatureBinningGuest(HeteroFeatureBinningBase):
         if self.params.local_only or not hosts:
             return
         variables = HeteroFeatureBinningTransferVariable(ctx.federation)
-        private_key, sums = self._exchange_with_hosts(ctx, variables, data.ids, labels)
+        parts = data.map_reduce(_ids_and_event_labels)  # the message holds every id: one id column here
+        ids = pa.concat_arrays([part[0] for part in parts])
+        labels = np.concatenate([part[1] for part in parts])
+        private_key, sums = self._exchange_with_hosts(ctx, variables, ids, labels)
         for party, message in zip(hosts, sums):
             self.host_results_.append({"binning_result": self._host_columns(private_key, message, party),
                                        "role": "host", "party_id": str(party)})
@@ -74,15 +84,46 @@ class HeteroFeatureBinningGuest(HeteroFeatureBinningBase):
         return results
 
 
+def check_labels(labels, values: np.ndarray) -> None:
+    """Refuse data without labels (``labels`` None) or with more than two label ``values``."""
+    if labels is None:
+        raise ValueError("HeteroFeatureBinning on the guest needs labelled data (DataIO with_label true)")
+    if len(values) > 2:
+        raise ValueError(f"HeteroFeatureBinning supports binary labels only, got {len(values)} label values")
+
+
 def event_labels(labels) -> np.ndarray:
     """FATE's binary labels: 1 for label 1, 0 for the other value.
 
     Raises:
         ValueError: no labels, or more than two label values.
     """
-    if labels is None:
-        raise ValueError("HeteroFeatureBinning on the guest needs labelled data (DataIO with_label true)")
-    values = np.unique(labels[~np.isnan(labels)])
-    if len(values) > 2:
-        raise ValueError(f"HeteroFeatureBinning supports binary labels only, got {len(values)} label values")
+    check_labels(labels, None if labels is None else np.unique(labels[~np.isnan(labels)]))
     return (labels == 1).astype(np.int64)
+
+
+# ---- kernels (one partition each) ----------------------------------------------------------
+
+def _label_values(block) -> np.ndarray:
+    return np.unique(block.labels[~np.isnan(block.labels)])
+
+
+def _unite_values(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return np.union1d(left, right)
+
+
+def _block_event_counts(positions: list[int], split_points: list, counts: list[int], block) -> tuple:
+    """(events, rows) per bin of every binned column, flat in column order."""
+    bins = block_bins(positions, split_points, block)
+    events, non_events = event_counts(bins, event_labels(block.labels), counts)
+    events = np.concatenate(events) if events else np.zeros(0, np.int64)
+    non_events = np.concatenate(non_events) if non_events else np.zeros(0, np.int64)
+    return events, events + non_events
+
+
+def _add_pairs(left: tuple, right: tuple) -> tuple:
+    return left[0] + right[0], left[1] + right[1]
+
+
+def _ids_and_event_labels(block) -> tuple:
+    return block.ids.cast(pa.string()), event_labels(block.labels)

@@ -5,17 +5,26 @@ ids it also has, and for every binned column sums the ciphertexts of each bin. T
 one ``EncryptedArray.dot`` with a 0/1 bin-membership matrix (row i has a 1 in the column of
 each bin it falls in), done in blocks of columns to bound memory. The guest gets only those
 sums (obfuscated when serialised) under the names ``host.<index>``.
+
+The sums are computed per partition: the guest's ciphertexts are cut by the partition of
+their id (the host's table is partitioned by id hash, so partition p holds exactly the
+host's rows of those ids), each partition's kernel sums its own rows' ciphertexts, and the
+partial sums add up homomorphically here. The decrypted counts are the same as from one
+sum over the whole table.
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fate_flow.components.hetero_binning.base import HeteroFeatureBinningBase, anonymous_name
+from fate_flow.components.hetero_binning.base import HeteroFeatureBinningBase, anonymous_name, block_bins
 from fate_flow.components.hetero_binning.transfer import HeteroFeatureBinningTransferVariable
 from fate_flow.components.hetero_binning.woe import bin_offsets, split_by_column
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey
+from fate_flow.storage.partitioner import partition_of
 
 # Entries of one block of the membership matrix (int8): 16 MB whatever the data size.
 MEMBERSHIP_BLOCK_ENTRIES = 1 << 24
@@ -26,19 +35,26 @@ class HeteroFeatureBinningHost(HeteroFeatureBinningBase):
 
     role = "host"
 
-    def fit(self, ctx, data) -> None:
+    def fit(self, ctx, data, empty) -> None:
         """Bin the own columns; unless local_only, send the guest the encrypted sums per bin."""
-        bins = self.fit_split_points(data)
+        self.fit_split_points(data)
         self.bin_results_ = self.own_results_from_split_points()
         if self.params.local_only:
             return
         variables = HeteroFeatureBinningTransferVariable(ctx.federation)
-        public_key = PaillierPublicKey.from_bytes(variables.paillier_pubkey.get(idx=0))
-        rows, event, non_event = self._received_labels(public_key, variables.encrypted_label.get(idx=0), data)
+        key_bytes = variables.paillier_pubkey.get(idx=0)
+        public_key = PaillierPublicKey.from_bytes(key_bytes)
+        ids, event, non_event = _received_labels(public_key, variables.encrypted_label.get(idx=0))
         counts = [len(points) for points in self.split_points_.values()]
-        shared_bins = bins[rows]
-        event_sums = bin_sums(event, shared_bins, counts)
-        non_event_sums = bin_sums(non_event, shared_bins, counts)
+        labels = ctx.computing.parallelize(_labels_by_partition(ids, event, non_event, data.partitions))
+        kernel = functools.partial(_partition_bin_sums, key_bytes, self.binned_positions(self.header_),
+                                   list(self.split_points_.values()), counts)
+        partials = [part for part in data.join(labels, kernel).map_reduce(_identity) if part is not None]
+        if not partials:
+            raise ValueError("no id of the guest's labelled rows is in the host's data")
+        shared = sum(part[0] for part in partials)
+        event_sums = _add_encrypted(public_key, [part[1] for part in partials])
+        non_event_sums = _add_encrypted(public_key, [part[2] for part in partials])
         names = [anonymous_name("host", self.header_.index(name)) for name in self.split_points_]
         message = {"encrypted_bin_sum": {name: {"event": e.to_bytes(), "non_event": ne.to_bytes()}
                                          for name, e, ne in zip(names, event_sums, non_event_sums)},
@@ -46,34 +62,69 @@ class HeteroFeatureBinningHost(HeteroFeatureBinningBase):
                                       for name in self.category_cols_],
                    "bin_method": self.params.method}
         variables.encrypted_bin_sum.remote(message, role="guest", idx=0)
-        ctx.logger.info("sent encrypted bin sums of %d columns (%d shared rows) to the guest", len(names), len(rows))
+        ctx.logger.info("sent encrypted bin sums of %d columns (%d shared rows) to the guest", len(names), shared)
 
-    @staticmethod
-    def _received_labels(public_key, message, data) -> tuple[np.ndarray, EncryptedArray, EncryptedArray]:
-        """(host rows, [[y]], [[1-y]]) for the guest's ids the host also has, in the guest's order.
 
-        Raises:
-            ValueError: a malformed message, or no id in common.
-        """
-        if not isinstance(message, dict) or not {"ids", "event", "non_event"} <= set(message):
-            raise ValueError("encrypted_label from the guest should hold ids, event and non_event")
-        ids = message["ids"]
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ValueError("encrypted_label from the guest: ids should be a list of strings")
-        event = EncryptedArray.from_bytes(public_key, message["event"])
-        non_event = EncryptedArray.from_bytes(public_key, message["non_event"])
-        if not len(event) == len(non_event) == len(ids):
-            raise ValueError(f"encrypted_label from the guest holds {len(ids)} ids, {len(event)} event and "
-                             f"{len(non_event)} non-event values")
-        positions = pc.index_in(pa.array(ids, type=pa.string()), value_set=data.ids.cast(pa.string()))
-        positions = positions.to_numpy(zero_copy_only=False)
-        shared = ~np.isnan(positions) if positions.dtype.kind == "f" else np.ones(len(ids), dtype=bool)
-        if not shared.any():
-            raise ValueError("no id of the guest's labelled rows is in the host's data")
-        rows = positions[shared].astype(np.int64)
-        if shared.all():
-            return rows, event, non_event
-        return rows, event[shared], non_event[shared]
+def _received_labels(public_key, message) -> tuple[pa.Array, EncryptedArray, EncryptedArray]:
+    """(the guest's ids, [[y]], [[1-y]]) of the encrypted_label message.
+
+    Raises:
+        ValueError: a malformed message.
+    """
+    if not isinstance(message, dict) or not {"ids", "event", "non_event"} <= set(message):
+        raise ValueError("encrypted_label from the guest should hold ids, event and non_event")
+    ids = message["ids"]
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValueError("encrypted_label from the guest: ids should be a list of strings")
+    event = EncryptedArray.from_bytes(public_key, message["event"])
+    non_event = EncryptedArray.from_bytes(public_key, message["non_event"])
+    if not len(event) == len(non_event) == len(ids):
+        raise ValueError(f"encrypted_label from the guest holds {len(ids)} ids, {len(event)} event and "
+                         f"{len(non_event)} non-event values")
+    return pa.array(ids, type=pa.string()), event, non_event
+
+
+def _labels_by_partition(ids: pa.Array, event: EncryptedArray, non_event: EncryptedArray,
+                         partitions: int) -> list[tuple]:
+    """The guest's labels cut by the partition of their id: partition p of the host's table holds
+    exactly the ids that hash to p, so each partition gets only its own ciphertexts. They stay in
+    this party (its workers, its scratch files), hence serialised without obfuscation."""
+    where = partition_of(ids, partitions)
+    blocks = []
+    for p in range(partitions):
+        rows = np.flatnonzero(where == p)
+        blocks.append((ids.take(pa.array(rows, type=pa.int64())), event[rows].to_bytes(be_secure=False),
+                       non_event[rows].to_bytes(be_secure=False)))
+    return blocks
+
+
+def _partition_bin_sums(key_bytes: bytes, positions: list[int], split_points: list, counts: list[int],
+                        block, labels: tuple):
+    """(shared rows, [[event]] sums, [[non-event]] sums per column) of one partition, or None when it
+    shares no id with the guest (a kernel: ``block`` the host's Instances, ``labels`` the guest's)."""
+    ids, event_bytes, non_event_bytes = labels
+    if not len(ids) or not len(block):
+        return None
+    found = pc.index_in(ids, value_set=block.ids.cast(pa.string())).to_numpy(zero_copy_only=False)
+    shared = ~np.isnan(found) if found.dtype.kind == "f" else np.ones(len(ids), dtype=bool)
+    if not shared.any():
+        return None
+    public_key = PaillierPublicKey.from_bytes(key_bytes)
+    event = EncryptedArray.from_bytes(public_key, event_bytes)[shared]
+    non_event = EncryptedArray.from_bytes(public_key, non_event_bytes)[shared]
+    bins = block_bins(positions, split_points, block)[found[shared].astype(np.int64)]
+    return (int(shared.sum()), [s.to_bytes(be_secure=False) for s in bin_sums(event, bins, counts)],
+            [s.to_bytes(be_secure=False) for s in bin_sums(non_event, bins, counts)])
+
+
+def _add_encrypted(public_key, partials: list[list[bytes]]) -> list[EncryptedArray]:
+    """Per column, the sum of every partition's encrypted bin sums."""
+    columns = [[EncryptedArray.from_bytes(public_key, data) for data in column] for column in zip(*partials)]
+    return [functools.reduce(lambda a, b: a + b, column) for column in columns]
+
+
+def _identity(block):
+    return block
 
 
 def bin_sums(encrypted: EncryptedArray, bins: np.ndarray, bin_counts: list[int]) -> list[EncryptedArray]:

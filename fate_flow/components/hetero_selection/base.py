@@ -7,16 +7,22 @@ output keeps the columns left at the end plus every column outside the selection
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
+
+import numpy as np
 
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 from fate_flow.components.columns import column_positions, first_model, only_input_table
 from fate_flow.components.hetero_selection import filters
 from fate_flow.components.hetero_selection.param import IV_FILTERS
 from fate_flow.components.hetero_selection.transfer import HeteroFeatureSelectionTransferVariable
+from fate_flow.computing.column_stats import gather_columns
 
 MODULE = "HeteroFeatureSelection"
 META, PARAM = "FeatureSelectionMeta", "FeatureSelectionParam"
+# the filters that read the data (the others judge by IV or by name)
+DATA_FILTERS = ("unique_value", "coefficient_of_variation_value_thres", "outlier_cols", "percentage_value")
 NO_BINNING_MODEL = ("To use iv filter, binning module should be called and setup in 'isometric_model' "
                     "input for feature selection.")
 
@@ -44,21 +50,25 @@ class HeteroFeatureSelectionBase(ComponentBase):
 
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
         """Fit the filters (or load a selection model), then output only the kept columns."""
-        from fate_flow.computing import Instances
+        from fate_flow.computing.column_stats import empty_like, load_instances
 
         self.params.check()
         table = only_input_table(inputs, MODULE)
         if not self.params.need_run:
             return ComponentOutput(data=table, model=self._export_model(fitted=False))
-        data = Instances.from_table(table)
+        data, empty = load_instances(ctx.computing, table), empty_like(table)
         model = first_model(inputs, "model")
         if model is not None:
-            return ComponentOutput(data=apply_selection_model(model, data).to_table_data(table.meta.partitions),
-                                   model=model)
-        self.header_ = list(data.header)
+            schema = apply_selection_model(model, empty).schema()  # a bad model fails here, before any pass
+            kernel = functools.partial(apply_selection_model, model)
+            return ComponentOutput(data=data.map_values(kernel).with_schema(schema), model=model)
+        self.header_, self.rows_ = list(empty.header), table.count()
+        if any(method in DATA_FILTERS for method in self.params.filter_methods):
+            data = data.persist()  # parsed once for every filter's pass and the output
         self.fit(ctx, data, first_model(inputs, "isometric_model"))
         kept = [j for j, name in enumerate(self.header_) if self.left_cols_[name]]
-        return ComponentOutput(data=data.select_features(kept).to_table_data(table.meta.partitions),
+        return ComponentOutput(data=data.map_values(functools.partial(_select_columns, kept))
+                               .with_schema(empty.select_features(kept).schema()),
                                model=self._export_model(fitted=True))
 
     def fit(self, ctx: ComponentContext, data, binning_model: dict | None) -> None:
@@ -94,18 +104,23 @@ class HeteroFeatureSelectionBase(ComponentBase):
         if method == "manually":
             kept = self._manually(ctx, current)
             return filter_result(method, current, kept), kept
-        x = data.features[:, [self.header_.index(name) for name in current]]
+        columns = [self.header_.index(name) for name in current]
         p = self.params
         pick_high = True
         if method == "unique_value":
-            values, mask = filters.unique_value(x, p.unique_param.eps)
+            ranges = data.aggregate(functools.partial(filters.column_range, columns), filters.combine_ranges)
+            values, mask = filters.unique_value(ranges, p.unique_param.eps)
         elif method == "coefficient_of_variation_value_thres":
-            values, mask = filters.coefficient_of_variation(x, p.variance_coe_param.value_threshold)
+            values, mask = filters.coefficient_of_variation(*_moments(data, columns),
+                                                            p.variance_coe_param.value_threshold)
         elif method == "outlier_cols":
-            values, mask = filters.outlier_cols(x, p.outlier_param.percentile, p.outlier_param.upper_threshold)
+            values, mask = _on_gathered(data, columns, self.rows_, functools.partial(
+                filters.outlier_cols, percentile=p.outlier_param.percentile,
+                upper_threshold=p.outlier_param.upper_threshold))
             pick_high = False
         else:  # percentage_value
-            values, mask = filters.percentage_value(x, p.percentage_value_param.upper_pct)
+            values, mask = _on_gathered(data, columns, self.rows_, functools.partial(
+                filters.percentage_value, upper_pct=p.percentage_value_param.upper_pct))
             pick_high = False
         judged = {name: float(v) for name, v in zip(current, values)}
         kept = filters.keep_best(judged, {name for name, keep in zip(current, mask) if keep}, pick_high)
@@ -152,6 +167,30 @@ class HeteroFeatureSelectionBase(ComponentBase):
                  "col_names": list(self.select_cols_) if fitted else [],
                  "host_col_names": list(self.host_col_names_) if fitted else [], "header": header}
         return {META: meta, PARAM: param}
+
+
+def _moments(data, columns: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, population std) of the non-NaN values of each column: exact sums over the partitions,
+    two passes as numpy's nanmean/nanstd compute them."""
+    sums, counts = data.aggregate(functools.partial(filters.column_sums, columns), filters.add_pairs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = sums.values() / counts
+        squares = data.aggregate(functools.partial(filters.squared_deviations, columns, mean))
+        return mean, np.sqrt(squares.values() / counts)
+
+
+def _on_gathered(data, columns: list[int], rows: int, rule) -> tuple[np.ndarray, np.ndarray]:
+    """``rule(x) -> (values, mask)`` on whole columns, gathered a few columns at a time."""
+    values, masks = [], []
+    for _, x in gather_columns(data, columns, rows):
+        judged, keep = rule(x)
+        values.append(judged)
+        masks.append(keep)
+    return np.concatenate(values) if values else np.empty(0), np.concatenate(masks) if masks else np.empty(0, bool)
+
+
+def _select_columns(kept: list[int], block):
+    return block.select_features(kept)
 
 
 def apply_selection_model(model: dict, data):

@@ -1,6 +1,8 @@
 """The selection rules: each returns the value it judged every column by and which columns it keeps.
 
-Local rules work on a party's own (n x d) feature matrix, column-wise with numpy. The IV
+Local rules work on a party's own features, column-wise with numpy: the range and the moments
+from per-partition partials (kernels here, combined by ``Table.aggregate``), the quantile and
+the most frequent value on whole columns gathered a few at a time. The IV
 rules work on IV dicts (own and hosts'). FATE keeps at least one column per filter: when
 a rule keeps none, :func:`keep_best` keeps the best column by that rule's own measure.
 Missing values (NaN) are left out of every statistic.
@@ -11,24 +13,60 @@ import math
 
 import numpy as np
 
+from fate_flow.computing.column_stats import exact_sums
+
 # FATE's consts.FLOAT_ZERO: keeps floor(p * n) from rounding a product like 0.9 * 30 down a step
 FLOAT_ZERO = 1e-8
 ZERO_MEAN = 1e-6
 
 
-def unique_value(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """(|max - min| per column, keep mask ``|max - min| >= eps``)."""
-    spread = np.abs(np.nanmax(x, axis=0) - np.nanmin(x, axis=0)) if x.shape[0] else np.zeros(x.shape[1])
+def column_range(columns: list[int], block) -> tuple:
+    """One partition's (min, max, non-NaN count, rows) of the ``columns`` of an Instances block (a kernel)."""
+    x = block.features[:, columns]
+    present = ~np.isnan(x)
+    return (np.where(present, x, np.inf).min(axis=0, initial=np.inf),
+            np.where(present, x, -np.inf).max(axis=0, initial=-np.inf), present.sum(axis=0), len(x))
+
+
+def combine_ranges(left: tuple, right: tuple) -> tuple:
+    return (np.minimum(left[0], right[0]), np.maximum(left[1], right[1]), left[2] + right[2], left[3] + right[3])
+
+
+def unique_value(ranges: tuple, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(|max - min| per column, keep mask ``|max - min| >= eps``) from ``column_range`` partials;
+    a column with no value has a NaN spread (and is dropped), as numpy's nanmax/nanmin give it."""
+    low, high, present, rows = ranges
+    if not rows:
+        spread = np.zeros(len(low))
+    else:
+        spread = np.where(present > 0, np.abs(high - low), np.nan)
     return spread, spread >= eps
 
 
-def coefficient_of_variation(x: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def column_sums(columns: list[int], block) -> tuple:
+    """One partition's exact sums and counts of the non-NaN values of ``columns`` (a kernel)."""
+    x = block.features[:, columns]
+    present = ~np.isnan(x)
+    return exact_sums(np.where(present, x, 0.0)), present.sum(axis=0)
+
+
+def squared_deviations(columns: list[int], mean: np.ndarray, block):
+    """One partition's exact sums of (x - mean)^2 over the non-NaN values of ``columns`` (a kernel)."""
+    x = block.features[:, columns]
+    deviations = np.where(np.isnan(x), 0.0, x - mean)
+    return exact_sums(deviations * deviations)
+
+
+def add_pairs(left: tuple, right: tuple) -> tuple:
+    return left[0] + right[0], left[1] + right[1]
+
+
+def coefficient_of_variation(mean: np.ndarray, std: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """(|std / mean| per column, keep mask ``>= threshold``); a zero mean counts as 1e-6 (FATE).
 
-    The standard deviation is the population one (divided by n), as FATE's statistics.
+    ``mean`` and ``std`` leave out NaN; the standard deviation is the population one (divided
+    by n), as FATE's statistics.
     """
-    mean = np.nanmean(x, axis=0)
-    std = np.nanstd(x, axis=0)
     coefficient = np.abs(std / np.where(mean == 0, ZERO_MEAN, mean))
     return coefficient, coefficient >= threshold
 
