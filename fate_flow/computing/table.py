@@ -19,7 +19,7 @@ import operator
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from fate_flow.computing import recipes as rx
 from fate_flow.computing.engine import LOCAL, SPARK, ComputingConf, Engine, EngineError
@@ -197,6 +197,14 @@ class Table:
     def blocks(self) -> list:
         """Every partition's block, in order (small tables only)."""
         return self.session.run(rx.compute, self.recipes, self.rows_hint)
+
+    def to_local_iterator(self) -> Iterator[Any]:
+        """Every partition's block, in order, computed ``parallelism`` partitions at a time (pyspark's
+        ``toLocalIterator``): the caller holds a few partitions, never the table (to send it partition by
+        partition)."""
+        step = max(1, self.session.engine.parallelism)
+        for start in range(0, self.partitions, step):
+            yield from self.session.run(rx.compute, self.recipes[start:start + step], self.rows_hint)
 
     # ---- materialisation --------------------------------------------------------------------
 
