@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from fate_flow.components import ComponentContext, get_spec
-from fate_flow.components.intersection import kernels, rsa, wire
+from fate_flow.components.intersection import kernels, protocols, rsa, wire
 from fate_flow.components.intersection.encode import encode_ids
 from fate_flow.components.intersection.intersect_model import IntersectGuest, IntersectHost
 from fate_flow.components.intersection.param import EncodeParam, IntersectParam
@@ -371,6 +371,16 @@ def test_only_output_key_outputs_fate_placeholders(overlap):
         assert rows(guest_run) == sorted((i, guest_value) for i in expected(GUEST_IDS, HOST_IDS))
         assert rows(host_run) == sorted((i, host_value) for i in expected(HOST_IDS, GUEST_IDS))
         assert guest_run.output.data.schema == {"sid": "id"} and host_run.output.data.schema == {"sid": "id"}
+
+
+@pytest.mark.parametrize("method", ["rsa", "raw"])
+def test_rsa_kernels_of_many_ids_run_in_the_workers(overlap, monkeypatch, method):
+    guest, host, _ = overlap
+    monkeypatch.setattr(protocols, "RSA_POOL_MIN_IDS", 100)  # 300 ids a side are "many"
+    runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host}, {"intersect_method": method}))
+    for entry in runs.values():
+        assert len(entry.rows) == 151
+        assert bool(entry.worker_pids) == (method == "rsa"), "small tables of cheap kernels stay in the task"
 
 
 def test_no_common_id_gives_empty_tables(storage):
