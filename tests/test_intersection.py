@@ -69,11 +69,12 @@ def make_table(storage, name: str, ids: list[str], header: str = "x0,x1"):
 
 
 def run_parties(tables: dict, conf: dict | None = None, roles: dict = ONE_HOST, party_conf: dict | None = None,
-                timeout: float = 60, partitions: int = 4) -> dict[tuple[str, int], PartyRun]:
+                timeout: float = 60, partitions: int = 4, keep_open: bool = False) -> dict[tuple[str, int], PartyRun]:
     """Run Intersection for every (role, party) of ``tables`` in threads over one memory board.
 
     ``conf`` is every party's parameters, ``party_conf[role]`` more of them for one role; every
-    party computes in ``partitions`` partitions on a local engine of its own.
+    party computes in ``partitions`` partitions on a local engine of its own, closed at the end unless
+    ``keep_open`` (the caller closes it then).
     """
     board, spec = MemoryBoard(), get_spec("Intersection")
     runs = {}
@@ -96,7 +97,8 @@ def run_parties(tables: dict, conf: dict | None = None, roles: dict = ONE_HOST, 
             done[key].rows = sorted(row for block in blocks for row in zip(block.column("id").to_pylist(),
                                                                             block.column("value").to_pylist()))
         done[key].worker_pids = entry["ctx"].computing.engine.worker_pids()
-        entry["ctx"].close_computing()
+        if not keep_open:
+            entry["ctx"].close_computing()
     return done
 
 
@@ -421,6 +423,22 @@ def test_tables_of_other_partition_counts_meet_in_the_job_partitioning(tmp_path,
         assert bool(entry.worker_pids) == pool
     partitions_sent = {tag for name, tag, *_ in runs[("host", 10000)].ctx.federation.sent if "pubkey" not in name}
     assert partitions_sent == {f"default.{i}" for i in range(5)}, "one message per partition and variable"
+
+
+def test_the_output_keeps_the_input_delimiter(tmp_path):
+    storage = open_storage("local", tmp_path / "tables")
+    tables = {}
+    for role, party, ids in (("guest", 9999, ["a", "b", "c"]), ("host", 10000, ["b", "c", "d"])):
+        writer = storage.writer("ns", role, 2)
+        writer.write_batch(pa.array(ids), pa.array([f"{i}\t1" for i in ids]))
+        storage.commit(writer, TableMeta(namespace="ns", name=role, partitions=2, delimiter="\t",
+                                         schema={"header": "x\ty", "sid": "id"}), "create")
+        tables[(role, party)] = storage.open("ns", role)
+    runs = succeeded(run_parties(tables, {"intersect_method": "raw"}, partitions=2, keep_open=True))
+    for (role, _), entry in runs.items():
+        meta = entry.output.data.save(storage, "out", role)
+        assert (meta.delimiter, meta.count, meta.partitions) == ("\t", 2, 2)
+        entry.ctx.close_computing()
 
 
 # ---- what crosses the federation ---------------------------------------------------------------

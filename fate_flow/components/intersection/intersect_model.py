@@ -57,7 +57,7 @@ class IntersectModelBase(ComponentBase):
         self._record_metrics(ctx, kept, rows)
         placeholder = self.placeholders[params.intersect_method] if params.only_output_key else None
         output = data.join(mask, functools.partial(kernels.keep_rows, placeholder))
-        return ComponentOutput(data=output.with_schema(_output_schema(table, placeholder)))
+        return ComponentOutput(data=output.with_schema(_output_schema(table, placeholder), table.meta.delimiter or ","))
 
     def _record_metrics(self, ctx: ComponentContext, kept: int | None, local_count: int) -> None:
         if kept is None:
