@@ -9,6 +9,10 @@ variable goes as one message per partition (tag suffix i), and the per-id work r
 computing engine's workers (``kernels``). What crosses is numpy buffers only (``wire``);
 a received message is checked before use, and a malformed one raises ValueError naming
 the variable.
+
+What the parties learn is what they learned from whole-table messages, plus the partition
+of every value received: how many of the other party's ids hash to each partition, which
+says nothing about any one id that the receiver could not already match.
 """
 from __future__ import annotations
 
@@ -34,15 +38,9 @@ def rsa_guest(ctx: Any, params: IntersectParam, data: Any) -> Any:
     variables = RsaIntersectTransferVariable(ctx.federation)
     partitions = ctx.computing.partitions
     keys = [_public_key(key) for key in variables.rsa_pubkey.get(idx=-1)]
-    blinded, sent = [], 0
-    for idx, key in enumerate(keys):  # all blinded ids go out first, so the hosts work in parallel
-        # persisted: the unblinders stay with the guest until the signatures come back
-        table = _costly(data.map_values(functools.partial(kernels.blind, key["e"], key["n"], params.random_bit)))
-        table = table.persist()
-        sent = _send_partitions(table, variables.intersect_guest_ids, "host", idx,
-                                lambda block: wire.rows_message(block[0], partitions))
-        blinded.append(table)
-    ctx.logger.info("sent %s blinded ids to %s host(s)", sent, len(keys))
+    # all blinded ids go out first, so the hosts work in parallel
+    blinded = [_send_blinded(variables, params, data, idx, key) for idx, key in enumerate(keys)]
+    ctx.logger.info("sent %s blinded ids to %s host(s)", data.rows_hint, len(keys))
     mask, own_digests = None, []
     for idx, key in enumerate(keys):
         host_digests = _receive_partitions(ctx.computing, variables.intersect_host_ids_process, idx,
@@ -59,6 +57,17 @@ def rsa_guest(ctx: Any, params: IntersectParam, data: Any) -> Any:
             _send_partitions(own.join(mask, kernels.select_rows), variables.intersect_ids, "host", idx,
                              functools.partial(wire.rows_message, partitions=partitions))
     return mask
+
+
+def _send_blinded(variables: Any, params: IntersectParam, data: Any, idx: int, key: dict[str, int]) -> Any:
+    """Blind the ids for host ``idx`` and send them; the (blinded, unblinders) table, persisted: the
+    unblinders stay with the guest until the signatures come back."""
+    partitions = data.partitions
+    blind = functools.partial(kernels.blind, key["e"], key["n"], params.random_bit)
+    table = _costly(data.map_values(blind)).persist()
+    _send_partitions(table, variables.intersect_guest_ids, "host", idx,
+                     lambda block: wire.rows_message(block[0], partitions))
+    return table
 
 
 def rsa_host(ctx: Any, params: IntersectParam, data: Any) -> Any:
