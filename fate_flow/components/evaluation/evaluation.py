@@ -18,6 +18,7 @@ class Evaluation(ComponentBase):
     """For every input table and every row type (train/validate/predict), log the metrics of its scores."""
 
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
+        """Log the metrics of every input prediction table; no output data (the input with need_run false)."""
         tables = inputs.get("data", {})
         if not self.params.need_run:
             first = next(iter(tables.values()), None)
