@@ -124,3 +124,14 @@ def test_pool_workers_are_separate_processes_and_stop_with_the_session(tmp_path)
     import psutil
     assert not [p for p in workers if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert not (tmp_path / "scratch").exists(), "the scratch directory is removed"
+
+
+def test_to_local_iterator_gives_the_partitions_in_order_and_save_keeps_the_delimiter(session, tmp_path):
+    storage = make_storage(tmp_path, rows=300, partitions=5)
+    with storage.open("ns", "t") as stored:
+        rows = session.load(stored)
+        blocks = list(rows.to_local_iterator())
+        assert [block_ids(b).to_pylist() for b in blocks] == [block_ids(b).to_pylist() for b in rows.blocks()]
+        assert len(blocks) == 5 and sum(map(block_len, blocks)) == 300
+        meta = rows.with_schema({"header": "x"}, "\t").save(storage, "ns", "tabbed")
+    assert meta.delimiter == "\t" and meta.schema == {"header": "x"}
