@@ -177,3 +177,14 @@ def test_a_save_that_fails_midway_leaves_no_table_and_no_staging(session, tmp_pa
     assert not storage.exists("ns", "half")
     assert not list((tmp_path / "tables" / ".staging").glob("w-*")), "the staged rows are gone"
     assert not list(session.scratch.glob("save-*")), "the spilled partitions are gone"
+
+
+def test_to_local_iterator_gives_the_partitions_in_order_and_save_keeps_the_delimiter(session, tmp_path):
+    storage = make_storage(tmp_path, rows=300, partitions=5)
+    with storage.open("ns", "t") as stored:
+        rows = session.load(stored)
+        blocks = list(rows.to_local_iterator())
+        assert [block_ids(b).to_pylist() for b in blocks] == [block_ids(b).to_pylist() for b in rows.blocks()]
+        assert len(blocks) == 5 and sum(map(block_len, blocks)) == 300
+        meta = rows.with_schema({"header": "x"}, "\t").save(storage, "ns", "tabbed")
+    assert meta.delimiter == "\t" and meta.schema == {"header": "x"}

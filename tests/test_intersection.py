@@ -1,24 +1,28 @@
 """Intersection: parameters, RSA and raw protocols between threads, what crosses, and one real job."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from fate_flow.components import ComponentContext, get_spec
-from fate_flow.components.intersection import protocols, rsa
+from fate_flow.components.intersection import kernels, protocols, rsa, wire
 from fate_flow.components.intersection.encode import encode_ids
 from fate_flow.components.intersection.intersect_model import IntersectGuest, IntersectHost
 from fate_flow.components.intersection.param import EncodeParam, IntersectParam
 from fate_flow.components.intersection.transfer import RsaIntersectTransferVariable
+from fate_flow.computing import ComputingConf, create_session
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
 from fate_flow.secureprotol.gmpy_math import invert, powmod
 from fate_flow.storage import TableMeta, iter_line_batches, open_storage
+from fate_flow.storage.partitioner import partition_of
 from tests.component_harness import (
     FakeTracker, RecordingFederation, quiet_logger, run_in_threads, upload_breast_hetero,
 )
@@ -40,6 +44,11 @@ class PartyRun:
     output: Any = None
     error: BaseException | None = None
     inputs: dict = field(default_factory=dict)
+    # the output table's ids of each partition, and its rows sorted by id (None without output)
+    partition_ids: list | None = None
+    rows: list | None = None
+    # pids of the computing pool's workers that were running at the end
+    worker_pids: list = field(default_factory=list)
 
 
 def upload(storage, path: Path, name: str):
@@ -60,24 +69,37 @@ def make_table(storage, name: str, ids: list[str], header: str = "x0,x1"):
 
 
 def run_parties(tables: dict, conf: dict | None = None, roles: dict = ONE_HOST, party_conf: dict | None = None,
-                timeout: float = 60) -> dict[tuple[str, int], PartyRun]:
+                timeout: float = 60, partitions: int = 4, keep_open: bool = False) -> dict[tuple[str, int], PartyRun]:
     """Run Intersection for every (role, party) of ``tables`` in threads over one memory board.
 
-    ``conf`` is every party's parameters, ``party_conf[role]`` more of them for one role.
+    ``conf`` is every party's parameters, ``party_conf[role]`` more of them for one role; every
+    party computes in ``partitions`` partitions on a local engine of its own, closed at the end unless
+    ``keep_open`` (the caller closes it then).
     """
     board, spec = MemoryBoard(), get_spec("Intersection")
     runs = {}
     for (role, party), table in tables.items():
         federation = RecordingFederation("task_intersect", role, party, roles, {"board": board, "timeout": timeout})
+        computing = functools.partial(create_session, ComputingConf(partitions=partitions, cores=2))
         ctx = ComponentContext("job", "task_intersect", "intersection_0", role, party, roles, federation,
-                               FakeTracker(), quiet_logger(role))
+                               FakeTracker(), quiet_logger(role), computing_opener=computing)
         params = spec.default_params().update(conf or {}).update((party_conf or {}).get(role, {}))
         runs[(role, party)] = {"ctx": ctx, "component": spec.program(role)(params),
                                "inputs": {"data": {"data": table}}}
     run_in_threads(runs, timeout)  # errors are kept for the test to judge
     assert board.pending() == [], "a message was sent but never received"
-    return {key: PartyRun(entry["ctx"], entry["component"], entry.get("output"), entry.get("error"), entry["inputs"])
-            for key, entry in runs.items()}
+    done = {}
+    for key, entry in runs.items():
+        done[key] = PartyRun(entry["ctx"], entry["component"], entry.get("output"), entry.get("error"), entry["inputs"])
+        if done[key].output is not None and done[key].output.data is not None:
+            blocks = done[key].output.data.blocks()  # the lazy output table, computed before its session ends
+            done[key].partition_ids = [block.column("id").to_pylist() for block in blocks]
+            done[key].rows = sorted(row for block in blocks for row in zip(block.column("id").to_pylist(),
+                                                                            block.column("value").to_pylist()))
+        done[key].worker_pids = entry["ctx"].computing.engine.worker_pids()
+        if not keep_open:
+            entry["ctx"].close_computing()
+    return done
 
 
 def succeeded(runs) -> dict:
@@ -86,10 +108,13 @@ def succeeded(runs) -> dict:
     return runs
 
 
-def rows(table_data) -> list[tuple[str, str]]:
-    ids = pa.concat_arrays(table_data.ids).to_pylist()
-    values = pa.concat_arrays(table_data.values).to_pylist()
-    return list(zip(ids, values))
+def rows(entry: PartyRun) -> list[tuple[str, str]]:
+    """The party's output rows (id, value), sorted: the output is in partition order, not input order."""
+    return entry.rows
+
+
+def ids_out(entry: PartyRun) -> list[str]:
+    return [i for i, _ in entry.rows]
 
 
 def table_rows(table) -> list[tuple[str, str]]:
@@ -115,6 +140,12 @@ def received_objects(entry: PartyRun) -> list:
 
 
 def flatten(obj) -> list:
+    """Every value a message carries: strings of a string message, each row of a rows message as
+    its bytes and as the big-endian integer they make, and plain values as they are."""
+    if isinstance(obj, dict) and "offsets" in obj:
+        return wire.read_strings(obj, "test", obj["partitions"]).to_pylist()
+    if isinstance(obj, dict) and "rows" in obj:
+        return [x for row in obj["rows"] for x in (row.tobytes(), int.from_bytes(row.tobytes(), "big"))]
     if isinstance(obj, (list, tuple)):
         return [x for item in obj for x in flatten(item)]
     if isinstance(obj, dict):
@@ -211,7 +242,7 @@ def test_rsa_key_is_a_1024_bit_textbook_key(key):
 def test_crt_signature_blinding_and_unblinding_agree_with_the_formulas(key):
     ids = ["1", "abc", "名前"]
     digests = [int(hashlib.sha256(i.encode()).hexdigest(), 16) for i in ids]
-    direct = [hashlib.sha256(str(powmod(h, key.d, key.n)).encode()).hexdigest() for h in digests]
+    direct = [hashlib.sha256(str(powmod(h, key.d, key.n)).encode()).digest() for h in digests]
     assert rsa.sign_own_ids(ids, key) == direct
     blinded, unblinders = rsa.blind_ids(ids, key.e, key.n, 128)
     assert all(type(x) is int and 0 <= x < key.n for x in blinded)
@@ -224,24 +255,12 @@ def test_crt_signature_blinding_and_unblinding_agree_with_the_formulas(key):
     assert rsa.unblind_and_hash(signed, unblinders, key.n) == direct
 
 
-def test_large_batches_are_split_over_the_worker_pool(key, monkeypatch):
-    ids = [str(i) for i in range(240)]
-    serial = rsa.sign_own_ids(ids, key)
-    calls = []
-    real_run_chunks = rsa._parallel.run_chunks
-
-    def counting(worker, chunks):
-        calls.append((worker.__name__, [len(chunk[0]) for chunk in chunks]))
-        return real_run_chunks(worker, chunks)
-
-    monkeypatch.setattr(rsa, "PARALLEL_MIN_IDS", 100)
-    monkeypatch.setattr(rsa._parallel, "run_chunks", counting)
-    monkeypatch.setattr(rsa._parallel, "worker_count", lambda: 2)
-    assert rsa.sign_own_ids(ids, key) == serial
-    blinded, unblinders = rsa.blind_ids(ids, key.e, key.n, 128)
-    assert rsa.unblind_and_hash(rsa.sign_blinded(blinded, key), unblinders, key.n) == serial
-    assert [name for name, _ in calls] == ["_sign_own_ids_chunk", "_blind_chunk", "_sign_chunk", "_unblind_chunk"]
-    assert all(sizes == [120, 120] for _, sizes in calls)
+def test_integers_travel_as_fixed_width_rows(key):
+    width = rsa.modulus_bytes(key.n)
+    values = [0, 1, key.n - 1, 1 << 600]
+    rows = rsa.to_rows(values, width)
+    assert width == 128 and rows.shape == (4, 128) and rows.dtype.name == "uint8"
+    assert rsa.from_rows(rows) == values and rsa.from_rows(rsa.to_rows([], width)) == []
 
 
 def test_encode_ids_matches_hashlib_with_salt_and_base64():
@@ -265,7 +284,7 @@ def test_breast_guest_and_host_share_569_rows_kept_unchanged(breast, conf):
     guest, host = breast
     runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host}, conf))
     for entry, table in ((runs[("guest", 9999)], guest), (runs[("host", 10000)], host)):
-        assert rows(entry.output.data) == table_rows(table), "every row kept, values unchanged, input order"
+        assert rows(entry) == sorted(table_rows(table)), "every row kept, values unchanged"
         assert entry.output.data.schema == table.meta.schema and entry.output.model is None
         assert metrics(entry) == {"intersect_count": 569, "intersect_rate": 1.0}
         assert entry.component.intersect_num_ == 569
@@ -289,8 +308,8 @@ def test_partial_overlap_gives_the_exact_common_rows_on_both_sides(overlap, conf
     guest_rows, host_rows = dict(table_rows(guest)), dict(table_rows(host))
     want_guest, want_host = expected(GUEST_IDS, HOST_IDS), expected(HOST_IDS, GUEST_IDS)
     assert len(want_guest) == 151
-    assert rows(runs[("guest", 9999)].output.data) == [(i, guest_rows[i]) for i in want_guest]
-    assert rows(runs[("host", 10000)].output.data) == [(i, host_rows[i]) for i in want_host]
+    assert rows(runs[("guest", 9999)]) == sorted((i, guest_rows[i]) for i in want_guest)
+    assert rows(runs[("host", 10000)]) == sorted((i, host_rows[i]) for i in want_host)
     assert metrics(runs[("guest", 9999)]) == {"intersect_count": 151, "intersect_rate": 151 / len(GUEST_IDS)}
     assert metrics(runs[("host", 10000)]) == {"intersect_count": 151, "intersect_rate": 151 / len(HOST_IDS)}
 
@@ -300,7 +319,7 @@ def test_different_salts_on_the_two_sides_find_nothing(overlap):
     conf = {"intersect_method": "raw", "with_encode": True, "encode_params": {"encode_method": "md5"}}
     runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host}, conf,
                                  party_conf={"host": {"encode_params": {"salt": "other"}}}))
-    assert rows(runs[("guest", 9999)].output.data) == [] and rows(runs[("host", 10000)].output.data) == []
+    assert rows(runs[("guest", 9999)]) == [] and rows(runs[("host", 10000)]) == []
 
 
 @pytest.mark.parametrize("conf, without_output", [
@@ -316,7 +335,7 @@ def test_without_sync_only_the_joining_party_has_output(overlap, conf, without_o
                                   else (host_run, guest_run, GUEST_IDS, HOST_IDS))
     assert silent.output.data is None and silent.output.model is None
     assert metrics(silent) == {"intersect_count": -1, "intersect_rate": -1}
-    assert [i for i, _ in rows(joiner.output.data)] == expected(own, other)
+    assert ids_out(joiner) == sorted(expected(own, other))
     names = {name.split(".")[1] for entry in runs.values() for name, *_ in entry.ctx.federation.sent}
     assert not names & {"intersect_ids", "intersect_ids_guest", "intersect_ids_host"}
 
@@ -335,12 +354,14 @@ def test_two_hosts_all_keep_the_ids_common_to_the_three(overlap, conf):
     assert len(everywhere) == 51
     for (role, party), own in ((("guest", 9999), GUEST_IDS), (("host", 10000), HOST_IDS),
                                (("host", 10001), HOST2_IDS)):
-        assert [i for i, _ in rows(runs[(role, party)].output.data)] == [i for i in own if i in everywhere]
+        assert ids_out(runs[(role, party)]) == sorted(i for i in own if i in everywhere)
         assert metrics(runs[(role, party)])["intersect_count"] == 51
     if conf["intersect_method"] == "rsa":  # each host has its own key: its own encrypted form of the ids
-        synced = [obj for name, _, _, party, obj in runs[("guest", 9999)].ctx.federation.sent
-                  if name.endswith(".intersect_ids")]
-        assert len(synced) == 2 and len(synced[0]) == 51 and not set(synced[0]) & set(synced[1])
+        synced = {0: set(), 1: set()}
+        for name, _, _, party, obj in runs[("guest", 9999)].ctx.federation.sent:
+            if name.endswith(".intersect_ids"):
+                synced[TWO_HOSTS["host"].index(party)].update(row.tobytes() for row in obj["rows"])
+        assert len(synced[0]) == len(synced[1]) == 51 and not synced[0] & synced[1]
 
 
 def test_only_output_key_outputs_fate_placeholders(overlap):
@@ -348,36 +369,76 @@ def test_only_output_key_outputs_fate_placeholders(overlap):
     for method, guest_value, host_value in (("rsa", "1", "id"), ("raw", "intersect_id", "intersect_id")):
         runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host},
                                      {"intersect_method": method, "only_output_key": True}))
-        guest_out, host_out = runs[("guest", 9999)].output.data, runs[("host", 10000)].output.data
-        assert rows(guest_out) == [(i, guest_value) for i in expected(GUEST_IDS, HOST_IDS)]
-        assert rows(host_out) == [(i, host_value) for i in expected(HOST_IDS, GUEST_IDS)]
-        assert guest_out.schema == {"sid": "id"} and host_out.schema == {"sid": "id"}
+        guest_run, host_run = runs[("guest", 9999)], runs[("host", 10000)]
+        assert rows(guest_run) == sorted((i, guest_value) for i in expected(GUEST_IDS, HOST_IDS))
+        assert rows(host_run) == sorted((i, host_value) for i in expected(HOST_IDS, GUEST_IDS))
+        assert guest_run.output.data.schema == {"sid": "id"} and host_run.output.data.schema == {"sid": "id"}
 
 
-def test_many_ids_are_signed_and_blinded_in_the_worker_pool(storage, monkeypatch):
-    guest_ids = [f"g{i}" for i in range(rsa.PARALLEL_MIN_IDS + 1000)]
-    host_ids = [f"g{i}" for i in range(3000, 3000 + rsa.PARALLEL_MIN_IDS + 1000)] + ["h"]
-    pooled = []
-    real_run_chunks = rsa._parallel.run_chunks
-
-    def spy(worker, chunks):
-        pooled.append(worker.__name__)
-        return real_run_chunks(worker, chunks)
-
-    monkeypatch.setattr(rsa._parallel, "run_chunks", spy)
-    monkeypatch.setattr(rsa._parallel, "worker_count", lambda: 2)
-    runs = succeeded(run_parties({("guest", 9999): make_table(storage, "big_g", guest_ids),
-                                  ("host", 10000): make_table(storage, "big_h", host_ids)}))
-    assert [i for i, _ in rows(runs[("guest", 9999)].output.data)] == expected(guest_ids, host_ids)
-    assert [i for i, _ in rows(runs[("host", 10000)].output.data)] == expected(host_ids, guest_ids)
-    assert sorted(pooled) == ["_blind_chunk", "_sign_chunk", "_sign_own_ids_chunk", "_unblind_chunk"]
+@pytest.mark.parametrize("method", ["rsa", "raw"])
+def test_rsa_kernels_of_many_ids_run_in_the_workers(overlap, monkeypatch, method):
+    guest, host, _ = overlap
+    monkeypatch.setattr(protocols, "RSA_POOL_MIN_IDS", 100)  # 300 ids a side are "many"
+    runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host}, {"intersect_method": method}))
+    for entry in runs.values():
+        assert len(entry.rows) == 151
+        assert bool(entry.worker_pids) == (method == "rsa"), "small tables of cheap kernels stay in the task"
 
 
 def test_no_common_id_gives_empty_tables(storage):
     guest, host = make_table(storage, "a", ["1", "2"]), make_table(storage, "b", ["3"])
     runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host}))
-    assert rows(runs[("guest", 9999)].output.data) == [] and rows(runs[("host", 10000)].output.data) == []
+    assert rows(runs[("guest", 9999)]) == [] and rows(runs[("host", 10000)]) == []
     assert metrics(runs[("guest", 9999)]) == {"intersect_count": 0, "intersect_rate": 0.0}
+
+
+def local_table(storage, name: str, ids: list[str], partitions: int):
+    writer = storage.writer("ns", name, partitions)
+    writer.write_batch(pa.array(ids), pa.array([f"{i}-v" for i in ids]))
+    storage.commit(writer, TableMeta(namespace="ns", name=name, partitions=partitions,
+                                     schema={"header": "x", "sid": "id"}), "create")
+    return storage.open("ns", name)
+
+
+@pytest.mark.parametrize("method, pool", [("rsa", False), ("raw", False), ("rsa", True), ("raw", True)],
+                         ids=["rsa", "raw", "rsa-pool", "raw-pool"])
+def test_tables_of_other_partition_counts_meet_in_the_job_partitioning(tmp_path, monkeypatch, method, pool):
+    if pool:  # small tables are computed inline: make every kernel run in the workers
+        monkeypatch.setattr("fate_flow.computing.table.INLINE_ROWS", 0)
+    storage = open_storage("local", tmp_path / "tables")
+    guest_ids = [f"u{i}" for i in range(0, 3000, 2)] + ["名前-1"]
+    host_ids = [f"u{i}" for i in range(0, 3000, 3)] + ["名前-1", "h-only"]
+    with local_table(storage, "g", guest_ids, 3) as guest, local_table(storage, "h", host_ids, 8) as host:
+        assert (guest.partition_count, host.partition_count) == (3, 8)
+        runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host},
+                                     {"intersect_method": method}, partitions=5))
+    common = sorted(set(guest_ids) & set(host_ids))
+    assert len(common) == 501
+    for entry in runs.values():
+        assert rows(entry) == [(i, f"{i}-v") for i in common]
+        assert metrics(entry)["intersect_count"] == 501
+        assert len(entry.partition_ids) == 5, "the output is in the job's partition count"
+        for number, ids in enumerate(entry.partition_ids):  # partition i holds only ids that hash to i
+            assert ids and (partition_of(pa.array(ids), 5) == number).all()
+        assert bool(entry.worker_pids) == pool
+    partitions_sent = {tag for name, tag, *_ in runs[("host", 10000)].ctx.federation.sent if "pubkey" not in name}
+    assert partitions_sent == {f"default.{i}" for i in range(5)}, "one message per partition and variable"
+
+
+def test_the_output_keeps_the_input_delimiter(tmp_path):
+    storage = open_storage("local", tmp_path / "tables")
+    tables = {}
+    for role, party, ids in (("guest", 9999, ["a", "b", "c"]), ("host", 10000, ["b", "c", "d"])):
+        writer = storage.writer("ns", role, 2)
+        writer.write_batch(pa.array(ids), pa.array([f"{i}\t1" for i in ids]))
+        storage.commit(writer, TableMeta(namespace="ns", name=role, partitions=2, delimiter="\t",
+                                         schema={"header": "x\ty", "sid": "id"}), "create")
+        tables[(role, party)] = storage.open("ns", role)
+    runs = succeeded(run_parties(tables, {"intersect_method": "raw"}, partitions=2, keep_open=True))
+    for (role, _), entry in runs.items():
+        meta = entry.output.data.save(storage, "out", role)
+        assert (meta.delimiter, meta.count, meta.partitions) == ("\t", 2, 2)
+        entry.ctx.close_computing()
 
 
 # ---- what crosses the federation ---------------------------------------------------------------
@@ -392,11 +453,12 @@ def test_rsa_guest_never_receives_host_ids_and_host_never_receives_guest_ids(ove
     runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host}, {"intersect_method": "rsa"}))
     g, h = runs[("guest", 9999)], runs[("host", 10000)]
     assert {name for name, *_ in g.ctx.federation.sent + h.ctx.federation.sent} == RSA_NAMES
-    for obj in sent_objects(g) + sent_objects(h):  # only plain values cross
-        assert all(type(x) in (int, str) for x in flatten(obj))
+    for obj in sent_objects(g) + sent_objects(h):  # only ints and numeric arrays cross
+        assert isinstance(obj, dict) and all(type(v) is int or isinstance(v, np.ndarray) for v in obj.values())
 
-    def leaks(ids):  # an id, its SHA-256 hex or its digest as an integer
-        return set(ids) | {hashlib.sha256(i.encode()).hexdigest() for i in ids} | \
+    def leaks(ids):  # an id, its SHA-256 digest, hex or integer
+        return set(ids) | {hashlib.sha256(i.encode()).digest() for i in ids} | \
+            {hashlib.sha256(i.encode()).hexdigest() for i in ids} | \
             {int(hashlib.sha256(i.encode()).hexdigest(), 16) for i in ids}
 
     host_seen = set(flatten(received_objects(h)))
@@ -404,7 +466,8 @@ def test_rsa_guest_never_receives_host_ids_and_host_never_receives_guest_ids(ove
     assert not host_seen & leaks(GUEST_IDS), "the host saw a guest id"
     assert not guest_seen & leaks(HOST_IDS), "the guest saw a host id"
     # what the host got back at the end is one hashed value per common id, nothing more
-    [synced] = [obj for name, _, _, _, obj in h.ctx.federation.received if name.endswith(".intersect_ids")]
+    synced = [row.tobytes() for name, _, _, _, obj in h.ctx.federation.received if name.endswith(".intersect_ids")
+              for row in obj["rows"]]
     assert len(synced) == 151 and set(synced) <= set(flatten(sent_objects(h)))
 
 
@@ -417,9 +480,9 @@ def test_raw_with_encoding_sends_no_raw_id_either_way(overlap):
         crossed |= set(flatten(sent_objects(entry))) | set(flatten(received_objects(entry)))
     assert crossed and not crossed & (set(GUEST_IDS) | set(HOST_IDS))
     names = [name for name, *_ in runs[("host", 10000)].ctx.federation.sent]
-    assert names == ["RawIntersectTransferVariable.send_ids_host"]
+    assert names == ["RawIntersectTransferVariable.send_ids_host"] * 4, "one message per partition"
     names = [name for name, *_ in runs[("guest", 9999)].ctx.federation.sent]
-    assert names == ["RawIntersectTransferVariable.intersect_ids_guest"]
+    assert names == ["RawIntersectTransferVariable.intersect_ids_guest"] * 4
 
 
 def test_guest_refuses_a_malformed_public_key(overlap):
@@ -434,13 +497,26 @@ def test_guest_refuses_a_malformed_public_key(overlap):
         IntersectGuest(params).run(ctx, {"data": {"data": guest}})
 
 
-def test_host_refuses_signed_values_outside_the_modulus(key):
-    with pytest.raises(ValueError, match="intersect_guest_ids should hold integers"):
-        protocols._ints([1, key.n], "intersect_guest_ids", key.n)
+def test_received_values_are_checked_before_use(key):
+    width = rsa.modulus_bytes(key.n)
+    with pytest.raises(ValueError, match="intersect_guest_ids should hold integers between 0 and the RSA modulus"):
+        kernels.sign_received(key, rsa.to_rows([1, key.n], width))
+    blinded = kernels.blind(key.e, key.n, 128, pa.table({"id": ["a", "b"], "value": ["", ""]}))
     with pytest.raises(ValueError, match="intersect_guest_ids_process holds 1 values, 2 were sent"):
-        protocols._ints([1], "intersect_guest_ids_process", key.n, 2)
+        kernels.unblind(key.n, blinded, rsa.to_rows([1], width))
+    with pytest.raises(ValueError, match="intersect_guest_ids should hold rows of 128 bytes"):
+        wire.read_rows(wire.rows_message(np.zeros((2, 64), np.uint8), 4), "intersect_guest_ids", 4, width)
+    with pytest.raises(ValueError, match="send_ids_host should be a dict"):
+        wire.read_strings(["a", 1], "send_ids_host", 4)
+    bad_text = {"partitions": 4, "offsets": np.array([0, 2], np.int32), "data": np.array([0xC3, 0x28], np.uint8)}
     with pytest.raises(ValueError, match="send_ids_host should be a list of strings"):
-        protocols._strings(["a", 1], "send_ids_host")
+        wire.read_strings(bad_text, "send_ids_host", 4)
+    past_the_end = {"partitions": 4, "offsets": np.array([0, 9], np.int32), "data": np.array([65], np.uint8)}
+    with pytest.raises(ValueError, match="send_ids_host should be a list of strings"):
+        wire.read_strings(past_the_end, "send_ids_host", 4)
+    with pytest.raises(ValueError, match="from a party computing with 8 partitions, this one with 4"):
+        wire.read_strings(wire.strings_message(pa.array(["a"]), 8), "send_ids_host", 4)
+    assert wire.read_strings(wire.strings_message(pa.array(["x", "名前"]).slice(1), 4), "s", 4).to_pylist() == ["名前"]
 
 
 # ---- run dispatch ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import operator
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from fate_flow.computing import recipes as rx
 from fate_flow.computing.engine import LOCAL, SPARK, ComputingConf, Engine, EngineError
@@ -100,16 +100,18 @@ class Table:
     """A partitioned table of (id, row) blocks; see the module docstring."""
 
     def __init__(self, session: ComputingSession, recipes: list, rows_hint: int | None = None,
-                 schema: dict | None = None) -> None:
+                 schema: dict | None = None, delimiter: str = ",") -> None:
         self.session = session
         self.recipes = list(recipes)
         self.rows_hint = rows_hint
         # FATE's table meta of the rows ({"header", "sid", "label_name"}): saved with them
         self.schema = dict(schema or {})
+        # what separates the fields of the value strings (an input's rows passed on keep their own)
+        self.delimiter = delimiter
 
-    def with_schema(self, schema: dict) -> "Table":
-        """The same table, whose rows ``save`` will describe with ``schema``."""
-        return Table(self.session, self.recipes, self.rows_hint, schema)
+    def with_schema(self, schema: dict, delimiter: str = ",") -> "Table":
+        """The same table, whose rows ``save`` will describe with ``schema`` (and ``delimiter``)."""
+        return Table(self.session, self.recipes, self.rows_hint, schema, delimiter)
 
     @property
     def partitions(self) -> int:
@@ -199,6 +201,14 @@ class Table:
         """Every partition's block, in order (small tables only)."""
         return self.session.run(rx.compute, self.recipes, self.rows_hint)
 
+    def to_local_iterator(self) -> Iterator[Any]:
+        """Every partition's block, in order, computed ``parallelism`` partitions at a time (pyspark's
+        ``toLocalIterator``): the caller holds a few partitions, never the table (to send it partition by
+        partition)."""
+        step = max(1, self.session.engine.parallelism)
+        for start in range(0, self.partitions, step):
+            yield from self.session.run(rx.compute, self.recipes[start:start + step], self.rows_hint)
+
     # ---- materialisation --------------------------------------------------------------------
 
     def persist(self) -> "Table":
@@ -221,7 +231,7 @@ class Table:
         return Table(self.session, recipes, self.rows_hint)
 
     def save(self, storage, namespace: str, name: str, schema: dict | None = None, mode: str = "replace",
-             delimiter: str = ","):
+             delimiter: str | None = None):
         """Store the rows (blocks in their stored form) as a table of this partitioning; the meta.
 
         Workers spill each partition; the driver streams them into one staged writer a partition
@@ -245,7 +255,7 @@ class Table:
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         meta = TableMeta(namespace=namespace, name=name, partitions=self.partitions, schema=schema or self.schema,
-                         delimiter=delimiter)
+                         delimiter=delimiter or self.delimiter)
         return storage.commit(writer, meta, mode)
 
     def _check_co_partitioned(self, other: "Table", what: str) -> None:

@@ -1,11 +1,13 @@
 """Evaluation: metrics of the predictions of upstream components, logged as FATE 1.4 logs them."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fate_flow.components.base import ComponentBase, ComponentOutput
+from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 from fate_flow.components.evaluation.metrics import BINARY, MULTI, evaluate
 
 PREDICT_FIELDS = 5  # label, predict_result, predict_score, predict_detail, type
@@ -15,7 +17,8 @@ TYPE_ORDER = ("train", "validate", "predict")
 class Evaluation(ComponentBase):
     """For every input table and every row type (train/validate/predict), log the metrics of its scores."""
 
-    def run(self, ctx, inputs):
+    def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
+        """Log the metrics of every input prediction table; no output data (the input with need_run false)."""
         tables = inputs.get("data", {})
         if not self.params.need_run:
             first = next(iter(tables.values()), None)
@@ -30,8 +33,8 @@ class Evaluation(ComponentBase):
         return ComponentOutput()
 
     def _evaluate_table(self, ctx, table, source: str) -> None:
-        labels, predictions, scores, types = read_predictions(table)
-        masks = {t: pc.equal(types, t).to_numpy(zero_copy_only=False) for t in TYPE_ORDER}
+        labels, predictions, scores, types = read_predictions(ctx.computing, table)
+        masks = {t: types == code for code, t in enumerate(TYPE_ORDER)}
         by_type = {t: mask for t, mask in masks.items() if mask.any()}
         train = None
         for row_type, rows in by_type.items():
@@ -48,17 +51,35 @@ class Evaluation(ComponentBase):
             ctx.logger.info("evaluated %s rows of %s (%s)", int(rows.sum()), source, row_type)
 
 
-def read_predictions(table) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
-    """(labels, predict_result, predict_score, type) of a predict-format table, read column-wise."""
-    batches = list(table.iter_batches())
-    if not batches:
+def read_predictions(session: Any, table: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(labels, predict_result, predict_score, type code) of a predict-format table, in partition order.
+
+    Each partition is parsed by a worker into those four numeric columns: only they come back
+    (25 bytes a row), never the rows' text. A type code is the type's position in TYPE_ORDER, -1
+    for any other type.
+    """
+    parts = session.load(table).map_reduce(prediction_columns)
+    offset = 0
+    for part in parts:
+        if part["bad_row"] >= 0:
+            raise ValueError(f"row {offset + part['bad_row'] + 1} is not a prediction "
+                             "(label,predict_result,predict_score,predict_detail,type)")
+        offset += len(part["types"])
+    if not offset:
         raise ValueError(f"table {table.meta.namespace}.{table.meta.name} has no rows to evaluate")
-    values = pa.concat_arrays([b.column(1) for b in batches])
-    parts = pc.split_pattern(values, ",")
+    return tuple(np.concatenate([part[key] for part in parts]) for key in ("labels", "predictions", "scores", "types"))
+
+
+def prediction_columns(block: Any) -> dict[str, Any]:
+    """One partition's numeric columns (see ``read_predictions``), and its first malformed row (-1: none)."""
+    parts = pc.split_pattern(block.column("value"), ",")
     lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
-    if np.any(lengths != PREDICT_FIELDS):
-        row = int(np.flatnonzero(lengths != PREDICT_FIELDS)[0]) + 1
-        raise ValueError(f"row {row} is not a prediction (label,predict_result,predict_score,predict_detail,type)")
+    malformed = np.flatnonzero(lengths != PREDICT_FIELDS)
+    if len(malformed):
+        return {"bad_row": int(malformed[0]), "types": np.empty(0, dtype=np.int8)}
     column = lambda i: pc.list_element(parts, i)  # noqa: E731
     numbers = lambda i: pc.cast(column(i), pa.float64()).to_numpy(zero_copy_only=False)  # noqa: E731
-    return numbers(0), numbers(1), numbers(2), column(4)
+    types = np.full(len(lengths), -1, dtype=np.int8)
+    for code, name in enumerate(TYPE_ORDER):
+        types[pc.equal(column(4), name).to_numpy(zero_copy_only=False)] = code
+    return {"bad_row": -1, "labels": numbers(0), "predictions": numbers(1), "scores": numbers(2), "types": types}

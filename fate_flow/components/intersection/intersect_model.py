@@ -1,21 +1,21 @@
 """Intersection on the guest and the host: find the ids both parties hold, keep those rows.
 
 The input is one table (usually DataIO's output, but any table: only the ids are read
-for the protocol). The output holds the input's rows of the common ids, in input order,
-with the input's schema and value strings unchanged; with ``only_output_key`` the values
-are FATE's placeholders instead. Metrics: ``train``/``intersection`` with
-``intersect_count`` and ``intersect_rate``. There is no model.
+for the protocol). It is first split into the job's partition count by id hash, the same
+split on every party, so that the protocols (``protocols``) work partition by partition.
+The output holds the input's rows of the common ids in that partitioning, with the
+input's schema and value strings unchanged; with ``only_output_key`` the values are
+FATE's placeholders instead. Metrics: ``train``/``intersection`` with ``intersect_count``
+and ``intersect_rate``. There is no model.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
-import numpy as np
-import pyarrow as pa
-
-from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput, TableData
+from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 from fate_flow.components.columns import only_input_table
-from fate_flow.components.intersection import protocols
+from fate_flow.components.intersection import kernels, protocols
 from fate_flow.components.intersection.param import IntersectParam
 
 METRIC_NAMESPACE = "train"
@@ -31,7 +31,7 @@ class IntersectModelBase(ComponentBase):
     """
 
     role = ""
-    protocol_of: dict[str, Callable[..., np.ndarray | None]] = {}
+    protocol_of: dict[str, Callable[..., Any]] = {}
     # FATE's value of an only_output_key row, per method
     placeholders: dict[str, str] = {}
 
@@ -45,22 +45,26 @@ class IntersectModelBase(ComponentBase):
         _refuse_unsupported(params)
         if params.intersect_cache_param.use_cache:
             ctx.logger.warning("intersect_cache_param.use_cache is ignored: there is no intersection cache")
-        ids = table.read_ids().to_pylist()
-        ctx.logger.info("%s intersection of %s ids as %s", params.intersect_method, len(ids), self.role)
-        mask = self.protocol_of[params.intersect_method](ctx, params, ids)
-        self._record_metrics(ctx, mask, len(ids))
+        data = _partitioned(ctx.computing, table)
+        ctx.logger.info("%s intersection of %s ids as %s", params.intersect_method, table.count(), self.role)
+        mask = self.protocol_of[params.intersect_method](ctx, params, data)
         if mask is None:
+            self._record_metrics(ctx, None, table.count())
             ctx.logger.info("no intersection result on this party (sync_intersect_ids is false)")
             return ComponentOutput()
+        mask = mask.persist()  # counted now, applied when the output is saved
+        kept, rows = (int(v) for v in mask.aggregate(kernels.mask_counts))
+        self._record_metrics(ctx, kept, rows)
         placeholder = self.placeholders[params.intersect_method] if params.only_output_key else None
-        return ComponentOutput(data=_select_rows(table, mask, placeholder))
+        output = data.join(mask, functools.partial(kernels.keep_rows, placeholder))
+        return ComponentOutput(data=output.with_schema(_output_schema(table, placeholder), table.meta.delimiter or ","))
 
-    def _record_metrics(self, ctx: ComponentContext, mask: np.ndarray | None, local_count: int) -> None:
-        if mask is None:
+    def _record_metrics(self, ctx: ComponentContext, kept: int | None, local_count: int) -> None:
+        if kept is None:
             self.intersect_num_, self.intersect_rate_ = -1, -1
         else:
-            self.intersect_num_ = int(mask.sum())
-            self.intersect_rate_ = self.intersect_num_ / local_count if local_count else 0.0
+            self.intersect_num_ = kept
+            self.intersect_rate_ = kept / local_count if local_count else 0.0
         ctx.logger.info("intersect_count %s, intersect_rate %s", self.intersect_num_, self.intersect_rate_)
         ctx.tracker.log_metric_data(METRIC_NAMESPACE, METRIC_NAME, [("intersect_count", self.intersect_num_),
                                                                     ("intersect_rate", self.intersect_rate_)])
@@ -91,22 +95,16 @@ def _refuse_unsupported(params: IntersectParam) -> None:
             raise NotImplementedError(f"intersect param's {name} true is not supported")
 
 
-def _select_rows(table: Any, mask: np.ndarray, placeholder: str | None) -> TableData:
-    """The input rows where ``mask`` is True, batch by batch in stored order.
+def _partitioned(session: Any, table: Any) -> Any:
+    """The table's rows in the job's partition count; a stored table already split that way is read as it is
+    (stored partitions are split by the same id hash)."""
+    data = session.load(table)
+    return data if data.partitions == session.partitions else data.repartition(session.partitions)
 
-    With a ``placeholder`` every value is that string and the schema keeps only the id name.
-    """
-    ids, values, offset = [], [], 0
-    for batch in table.iter_batches():
-        keep = pa.array(mask[offset:offset + batch.num_rows])
-        offset += batch.num_rows
-        kept = batch.filter(keep)
-        ids.append(kept.column(0))
-        values.append(kept.column(1) if placeholder is None else pa.repeat(pa.scalar(placeholder), kept.num_rows))
-    if offset != len(mask):
-        raise RuntimeError(f"table {table.meta.name} changed while intersecting: {offset} rows, {len(mask)} ids")
+
+def _output_schema(table: Any, placeholder: str | None) -> dict:
+    """The input's schema; with a placeholder value only the id's name is left of it."""
     schema = dict(table.meta.schema or {})
     if placeholder is not None:
         schema = {key: schema[key] for key in ("sid", "sid_name") if key in schema}
-    return TableData(ids=ids, values=values, schema=schema, partitions=table.meta.partitions or 1,
-                     delimiter=table.meta.delimiter or ",")
+    return schema

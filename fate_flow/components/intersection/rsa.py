@@ -1,16 +1,16 @@
-"""Textbook RSA blind signatures over SHA-256 digests, batched for many ids.
+"""Textbook RSA blind signatures over SHA-256 digests, for the ids of one partition.
 
 The host signs ``H(k) = int(sha256hex(k), 16)`` with its private exponent d; the guest
 blinds its own ``H(s)`` with ``r^e`` so that the host signs without learning it, then
-unblinds with ``r^-1``. Both sides compare ``sha256hex(str(H(id)^d mod n))``. There is no
+unblinds with ``r^-1``. Both sides compare ``sha256(str(H(id)^d mod n))``. There is no
 padding, as in FATE: the host never sees the guest's hashes unblinded, and the guest
 never sees d.
 
 Every per-id step is a list comprehension over gmpy2 integers (the modular powers are
 the unavoidable per-id cost). The host signs with the CRT (two half-size powers instead
-of one full one, about 3x faster). Batches above ``PARALLEL_MIN_IDS`` are split over the
-secureprotol worker pool so that every core works; each worker function takes and
-returns plain lists and ints.
+of one full one, about 3x faster). These functions see one partition at a time: the
+computing engine's workers run them on all partitions in parallel (``kernels``).
+Integers travel as fixed-width big-endian rows (``to_rows``/``from_rows``).
 """
 from __future__ import annotations
 
@@ -18,15 +18,13 @@ import hashlib
 import math
 import secrets
 from dataclasses import dataclass
-from typing import Any, Callable
 
-from fate_flow.secureprotol import _parallel
+import numpy as np
+
 from fate_flow.secureprotol.gmpy_math import HAVE_GMP, getprimeover, gmpy2, invert, mpz, powmod
 
 KEY_BITS = 1024
 PUBLIC_EXPONENT = 65537
-# Below this many ids a batch is computed in-process: the pool's start and copies would cost more.
-PARALLEL_MIN_IDS = 5000
 
 
 @dataclass(frozen=True)
@@ -67,25 +65,21 @@ def hash_to_int(value: str) -> int:
     return mpz(int(sha256_hex(value), 16))
 
 
+def signature_digest(signature) -> bytes:
+    """What both sides compare: the SHA-256 digest of the signature's decimal text (FATE's, as 32 bytes)."""
+    return hashlib.sha256(str(signature).encode("utf-8")).digest()
+
+
 # ---- host side -------------------------------------------------------------------------------
 
-def sign_own_ids(ids: list[str], key: RsaKey) -> list[str]:
-    """Return ``sha256hex(str(H(k)^d mod n))`` for every own id k of the host."""
-    return map_chunks(_sign_own_ids_chunk, ids, key.p, key.q, key.d)
+def sign_own_ids(ids: list[str], key: RsaKey) -> list[bytes]:
+    """Return ``signature_digest(H(k)^d mod n)`` for every own id k of the host."""
+    return [signature_digest(value) for value in _crt_sign([hash_to_int(i) for i in ids], key.p, key.q, key.d)]
 
 
-def sign_blinded(values: list[int], key: RsaKey) -> list[int]:
-    """Return ``x^d mod n`` for every blinded value x received from the guest (plain ints)."""
-    return map_chunks(_sign_chunk, values, key.p, key.q, key.d)
-
-
-def _sign_own_ids_chunk(ids: list[str], p: int, q: int, d: int) -> list[str]:
-    signed = _crt_sign([hash_to_int(value) for value in ids], p, q, d)
-    return [sha256_hex(str(value)) for value in signed]
-
-
-def _sign_chunk(values: list[int], p: int, q: int, d: int) -> list[int]:
-    return [int(value) for value in _crt_sign([mpz(value) for value in values], p, q, d)]
+def sign_blinded(values: list, key: RsaKey) -> list[int]:
+    """Return ``x^d mod n`` for every blinded value x received from the guest."""
+    return [int(value) for value in _crt_sign([mpz(value) for value in values], key.p, key.q, key.d)]
 
 
 def _crt_sign(values: list, p: int, q: int, d: int) -> list:
@@ -106,15 +100,6 @@ def blind_ids(ids: list[str], e: int, n: int, random_bit: int) -> tuple[list[int
         ``(blinded, unblinders)``: ``r^e * H(s) mod n`` (sent to the host) and ``r^-1 mod n``
         (kept), both as plain ints in the order of ``ids``.
     """
-    return map_chunks(_blind_chunk, ids, e, n, random_bit)
-
-
-def unblind_and_hash(signed: list[int], unblinders: list[int], n: int) -> list[str]:
-    """Return ``sha256hex(str(y * r^-1 mod n))`` = the hash of ``H(s)^d mod n`` for every signature y."""
-    return map_chunks(_unblind_chunk, list(zip(signed, unblinders)), n)
-
-
-def _blind_chunk(ids: list[str], e: int, n: int, random_bit: int) -> tuple[list[int], list[int]]:
     n = mpz(n)
     # r = 0 has no inverse; it comes up with probability 2^-random_bit.
     factors = [mpz(secrets.randbits(random_bit) or 1) for _ in ids]
@@ -123,33 +108,29 @@ def _blind_chunk(ids: list[str], e: int, n: int, random_bit: int) -> tuple[list[
     return blinded, [int(invert(r, n)) for r in factors]
 
 
-def _unblind_chunk(pairs: list[tuple[int, int]], n: int) -> list[str]:
+def unblind_and_hash(signed: list, unblinders: list, n: int) -> list[bytes]:
+    """Return ``signature_digest(y * r^-1 mod n)`` = the digest of ``H(s)^d mod n`` for every signature y."""
     n = mpz(n)
-    return [sha256_hex(str(mpz(y) * r_inverse % n)) for y, r_inverse in pairs]
+    return [signature_digest(mpz(y) * mpz(r_inverse) % n) for y, r_inverse in zip(signed, unblinders)]
 
 
-# ---- batching --------------------------------------------------------------------------------
+# ---- integers as fixed-width rows --------------------------------------------------------------
 
-def map_chunks(worker: Callable[..., Any], items: list, *args: Any) -> Any:
-    """Run ``worker(items, *args)``, split over the worker pool when there are many items.
-
-    ``worker`` returns a list, or a tuple of lists, aligned with ``items``; the parts of
-    the chunks are joined back in order. Falls back to one in-process call when the
-    pool is unavailable (one core, a daemon process) or the batch is small.
-    """
-    workers = _parallel.worker_count()
-    if len(items) > PARALLEL_MIN_IDS and workers > 1:
-        ranges = _parallel.split_evenly(len(items), workers)
-        parts = _parallel.run_chunks(worker, [(items[a:b], *args) for a, b in ranges])
-        if parts is not None:
-            return _join_parts(parts)
-    return worker(items, *args)
+def modulus_bytes(n: int) -> int:
+    """How many bytes every integer below n takes as a row."""
+    return (int(n).bit_length() + 7) // 8
 
 
-def _join_parts(parts: list) -> Any:
-    if parts and isinstance(parts[0], tuple):
-        return tuple(_join_parts([part[i] for part in parts]) for i in range(len(parts[0])))
-    return [item for part in parts for item in part]
+def to_rows(values: list, width: int) -> np.ndarray:
+    """uint8 (len, width): each value big-endian (values below 256**width)."""
+    data = b"".join(int(value).to_bytes(width, "big") for value in values)
+    return np.frombuffer(data, dtype=np.uint8).reshape(len(values), width)
+
+
+def from_rows(rows: np.ndarray) -> list:
+    """The gmpy2 integers of uint8 rows made by ``to_rows``."""
+    data, width = rows.tobytes(), rows.shape[1]
+    return [mpz(int.from_bytes(data[i:i + width], "big")) for i in range(0, len(data), width)]
 
 
 def _powmod_all(bases: list, exponent: int, modulus: int) -> list:
