@@ -70,7 +70,8 @@ def test_backend_1_on_a_standalone_cluster_of_two_workers(server, local_auc, tmp
     from fate_flow.computing.spark_cluster import SparkStandaloneCluster
 
     with SparkStandaloneCluster(workers=2, cores=1, memory="1g", root=tmp_path / "spark") as cluster:
-        job, auc = run_example(server, backend=1, task_cores=2,
+        # one core per task: the guest's and the host's tasks run at once on the two workers
+        job, auc = run_example(server, backend=1, task_cores=1,
                                spark_run={"master": cluster.master_url, **cluster.client_conf})
         pids = cluster.pids()
     assert job["f_status"] == "success", job

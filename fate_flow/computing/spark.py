@@ -190,7 +190,13 @@ class SparkEngine(Engine):
     def from_conf(cls, conf: ComputingConf, task_id: str | None = None, **options: Any) -> "SparkEngine":
         """The engine a task's ComputingConf describes; ``task_id`` names the Spark application."""
         app_name = f"fate_flow task {task_id}" if task_id else "fate_flow"
-        return cls(scratch=conf.scratch, master=conf.spark_master, spark_conf=conf.spark_conf,
+        spark_conf = dict(conf.spark_conf)
+        if conf.spark_master.startswith("spark://"):
+            # a standalone master gives an application every free core unless told otherwise: the
+            # tasks of the other parties, which run at the same time and wait for this one's
+            # messages, would then never get an executor
+            spark_conf.setdefault("spark.cores.max", str(conf.cores))
+        return cls(scratch=conf.scratch, master=conf.spark_master, spark_conf=spark_conf,
                    parallelism=conf.cores, app_name=app_name, **options)
 
     @property
