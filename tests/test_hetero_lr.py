@@ -19,12 +19,12 @@ from sklearn.metrics import roc_auc_score
 from fate_flow.components import ComponentContext, get_spec
 from fate_flow.components.hetero_lr import optim
 from fate_flow.components.hetero_lr.arbiter import HeteroLRArbiter
-from fate_flow.components.hetero_lr.base import batch_rows
 from fate_flow.components.hetero_lr.guest import HeteroLRGuest
 from fate_flow.components.hetero_lr.masking import MaskedSums, decrypt_masked
 from fate_flow.components.hetero_lr.host import HeteroLRHost
 from fate_flow.components.hetero_lr.param import HeteroLogisticParam
 from fate_flow.components.hetero_lr.spec import DEFAULT_CONF
+from fate_flow.components.linear_model.partitioned import batch_count, batch_of, batch_salt
 from fate_flow.computing import Instances
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
 from fate_flow.secureprotol import PaillierPublicKey, generate_keypair
@@ -95,9 +95,21 @@ def train_inputs(guest: Instances, host: Instances, eval_data: bool = False) -> 
     return inputs
 
 
-def guest_scores(output) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(labels, scores, types) of the guest's output rows."""
-    rows = [v.split(",") for v in output.data.values.to_pylist()]
+def output_rows(output) -> tuple[list[str], list[str]]:
+    """(ids, values) of the guest's output Table, in its partition order."""
+    block = output.data.collect()
+    return block.column("id").to_pylist(), block.column("value").to_pylist()
+
+
+def guest_scores(output, ids: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(labels, scores, types) of the guest's output rows, in the order of ``ids`` if given (every id must be
+    output once), else in the output's (partition, id) order."""
+    out_ids, values = output_rows(output)
+    if ids is not None:
+        assert sorted(ids) == sorted(out_ids)
+        position = {i: k for k, i in enumerate(out_ids)}
+        values = [values[position[i]] for i in ids]
+    rows = [v.split(",") for v in values]
     return (np.array([float(r[0]) for r in rows]), np.array([float(r[2]) for r in rows]), [r[4] for r in rows])
 
 
@@ -127,7 +139,10 @@ def reference_fit(conf: dict, guest: Instances, hosts: list[Instances], init_gue
     for t in range(conf["max_iter"]):
         lr = lr0 / np.sqrt(1 + t)
         batch_losses, delta_sums = [], [np.zeros_like(w) for w in weights]
-        for rows in batch_rows(len(y), conf.get("batch_size", -1)):
+        batch_num = batch_count(len(y), conf.get("batch_size", -1))
+        salt = batch_salt(conf.get("init_param", {}).get("random_seed"))
+        hashed = batch_of(guest.ids, batch_num, salt)
+        for rows in (np.flatnonzero(hashed == b) for b in range(batch_num)):
             parts = [x[rows] @ w for x, w in zip(xs, weights)]
             u, yb, n = sum(parts), y[rows], len(rows)
             coefs = [weights[0][:-1]] + weights[1:]
@@ -219,11 +234,16 @@ def test_bad_parameters_are_named(conf, name):
         HeteroLogisticParam().update(conf).check()
 
 
-def test_batches_follow_fate_minibatch():
-    assert [len(b) for b in batch_rows(569, 320)] == [320, 249]
-    assert [len(b) for b in batch_rows(569, -1)] == [569]
-    assert [len(b) for b in batch_rows(569, 600)] == [569]
-    assert np.array_equal(np.concatenate(batch_rows(100, 30)), np.arange(100))
+def test_batches_are_drawn_by_id_hash(breast):
+    """FATE's batch count, rows assigned by a salted hash of their id: the same for any row order or split."""
+    guest, _ = breast
+    assert (batch_count(569, 320), batch_count(569, -1), batch_count(569, 600), batch_count(100, 30)) == (2, 1, 1, 4)
+    batches = batch_of(guest.ids, 4, salt=7)
+    assert set(batches) == {0, 1, 2, 3} and all(100 < np.sum(batches == b) < 185 for b in range(4))
+    shuffled = np.random.RandomState(0).permutation(len(guest))
+    np.testing.assert_array_equal(batch_of(guest.ids.take(pa.array(shuffled)), 4, salt=7), batches[shuffled])
+    assert not np.array_equal(batch_of(guest.ids, 4, salt=8), batches)
+    assert set(batch_of(guest.ids, 1, salt=7)) == {0}
 
 
 def test_optimizer_rules_and_updates():
@@ -297,7 +317,7 @@ def test_example_conf_reaches_sklearn_quality_and_matches_the_plaintext_protocol
     conf = seeded_example_conf()
     runs = run_parties(conf, train_inputs(guest, host))
     out = runs[("guest", GUEST)]["output"]
-    labels, scores, types = guest_scores(out)
+    labels, scores, types = guest_scores(out, guest.ids.to_pylist())
     auc = roc_auc_score(labels, scores)
     joined = np.hstack([guest.features, host.features])
     sk = LogisticRegression(max_iter=1000).fit(joined, guest.labels)
@@ -319,7 +339,7 @@ def test_example_conf_reaches_sklearn_quality_and_matches_the_plaintext_protocol
     for party in (("guest", GUEST), ("host", HOST), ("arbiter", ARBITER)):
         assert runs[party]["ctx"].tracker.progress == expected, party
     check_models(runs, iters, conf)
-    check_output_rows(out, scores)
+    check_output_rows(out)
     check_what_each_party_receives(runs, guest, host)
 
 
@@ -343,9 +363,10 @@ def check_models(runs, iters, conf):
     assert runs[("host", HOST)]["output"].data is None
 
 
-def check_output_rows(out, scores):
+def check_output_rows(out):
     assert out.data.schema == {"header": "label,predict_result,predict_score,predict_detail,type", "sid": "id"}
-    for value, score in zip(out.data.values.to_pylist()[:50], scores[:50]):
+    _, scores, _ = guest_scores(out)
+    for value, score in zip(output_rows(out)[1][:50], scores[:50]):
         label, result, text, detail, kind = value.split(",")
         assert int(result) == int(score > 0.5) and label in ("0", "1") and kind == "train"
         detail = json.loads(detail.replace(";", ","))
@@ -363,23 +384,19 @@ def check_what_each_party_receives(runs, guest, host):
     key = next(obj for name, _, _, _, obj in runs[("host", HOST)]["federation"].received
                if name.endswith("paillier_pubkey"))
     n = int(PaillierPublicKey.from_bytes(key).n)
-    assert kinds["host"] == {"paillier_pubkey": {"PPK1"}, "batch_info": {"dict"}, "batch_data_index": {"ids"},
+    assert kinds["host"] == {"paillier_pubkey": {"PPK1"}, "batch_info": {"dict"}, "guest_ids_digest": {"digests"},
                              "fore_gradient": {"PEA1"}, "host_optim_gradient": {"masked"},
                              "converge_flag": {"bool"}}
     assert kinds["arbiter"] == {"batch_info": {"dict"}, "host_gradient": {"PEA1"}, "guest_gradient": {"PEA1"},
                                 "loss": {"PEN1"}, "delta_norm": {"float"}}
     assert kinds["guest"] == {"paillier_pubkey": {"PPK1"}, "host_forward_dict": {"PEA1"},
-                              "loss_intermediate": {"PEN1"}, "host_loss_regular": {"PEN1"},
+                              "host_ids_digest": {"digests"}, "loss_intermediate": {"PEN1"}, "host_loss_regular": {"PEN1"},
                               "guest_optim_gradient": {"masked"}, "converge_flag": {"bool"},
                               "host_prob": {"ids+wx"}}
     for role in ("host", "guest"):
         for name, _, _, _, obj in runs[(role, HOST if role == "host" else GUEST)]["federation"].received:
             if name.endswith("optim_gradient"):
                 assert all(min(v, n - v) > n >> 64 for v in obj), "a decrypted gradient came back unmasked"
-    ids = set(guest.ids.to_pylist())
-    for name, _, _, _, obj in runs[("host", HOST)]["federation"].received:
-        if name.endswith("batch_data_index"):
-            assert set(obj) <= ids
     for name, _, _, _, obj in runs[("guest", GUEST)]["federation"].received:
         if name.endswith("host_prob"):
             wx = obj["wx"]
@@ -395,8 +412,8 @@ def describe(obj) -> str:
         return "float"
     if isinstance(obj, dict):
         return "ids+wx" if set(obj) == {"ids", "wx"} else "dict"
-    if isinstance(obj, list) and obj and all(isinstance(v, str) for v in obj):
-        return "ids"
+    if isinstance(obj, list) and obj and all(isinstance(v, str) and ":" in v for v in obj):
+        return "digests"
     if isinstance(obj, list) and obj and all(isinstance(v, int) and not isinstance(v, bool) for v in obj):
         return "masked"
     return type(obj).__name__
@@ -426,7 +443,7 @@ def test_penalties_match_the_plaintext_protocol(breast, penalty, optimizer, alph
         assert np.sum(fed_h == 0) + np.sum(fed_g[:-1] == 0) > 0  # soft-thresholding zeroes some weights
 
 
-def test_mini_batches_are_aligned_by_the_guest_ids(breast):
+def test_mini_batches_are_drawn_by_id_hash_on_each_party(breast):
     guest, host = breast
     conf = {"optimizer": "sgd", "max_iter": 3, "batch_size": 100, "learning_rate": 0.3, "early_stop": "diff",
             "tol": 1e-12, "init_param": {"init_method": "zeros"}}
@@ -434,10 +451,8 @@ def test_mini_batches_are_aligned_by_the_guest_ids(breast):
     runs = run_parties(conf, train_inputs(guest, shuffled))
     assert_matches_reference(runs, reference_fit({**conf, "penalty": "L2", "alpha": 0.01}, guest, [host],
                                                  np.zeros(11), [np.zeros(20)]))
-    batch_ids = [obj for name, _, _, _, obj in runs[("host", HOST)]["federation"].received
-                 if name.endswith("batch_data_index")]
-    assert [len(b) for b in batch_ids] == [100] * 5 + [69]
-    assert sum(batch_ids, []) == guest.ids.to_pylist()
+    infos = [obj for name, _, _, _, obj in runs[("host", HOST)]["federation"].received if name.endswith("batch_info")]
+    assert infos == [{"batch_size": 100, "batch_num": 6, "batch_salt": 0}]  # no ids cross: each party hashes its own
 
 
 def test_two_hosts_give_the_one_host_model(breast):
@@ -502,12 +517,12 @@ def test_train_validate_then_a_predict_job_with_the_saved_model(breast):
     inputs["arbiter"]["data"]["eval_data"] = None
     runs = run_parties(conf, inputs)
     out = runs[("guest", GUEST)]["output"]
-    labels, scores, types = guest_scores(out)
+    labels, scores, types = guest_scores(out, guest.ids.to_pylist() + eval_guest.ids.to_pylist())
     assert types == ["train"] * len(guest) + ["validate"] * len(rows)
-    assert out.data.ids.to_pylist()[len(guest):] == eval_guest.ids.to_pylist()
     np.testing.assert_allclose(scores[len(guest):], scores[rows])  # same rows, same scores
     np.testing.assert_array_equal(labels[len(guest):], guest.labels[rows])
-    tags = {tag for name, tag, _, _, _ in runs[("guest", GUEST)]["federation"].received if name.endswith("host_prob")}
+    tags = {tag.split(".")[0] for name, tag, _, _, _ in runs[("guest", GUEST)]["federation"].received
+            if name.endswith("host_prob")}
     assert tags == {"validate", "predict"}
 
     models = {role: {"hetero_lr_0": runs[(role, party)]["output"].model}
@@ -517,7 +532,7 @@ def test_train_validate_then_a_predict_job_with_the_saved_model(breast):
                       "host": {"model": models["host"], "data": {"eval_data": store(reordered, "ph")}},
                       "arbiter": {"model": models["arbiter"], "data": {"eval_data": None}}}
     predicted = run_parties(conf, predict_inputs)
-    p_labels, p_scores, p_types = guest_scores(predicted[("guest", GUEST)]["output"])
+    p_labels, p_scores, p_types = guest_scores(predicted[("guest", GUEST)]["output"], eval_guest.ids.to_pylist())
     assert p_types == ["predict"] * len(rows)
     np.testing.assert_allclose(p_scores, scores[len(guest):], atol=1e-12)
     assert predicted[("guest", GUEST)]["output"].model == models["guest"]["hetero_lr_0"]
