@@ -25,9 +25,10 @@ from fate_flow.components.hetero_lr.host import HeteroLRHost
 from fate_flow.components.hetero_lr.param import HeteroLogisticParam
 from fate_flow.components.hetero_lr.spec import DEFAULT_CONF
 from fate_flow.components.linear_model.partitioned import batch_count, batch_of, batch_salt
-from fate_flow.computing import Instances
+from fate_flow.computing import ComputingConf, Instances, create_session
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
 from fate_flow.secureprotol import PaillierPublicKey, generate_keypair
+from fate_flow.storage import TableMeta, open_storage
 from tests.component_harness import (
     FakeTracker, RecordingFederation, quiet_logger, read_breast_hetero, run_in_threads, store, upload_breast_hetero,
 )
@@ -55,8 +56,9 @@ def breast():
     return read_breast_hetero()
 
 
-def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=120.0, key_bits=KEY_BITS):
-    """Run guest, hosts and arbiter in threads; ``inputs`` maps role (or ("host", i)) to its inputs.
+def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=120.0, key_bits=KEY_BITS, computing=None):
+    """Run guest, hosts and arbiter in threads; ``inputs`` maps role (or ("host", i)) to its inputs;
+    ``computing`` (a ComputingConf) gives each party a computing session of its own.
 
     Returns {party key: {"output", "error", "ctx", "federation"}}; re-raises the first error.
     """
@@ -73,7 +75,8 @@ def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=120.0, key_bits
         federation = RecordingFederation(task_id, role, party, roles, {"board": board, "timeout": timeout})
         ctx = ComponentContext(job_id="job", task_id=task_id, component_name="hetero_lr_0", role=role,
                                party_id=party, roles=roles, federation=federation, tracker=FakeTracker(),
-                               logger=quiet_logger(role))
+                               logger=quiet_logger(role),
+                               computing_opener=None if computing is None else lambda: create_session(computing))
         params = HeteroLogisticParam().update(DEFAULT_CONF).update(merged)
         runs[(role, party)] = {"component": cls(params), "ctx": ctx, "inputs": party_inputs,
                                "federation": federation}
@@ -390,7 +393,8 @@ def check_what_each_party_receives(runs, guest, host):
     assert kinds["arbiter"] == {"batch_info": {"dict"}, "host_gradient": {"PEA1"}, "guest_gradient": {"PEA1"},
                                 "loss": {"PEN1"}, "delta_norm": {"float"}}
     assert kinds["guest"] == {"paillier_pubkey": {"PPK1"}, "host_forward_dict": {"PEA1"},
-                              "host_ids_digest": {"digests"}, "loss_intermediate": {"PEN1"}, "host_loss_regular": {"PEN1"},
+                              "host_ids_digest": {"digests"}, "loss_intermediate": {"PEN1"},
+                              "host_loss_regular": {"PEN1"},
                               "guest_optim_gradient": {"masked"}, "converge_flag": {"bool"},
                               "host_prob": {"ids+wx"}}
     for role in ("host", "guest"):
@@ -453,6 +457,70 @@ def test_mini_batches_are_drawn_by_id_hash_on_each_party(breast):
                                                  np.zeros(11), [np.zeros(20)]))
     infos = [obj for name, _, _, _, obj in runs[("host", HOST)]["federation"].received if name.endswith("batch_info")]
     assert infos == [{"batch_size": 100, "batch_num": 6, "batch_salt": 0}]  # no ids cross: each party hashes its own
+
+
+def store_partitioned(instances: Instances, root: Path, name: str, partitions: int):
+    """The instances as a local-storage table hash-partitioned by id, as Intersection leaves them."""
+    storage = open_storage("local", root)
+    data = instances.to_table_data()
+    writer = storage.writer("ns", name, partitions)
+    writer.write_batch(data.ids, data.values)
+    storage.commit(writer, TableMeta("ns", name, partitions=partitions, schema=data.schema), "create")
+    return storage.open("ns", name)
+
+
+def fit_on_partitions(conf: dict, guest: Instances, host: Instances, root: Path, partitions: int, cores: int = 1):
+    """Train (and score the train data) with both parties' tables and the job in ``partitions`` partitions."""
+    inputs = {"guest": {"data": {"train_data": store_partitioned(guest, root / "guest", "g", partitions)}},
+              "host": {"data": {"train_data": store_partitioned(host, root / "host", "h", partitions)}},
+              "arbiter": {"data": {"train_data": None}}}
+    return run_parties(conf, inputs, computing=ComputingConf(partitions=partitions, cores=cores))
+
+
+@pytest.mark.parametrize("batch_size", [-1, 100])
+def test_one_and_sixteen_partitions_give_the_same_model(breast, tmp_path, batch_size):
+    """Batches drawn by id hash and sums added in partition order: the partitioning does not show."""
+    guest, host = breast
+    conf = {**seeded_example_conf(), "max_iter": 3, "batch_size": batch_size}
+    one = fit_on_partitions(conf, guest, host, tmp_path / "one", 1)
+    sixteen = fit_on_partitions(conf, guest, host, tmp_path / "sixteen", 16)
+    (one_g, (one_h,)), (six_g, (six_h,)) = federated_weights(one), federated_weights(sixteen)
+    np.testing.assert_allclose(six_g, one_g, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(six_h, one_h, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(arbiter_losses(sixteen), arbiter_losses(one), rtol=0, atol=1e-9)
+    ids = guest.ids.to_pylist()
+    np.testing.assert_allclose(guest_scores(sixteen[("guest", GUEST)]["output"], ids)[1],
+                               guest_scores(one[("guest", GUEST)]["output"], ids)[1], rtol=0, atol=1e-9)
+    assert sixteen[("guest", GUEST)]["output"].data.partitions == 16
+    forwards = {tag for name, tag, *_ in sixteen[("guest", GUEST)]["federation"].received
+                if name.endswith("host_forward_dict")}
+    assert {tag.rsplit(".", 1)[1] for tag in forwards} == {str(i) for i in range(16)}  # one message per partition
+    if batch_size == -1:
+        reference = reference_fit(conf, guest, [host], np.random.RandomState(1).rand(11),
+                                  [np.random.RandomState(1).rand(20)])
+        assert_matches_reference(sixteen, reference)
+
+
+def test_the_pool_gives_the_inline_model(breast, tmp_path, monkeypatch):
+    """The per-partition kernels (encryption, encrypted dots, scores) on the workers give the same model."""
+    guest, host = breast
+    conf = {**seeded_example_conf(), "max_iter": 2, "batch_size": 200}
+    inline = fit_on_partitions(conf, guest, host, tmp_path / "inline", 1)
+    monkeypatch.setattr("fate_flow.computing.table.INLINE_ROWS", 0)
+    pooled = fit_on_partitions(conf, guest, host, tmp_path / "pool", 16, cores=2)
+    (inline_g, (inline_h,)), (pooled_g, (pooled_h,)) = federated_weights(inline), federated_weights(pooled)
+    np.testing.assert_allclose(pooled_g, inline_g, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(pooled_h, inline_h, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(arbiter_losses(pooled), arbiter_losses(inline), rtol=0, atol=1e-9)
+
+
+def test_train_data_of_other_ids_stops_the_fit_naming_the_partition(breast, tmp_path):
+    guest, host = breast
+    fewer = host.take(np.arange(1, len(host)))
+    inputs = {"guest": {"data": {"train_data": store(guest, "g")}}, "host": {"data": {"train_data": store(fewer, "h")}},
+              "arbiter": {"data": {"train_data": None}}}
+    with pytest.raises(ValueError, match=r"partition 0 holds other ids than on host 10000 \(569 rows here, 568"):
+        run_parties({"max_iter": 1}, inputs, timeout=5.0)
 
 
 def test_two_hosts_give_the_one_host_model(breast):

@@ -45,6 +45,13 @@ class GuestPartial:
     y_own: float
     own_square: float
 
+    @classmethod
+    def from_kernel(cls, public_key: PaillierPublicKey, result: tuple) -> "GuestPartial":
+        """The partial a kernel returned as bytes (ciphertexts refuse pickling, so that none leaks unobfuscated)."""
+        gradient, cross, y_own, own_square = result
+        cross = None if cross is None else EncryptedNumber.from_bytes(public_key, cross)
+        return cls(EncryptedArray.from_bytes(public_key, gradient), cross, y_own, own_square)
+
     def __add__(self, other: "GuestPartial") -> "GuestPartial":
         cross = None if self.cross is None else self.cross + other.cross
         return GuestPartial(self.gradient + other.gradient, cross, self.y_own + other.y_own,
@@ -91,8 +98,9 @@ class HeteroLRGuest(HeteroLRBase):
         total = None
         for group in partition_groups(table, [i for i in range(table.partitions) if sizes[i, batch]]):
             forwards = [self.variables.host_forward_dict.get(idx=-1, suffix=suffix + (i,)) for i in group]
-            for i, (residual, part) in zip(group, run_with(table, group, kernel, forwards)):
+            for i, (residual, result) in zip(group, run_with(table, group, kernel, forwards)):
                 self.variables.fore_gradient.remote(residual, role="host", suffix=suffix + (i,))
+                part = GuestPartial.from_kernel(public_key, result)
                 total = part if total is None else total + part
         if total is None:  # no row in this batch: only the L2 term moves the weights
             zero = public_key.encrypt(0.0) if self.computes_loss else None
@@ -144,7 +152,11 @@ class HeteroLRGuest(HeteroLRBase):
 
 def guest_batch_kernel(public_key: PaillierPublicKey, weights: np.ndarray, fits_intercept: bool, batch: int,
                        batch_num: int, salt: int, with_loss: bool, block, forwards: list) -> tuple:
-    """One partition's rows of a batch: (the residual [[d]] to send, as bytes; its GuestPartial)."""
+    """One partition's rows of a batch: (the residual [[d]] to send, as bytes; its GuestPartial as bytes).
+
+    The partials stay in this party (summed, then masked and obfuscated before they leave): no
+    obfuscation here, which would cost an exponentiation per ciphertext for nothing.
+    """
     paillier_in_process()
     rows = batch_rows_of(block, batch, batch_num, salt)
     x = block.features[rows]
@@ -153,8 +165,8 @@ def guest_batch_kernel(public_key: PaillierPublicKey, weights: np.ndarray, fits_
     host_sum = _sum_forwards(public_key, forwards, len(rows))
     own = x @ weights
     residual = host_sum * 0.25 + (0.25 * own - 0.5 * y)
-    cross = host_sum.dot(0.25 * own - 0.5 * y) if with_loss else None
-    return residual.to_bytes(), GuestPartial(residual.dot(x), cross, float(y @ own), float(own @ own))
+    cross = host_sum.dot(0.25 * own - 0.5 * y).to_bytes(be_secure=False) if with_loss else None
+    return residual.to_bytes(), (residual.dot(x).to_bytes(be_secure=False), cross, float(y @ own), float(own @ own))
 
 
 def _sum_forwards(public_key: PaillierPublicKey, forwards: list, n_rows: int) -> EncryptedArray:

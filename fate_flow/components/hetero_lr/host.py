@@ -70,7 +70,8 @@ class HeteroLRHost(HeteroLRBase):
         total = None
         for group in partition_groups(table, partitions):
             residuals = [self.variables.fore_gradient.get(idx=0, suffix=suffix + (i,)) for i in group]
-            for part in run_with(table, group, gradient, residuals):
+            for message in run_with(table, group, gradient, residuals):
+                part = EncryptedArray.from_bytes(public_key, message)
                 total = part if total is None else total + part
         if total is None:  # no row in this batch: only the L2 term moves the weights
             total = public_key.encrypt_array(np.zeros(len(self.weights_)))
@@ -89,7 +90,9 @@ class HeteroLRHost(HeteroLRBase):
             self.variables.host_loss_regular.remote(regular.to_bytes(), role="guest", idx=0, suffix=suffix)
 
     def predict(self, table, kind: str) -> None:
-        """Send each partition's ``{"ids", "wx": X_h w_h}`` to the guest (plain, as FATE's host_prob); output nothing."""
+        """Send each partition's ``{"ids", "wx": X_h w_h}`` to the guest (plain, as FATE's host_prob).
+
+        Returns None: the host outputs no data."""
         data = self.load_eval_data(table)
         model_columns(data.header, self.header_)
         kernel = functools.partial(host_scores_kernel, self.header_, self.weights_)
@@ -110,14 +113,15 @@ def host_forward_kernel(public_key: PaillierPublicKey, weights: np.ndarray, batc
 
 
 def host_gradient_kernel(public_key: PaillierPublicKey, batch: int, batch_num: int, salt: int, block,
-                         residual_message: bytes) -> EncryptedArray:
-    """One partition's [[X_h^T d]] from the guest's residual of its rows in the batch."""
+                         residual_message: bytes) -> bytes:
+    """One partition's [[X_h^T d]] from the guest's residual of its rows in the batch, as bytes (not obfuscated:
+    it is summed, masked and obfuscated here before anything leaves the party)."""
     paillier_in_process()
     features = block.features[batch_rows_of(block, batch, batch_num, salt)]
     residual = EncryptedArray.from_bytes(public_key, residual_message)
     if len(residual) != features.shape[0]:
         raise ValueError(f"fore_gradient holds {len(residual)} values for a batch of {features.shape[0]} rows")
-    return residual.dot(features)
+    return residual.dot(features).to_bytes(be_secure=False)
 
 
 def host_scores_kernel(header: list, weights: np.ndarray, block, _unused) -> dict:
