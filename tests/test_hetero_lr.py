@@ -494,20 +494,26 @@ def test_one_and_sixteen_partitions_give_the_same_model(breast, tmp_path, batch_
     assert sixteen[("guest", GUEST)]["output"].data.partitions == 16
     forwards = {tag for name, tag, *_ in sixteen[("guest", GUEST)]["federation"].received
                 if name.endswith("host_forward_dict")}
-    assert {tag.rsplit(".", 1)[1] for tag in forwards} == {str(i) for i in range(16)}  # one message per partition
+    assert {tag.split(".")[3] for tag in forwards} == {str(i) for i in range(16)}  # tags fit.iter.batch.partition.piece
+    assert {tag.split(".")[4] for tag in forwards} == {"0"}  # a partition's rows of a batch fit one message
     if batch_size == -1:
         reference = reference_fit(conf, guest, [host], np.random.RandomState(1).rand(11),
                                   [np.random.RandomState(1).rand(20)])
         assert_matches_reference(sixteen, reference)
 
 
-def test_the_pool_gives_the_inline_model(breast, tmp_path, monkeypatch):
-    """The per-partition kernels (encryption, encrypted dots, scores) on the workers give the same model."""
+def test_the_pool_and_small_messages_give_the_inline_model(breast, tmp_path, monkeypatch):
+    """The per-partition kernels (encryption, encrypted dots, scores) on the workers, with each partition's
+    rows of a batch cut into several messages, give the same model."""
     guest, host = breast
     conf = {**seeded_example_conf(), "max_iter": 2, "batch_size": 200}
     inline = fit_on_partitions(conf, guest, host, tmp_path / "inline", 1)
     monkeypatch.setattr("fate_flow.computing.table.INLINE_ROWS", 0)
+    monkeypatch.setattr("fate_flow.components.linear_model.partitioned.MESSAGE_ROWS", 5)
     pooled = fit_on_partitions(conf, guest, host, tmp_path / "pool", 16, cores=2)
+    pieces = {tag.split(".")[4] for name, tag, *_ in pooled[("host", HOST)]["federation"].received
+              if name.endswith("fore_gradient")}
+    assert {"0", "1", "2"} <= pieces
     (inline_g, (inline_h,)), (pooled_g, (pooled_h,)) = federated_weights(inline), federated_weights(pooled)
     np.testing.assert_allclose(pooled_g, inline_g, rtol=0, atol=1e-9)
     np.testing.assert_allclose(pooled_h, inline_h, rtol=0, atol=1e-9)

@@ -27,9 +27,10 @@ from fate_flow.components.hetero_lr.base import HeteroLRBase
 from fate_flow.components.hetero_lr.masking import MaskedSums
 from fate_flow.components.linear_model.common import sigmoid, with_intercept_column
 from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
+from fate_flow.components.linear_model import partitioned
 from fate_flow.components.linear_model.partitioned import (
-    batch_count, batch_rows_of, batch_salt, batch_sizes, check_binary_labels, linear_scores, model_columns,
-    paillier_in_process, partition_groups, predict_schema, prediction_block, run_with, signed, union_tables,
+    Batching, batch_count, batch_salt, batch_sizes, check_binary_labels, in_groups, linear_scores, model_columns,
+    paillier_in_process, predict_schema, prediction_block, run_with, signed, union_tables,
 )
 from fate_flow.secureprotol import EncryptedArray, EncryptedNumber, PaillierPublicKey
 
@@ -74,14 +75,15 @@ class HeteroLRGuest(HeteroLRBase):
         self.check_ids_match(data, self.variables.guest_ids_digest, self.variables.host_ids_digest, "a host")
         batch_num, salt = batch_count(data.count, p.batch_size), batch_salt(p.init_param.random_seed)
         self.variables.batch_info.remote({"batch_size": p.batch_size, "batch_num": batch_num, "batch_salt": salt})
+        batching = Batching(batch_num, salt, partitioned.MESSAGE_ROWS)
         sizes = batch_sizes(data.table, batch_num, salt)
         self.weights_ = initial_weights(len(self.header_), p.init_param, self.fits_intercept)
-        self.iterate(batch_num, functools.partial(self._train_batch, data.table, public_key, sizes, salt))
+        self.iterate(batch_num, functools.partial(self._train_batch, data.table, public_key, batching, sizes))
 
-    def _train_batch(self, table, public_key: PaillierPublicKey, sizes: np.ndarray, salt: int, optimizer,
+    def _train_batch(self, table, public_key: PaillierPublicKey, batching: Batching, sizes: np.ndarray, optimizer,
                      batch: int, suffix: tuple) -> np.ndarray:
         """One batch of the protocol, partition by partition; returns the update applied to the weights."""
-        total = self._exchange_partitions(table, public_key, sizes, salt, batch, suffix)
+        total = self._exchange_partitions(table, public_key, batching, sizes, batch, suffix)
         n = int(sizes[:, batch].sum())
         masked = MaskedSums(total.gradient)
         self.variables.guest_gradient.remote(masked.to_bytes(), role="arbiter", idx=0, suffix=suffix)
@@ -90,16 +92,18 @@ class HeteroLRGuest(HeteroLRBase):
         decrypted = self.variables.guest_optim_gradient.get(idx=0, suffix=suffix)
         return self.step(optimizer, masked.unmask(decrypted), n)
 
-    def _exchange_partitions(self, table, public_key: PaillierPublicKey, sizes: np.ndarray, salt: int,
+    def _exchange_partitions(self, table, public_key: PaillierPublicKey, batching: Batching, sizes: np.ndarray,
                              batch: int, suffix: tuple) -> GuestPartial:
-        """Hosts' forwards in, residuals out, a few partitions at a time; the partials summed in partition order."""
-        kernel = functools.partial(guest_batch_kernel, public_key, self.weights_, self.fits_intercept, batch,
-                                   sizes.shape[1], salt, self.computes_loss)
+        """Hosts' forwards in, residuals out, a few messages at a time; the partials summed in partition order."""
+        kernel = functools.partial(guest_batch_kernel, public_key, self.weights_, self.fits_intercept, batching,
+                                   batch, self.computes_loss)
         total = None
-        for group in partition_groups(table, [i for i in range(table.partitions) if sizes[i, batch]]):
-            forwards = [self.variables.host_forward_dict.get(idx=-1, suffix=suffix + (i,)) for i in group]
-            for i, (residual, result) in zip(group, run_with(table, group, kernel, forwards)):
-                self.variables.fore_gradient.remote(residual, role="host", suffix=suffix + (i,))
+        for group in in_groups(table, batching.messages(sizes, batch)):
+            forwards = [(piece, self.variables.host_forward_dict.get(idx=-1, suffix=suffix + (i, piece)))
+                        for i, piece in group]
+            results = run_with(table, [i for i, _ in group], kernel, forwards)
+            for (i, piece), (residual, result) in zip(group, results):
+                self.variables.fore_gradient.remote(residual, role="host", suffix=suffix + (i, piece))
                 part = GuestPartial.from_kernel(public_key, result)
                 total = part if total is None else total + part
         if total is None:  # no row in this batch: only the L2 term moves the weights
@@ -135,7 +139,7 @@ class HeteroLRGuest(HeteroLRBase):
         kernel = functools.partial(guest_predict_kernel, self.header_, self.weights_[:len(self.header_)], intercept,
                                    self.params.predict_param.threshold, kind, directory)
         paths, dropped = [], 0
-        for group in partition_groups(data.table):
+        for group in in_groups(data.table):
             messages = [self.variables.host_prob.get(idx=-1, suffix=(i,)) for i in group]
             for path, missing in run_with(data.table, group, kernel, messages):
                 paths.append(path)
@@ -150,15 +154,17 @@ class HeteroLRGuest(HeteroLRBase):
 
 # ---- kernels (run on the engine's workers) ----------------------------------------------------
 
-def guest_batch_kernel(public_key: PaillierPublicKey, weights: np.ndarray, fits_intercept: bool, batch: int,
-                       batch_num: int, salt: int, with_loss: bool, block, forwards: list) -> tuple:
-    """One partition's rows of a batch: (the residual [[d]] to send, as bytes; its GuestPartial as bytes).
+def guest_batch_kernel(public_key: PaillierPublicKey, weights: np.ndarray, fits_intercept: bool, batching: Batching,
+                       batch: int, with_loss: bool, block, message: tuple) -> tuple:
+    """One piece of a partition's rows of a batch, ``message`` = (piece, the hosts' forwards of it):
+    (the residual [[d]] to send, as bytes; its GuestPartial as bytes).
 
     The partials stay in this party (summed, then masked and obfuscated before they leave): no
     obfuscation here, which would cost an exponentiation per ciphertext for nothing.
     """
     paillier_in_process()
-    rows = batch_rows_of(block, batch, batch_num, salt)
+    piece, forwards = message
+    rows = batching.rows(block, batch, piece)
     x = block.features[rows]
     x = with_intercept_column(x) if fits_intercept else x
     y = signed(block.labels[rows])

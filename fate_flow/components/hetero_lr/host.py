@@ -3,7 +3,7 @@
 The train data is persisted as partitions sorted by id, checked against the guest's by a digest
 per partition; the batches are found from the ids with the guest's batch count and salt.
 Per batch (suffix (iter, batch)): encrypt [[X_h w_h]] of each partition's rows in the batch on
-the engine's workers and send it (suffix (iter, batch, i)); with one host, send the encrypted
+the engine's workers and send it (suffix (iter, batch, i, piece)); with one host, send the encrypted
 ``sum u_h^2`` and penalty for the loss; then, a few partitions at a time, take the guest's
 residual [[d]] of partition i and compute its [[X_h^T d]]; add those in partition order, send
 the masked sum to the arbiter, unmask its decryption, divide by the batch's rows, add the L2
@@ -19,8 +19,9 @@ import numpy as np
 from fate_flow.components.hetero_lr.base import HeteroLRBase
 from fate_flow.components.hetero_lr.masking import MaskedSums
 from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
+from fate_flow.components.linear_model import partitioned
 from fate_flow.components.linear_model.partitioned import (
-    batch_rows_of, batch_sizes, linear_scores, model_columns, paillier_in_process, partition_groups, run_with,
+    Batching, batch_sizes, in_groups, linear_scores, model_columns, paillier_in_process, run_with,
 )
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey
 
@@ -39,9 +40,10 @@ class HeteroLRHost(HeteroLRBase):
         public_key = PaillierPublicKey.from_bytes(self.variables.paillier_pubkey.get(idx=0))
         self.check_ids_match(data, self.variables.host_ids_digest, self.variables.guest_ids_digest, "the guest")
         batch_num, salt = self._receive_batch_info()
+        batching = Batching(batch_num, salt, partitioned.MESSAGE_ROWS)
         sizes = batch_sizes(data.table, batch_num, salt)
         self.weights_ = initial_weights(len(self.header_), p.init_param, fit_intercept=False)
-        self.iterate(batch_num, functools.partial(self._train_batch, data.table, public_key, sizes, salt))
+        self.iterate(batch_num, functools.partial(self._train_batch, data.table, public_key, batching, sizes))
 
     def _receive_batch_info(self) -> tuple[int, int]:
         """(batch count, salt) from the guest: enough to find every row's batch from its id."""
@@ -54,23 +56,25 @@ class HeteroLRHost(HeteroLRBase):
             raise ValueError(f"batch_info from the guest should hold an integer batch_salt, got {info!r}")
         return batch_num, salt
 
-    def _train_batch(self, table, public_key: PaillierPublicKey, sizes: np.ndarray, salt: int, optimizer,
+    def _train_batch(self, table, public_key: PaillierPublicKey, batching: Batching, sizes: np.ndarray, optimizer,
                      batch: int, suffix: tuple) -> np.ndarray:
         """One batch of the protocol, partition by partition; returns the update applied to the weights."""
-        partitions = [i for i in range(table.partitions) if sizes[i, batch]]
-        forward = functools.partial(host_forward_kernel, public_key, self.weights_, batch, sizes.shape[1], salt)
+        messages = batching.messages(sizes, batch)
+        forward = functools.partial(host_forward_kernel, public_key, self.weights_, batching, batch)
         square = 0.0
-        for group in partition_groups(table, partitions):
-            for i, (message, part_square) in zip(group, run_with(table, group, forward)):
-                self.variables.host_forward_dict.remote(message, role="guest", idx=0, suffix=suffix + (i,))
+        for group in in_groups(table, messages):
+            results = run_with(table, [i for i, _ in group], forward, [piece for _, piece in group])
+            for (i, piece), (message, part_square) in zip(group, results):
+                self.variables.host_forward_dict.remote(message, role="guest", idx=0, suffix=suffix + (i, piece))
                 square += part_square
         if self.computes_loss:
             self._send_loss_parts(public_key, square, suffix)
-        gradient = functools.partial(host_gradient_kernel, public_key, batch, sizes.shape[1], salt)
+        gradient = functools.partial(host_gradient_kernel, public_key, batching, batch)
         total = None
-        for group in partition_groups(table, partitions):
-            residuals = [self.variables.fore_gradient.get(idx=0, suffix=suffix + (i,)) for i in group]
-            for message in run_with(table, group, gradient, residuals):
+        for group in in_groups(table, messages):
+            residuals = [(piece, self.variables.fore_gradient.get(idx=0, suffix=suffix + (i, piece)))
+                         for i, piece in group]
+            for message in run_with(table, [i for i, _ in group], gradient, residuals):
                 part = EncryptedArray.from_bytes(public_key, message)
                 total = part if total is None else total + part
         if total is None:  # no row in this batch: only the L2 term moves the weights
@@ -96,7 +100,7 @@ class HeteroLRHost(HeteroLRBase):
         data = self.load_eval_data(table)
         model_columns(data.header, self.header_)
         kernel = functools.partial(host_scores_kernel, self.header_, self.weights_)
-        for group in partition_groups(data.table):
+        for group in in_groups(data.table):
             for i, message in zip(group, run_with(data.table, group, kernel)):
                 self.variables.host_prob.remote(message, role="guest", idx=0, suffix=(i,))
         return None
@@ -104,20 +108,21 @@ class HeteroLRHost(HeteroLRBase):
 
 # ---- kernels (run on the engine's workers) ----------------------------------------------------
 
-def host_forward_kernel(public_key: PaillierPublicKey, weights: np.ndarray, batch: int, batch_num: int, salt: int,
-                        block, _unused) -> tuple[bytes, float]:
-    """One partition's rows of a batch: ([[X_h w_h]] as bytes, sum of (X_h w_h)^2)."""
+def host_forward_kernel(public_key: PaillierPublicKey, weights: np.ndarray, batching: Batching, batch: int,
+                        block, piece: int) -> tuple[bytes, float]:
+    """One piece of a partition's rows of a batch: ([[X_h w_h]] as bytes, sum of (X_h w_h)^2)."""
     paillier_in_process()
-    forward = block.features[batch_rows_of(block, batch, batch_num, salt)] @ weights
+    forward = block.features[batching.rows(block, batch, piece)] @ weights
     return public_key.encrypt_array(forward).to_bytes(), float(forward @ forward)
 
 
-def host_gradient_kernel(public_key: PaillierPublicKey, batch: int, batch_num: int, salt: int, block,
-                         residual_message: bytes) -> bytes:
-    """One partition's [[X_h^T d]] from the guest's residual of its rows in the batch, as bytes (not obfuscated:
-    it is summed, masked and obfuscated here before anything leaves the party)."""
+def host_gradient_kernel(public_key: PaillierPublicKey, batching: Batching, batch: int, block,
+                         message: tuple) -> bytes:
+    """[[X_h^T d]] of one piece of a partition's rows in the batch, ``message`` = (piece, the guest's residual
+    of it), as bytes (not obfuscated: it is summed, masked and obfuscated here before anything leaves)."""
     paillier_in_process()
-    features = block.features[batch_rows_of(block, batch, batch_num, salt)]
+    piece, residual_message = message
+    features = block.features[batching.rows(block, batch, piece)]
     residual = EncryptedArray.from_bytes(public_key, residual_message)
     if len(residual) != features.shape[0]:
         raise ValueError(f"fore_gradient holds {len(residual)} values for a batch of {features.shape[0]} rows")

@@ -6,10 +6,10 @@ What each carries (only bytes, ints, strings, bools and numeric arrays cross par
   host_ids_digest        host -> guest: the same of the host's ids
   batch_info             guest -> hosts, arbiter: {"batch_size", "batch_num", "batch_salt"}: a row's
                          batch is a salted hash of its id, so no ids are sent (FATE sends them)
-  host_forward_dict      host -> guest, suffix (iter, batch, partition): [[X_h w_h]] of the
-                         partition's rows in the batch (EncryptedArray bytes)
-  fore_gradient          guest -> hosts, suffix (iter, batch, partition): [[d]] = [[0.25 u - 0.5 y]]
-                         of those rows (EncryptedArray bytes)
+  host_forward_dict      host -> guest, suffix (iter, batch, partition, piece): [[X_h w_h]] of a
+                         piece of the partition's rows in the batch (EncryptedArray bytes)
+  fore_gradient          guest -> hosts, suffix (iter, batch, partition, piece): [[d]] =
+                         [[0.25 u - 0.5 y]] of those rows (EncryptedArray bytes)
   guest_gradient         guest -> arbiter: [[sum d x_g + r]] (masked, EncryptedArray bytes)
   host_gradient          host -> arbiter: [[sum d x_h + r]] (masked, EncryptedArray bytes)
   guest_optim_gradient   arbiter -> guest: the decrypted masked sums (ints mod n)
@@ -22,9 +22,9 @@ What each carries (only bytes, ints, strings, bools and numeric arrays cross par
   converge_flag          arbiter -> guest, hosts, suffix (iter,): bool
   host_prob              host -> guest (predict), suffix (partition,): {"ids": [...], "wx": X_h w_h}
 
-Per-row arrays go one partition per message, in partition order; a partition with no row in
-a batch sends nothing for it (both parties know, from the same ids). Only d-dimensional
-sums, losses and flags cross whole.
+Per-row ciphertexts go one message per piece of at most ``partitioned.MESSAGE_ROWS`` rows of a
+partition, in partition order; a partition with no row in a batch sends nothing for it (both
+parties know, from the same ids). Only d-dimensional sums, losses and flags cross whole.
 """
 from fate_flow.federation.transfer import TransferVariables, Variable
 

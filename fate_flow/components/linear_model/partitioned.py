@@ -172,6 +172,34 @@ def batch_of(ids: pa.Array, batch_num: int, salt: int) -> np.ndarray:
     return (h % np.uint64(batch_num)).astype(np.int64)
 
 
+# rows of one message of per-row ciphertexts (~13 MB at 1024-bit keys): bounds what a party holds
+# at once however big a partition is
+MESSAGE_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How rows are batched and how a batch's per-row arrays are cut into messages.
+
+    A message carries piece k of partition p's rows in the batch (rows k*message_rows onwards, in id
+    order); both parties know every piece from the per-partition batch sizes, which their ids fix.
+    """
+
+    batch_num: int
+    salt: int
+    message_rows: int = MESSAGE_ROWS
+
+    def messages(self, sizes: np.ndarray, batch: int) -> list[tuple[int, int]]:
+        """(partition, piece) of every message of ``batch``, in partition order (``sizes`` from ``batch_sizes``)."""
+        return [(partition, piece) for partition in range(sizes.shape[0])
+                for piece in range(math.ceil(int(sizes[partition, batch]) / self.message_rows))]
+
+    def rows(self, block, batch: int, piece: int) -> np.ndarray:
+        """Positions of the block's rows in ``piece`` of ``batch``."""
+        rows = batch_rows_of(block, batch, self.batch_num, self.salt)
+        return rows[piece * self.message_rows:(piece + 1) * self.message_rows]
+
+
 def batch_rows_of(block, batch: int, batch_num: int, salt: int) -> np.ndarray:
     """Positions of the block's rows that fall in ``batch`` (all of them for a single batch)."""
     if batch_num == 1:
@@ -197,19 +225,20 @@ def batch_salt(random_seed: Any) -> int:
 
 # ---- partitions a few at a time -----------------------------------------------------------
 
-def partition_groups(table, partitions: list[int] | None = None) -> Iterator[list[int]]:
-    """The partitions (all, or those given) in order, as many at a time as the engine runs at once.
+def in_groups(table, items: list | None = None) -> Iterator[list]:
+    """The items (default: the partitions) in order, as many at a time as the engine runs at once.
 
-    Exchanges go a group at a time so that a party holds the messages of a few partitions, never a table's.
+    Exchanges go a group at a time so that a party holds a few messages, never a table's.
     """
-    order = list(range(table.partitions)) if partitions is None else list(partitions)
+    order = list(range(table.partitions)) if items is None else list(items)
     step = max(1, table.session.engine.parallelism)
     for start in range(0, len(order), step):
         yield order[start:start + step]
 
 
 def run_with(table, partitions: list[int], kernel: Callable[[Any, Any], Any], extras: list | None = None) -> list:
-    """``kernel(block of partition p, extras[k])`` for the k-th of ``partitions``, on the engine; results in order."""
+    """``kernel(block of partition p, extras[k])`` for the k-th of ``partitions`` (which may repeat), on the
+    engine; the results in order."""
     if not partitions:
         return []
     part = table.select_partitions(partitions)
