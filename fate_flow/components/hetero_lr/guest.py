@@ -30,7 +30,7 @@ from fate_flow.components.linear_model.optim import initial_weights, penalty_los
 from fate_flow.components.linear_model import partitioned
 from fate_flow.components.linear_model.partitioned import (
     Batching, batch_count, batch_salt, batch_sizes, check_binary_labels, in_groups, linear_scores, model_columns,
-    paillier_in_process, predict_schema, prediction_block, run_with, signed, union_tables,
+    predict_schema, prediction_block, run_with, signed, union_tables, worker_public_key,
 )
 from fate_flow.secureprotol import EncryptedArray, EncryptedNumber, PaillierPublicKey
 
@@ -162,7 +162,7 @@ def guest_batch_kernel(public_key: PaillierPublicKey, weights: np.ndarray, fits_
     The partials stay in this party (summed, then masked and obfuscated before they leave): no
     obfuscation here, which would cost an exponentiation per ciphertext for nothing.
     """
-    paillier_in_process()
+    public_key = worker_public_key(public_key)
     piece, forwards = message
     rows = batching.rows(block, batch, piece)
     x = block.features[rows]

@@ -21,7 +21,7 @@ from fate_flow.components.hetero_lr.masking import MaskedSums
 from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
 from fate_flow.components.linear_model import partitioned
 from fate_flow.components.linear_model.partitioned import (
-    Batching, batch_sizes, in_groups, linear_scores, model_columns, paillier_in_process, run_with,
+    Batching, batch_sizes, in_groups, linear_scores, model_columns, run_with, worker_public_key,
 )
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey
 
@@ -111,7 +111,7 @@ class HeteroLRHost(HeteroLRBase):
 def host_forward_kernel(public_key: PaillierPublicKey, weights: np.ndarray, batching: Batching, batch: int,
                         block, piece: int) -> tuple[bytes, float]:
     """One piece of a partition's rows of a batch: ([[X_h w_h]] as bytes, sum of (X_h w_h)^2)."""
-    paillier_in_process()
+    public_key = worker_public_key(public_key)
     forward = block.features[batching.rows(block, batch, piece)] @ weights
     return public_key.encrypt_array(forward).to_bytes(), float(forward @ forward)
 
@@ -120,7 +120,7 @@ def host_gradient_kernel(public_key: PaillierPublicKey, batching: Batching, batc
                          message: tuple) -> bytes:
     """[[X_h^T d]] of one piece of a partition's rows in the batch, ``message`` = (piece, the guest's residual
     of it), as bytes (not obfuscated: it is summed, masked and obfuscated here before anything leaves)."""
-    paillier_in_process()
+    public_key = worker_public_key(public_key)
     piece, residual_message = message
     features = block.features[batching.rows(block, batch, piece)]
     residual = EncryptedArray.from_bytes(public_key, residual_message)

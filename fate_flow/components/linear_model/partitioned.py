@@ -255,13 +255,27 @@ def in_computing_worker() -> bool:
     return multiprocessing.parent_process() is not None
 
 
-def paillier_in_process() -> None:
-    """In a pool worker, do Paillier work in the worker: the pool already spreads partitions over the cores,
-    a Paillier pool per worker would only oversubscribe them."""
+# this process's copy of the job's Paillier public key (see ``worker_public_key``)
+_KEYS: dict = {}
+
+
+def worker_public_key(public_key):
+    """The key a kernel should encrypt with: one copy per process, and Paillier work done in the worker.
+
+    Every kernel call unpickles a fresh key, which would draw a new obfuscation base and build
+    its fixed-base table each time; the first copy is kept instead. In a pool worker the Paillier
+    pool is turned off: the engine already spreads partitions over the cores, a Paillier pool
+    per worker would only oversubscribe them.
+    """
     if in_computing_worker():
         from fate_flow.secureprotol import set_parallelism
 
         set_parallelism(1)
+    cached = _KEYS.get(public_key)
+    if cached is None:
+        _KEYS.clear()  # one key at a time: a worker serves one task
+        _KEYS[public_key] = cached = public_key
+    return cached
 
 
 # ---- predictions --------------------------------------------------------------------------
