@@ -520,6 +520,20 @@ def test_the_pool_and_small_messages_give_the_inline_model(breast, tmp_path, mon
     np.testing.assert_allclose(arbiter_losses(pooled), arbiter_losses(inline), rtol=0, atol=1e-9)
 
 
+def test_empty_partitions_train_and_predict(breast, tmp_path):
+    """20 rows in 16 partitions: some partitions (and some partitions' batches) have no rows."""
+    guest, host = breast
+    guest, host = guest.take(np.arange(20)), host.take(np.arange(20))
+    conf = {**seeded_example_conf(), "max_iter": 2, "batch_size": 10}
+    one = fit_on_partitions(conf, guest, host, tmp_path / "one", 1)
+    sixteen = fit_on_partitions(conf, guest, host, tmp_path / "sixteen", 16)
+    (one_g, (one_h,)), (six_g, (six_h,)) = federated_weights(one), federated_weights(sixteen)
+    np.testing.assert_allclose(six_g, one_g, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(six_h, one_h, rtol=0, atol=1e-9)
+    blocks = sixteen[("guest", GUEST)]["output"].data.blocks()
+    assert sum(block.num_rows for block in blocks) == 20 and min(block.num_rows for block in blocks) == 0
+
+
 def test_train_data_of_other_ids_stops_the_fit_naming_the_partition(breast, tmp_path):
     guest, host = breast
     fewer = host.take(np.arange(1, len(host)))
