@@ -29,8 +29,8 @@ from fate_flow.components.linear_model.common import sigmoid, with_intercept_col
 from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
 from fate_flow.components.linear_model import partitioned
 from fate_flow.components.linear_model.partitioned import (
-    Batching, batch_count, batch_salt, batch_sizes, check_binary_labels, in_groups, linear_scores, model_columns,
-    predict_schema, prediction_block, run_with, signed, union_tables, worker_public_key,
+    batch_count, batch_salt, check_binary_labels, in_groups, linear_scores, message_pieces, model_columns,
+    piece_rows, predict_schema, prediction_block, run_with, signed, split_batches, union_tables, worker_public_key,
 )
 from fate_flow.secureprotol import EncryptedArray, EncryptedNumber, PaillierPublicKey
 
@@ -75,15 +75,14 @@ class HeteroLRGuest(HeteroLRBase):
         self.check_ids_match(data, self.variables.guest_ids_digest, self.variables.host_ids_digest, "a host")
         batch_num, salt = batch_count(data.count, p.batch_size), batch_salt(p.init_param.random_seed)
         self.variables.batch_info.remote({"batch_size": p.batch_size, "batch_num": batch_num, "batch_salt": salt})
-        batching = Batching(batch_num, salt, partitioned.MESSAGE_ROWS)
-        sizes = batch_sizes(data.table, batch_num, salt)
+        batches, sizes = split_batches(data.table, batch_num, salt)
         self.weights_ = initial_weights(len(self.header_), p.init_param, self.fits_intercept)
-        self.iterate(batch_num, functools.partial(self._train_batch, data.table, public_key, batching, sizes))
+        self.iterate(batch_num, functools.partial(self._train_batch, batches, sizes, public_key))
 
-    def _train_batch(self, table, public_key: PaillierPublicKey, batching: Batching, sizes: np.ndarray, optimizer,
-                     batch: int, suffix: tuple) -> np.ndarray:
+    def _train_batch(self, batches: list, sizes: np.ndarray, public_key: PaillierPublicKey, optimizer, batch: int,
+                     suffix: tuple) -> np.ndarray:
         """One batch of the protocol, partition by partition; returns the update applied to the weights."""
-        total = self._exchange_partitions(table, public_key, batching, sizes, batch, suffix)
+        total = self._exchange_partitions(batches[batch], sizes[:, batch], public_key, suffix)
         n = int(sizes[:, batch].sum())
         masked = MaskedSums(total.gradient)
         self.variables.guest_gradient.remote(masked.to_bytes(), role="arbiter", idx=0, suffix=suffix)
@@ -92,13 +91,14 @@ class HeteroLRGuest(HeteroLRBase):
         decrypted = self.variables.guest_optim_gradient.get(idx=0, suffix=suffix)
         return self.step(optimizer, masked.unmask(decrypted), n)
 
-    def _exchange_partitions(self, table, public_key: PaillierPublicKey, batching: Batching, sizes: np.ndarray,
-                             batch: int, suffix: tuple) -> GuestPartial:
+    def _exchange_partitions(self, table, sizes: np.ndarray, public_key: PaillierPublicKey,
+                             suffix: tuple) -> GuestPartial:
         """Hosts' forwards in, residuals out, a few messages at a time; the partials summed in partition order."""
-        kernel = functools.partial(guest_batch_kernel, public_key, self.weights_, self.fits_intercept, batching,
-                                   batch, self.computes_loss)
+        message_rows = partitioned.MESSAGE_ROWS
+        kernel = functools.partial(guest_batch_kernel, public_key, self.weights_, self.fits_intercept, message_rows,
+                                   self.computes_loss)
         total = None
-        for group in in_groups(table, batching.messages(sizes, batch)):
+        for group in in_groups(table, message_pieces(sizes, message_rows)):
             forwards = [(piece, self.variables.host_forward_dict.get(idx=-1, suffix=suffix + (i, piece)))
                         for i, piece in group]
             results = run_with(table, [i for i, _ in group], kernel, forwards)
@@ -154,8 +154,8 @@ class HeteroLRGuest(HeteroLRBase):
 
 # ---- kernels (run on the engine's workers) ----------------------------------------------------
 
-def guest_batch_kernel(public_key: PaillierPublicKey, weights: np.ndarray, fits_intercept: bool, batching: Batching,
-                       batch: int, with_loss: bool, block, message: tuple) -> tuple:
+def guest_batch_kernel(public_key: PaillierPublicKey, weights: np.ndarray, fits_intercept: bool, message_rows: int,
+                       with_loss: bool, block, message: tuple) -> tuple:
     """One piece of a partition's rows of a batch, ``message`` = (piece, the hosts' forwards of it):
     (the residual [[d]] to send, as bytes; its GuestPartial as bytes).
 
@@ -164,11 +164,11 @@ def guest_batch_kernel(public_key: PaillierPublicKey, weights: np.ndarray, fits_
     """
     public_key = worker_public_key(public_key)
     piece, forwards = message
-    rows = batching.rows(block, batch, piece)
+    rows = piece_rows(piece, message_rows)
     x = block.features[rows]
     x = with_intercept_column(x) if fits_intercept else x
     y = signed(block.labels[rows])
-    host_sum = _sum_forwards(public_key, forwards, len(rows))
+    host_sum = _sum_forwards(public_key, forwards, len(y))
     own = x @ weights
     residual = host_sum * 0.25 + (0.25 * own - 0.5 * y)
     cross = host_sum.dot(0.25 * own - 0.5 * y).to_bytes(be_secure=False) if with_loss else None

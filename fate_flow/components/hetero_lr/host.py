@@ -21,7 +21,7 @@ from fate_flow.components.hetero_lr.masking import MaskedSums
 from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
 from fate_flow.components.linear_model import partitioned
 from fate_flow.components.linear_model.partitioned import (
-    Batching, batch_sizes, in_groups, linear_scores, model_columns, run_with, worker_public_key,
+    in_groups, linear_scores, message_pieces, model_columns, piece_rows, run_with, split_batches, worker_public_key,
 )
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey
 
@@ -40,10 +40,9 @@ class HeteroLRHost(HeteroLRBase):
         public_key = PaillierPublicKey.from_bytes(self.variables.paillier_pubkey.get(idx=0))
         self.check_ids_match(data, self.variables.host_ids_digest, self.variables.guest_ids_digest, "the guest")
         batch_num, salt = self._receive_batch_info()
-        batching = Batching(batch_num, salt, partitioned.MESSAGE_ROWS)
-        sizes = batch_sizes(data.table, batch_num, salt)
+        batches, sizes = split_batches(data.table, batch_num, salt)
         self.weights_ = initial_weights(len(self.header_), p.init_param, fit_intercept=False)
-        self.iterate(batch_num, functools.partial(self._train_batch, data.table, public_key, batching, sizes))
+        self.iterate(batch_num, functools.partial(self._train_batch, batches, sizes, public_key))
 
     def _receive_batch_info(self) -> tuple[int, int]:
         """(batch count, salt) from the guest: enough to find every row's batch from its id."""
@@ -56,11 +55,12 @@ class HeteroLRHost(HeteroLRBase):
             raise ValueError(f"batch_info from the guest should hold an integer batch_salt, got {info!r}")
         return batch_num, salt
 
-    def _train_batch(self, table, public_key: PaillierPublicKey, batching: Batching, sizes: np.ndarray, optimizer,
-                     batch: int, suffix: tuple) -> np.ndarray:
+    def _train_batch(self, batches: list, sizes: np.ndarray, public_key: PaillierPublicKey, optimizer, batch: int,
+                     suffix: tuple) -> np.ndarray:
         """One batch of the protocol, partition by partition; returns the update applied to the weights."""
-        messages = batching.messages(sizes, batch)
-        forward = functools.partial(host_forward_kernel, public_key, self.weights_, batching, batch)
+        table, message_rows = batches[batch], partitioned.MESSAGE_ROWS
+        messages = message_pieces(sizes[:, batch], message_rows)
+        forward = functools.partial(host_forward_kernel, public_key, self.weights_, message_rows)
         square = 0.0
         for group in in_groups(table, messages):
             results = run_with(table, [i for i, _ in group], forward, [piece for _, piece in group])
@@ -69,7 +69,7 @@ class HeteroLRHost(HeteroLRBase):
                 square += part_square
         if self.computes_loss:
             self._send_loss_parts(public_key, square, suffix)
-        gradient = functools.partial(host_gradient_kernel, public_key, batching, batch)
+        gradient = functools.partial(host_gradient_kernel, public_key, message_rows)
         total = None
         for group in in_groups(table, messages):
             residuals = [(piece, self.variables.fore_gradient.get(idx=0, suffix=suffix + (i, piece)))
@@ -108,21 +108,20 @@ class HeteroLRHost(HeteroLRBase):
 
 # ---- kernels (run on the engine's workers) ----------------------------------------------------
 
-def host_forward_kernel(public_key: PaillierPublicKey, weights: np.ndarray, batching: Batching, batch: int,
-                        block, piece: int) -> tuple[bytes, float]:
+def host_forward_kernel(public_key: PaillierPublicKey, weights: np.ndarray, message_rows: int, block,
+                        piece: int) -> tuple[bytes, float]:
     """One piece of a partition's rows of a batch: ([[X_h w_h]] as bytes, sum of (X_h w_h)^2)."""
     public_key = worker_public_key(public_key)
-    forward = block.features[batching.rows(block, batch, piece)] @ weights
+    forward = block.features[piece_rows(piece, message_rows)] @ weights
     return public_key.encrypt_array(forward).to_bytes(), float(forward @ forward)
 
 
-def host_gradient_kernel(public_key: PaillierPublicKey, batching: Batching, batch: int, block,
-                         message: tuple) -> bytes:
+def host_gradient_kernel(public_key: PaillierPublicKey, message_rows: int, block, message: tuple) -> bytes:
     """[[X_h^T d]] of one piece of a partition's rows in the batch, ``message`` = (piece, the guest's residual
     of it), as bytes (not obfuscated: it is summed, masked and obfuscated here before anything leaves)."""
     public_key = worker_public_key(public_key)
     piece, residual_message = message
-    features = block.features[batching.rows(block, batch, piece)]
+    features = block.features[piece_rows(piece, message_rows)]
     residual = EncryptedArray.from_bytes(public_key, residual_message)
     if len(residual) != features.shape[0]:
         raise ValueError(f"fore_gradient holds {len(residual)} values for a batch of {features.shape[0]} rows")

@@ -25,8 +25,8 @@ from fate_flow.components.homo_lr import optim
 from fate_flow.components.linear_model import optim as lm_optim
 from fate_flow.components.linear_model.common import parse_predict_detail, sigmoid  # noqa: F401 (tests)
 from fate_flow.components.linear_model.partitioned import (
-    batch_count, batch_salt, batch_sizes, check_binary_labels, linear_scores, load_instances, model_columns,
-    predict_schema, prediction_block, union_tables,
+    batch_count, batch_salt, check_binary_labels, linear_scores, load_instances, model_columns,
+    predict_schema, prediction_block, split_batches, union_tables,
 )
 from fate_flow.components.homo_lr.base import HomoLRBase
 from fate_flow.components.homo_lr.param import PAILLIER
@@ -53,12 +53,13 @@ class HomoLRClient(HomoLRBase):
         self.loss_history_, self.is_converged_, self.n_iter_ = [], False, 0
         optimizer = lm_optim.Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
         batch_num, salt = batch_count(data.count, p.batch_size), batch_salt(p.init_param.random_seed)
-        sizes, degree = batch_sizes(data.table, batch_num, salt).sum(axis=0), 0
+        batches, sizes = split_batches(data.table, batch_num, salt)
+        sizes, degree = sizes.sum(axis=0), 0
         for n_iter in range(p.max_iter):
             optimizer.set_iters(n_iter)
-            for batch in range(batch_num):
-                if sizes[batch]:
-                    self._train_batch(optimizer, data.table, (batch, batch_num, salt), int(sizes[batch]), n_iter)
+            for batch, rows in zip(batches, sizes):
+                if rows:
+                    self._train_batch(optimizer, batch, int(rows), n_iter)
             degree += data.count
             self.n_iter_ = n_iter + 1
             if self.is_aggregation_round(n_iter):
@@ -71,11 +72,10 @@ class HomoLRClient(HomoLRBase):
     def _load(self, table):
         return load_instances(self.ctx, table, "HomoLR", refuse_empty=True)
 
-    def _train_batch(self, optimizer: lm_optim.Optimizer, table, batch: tuple, n_rows: int, n_iter: int) -> None:
-        """One mini-batch: the gradient summed per partition in partition order, its mean, then the update."""
+    def _train_batch(self, optimizer: lm_optim.Optimizer, batch, n_rows: int, n_iter: int) -> None:
+        """One mini-batch (a table): the gradient summed per partition in partition order, its mean, the update."""
         p = self.params
-        kernel = functools.partial(optim.batch_gradient_kernel, self.weights_, self.fit_intercept_, *batch)
-        grad = table.aggregate(kernel) / n_rows
+        grad = batch.aggregate(functools.partial(optim.gradient_kernel, self.weights_, self.fit_intercept_)) / n_rows
         grad = lm_optim.add_l2_term(grad, self.weights_, p.penalty, p.alpha, self.fit_intercept_)
         delta = optimizer.apply(grad)
         self.weights_ = lm_optim.apply_update(self.weights_, delta, p.penalty, p.alpha, p.learning_rate, n_iter,

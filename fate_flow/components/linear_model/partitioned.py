@@ -172,49 +172,54 @@ def batch_of(ids: pa.Array, batch_num: int, salt: int) -> np.ndarray:
     return (h % np.uint64(batch_num)).astype(np.int64)
 
 
+def split_batches(table, batch_num: int, salt: int) -> tuple[list, np.ndarray]:
+    """(one table per mini-batch, co-partitioned with ``table``; their (partitions, batch_num) row counts).
+
+    The batches are split and spilled in one pass, so that a batch's kernels read only that
+    batch's rows, not the whole partition's once per batch. One batch is ``table`` itself.
+    """
+    from fate_flow.computing.recipes import block_len
+
+    if batch_num == 1:
+        return [table], np.array(table.map_reduce(block_len), dtype=np.int64).reshape(-1, 1)
+    directory = table.session.new_dir("batches")
+    spilled = table.map_reduce(functools.partial(_spill_batches, directory, batch_num, salt))
+    sizes = np.array([[count for _, count in pieces] for pieces in spilled], dtype=np.int64)
+    tables = [table.session.from_spilled([pieces[batch][0] for pieces in spilled], rows_hint=table.rows_hint)
+              for batch in range(batch_num)]
+    return tables, sizes
+
+
+def _spill_batches(directory: str, batch_num: int, salt: int, block) -> list[tuple[str, int]]:
+    """Kernel: the block's rows of each batch (still in id order), spilled: [(file, rows)] by batch."""
+    from fate_flow.computing.recipes import spill_block
+
+    batches = batch_of(block.ids, batch_num, salt)
+    pieces = []
+    for batch in range(batch_num):
+        rows = np.flatnonzero(batches == batch)
+        pieces.append((spill_block(block.take(rows), directory), len(rows)))
+    return pieces
+
+
 # rows of one message of per-row ciphertexts (~13 MB at 1024-bit keys): bounds what a party holds
 # at once however big a partition is
 MESSAGE_ROWS = 50_000
 
 
-@dataclass(frozen=True)
-class Batching:
-    """How rows are batched and how a batch's per-row arrays are cut into messages.
+def message_pieces(sizes: np.ndarray, message_rows: int) -> list[tuple[int, int]]:
+    """(partition, piece) of every message of a batch whose partitions hold ``sizes`` rows, in partition order.
 
-    A message carries piece k of partition p's rows in the batch (rows k*message_rows onwards, in id
-    order); both parties know every piece from the per-partition batch sizes, which their ids fix.
+    Piece k of partition p is its rows k*message_rows onwards (in id order): both parties know every
+    piece from the sizes, which their (matching) ids fix. A partition without rows sends nothing.
     """
-
-    batch_num: int
-    salt: int
-    message_rows: int = MESSAGE_ROWS
-
-    def messages(self, sizes: np.ndarray, batch: int) -> list[tuple[int, int]]:
-        """(partition, piece) of every message of ``batch``, in partition order (``sizes`` from ``batch_sizes``)."""
-        return [(partition, piece) for partition in range(sizes.shape[0])
-                for piece in range(math.ceil(int(sizes[partition, batch]) / self.message_rows))]
-
-    def rows(self, block, batch: int, piece: int) -> np.ndarray:
-        """Positions of the block's rows in ``piece`` of ``batch``."""
-        rows = batch_rows_of(block, batch, self.batch_num, self.salt)
-        return rows[piece * self.message_rows:(piece + 1) * self.message_rows]
+    return [(partition, piece) for partition, size in enumerate(sizes)
+            for piece in range(math.ceil(int(size) / message_rows))]
 
 
-def batch_rows_of(block, batch: int, batch_num: int, salt: int) -> np.ndarray:
-    """Positions of the block's rows that fall in ``batch`` (all of them for a single batch)."""
-    if batch_num == 1:
-        return np.arange(len(block))
-    return np.flatnonzero(batch_of(block.ids, batch_num, salt) == batch)
-
-
-def batch_sizes(table, batch_num: int, salt: int) -> np.ndarray:
-    """(partitions, batch_num) row counts: which partitions have rows in which batch."""
-    return np.array(table.map_reduce(functools.partial(_batch_sizes, batch_num, salt)), dtype=np.int64) \
-        .reshape(table.partitions, batch_num)
-
-
-def _batch_sizes(batch_num: int, salt: int, block) -> np.ndarray:
-    return np.bincount(batch_of(block.ids, batch_num, salt), minlength=batch_num)
+def piece_rows(piece: int, message_rows: int) -> slice:
+    """The rows of a block in message ``piece``."""
+    return slice(piece * message_rows, (piece + 1) * message_rows)
 
 
 def batch_salt(random_seed: Any) -> int:
