@@ -29,7 +29,8 @@ from fate_flow.computing import ComputingConf, Instances, create_session
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
 from fate_flow.secureprotol import PaillierPublicKey, generate_keypair
 from fate_flow.storage import TableMeta, open_storage
-from tests.component_harness import (
+from tests.component_harness import (  # noqa: I001
+    close_contexts, tracked,
     FakeTracker, RecordingFederation, quiet_logger, read_breast_hetero, run_in_threads, store, upload_breast_hetero,
 )
 
@@ -50,6 +51,13 @@ EXAMPLE_CONF = {
 
 
 # ----------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(autouse=True)
+def _end_computing_sessions():
+    """Each party's computing session (its workers and spill files) ends with the test that started it."""
+    yield
+    close_contexts()
+
 
 @pytest.fixture(scope="module")
 def breast():
@@ -77,6 +85,7 @@ def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=120.0, key_bits
                                party_id=party, roles=roles, federation=federation, tracker=FakeTracker(),
                                logger=quiet_logger(role),
                                computing_opener=None if computing is None else lambda: create_session(computing))
+        tracked(ctx)
         params = HeteroLogisticParam().update(DEFAULT_CONF).update(merged)
         runs[(role, party)] = {"component": cls(params), "ctx": ctx, "inputs": party_inputs,
                                "federation": federation}
@@ -642,6 +651,7 @@ def guest_alone(conf: dict, inputs: dict):
     ctx = ComponentContext(job_id="job", task_id="alone", component_name="hetero_lr_0", role="guest",
                            party_id=GUEST, roles=roles, federation=federation, tracker=FakeTracker(),
                            logger=quiet_logger("guest"))
+    tracked(ctx)
     return HeteroLRGuest(HeteroLogisticParam().update(DEFAULT_CONF).update(conf)).run(ctx, inputs)
 
 

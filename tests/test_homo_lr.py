@@ -22,7 +22,8 @@ from fate_flow.components.homo_lr.client import HomoLRGuest, HomoLRHost, parse_p
 from fate_flow.components.homo_lr.param import HomoLogisticParam
 from fate_flow.computing import ComputingConf, Instances, create_session
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
-from tests.component_harness import (
+from tests.component_harness import (  # noqa: I001
+    close_contexts, tracked,
     DATA, FakeTracker, RecordingFederation, quiet_logger, read_csv, run_in_threads, store,
 )
 
@@ -40,6 +41,13 @@ PLAIN = {"encrypt_param": {"method": None}}
 
 
 # ----------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(autouse=True)
+def _end_computing_sessions():
+    """Each party's computing session (its workers and spill files) ends with the test that started it."""
+    yield
+    close_contexts()
+
 
 @pytest.fixture(scope="module")
 def breast():
@@ -84,6 +92,7 @@ def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=30.0, classes=N
                                party_id=party, roles=roles, federation=federation, tracker=FakeTracker(),
                                logger=quiet_logger(role),
                                computing_opener=None if computing is None else lambda: create_session(computing))
+        tracked(ctx)
         params = get_spec("HomoLR").default_params().update(conf)
         runs[(role, party)] = {"component": classes[role](params), "ctx": ctx, "inputs": party_inputs,
                                "federation": federation}
@@ -421,6 +430,7 @@ def test_predict_reads_the_models_feature_order(breast):
     roles = {"guest": [GUEST], "host": [HOST], "arbiter": [ARBITER]}
     component.ctx = ComponentContext(job_id="j", task_id="t", component_name="homo_lr_0", role="guest",
                                      party_id=GUEST, roles=roles, federation=None, tracker=FakeTracker())
+    tracked(component.ctx)
 
     def scores(table):
         return [row.split(",")[2] for row in component.predict(table, "predict").collect().column("value").to_pylist()]
