@@ -126,6 +126,22 @@ class RecordingFederation(MemoryFederation):
         return obj
 
 
+# contexts whose computing sessions (pool workers, spill files) end with the test; see close_contexts
+OPEN_CONTEXTS: list = []
+
+
+def tracked(ctx):
+    """``ctx``, noted so that ``close_contexts`` ends its computing session after the test."""
+    OPEN_CONTEXTS.append(ctx)
+    return ctx
+
+
+def close_contexts() -> None:
+    """End the computing sessions of every tracked context (a test's outputs read their spill files until then)."""
+    while OPEN_CONTEXTS:
+        OPEN_CONTEXTS.pop().close_computing()
+
+
 def quiet_logger(role: str) -> logging.Logger:
     """A logger of its own for one party that keeps the test output clean."""
     logger = logging.getLogger(f"test.{role}.{uuid.uuid4().hex}")

@@ -87,7 +87,7 @@ def test_load_and_bind_answer_as_fate_flow(served):
 
 def test_online_scores_equal_the_batch_predict_scores(trained, served):
     server, model, batch_scores = trained
-    rows = [row for row in guest_rows(40) if row["id"] in batch_scores][:10]
+    rows = [row for row in guest_rows(569) if row["id"] in batch_scores][:10]
     assert len(rows) == 10
     for row in rows:
         answer = server.post("/federation/v1/inference", request(SERVICE_ID, row))
@@ -160,7 +160,7 @@ def test_a_separate_serving_pulls_the_model_and_answers_for_it(trained, served, 
 
 def test_served_models_survive_a_restart(trained, served):
     server, _, batch_scores = trained
-    row = next(row for row in guest_rows(20) if row["id"] in batch_scores)
+    row = next(row for row in guest_rows(569) if row["id"] in batch_scores)
     server.stop()
     server.start()
     answer = server.post("/federation/v1/inference", request(SERVICE_ID, row))
@@ -211,7 +211,7 @@ def test_cluster_online_scores_equal_the_batch_predict_scores(cluster_served):
     assert loaded["retcode"] == 0, loaded
     assert loaded["data"]["guest"] == {str(GUEST): 0} and loaded["data"]["host"] == {str(HOST): 0}
     assert bound["retcode"] == 0, bound
-    rows = [row for row in guest_rows(40) if row["id"] in batch_scores][:10]
+    rows = [row for row in guest_rows(569) if row["id"] in batch_scores][:10]
     assert len(rows) == 10
     for row in rows:
         answer = cluster[GUEST].post("/federation/v1/inference", request(SERVICE_ID, row))

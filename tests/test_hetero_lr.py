@@ -19,16 +19,18 @@ from sklearn.metrics import roc_auc_score
 from fate_flow.components import ComponentContext, get_spec
 from fate_flow.components.hetero_lr import optim
 from fate_flow.components.hetero_lr.arbiter import HeteroLRArbiter
-from fate_flow.components.hetero_lr.base import batch_rows
 from fate_flow.components.hetero_lr.guest import HeteroLRGuest
 from fate_flow.components.hetero_lr.masking import MaskedSums, decrypt_masked
 from fate_flow.components.hetero_lr.host import HeteroLRHost
 from fate_flow.components.hetero_lr.param import HeteroLogisticParam
 from fate_flow.components.hetero_lr.spec import DEFAULT_CONF
-from fate_flow.computing import Instances
+from fate_flow.components.linear_model.partitioned import batch_count, batch_of, batch_salt
+from fate_flow.computing import ComputingConf, Instances, create_session
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
 from fate_flow.secureprotol import PaillierPublicKey, generate_keypair
-from tests.component_harness import (
+from fate_flow.storage import TableMeta, open_storage
+from tests.component_harness import (  # noqa: I001
+    close_contexts, tracked,
     FakeTracker, RecordingFederation, quiet_logger, read_breast_hetero, run_in_threads, store, upload_breast_hetero,
 )
 
@@ -50,13 +52,21 @@ EXAMPLE_CONF = {
 
 # ----------------------------------------------------------------------------- fixtures
 
+@pytest.fixture(autouse=True)
+def _end_computing_sessions():
+    """Each party's computing session (its workers and spill files) ends with the test that started it."""
+    yield
+    close_contexts()
+
+
 @pytest.fixture(scope="module")
 def breast():
     return read_breast_hetero()
 
 
-def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=120.0, key_bits=KEY_BITS):
-    """Run guest, hosts and arbiter in threads; ``inputs`` maps role (or ("host", i)) to its inputs.
+def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=120.0, key_bits=KEY_BITS, computing=None):
+    """Run guest, hosts and arbiter in threads; ``inputs`` maps role (or ("host", i)) to its inputs;
+    ``computing`` (a ComputingConf) gives each party a computing session of its own.
 
     Returns {party key: {"output", "error", "ctx", "federation"}}; re-raises the first error.
     """
@@ -73,7 +83,9 @@ def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=120.0, key_bits
         federation = RecordingFederation(task_id, role, party, roles, {"board": board, "timeout": timeout})
         ctx = ComponentContext(job_id="job", task_id=task_id, component_name="hetero_lr_0", role=role,
                                party_id=party, roles=roles, federation=federation, tracker=FakeTracker(),
-                               logger=quiet_logger(role))
+                               logger=quiet_logger(role),
+                               computing_opener=None if computing is None else lambda: create_session(computing))
+        tracked(ctx)
         params = HeteroLogisticParam().update(DEFAULT_CONF).update(merged)
         runs[(role, party)] = {"component": cls(params), "ctx": ctx, "inputs": party_inputs,
                                "federation": federation}
@@ -95,9 +107,21 @@ def train_inputs(guest: Instances, host: Instances, eval_data: bool = False) -> 
     return inputs
 
 
-def guest_scores(output) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(labels, scores, types) of the guest's output rows."""
-    rows = [v.split(",") for v in output.data.values.to_pylist()]
+def output_rows(output) -> tuple[list[str], list[str]]:
+    """(ids, values) of the guest's output Table, in its partition order."""
+    block = output.data.collect()
+    return block.column("id").to_pylist(), block.column("value").to_pylist()
+
+
+def guest_scores(output, ids: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(labels, scores, types) of the guest's output rows, in the order of ``ids`` if given (every id must be
+    output once), else in the output's (partition, id) order."""
+    out_ids, values = output_rows(output)
+    if ids is not None:
+        assert sorted(ids) == sorted(out_ids)
+        position = {i: k for k, i in enumerate(out_ids)}
+        values = [values[position[i]] for i in ids]
+    rows = [v.split(",") for v in values]
     return (np.array([float(r[0]) for r in rows]), np.array([float(r[2]) for r in rows]), [r[4] for r in rows])
 
 
@@ -127,7 +151,10 @@ def reference_fit(conf: dict, guest: Instances, hosts: list[Instances], init_gue
     for t in range(conf["max_iter"]):
         lr = lr0 / np.sqrt(1 + t)
         batch_losses, delta_sums = [], [np.zeros_like(w) for w in weights]
-        for rows in batch_rows(len(y), conf.get("batch_size", -1)):
+        batch_num = batch_count(len(y), conf.get("batch_size", -1))
+        salt = batch_salt(conf.get("init_param", {}).get("random_seed"))
+        hashed = batch_of(guest.ids, batch_num, salt)
+        for rows in (np.flatnonzero(hashed == b) for b in range(batch_num)):
             parts = [x[rows] @ w for x, w in zip(xs, weights)]
             u, yb, n = sum(parts), y[rows], len(rows)
             coefs = [weights[0][:-1]] + weights[1:]
@@ -219,11 +246,16 @@ def test_bad_parameters_are_named(conf, name):
         HeteroLogisticParam().update(conf).check()
 
 
-def test_batches_follow_fate_minibatch():
-    assert [len(b) for b in batch_rows(569, 320)] == [320, 249]
-    assert [len(b) for b in batch_rows(569, -1)] == [569]
-    assert [len(b) for b in batch_rows(569, 600)] == [569]
-    assert np.array_equal(np.concatenate(batch_rows(100, 30)), np.arange(100))
+def test_batches_are_drawn_by_id_hash(breast):
+    """FATE's batch count, rows assigned by a salted hash of their id: the same for any row order or split."""
+    guest, _ = breast
+    assert (batch_count(569, 320), batch_count(569, -1), batch_count(569, 600), batch_count(100, 30)) == (2, 1, 1, 4)
+    batches = batch_of(guest.ids, 4, salt=7)
+    assert set(batches) == {0, 1, 2, 3} and all(100 < np.sum(batches == b) < 185 for b in range(4))
+    shuffled = np.random.RandomState(0).permutation(len(guest))
+    np.testing.assert_array_equal(batch_of(guest.ids.take(pa.array(shuffled)), 4, salt=7), batches[shuffled])
+    assert not np.array_equal(batch_of(guest.ids, 4, salt=8), batches)
+    assert set(batch_of(guest.ids, 1, salt=7)) == {0}
 
 
 def test_optimizer_rules_and_updates():
@@ -297,7 +329,7 @@ def test_example_conf_reaches_sklearn_quality_and_matches_the_plaintext_protocol
     conf = seeded_example_conf()
     runs = run_parties(conf, train_inputs(guest, host))
     out = runs[("guest", GUEST)]["output"]
-    labels, scores, types = guest_scores(out)
+    labels, scores, types = guest_scores(out, guest.ids.to_pylist())
     auc = roc_auc_score(labels, scores)
     joined = np.hstack([guest.features, host.features])
     sk = LogisticRegression(max_iter=1000).fit(joined, guest.labels)
@@ -319,7 +351,7 @@ def test_example_conf_reaches_sklearn_quality_and_matches_the_plaintext_protocol
     for party in (("guest", GUEST), ("host", HOST), ("arbiter", ARBITER)):
         assert runs[party]["ctx"].tracker.progress == expected, party
     check_models(runs, iters, conf)
-    check_output_rows(out, scores)
+    check_output_rows(out)
     check_what_each_party_receives(runs, guest, host)
 
 
@@ -343,9 +375,10 @@ def check_models(runs, iters, conf):
     assert runs[("host", HOST)]["output"].data is None
 
 
-def check_output_rows(out, scores):
+def check_output_rows(out):
     assert out.data.schema == {"header": "label,predict_result,predict_score,predict_detail,type", "sid": "id"}
-    for value, score in zip(out.data.values.to_pylist()[:50], scores[:50]):
+    _, scores, _ = guest_scores(out)
+    for value, score in zip(output_rows(out)[1][:50], scores[:50]):
         label, result, text, detail, kind = value.split(",")
         assert int(result) == int(score > 0.5) and label in ("0", "1") and kind == "train"
         detail = json.loads(detail.replace(";", ","))
@@ -363,23 +396,20 @@ def check_what_each_party_receives(runs, guest, host):
     key = next(obj for name, _, _, _, obj in runs[("host", HOST)]["federation"].received
                if name.endswith("paillier_pubkey"))
     n = int(PaillierPublicKey.from_bytes(key).n)
-    assert kinds["host"] == {"paillier_pubkey": {"PPK1"}, "batch_info": {"dict"}, "batch_data_index": {"ids"},
+    assert kinds["host"] == {"paillier_pubkey": {"PPK1"}, "batch_info": {"dict"}, "guest_ids_digest": {"digests"},
                              "fore_gradient": {"PEA1"}, "host_optim_gradient": {"masked"},
                              "converge_flag": {"bool"}}
     assert kinds["arbiter"] == {"batch_info": {"dict"}, "host_gradient": {"PEA1"}, "guest_gradient": {"PEA1"},
                                 "loss": {"PEN1"}, "delta_norm": {"float"}}
     assert kinds["guest"] == {"paillier_pubkey": {"PPK1"}, "host_forward_dict": {"PEA1"},
-                              "loss_intermediate": {"PEN1"}, "host_loss_regular": {"PEN1"},
+                              "host_ids_digest": {"digests"}, "loss_intermediate": {"PEN1"},
+                              "host_loss_regular": {"PEN1"},
                               "guest_optim_gradient": {"masked"}, "converge_flag": {"bool"},
                               "host_prob": {"ids+wx"}}
     for role in ("host", "guest"):
         for name, _, _, _, obj in runs[(role, HOST if role == "host" else GUEST)]["federation"].received:
             if name.endswith("optim_gradient"):
                 assert all(min(v, n - v) > n >> 64 for v in obj), "a decrypted gradient came back unmasked"
-    ids = set(guest.ids.to_pylist())
-    for name, _, _, _, obj in runs[("host", HOST)]["federation"].received:
-        if name.endswith("batch_data_index"):
-            assert set(obj) <= ids
     for name, _, _, _, obj in runs[("guest", GUEST)]["federation"].received:
         if name.endswith("host_prob"):
             wx = obj["wx"]
@@ -395,8 +425,8 @@ def describe(obj) -> str:
         return "float"
     if isinstance(obj, dict):
         return "ids+wx" if set(obj) == {"ids", "wx"} else "dict"
-    if isinstance(obj, list) and obj and all(isinstance(v, str) for v in obj):
-        return "ids"
+    if isinstance(obj, list) and obj and all(isinstance(v, str) and ":" in v for v in obj):
+        return "digests"
     if isinstance(obj, list) and obj and all(isinstance(v, int) and not isinstance(v, bool) for v in obj):
         return "masked"
     return type(obj).__name__
@@ -426,7 +456,7 @@ def test_penalties_match_the_plaintext_protocol(breast, penalty, optimizer, alph
         assert np.sum(fed_h == 0) + np.sum(fed_g[:-1] == 0) > 0  # soft-thresholding zeroes some weights
 
 
-def test_mini_batches_are_aligned_by_the_guest_ids(breast):
+def test_mini_batches_are_drawn_by_id_hash_on_each_party(breast):
     guest, host = breast
     conf = {"optimizer": "sgd", "max_iter": 3, "batch_size": 100, "learning_rate": 0.3, "early_stop": "diff",
             "tol": 1e-12, "init_param": {"init_method": "zeros"}}
@@ -434,10 +464,92 @@ def test_mini_batches_are_aligned_by_the_guest_ids(breast):
     runs = run_parties(conf, train_inputs(guest, shuffled))
     assert_matches_reference(runs, reference_fit({**conf, "penalty": "L2", "alpha": 0.01}, guest, [host],
                                                  np.zeros(11), [np.zeros(20)]))
-    batch_ids = [obj for name, _, _, _, obj in runs[("host", HOST)]["federation"].received
-                 if name.endswith("batch_data_index")]
-    assert [len(b) for b in batch_ids] == [100] * 5 + [69]
-    assert sum(batch_ids, []) == guest.ids.to_pylist()
+    infos = [obj for name, _, _, _, obj in runs[("host", HOST)]["federation"].received if name.endswith("batch_info")]
+    assert infos == [{"batch_size": 100, "batch_num": 6, "batch_salt": 0}]  # no ids cross: each party hashes its own
+
+
+def store_partitioned(instances: Instances, root: Path, name: str, partitions: int):
+    """The instances as a local-storage table hash-partitioned by id, as Intersection leaves them."""
+    storage = open_storage("local", root)
+    data = instances.to_table_data()
+    writer = storage.writer("ns", name, partitions)
+    writer.write_batch(data.ids, data.values)
+    storage.commit(writer, TableMeta("ns", name, partitions=partitions, schema=data.schema), "create")
+    return storage.open("ns", name)
+
+
+def fit_on_partitions(conf: dict, guest: Instances, host: Instances, root: Path, partitions: int, cores: int = 1):
+    """Train (and score the train data) with both parties' tables and the job in ``partitions`` partitions."""
+    inputs = {"guest": {"data": {"train_data": store_partitioned(guest, root / "guest", "g", partitions)}},
+              "host": {"data": {"train_data": store_partitioned(host, root / "host", "h", partitions)}},
+              "arbiter": {"data": {"train_data": None}}}
+    return run_parties(conf, inputs, computing=ComputingConf(partitions=partitions, cores=cores))
+
+
+@pytest.mark.parametrize("batch_size", [-1, 100])
+def test_one_and_sixteen_partitions_give_the_same_model(breast, tmp_path, batch_size):
+    """Batches drawn by id hash and sums added in partition order: the partitioning does not show."""
+    guest, host = breast
+    conf = {**seeded_example_conf(), "max_iter": 3, "batch_size": batch_size}
+    one = fit_on_partitions(conf, guest, host, tmp_path / "one", 1)
+    sixteen = fit_on_partitions(conf, guest, host, tmp_path / "sixteen", 16)
+    (one_g, (one_h,)), (six_g, (six_h,)) = federated_weights(one), federated_weights(sixteen)
+    np.testing.assert_allclose(six_g, one_g, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(six_h, one_h, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(arbiter_losses(sixteen), arbiter_losses(one), rtol=0, atol=1e-9)
+    ids = guest.ids.to_pylist()
+    np.testing.assert_allclose(guest_scores(sixteen[("guest", GUEST)]["output"], ids)[1],
+                               guest_scores(one[("guest", GUEST)]["output"], ids)[1], rtol=0, atol=1e-9)
+    assert sixteen[("guest", GUEST)]["output"].data.partitions == 16
+    forwards = {tag for name, tag, *_ in sixteen[("guest", GUEST)]["federation"].received
+                if name.endswith("host_forward_dict")}
+    assert {tag.split(".")[3] for tag in forwards} == {str(i) for i in range(16)}  # tags fit.iter.batch.partition.piece
+    assert {tag.split(".")[4] for tag in forwards} == {"0"}  # a partition's rows of a batch fit one message
+    if batch_size == -1:
+        reference = reference_fit(conf, guest, [host], np.random.RandomState(1).rand(11),
+                                  [np.random.RandomState(1).rand(20)])
+        assert_matches_reference(sixteen, reference)
+
+
+def test_the_pool_and_small_messages_give_the_inline_model(breast, tmp_path, monkeypatch):
+    """The per-partition kernels (encryption, encrypted dots, scores) on the workers, with each partition's
+    rows of a batch cut into several messages, give the same model."""
+    guest, host = breast
+    conf = {**seeded_example_conf(), "max_iter": 2, "batch_size": 200}
+    inline = fit_on_partitions(conf, guest, host, tmp_path / "inline", 1)
+    monkeypatch.setattr("fate_flow.computing.table.INLINE_ROWS", 0)
+    monkeypatch.setattr("fate_flow.components.linear_model.partitioned.MESSAGE_ROWS", 5)
+    pooled = fit_on_partitions(conf, guest, host, tmp_path / "pool", 16, cores=2)
+    pieces = {tag.split(".")[4] for name, tag, *_ in pooled[("host", HOST)]["federation"].received
+              if name.endswith("fore_gradient")}
+    assert {"0", "1", "2"} <= pieces
+    (inline_g, (inline_h,)), (pooled_g, (pooled_h,)) = federated_weights(inline), federated_weights(pooled)
+    np.testing.assert_allclose(pooled_g, inline_g, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(pooled_h, inline_h, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(arbiter_losses(pooled), arbiter_losses(inline), rtol=0, atol=1e-9)
+
+
+def test_empty_partitions_train_and_predict(breast, tmp_path):
+    """20 rows in 16 partitions: some partitions (and some partitions' batches) have no rows."""
+    guest, host = breast
+    guest, host = guest.take(np.arange(20)), host.take(np.arange(20))
+    conf = {**seeded_example_conf(), "max_iter": 2, "batch_size": 10}
+    one = fit_on_partitions(conf, guest, host, tmp_path / "one", 1)
+    sixteen = fit_on_partitions(conf, guest, host, tmp_path / "sixteen", 16)
+    (one_g, (one_h,)), (six_g, (six_h,)) = federated_weights(one), federated_weights(sixteen)
+    np.testing.assert_allclose(six_g, one_g, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(six_h, one_h, rtol=0, atol=1e-9)
+    blocks = sixteen[("guest", GUEST)]["output"].data.blocks()
+    assert sum(block.num_rows for block in blocks) == 20 and min(block.num_rows for block in blocks) == 0
+
+
+def test_train_data_of_other_ids_stops_the_fit_naming_the_partition(breast, tmp_path):
+    guest, host = breast
+    fewer = host.take(np.arange(1, len(host)))
+    inputs = {"guest": {"data": {"train_data": store(guest, "g")}}, "host": {"data": {"train_data": store(fewer, "h")}},
+              "arbiter": {"data": {"train_data": None}}}
+    with pytest.raises(ValueError, match=r"partition 0 holds other ids than on host 10000 \(569 rows here, 568"):
+        run_parties({"max_iter": 1}, inputs, timeout=5.0)
 
 
 def test_two_hosts_give_the_one_host_model(breast):
@@ -502,12 +614,12 @@ def test_train_validate_then_a_predict_job_with_the_saved_model(breast):
     inputs["arbiter"]["data"]["eval_data"] = None
     runs = run_parties(conf, inputs)
     out = runs[("guest", GUEST)]["output"]
-    labels, scores, types = guest_scores(out)
+    labels, scores, types = guest_scores(out, guest.ids.to_pylist() + eval_guest.ids.to_pylist())
     assert types == ["train"] * len(guest) + ["validate"] * len(rows)
-    assert out.data.ids.to_pylist()[len(guest):] == eval_guest.ids.to_pylist()
     np.testing.assert_allclose(scores[len(guest):], scores[rows])  # same rows, same scores
     np.testing.assert_array_equal(labels[len(guest):], guest.labels[rows])
-    tags = {tag for name, tag, _, _, _ in runs[("guest", GUEST)]["federation"].received if name.endswith("host_prob")}
+    tags = {tag.split(".")[0] for name, tag, _, _, _ in runs[("guest", GUEST)]["federation"].received
+            if name.endswith("host_prob")}
     assert tags == {"validate", "predict"}
 
     models = {role: {"hetero_lr_0": runs[(role, party)]["output"].model}
@@ -517,7 +629,7 @@ def test_train_validate_then_a_predict_job_with_the_saved_model(breast):
                       "host": {"model": models["host"], "data": {"eval_data": store(reordered, "ph")}},
                       "arbiter": {"model": models["arbiter"], "data": {"eval_data": None}}}
     predicted = run_parties(conf, predict_inputs)
-    p_labels, p_scores, p_types = guest_scores(predicted[("guest", GUEST)]["output"])
+    p_labels, p_scores, p_types = guest_scores(predicted[("guest", GUEST)]["output"], eval_guest.ids.to_pylist())
     assert p_types == ["predict"] * len(rows)
     np.testing.assert_allclose(p_scores, scores[len(guest):], atol=1e-12)
     assert predicted[("guest", GUEST)]["output"].model == models["guest"]["hetero_lr_0"]
@@ -539,6 +651,7 @@ def guest_alone(conf: dict, inputs: dict):
     ctx = ComponentContext(job_id="job", task_id="alone", component_name="hetero_lr_0", role="guest",
                            party_id=GUEST, roles=roles, federation=federation, tracker=FakeTracker(),
                            logger=quiet_logger("guest"))
+    tracked(ctx)
     return HeteroLRGuest(HeteroLogisticParam().update(DEFAULT_CONF).update(conf)).run(ctx, inputs)
 
 

@@ -20,9 +20,10 @@ from fate_flow.components.homo_lr.arbiter import HomoLRArbiter
 from fate_flow.components.homo_lr.base import MODEL_META, MODEL_PARAM
 from fate_flow.components.homo_lr.client import HomoLRGuest, HomoLRHost, parse_predict_detail
 from fate_flow.components.homo_lr.param import HomoLogisticParam
-from fate_flow.computing import Instances
+from fate_flow.computing import ComputingConf, Instances, create_session
 from fate_flow.federation.memory import MemoryBoard, MemoryFederation
-from tests.component_harness import (
+from tests.component_harness import (  # noqa: I001
+    close_contexts, tracked,
     DATA, FakeTracker, RecordingFederation, quiet_logger, read_csv, run_in_threads, store,
 )
 
@@ -40,6 +41,13 @@ PLAIN = {"encrypt_param": {"method": None}}
 
 
 # ----------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(autouse=True)
+def _end_computing_sessions():
+    """Each party's computing session (its workers and spill files) ends with the test that started it."""
+    yield
+    close_contexts()
+
 
 @pytest.fixture(scope="module")
 def breast():
@@ -63,8 +71,10 @@ class RecordingHost(TruthRecording, HomoLRHost):
     pass
 
 
-def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=30.0, classes=None, expect_errors=False):
-    """Run guest, hosts and arbiter in threads; ``inputs`` maps role (or ("host", i)) to its inputs.
+def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=30.0, classes=None, expect_errors=False,
+                computing=None):
+    """Run guest, hosts and arbiter in threads; ``inputs`` maps role (or ("host", i)) to its inputs;
+    ``computing`` (a ComputingConf) gives each party a computing session of its own.
 
     Returns {(role, party): {"output" or "error", "component", "ctx", "federation"}}; re-raises
     the first error unless ``expect_errors``.
@@ -80,7 +90,9 @@ def run_parties(conf: dict, inputs: dict, hosts=(HOST,), timeout=30.0, classes=N
         federation = RecordingFederation(task_id, role, party, roles, {"board": board, "timeout": timeout})
         ctx = ComponentContext(job_id="job", task_id=task_id, component_name="homo_lr_0", role=role,
                                party_id=party, roles=roles, federation=federation, tracker=FakeTracker(),
-                               logger=quiet_logger(role))
+                               logger=quiet_logger(role),
+                               computing_opener=None if computing is None else lambda: create_session(computing))
+        tracked(ctx)
         params = get_spec("HomoLR").default_params().update(conf)
         runs[(role, party)] = {"component": classes[role](params), "ctx": ctx, "inputs": party_inputs,
                                "federation": federation}
@@ -104,7 +116,8 @@ def train_inputs(breast, eval_data: bool = False) -> dict:
 
 
 def output_rows(output) -> list[list[str]]:
-    return [value.split(",") for value in output.data.values.to_pylist()]
+    """The fields of the output Table's rows, in its (partition, id) order."""
+    return [value.split(",") for value in output.data.collect().column("value").to_pylist()]
 
 
 def scores_of(output) -> tuple[np.ndarray, np.ndarray]:
@@ -264,7 +277,7 @@ def test_model_messages_and_predict_rows(breast):
     assert param["iters"] == 3 and len(param["loss_history"]) == 3 and param["is_converged"] is False
     assert meta["optimizer"] == "sgd" and meta["fit_intercept"] is True and meta["re_encrypt_batches"] == 2
     assert output.data.schema == {"header": "label,predict_result,predict_score,predict_detail,type", "sid": "id"}
-    assert output.data.ids.to_pylist() == breast["guest"].ids.to_pylist()
+    assert sorted(output.data.collect().column("id").to_pylist()) == sorted(breast["guest"].ids.to_pylist())
     for row in output_rows(output)[:20]:
         label, result, score, detail, kind = row
         detail = parse_predict_detail(detail)
@@ -359,6 +372,32 @@ def test_three_clients_aggregate_by_sample_count(breast):
     assert np.allclose(np.append(weights, intercept), expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("batch_size, pool", [(-1, False), (64, False), (64, True)])
+def test_one_and_sixteen_partitions_give_the_same_model(breast, batch_size, pool, monkeypatch):
+    """Batches by id hash, gradients and losses summed in partition order: 16 partitions (inline or on the
+    pool) train the model one partition does."""
+    conf = {**PLAIN, "max_iter": 3, "batch_size": batch_size, "optimizer": "adam",
+            "init_param": {"init_method": "random_normal", "random_seed": 7}}
+    one = run_parties(conf, train_inputs(breast), computing=ComputingConf(partitions=1))
+    if pool:
+        monkeypatch.setattr("fate_flow.computing.table.INLINE_ROWS", 0)
+    sixteen = run_parties(conf, train_inputs(breast), computing=ComputingConf(partitions=16, cores=2 if pool else 1))
+    for party in ((("guest", GUEST)), ("host", HOST)):
+        w1, b1 = model_weights(one[party]["output"].model)
+        w16, b16 = model_weights(sixteen[party]["output"].model)
+        np.testing.assert_allclose(np.append(w16, b16), np.append(w1, b1), rtol=0, atol=1e-9)
+        assert sixteen[party]["output"].data.partitions == 16
+        by_id = {}
+        for runs in (one, sixteen):
+            block = runs[party]["output"].data.collect()
+            by_id[len(by_id)] = dict(zip(block.column("id").to_pylist(), block.column("value").to_pylist()))
+        assert by_id[0].keys() == by_id[1].keys()
+        np.testing.assert_allclose([float(by_id[1][k].split(",")[2]) for k in by_id[0]],
+                                   [float(v.split(",")[2]) for v in by_id[0].values()], rtol=0, atol=1e-9)
+    losses = [runs[("arbiter", ARBITER)]["output"].model[MODEL_PARAM]["loss_history"] for runs in (one, sixteen)]
+    np.testing.assert_allclose(losses[1], losses[0], rtol=0, atol=1e-9)
+
+
 # ----------------------------------------------------------------------------- predicting
 
 def test_train_and_eval_data_then_a_predict_job_with_the_model(breast):
@@ -388,9 +427,15 @@ def test_predict_reads_the_models_feature_order(breast):
     reversed_columns = test.select_features(list(range(29, -1, -1)))
     component = HomoLRGuest(get_spec("HomoLR").default_params().update(EXAMPLE_CONF))
     component.load_model(model)
-    straight = [row.split(",")[2] for row in component.predict(store(test, "a"), "predict").values.to_pylist()]
-    shuffled = [row.split(",")[2] for row in component.predict(store(reversed_columns, "b"), "predict")
-                .values.to_pylist()]
+    roles = {"guest": [GUEST], "host": [HOST], "arbiter": [ARBITER]}
+    component.ctx = ComponentContext(job_id="j", task_id="t", component_name="homo_lr_0", role="guest",
+                                     party_id=GUEST, roles=roles, federation=None, tracker=FakeTracker())
+    tracked(component.ctx)
+
+    def scores(table):
+        return [row.split(",")[2] for row in component.predict(table, "predict").collect().column("value").to_pylist()]
+
+    straight, shuffled = scores(store(test, "a")), scores(store(reversed_columns, "b"))
     assert np.allclose(np.array(straight, dtype=float), np.array(shuffled, dtype=float), atol=1e-12)
     with pytest.raises(ValueError, match="no feature 'x29'"):
         component.predict(store(test.select_features(list(range(29))), "c"), "predict")

@@ -117,6 +117,11 @@ class Table:
     def partitions(self) -> int:
         return len(self.recipes)
 
+    def select_partitions(self, partitions: list[int]) -> "Table":
+        """The partitions at ``partitions``, in that order, as a table of their own (to work through a big
+        table a few partitions at a time, e.g. to exchange it with another party partition by partition)."""
+        return Table(self.session, [self.recipes[p] for p in partitions], self.rows_hint, self.schema)
+
     # ---- transformations (lazy) -------------------------------------------------------------
 
     def map_partitions(self, function: Callable[[Any], Any], keeps_rows: bool = False) -> "Table":

@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 
 from fate_flow.components.base import ComponentContext
-from fate_flow.components.linear_model.common import (  # noqa: F401
-    LinearModelBase, batch_rows, lr_model_meta, named_weights, select_model_features,
-)
+from fate_flow.components.linear_model.common import LinearModelBase, lr_model_meta, named_weights
+from fate_flow.components.linear_model.partitioned import check_digests, load_instances, partition_digests
 from fate_flow.components.linear_model.optim import ConvergeCheck, Optimizer, add_l2_term, apply_update
 from fate_flow.components.hetero_lr.transfer import HeteroLRTransferVariable
 
@@ -49,10 +48,10 @@ class HeteroLRBase(LinearModelBase):
     def make_converge_check(self) -> ConvergeCheck:
         return ConvergeCheck(self.params.early_stop, self.params.tol)
 
-    def iterate(self, batches: list, train_batch) -> None:
+    def iterate(self, batch_num: int, train_batch) -> None:
         """The guest's and hosts' training loop: every batch per iteration, then the arbiter's verdict.
 
-        ``train_batch(optimizer, batch, suffix)`` runs one batch and returns the update it applied.
+        ``train_batch(optimizer, batch, suffix)`` runs batch number ``batch`` and returns the update it applied.
         """
         p = self.params
         optimizer = Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
@@ -60,8 +59,8 @@ class HeteroLRBase(LinearModelBase):
         for n_iter in range(p.max_iter):
             optimizer.set_iters(n_iter)
             delta_sum = np.zeros_like(self.weights_)
-            for index, batch in enumerate(batches):
-                delta_sum += train_batch(optimizer, batch, (n_iter, index))
+            for batch in range(batch_num):
+                delta_sum += train_batch(optimizer, batch, (n_iter, batch))
             self.is_converged_ = self.sync_convergence(n_iter, delta_sum)
             self.n_iter_ = n_iter + 1
             self.ctx.logger.info("iter %s done, is_converged %s", n_iter, self.is_converged_)
@@ -72,11 +71,33 @@ class HeteroLRBase(LinearModelBase):
     def step(self, optimizer: Optimizer, gradient_sum: np.ndarray, n_rows: int) -> np.ndarray:
         """Mean gradient (+ the L2 term) -> optimizer -> new ``weights_``; returns the update."""
         p = self.params
-        grad = add_l2_term(gradient_sum / n_rows, self.weights_, p.penalty, p.alpha, self.fits_intercept)
+        grad = add_l2_term(gradient_sum / max(n_rows, 1), self.weights_, p.penalty, p.alpha, self.fits_intercept)
         delta = optimizer.apply(grad)
         self.weights_ = apply_update(self.weights_, delta, p.penalty, p.alpha, p.learning_rate,
                                      optimizer.iters, self.fits_intercept)
         return delta
+
+    def load_train_data(self, table):
+        """The train data as persisted partitions (sorted by id), kept for scoring it after the fit."""
+        self.train_input_, self.train_data_ = table, load_instances(self.ctx, table, self.module_name)
+        return self.train_data_
+
+    def load_eval_data(self, table):
+        """Data to score: the fit's partitions when it is the train data, else loaded now."""
+        if getattr(self, "train_input_", None) is table:
+            return self.train_data_
+        return load_instances(self.ctx, table, self.module_name)
+
+    def check_ids_match(self, data, own_variable, other_variable, who: str) -> None:
+        """Swap the per-partition id digests with the other side and fail clearly if any partition differs."""
+        own = partition_digests(data.table)
+        if self.role == "guest":
+            own_variable.remote(own, role="host")
+            for index, digests in enumerate(other_variable.get(idx=-1)):
+                check_digests(own, digests, f"host {self.ctx.parties('host')[index]}")
+        else:
+            own_variable.remote(own, role="guest", idx=0)
+            check_digests(own, other_variable.get(idx=0), who)
 
     def sync_convergence(self, n_iter: int, delta_sum: np.ndarray) -> bool:
         """Send this party's squared update norm (weight_diff only) and get the arbiter's verdict."""

@@ -2,10 +2,14 @@
 
 What each carries (only bytes, ints, strings, bools and numeric arrays cross parties):
   paillier_pubkey        arbiter -> guest, hosts: ``PaillierPublicKey.to_bytes()``
-  batch_info             guest -> hosts, arbiter: {"batch_size", "batch_num"}
-  batch_data_index       guest -> hosts, suffix (batch,): the batch's ids, in the guest's order
-  host_forward_dict      host -> guest, suffix (iter, batch): [[X_h w_h]] (EncryptedArray bytes)
-  fore_gradient          guest -> hosts: [[d]] = [[0.25 u - 0.5 y]] (EncryptedArray bytes)
+  guest_ids_digest       guest -> hosts: one digest per partition of its sorted ids (strings)
+  host_ids_digest        host -> guest: the same of the host's ids
+  batch_info             guest -> hosts, arbiter: {"batch_size", "batch_num", "batch_salt"}: a row's
+                         batch is a salted hash of its id, so no ids are sent (FATE sends them)
+  host_forward_dict      host -> guest, suffix (iter, batch, partition, piece): [[X_h w_h]] of a
+                         piece of the partition's rows in the batch (EncryptedArray bytes)
+  fore_gradient          guest -> hosts, suffix (iter, batch, partition, piece): [[d]] =
+                         [[0.25 u - 0.5 y]] of those rows (EncryptedArray bytes)
   guest_gradient         guest -> arbiter: [[sum d x_g + r]] (masked, EncryptedArray bytes)
   host_gradient          host -> arbiter: [[sum d x_h + r]] (masked, EncryptedArray bytes)
   guest_optim_gradient   arbiter -> guest: the decrypted masked sums (ints mod n)
@@ -16,7 +20,11 @@ What each carries (only bytes, ints, strings, bools and numeric arrays cross par
   delta_norm             guest, hosts -> arbiter, suffix (iter,): squared norm of the
                          iteration's update (only for early_stop weight_diff)
   converge_flag          arbiter -> guest, hosts, suffix (iter,): bool
-  host_prob              host -> guest (predict): {"ids": [...], "wx": X_h w_h}
+  host_prob              host -> guest (predict), suffix (partition,): {"ids": [...], "wx": X_h w_h}
+
+Per-row ciphertexts go one message per piece of at most ``partitioned.MESSAGE_ROWS`` rows of a
+partition, in partition order; a partition with no row in a batch sends nothing for it (both
+parties know, from the same ids). Only d-dimensional sums, losses and flags cross whole.
 """
 from fate_flow.federation.transfer import TransferVariables, Variable
 
@@ -26,7 +34,8 @@ class HeteroLRTransferVariable(TransferVariables):
 
     paillier_pubkey = Variable("paillier_pubkey", src=("arbiter",), dst=("host", "guest"))
     batch_info = Variable("batch_info", src=("guest",), dst=("host", "arbiter"))
-    batch_data_index = Variable("batch_data_index", src=("guest",), dst=("host",))
+    guest_ids_digest = Variable("guest_ids_digest", src=("guest",), dst=("host",))
+    host_ids_digest = Variable("host_ids_digest", src=("host",), dst=("guest",))
     host_forward_dict = Variable("host_forward_dict", src=("host",), dst=("guest",))
     fore_gradient = Variable("fore_gradient", src=("guest",), dst=("host",))
     guest_gradient = Variable("guest_gradient", src=("guest",), dst=("arbiter",))

@@ -7,19 +7,27 @@ the arbiter its masked ``[w * degree, degree]`` (degree = rows processed since t
 aggregation), takes the aggregated model, sends its masked ``[loss * n, n]`` (the loss of
 the aggregated model on its own rows) and gets the arbiter's convergence verdict.
 
+The rows are persisted partitions of Instances (``linear_model.partitioned``). A row's
+mini-batch is a salted hash of its id, so the batches do not depend on the partitioning;
+a batch's gradient and the loss are sums per partition (on the engine's workers) added in
+partition order, then divided by the rows.
+
 ``encrypt_param.method`` Paillier is accepted with FATE's limits (sgd, no L1), but the hosts
 train in the clear here: the masks are what hides each model from the arbiter.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from fate_flow.components.base import TableData
 from fate_flow.components.homo_lr import optim
 from fate_flow.components.linear_model import optim as lm_optim
-from fate_flow.components.linear_model.common import (  # noqa: F401 (parse_predict_detail: tests)
-    batch_rows, parse_predict_detail, prediction_rows, read_instances, select_model_features, sigmoid, signed_labels,
-    union_outputs, with_intercept_column)
+from fate_flow.components.linear_model.common import parse_predict_detail, sigmoid  # noqa: F401 (tests)
+from fate_flow.components.linear_model.partitioned import (
+    batch_count, batch_salt, check_binary_labels, linear_scores, load_instances, model_columns,
+    predict_schema, prediction_block, split_batches, union_tables,
+)
 from fate_flow.components.homo_lr.base import HomoLRBase
 from fate_flow.components.homo_lr.param import PAILLIER
 from fate_flow.components.homo_lr.secure_aggregation import PairwiseMasker, client_key_agreement, header_digest
@@ -30,43 +38,50 @@ class HomoLRClient(HomoLRBase):
 
     def fit(self, table) -> None:
         """Train with the other clients and the arbiter until convergence or ``max_iter``."""
-        data = read_instances(table, "HomoLR", refuse_empty=True)
+        data = self._load(table)
+        self.train_input_, self.train_data_ = table, data
+        check_binary_labels(data.table, data.label_name is not None, "HomoLR", "every client")
         p = self.params
         if p.encrypt_param.method == PAILLIER and self.role == "host":
             self.ctx.logger.warning("encrypt_param.method Paillier: this HomoLR trains the host model in the "
                                     "clear; pairwise masks hide it from the arbiter")
         self.fit_intercept_ = p.init_param.fit_intercept
         self.header_ = list(data.header)
-        x = with_intercept_column(data.features) if self.fit_intercept_ else data.features
-        y = signed_labels(data.labels, "HomoLR", "every client")
         masker = client_key_agreement(self.variables, self._client_index(),
                                       header_digest(self.header_, self.fit_intercept_))
-        self.weights_ = lm_optim.initial_weights(data.n_features, p.init_param, self.fit_intercept_)
+        self.weights_ = lm_optim.initial_weights(len(self.header_), p.init_param, self.fit_intercept_)
         self.loss_history_, self.is_converged_, self.n_iter_ = [], False, 0
         optimizer = lm_optim.Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
-        batches, degree = batch_rows(len(y), p.batch_size), 0
+        batch_num, salt = batch_count(data.count, p.batch_size), batch_salt(p.init_param.random_seed)
+        batches, sizes = split_batches(data.table, batch_num, salt)
+        sizes, degree = sizes.sum(axis=0), 0
         for n_iter in range(p.max_iter):
             optimizer.set_iters(n_iter)
-            for rows in batches:
-                self._train_batch(optimizer, x[rows], y[rows], n_iter)
-            degree += len(y)
+            for batch, rows in zip(batches, sizes):
+                if rows:
+                    self._train_batch(optimizer, batch, int(rows), n_iter)
+            degree += data.count
             self.n_iter_ = n_iter + 1
             if self.is_aggregation_round(n_iter):
-                self.is_converged_ = self._aggregate(masker, x, y, degree, n_iter)
+                self.is_converged_ = self._aggregate(masker, data, degree, n_iter)
                 degree = 0
             self.report_progress(n_iter)
             if self.is_converged_:
                 break
 
-    def _train_batch(self, optimizer: lm_optim.Optimizer, x: np.ndarray, y: np.ndarray, n_iter: int) -> None:
+    def _load(self, table):
+        return load_instances(self.ctx, table, "HomoLR", refuse_empty=True)
+
+    def _train_batch(self, optimizer: lm_optim.Optimizer, batch, n_rows: int, n_iter: int) -> None:
+        """One mini-batch (a table): the gradient summed per partition in partition order, its mean, the update."""
         p = self.params
-        grad = optim.mean_gradient(x, y, self.weights_)
+        grad = batch.aggregate(functools.partial(optim.gradient_kernel, self.weights_, self.fit_intercept_)) / n_rows
         grad = lm_optim.add_l2_term(grad, self.weights_, p.penalty, p.alpha, self.fit_intercept_)
         delta = optimizer.apply(grad)
         self.weights_ = lm_optim.apply_update(self.weights_, delta, p.penalty, p.alpha, p.learning_rate, n_iter,
                                            self.fit_intercept_)
 
-    def _aggregate(self, masker: PairwiseMasker, x: np.ndarray, y: np.ndarray, degree: int, n_iter: int) -> bool:
+    def _aggregate(self, masker: PairwiseMasker, data, degree: int, n_iter: int) -> bool:
         """One aggregation round: masked model out, aggregated model in, masked loss out, verdict in."""
         suffix = (n_iter,)
         self.variables.model.remote(self.mask_model(masker, self.weights_, degree, n_iter), role="arbiter",
@@ -77,10 +92,10 @@ class HomoLRClient(HomoLRBase):
                              f"expected {self.weights_.shape}")
         self.weights_ = aggregated
         p = self.params
-        loss = optim.mean_log_loss(x, y, self.weights_)
-        loss += lm_optim.penalty_loss(self.weights_, p.penalty, p.alpha, self.fit_intercept_)
+        loss = data.table.aggregate(functools.partial(optim.loss_kernel, self.weights_, self.fit_intercept_))
+        loss = loss / data.count + lm_optim.penalty_loss(self.weights_, p.penalty, p.alpha, self.fit_intercept_)
         self.loss_history_.append(loss)
-        n = float(len(y))
+        n = float(data.count)
         self.variables.loss.remote(masker.mask(np.array([loss * n, n]), f"loss.{n_iter}"), role="arbiter",
                                    idx=0, suffix=suffix)
         flag = self.variables.is_converge.get(idx=0, suffix=suffix)
@@ -102,15 +117,23 @@ class HomoLRClient(HomoLRBase):
 
     # ---- predict ----------------------------------------------------------------------------
 
-    def predict(self, table, kind: str) -> TableData:
-        """Score this party's rows with the (aggregated) model; ``kind`` is the row type."""
-        data = select_model_features(read_instances(table, "HomoLR", refuse_empty=True), self.header_)
-        coef = self.weights_[:len(self.header_)]
-        score = data.features @ coef + (self.weights_[-1] if self.fit_intercept_ else 0.0)
-        return prediction_rows(data, sigmoid(score), self.params.predict_param.threshold, kind)
+    def predict(self, table, kind: str):
+        """Score this party's rows with the (aggregated) model, per partition; ``kind`` is the row type."""
+        data = self.train_data_ if getattr(self, "train_input_", None) is table else self._load(table)
+        model_columns(data.header, self.header_)
+        intercept = float(self.weights_[-1]) if self.fit_intercept_ else 0.0
+        kernel = functools.partial(predict_kernel, self.header_, self.weights_[:len(self.header_)], intercept,
+                                   self.params.predict_param.threshold, kind)
+        return data.table.map_values(kernel).with_schema(predict_schema(data.sid_name))
 
-    def combine_outputs(self, results: list) -> TableData | None:
-        return union_outputs(results)
+    def combine_outputs(self, results: list):
+        return union_tables(results)
+
+
+def predict_kernel(header: list, coef: np.ndarray, intercept: float, threshold: float, kind: str, block):
+    """Kernel: a partition's predict rows (stored form)."""
+    score = linear_scores(block, header, coef, intercept)
+    return prediction_block(block.ids, block.labels, sigmoid(score), threshold, kind)
 
 
 class HomoLRGuest(HomoLRClient):

@@ -1,5 +1,5 @@
-"""What HeteroLR's and HomoLR's parties share: data reading, mini-batches, the sigmoid, and the
-model-message and data-key parts of FATE's ``ModelBase.run`` dispatch."""
+"""What HeteroLR's and HomoLR's parties share: the sigmoid, the model messages, and the data-key
+part of FATE's ``ModelBase.run`` dispatch (their partitioned data is ``partitioned``'s)."""
 from __future__ import annotations
 
 import json
@@ -7,10 +7,7 @@ from typing import Any
 
 import numpy as np
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput, TableData
+from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 
 
 # the arbiters' per-iteration loss metric (namespace "train", name "loss")
@@ -33,49 +30,9 @@ def named_weights(weights: np.ndarray, header: list[str], fit_intercept: bool) -
     return {name: float(w) for name, w in zip(header, coef)}, intercept
 
 
-def signed_labels(labels: np.ndarray | None, module: str, who: str) -> np.ndarray:
-    """FATE's label mapping y = 1 if label == 1 else -1; ValueError without labels or beyond two classes.
-
-    ``who`` names the parties that need labels, for the message ("the guest", "every client").
-    """
-    if labels is None:
-        raise ValueError(f"the train data has no label: {module} needs DataIO with_label on {who}")
-    classes = np.unique(labels)
-    if len(classes) > 2:
-        raise ValueError(f"{module} here is binary only; the labels have {len(classes)} classes "
-                         f"(one-vs-rest is not supported)")
-    return np.where(labels == 1, 1.0, -1.0)
-
-
 def with_intercept_column(features: np.ndarray) -> np.ndarray:
     """The features with a last column of ones, whose weight is the intercept."""
     return np.hstack([features, np.ones((features.shape[0], 1))])
-
-
-def read_instances(table, module: str, refuse_empty: bool = False):
-    """The table's rows as Instances; ValueError for a missing table, several tables or (if asked) no rows."""
-    from fate_flow.computing import Instances
-
-    if isinstance(table, list):
-        if len(table) != 1:
-            raise ValueError(f"{module} takes one table per data input, got {len(table)}")
-        table = table[0]
-    if table is None:
-        raise ValueError(f"{module} got no table for its data input")
-    instances = Instances.from_table(table)
-    if refuse_empty and len(instances) == 0:
-        raise ValueError(f"{module} got an empty table")
-    return instances
-
-
-def batch_rows(n_rows: int, batch_size: int) -> list[np.ndarray]:
-    """FATE's MiniBatch split: consecutive chunks of ``batch_size`` rows, the last one the rest.
-
-    ``batch_size`` -1 (or at least ``n_rows``) gives one batch of every row.
-    """
-    if batch_size == -1 or batch_size >= n_rows:
-        return [np.arange(n_rows)]
-    return [np.arange(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -162,58 +119,16 @@ class LinearModelBase(ComponentBase):
         raise NotImplementedError
 
     def combine_outputs(self, results: list):
-        """Output data from the predict results (None for parties without predictions)."""
+        """Output data (a Table) from the predict results (None for parties without predictions)."""
         return None
 
 
 PREDICT_HEADER = "label,predict_result,predict_score,predict_detail,type"
 
 
-def union_outputs(results: list) -> TableData | None:
-    """Union of the predict outputs; an id already output (train) is not repeated (FATE's union)."""
-    results = [r for r in results if r is not None]
-    if not results:
-        return None
-    ids, values = [results[0].ids], [results[0].values]
-    seen = results[0].ids
-    for result in results[1:]:
-        fresh = pc.invert(pc.is_in(result.ids, value_set=seen))
-        ids.append(result.ids.filter(fresh))
-        values.append(result.values.filter(fresh))
-        seen = pa.concat_arrays([seen, ids[-1]])
-    return TableData(ids=pa.concat_arrays(ids), values=pa.concat_arrays(values), schema=results[0].schema)
-
-
-def prediction_rows(data, prob: np.ndarray, threshold: float, kind: str) -> TableData:
-    """FATE's predict rows ``label,predict_result,predict_score,predict_detail,type``.
-
-    predict_detail is the JSON ``{"0": 1-p, "1": p}`` written with separators (";", ":")
-    so that the row still splits on ",".
-    """
-    label = pa.array(["None"] * len(data)) if data.labels is None else _number_text(data.labels)
-    result = pc.cast(pa.array((prob > threshold).astype(np.int64)), pa.string())
-    score = _float_text(prob)
-    detail = pc.binary_join_element_wise(pa.scalar('{"0":'), _float_text(1.0 - prob), pa.scalar(';"1":'), score,
-                                         pa.scalar("}"), "")
-    kinds = pa.array([kind] * len(data), type=pa.string())
-    values = pc.binary_join_element_wise(label, result, score, detail, kinds, ",")
-    return TableData(ids=data.ids, values=values, schema={"header": PREDICT_HEADER, "sid": data.sid_name})
-
-
 def parse_predict_detail(text: str) -> dict[str, float]:
     """Read back a predict_detail field written by ``prediction_rows``."""
     return json.loads(text.replace(";", ","))
-
-
-def _float_text(values: np.ndarray) -> pa.Array:
-    return pc.cast(pa.array(np.asarray(values, dtype=np.float64)), pa.string())
-
-
-def _number_text(values: np.ndarray) -> pa.Array:
-    """Labels as text: integral values without a decimal point ("1", not "1.0")."""
-    if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
-        return pc.cast(pa.array(values.astype(np.int64)), pa.string())
-    return _float_text(values)
 
 
 def select_model_features(instances, header: list[str]):
