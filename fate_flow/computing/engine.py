@@ -64,6 +64,21 @@ def conf_for_job(job_parameters: dict, defaults: Any, scratch: str) -> Computing
                          spark_master=str(spark_conf.pop("master", defaults.spark_master)), spark_conf=spark_conf)
 
 
+_in_worker = False
+
+
+def mark_worker() -> None:
+    """Called by an engine in each worker before it runs a job (pool worker, Spark executor)."""
+    global _in_worker
+    _in_worker = True
+
+
+def in_worker() -> bool:
+    """True inside an engine's worker: kernels there should not start pools of their own (the
+    engine already spreads partitions over the cores); False in the task process, inline runs too."""
+    return _in_worker
+
+
 SPARK_INSTALL_HINT = ("the Spark engine (job_parameters.backend 1, or computing.engine spark in service_conf.yaml) "
                       "needs pyspark and Java 17: pip install -e '.[spark]'")
 

@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
-from fate_flow.computing.engine import LOCAL, Engine
+from fate_flow.computing.engine import LOCAL, Engine, mark_worker
 from fate_flow.utils.pool_owner import exit_with_owner
 
 
@@ -81,4 +81,5 @@ class LocalEngine(Engine):
 def _call(function_payload: bytes, item_payload: bytes) -> Any:
     import cloudpickle
 
+    mark_worker()
     return cloudpickle.loads(function_payload)(cloudpickle.loads(item_payload))

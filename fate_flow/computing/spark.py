@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
-from fate_flow.computing.engine import SPARK, ComputingConf, Engine, EngineError
+from fate_flow.computing.engine import SPARK, ComputingConf, Engine, EngineError, mark_worker
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -140,6 +140,7 @@ def _run_on_executor(function: Callable[[Any], Any], pair: tuple[int, bytes]) ->
     from pyspark import cloudpickle
 
     index, blob = pair
+    mark_worker()
     try:
         return cloudpickle.dumps((True, function(pickle.loads(blob))))
     except Exception as exc:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import multiprocessing
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fate_flow.components.linear_model.common import PREDICT_HEADER
+from fate_flow.computing.engine import in_worker
 
 
 # ---- loading ------------------------------------------------------------------------------
@@ -255,11 +255,6 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def in_computing_worker() -> bool:
-    """True in a worker of the engine's pool (the task process itself is not a multiprocessing child)."""
-    return multiprocessing.parent_process() is not None
-
-
 # this process's copy of the job's Paillier public key (see ``worker_public_key``)
 _KEYS: dict = {}
 
@@ -272,7 +267,7 @@ def worker_public_key(public_key):
     pool is turned off: the engine already spreads partitions over the cores, a Paillier pool
     per worker would only oversubscribe them.
     """
-    if in_computing_worker():
+    if in_worker():
         from fate_flow.secureprotol import set_parallelism
 
         set_parallelism(1)
