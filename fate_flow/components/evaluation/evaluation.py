@@ -38,16 +38,16 @@ class Evaluation(ComponentBase):
         by_type = {t: mask for t, mask in masks.items() if mask.any()}
         train = None
         for row_type, rows in by_type.items():
-            values = predictions[rows] if self.params.eval_type == MULTI else scores[rows]
+            values = _rows(predictions if self.params.eval_type == MULTI else scores, rows)
             psi_train = train if self.params.eval_type == BINARY and row_type == "validate" else None
-            records = evaluate(self.params.eval_type, labels[rows], values, metrics=self.params.metrics,
+            records = evaluate(self.params.eval_type, _rows(labels, rows), values, metrics=self.params.metrics,
                                pos_label=self.params.pos_label, component_name=source, psi_train=psi_train)
             for record in records:
                 if record.data:
                     ctx.tracker.log_metric_data(row_type, record.name, record.data)
                 ctx.tracker.set_metric_meta(row_type, record.name, record.meta)
             if row_type == "train":
-                train = (scores[rows], labels[rows])
+                train = (_rows(scores, rows), _rows(labels, rows))
             ctx.logger.info("evaluated %s rows of %s (%s)", int(rows.sum()), source, row_type)
 
 
@@ -67,7 +67,22 @@ def read_predictions(session: Any, table: Any) -> tuple[np.ndarray, np.ndarray, 
         offset += len(part["types"])
     if not offset:
         raise ValueError(f"table {table.meta.namespace}.{table.meta.name} has no rows to evaluate")
-    return tuple(np.concatenate([part[key] for part in parts]) for key in ("labels", "predictions", "scores", "types"))
+    keys = ("labels", "predictions", "scores", "types")
+    columns = {key: np.empty(offset, dtype=parts[0][key].dtype) for key in keys}
+    start = 0
+    parts.reverse()
+    while parts:  # each part is freed once copied: the columns never sit in memory twice
+        part = parts.pop()
+        size = len(part["types"])
+        for key in keys:
+            columns[key][start:start + size] = part[key]
+        start += size
+    return tuple(columns[key] for key in keys)
+
+
+def _rows(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``values[mask]``, without a copy when every row is selected (a train-only table)."""
+    return values if mask.all() else values[mask]
 
 
 def prediction_columns(block: Any) -> dict[str, Any]:
