@@ -45,6 +45,9 @@ class LocalEngine(Engine):
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in pending:
             future.cancel()
+        # the jobs already running finish before the error is raised: the caller then cleans up
+        # their spills for good, and no worker writes into a directory after it was removed
+        wait(futures)
         failed = [f for f in futures if f.done() and not f.cancelled() and f.exception() is not None]
         if failed:
             raise failed[0].exception()

@@ -19,6 +19,7 @@ import itertools
 import operator
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -325,7 +326,9 @@ def _upper(rows: int | float | None) -> int | None:
 
 def create_engine(conf: ComputingConf, scratch: str | None = None) -> Engine:
     """The engine ``conf`` names, spilling under ``scratch`` (default: conf.scratch or a temp dir)."""
-    scratch = scratch or conf.scratch or tempfile.mkdtemp(prefix="fate_flow_computing-")
+    # named, not created: the directory appears with the first spill, so a session that never
+    # spills leaves nothing behind even if nobody closes it
+    scratch = scratch or conf.scratch or str(Path(tempfile.gettempdir()) / f"fate_flow_computing-{uuid.uuid4().hex}")
     if conf.engine == LOCAL:
         from fate_flow.computing.local import LocalEngine
 
