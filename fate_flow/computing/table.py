@@ -197,10 +197,12 @@ class Table:
 
     def collect(self, limit: int = COLLECT_LIMIT) -> Any:
         """Every row as one block, in partition order; ValueError past ``limit`` rows (for small tables)."""
-        sizes = self.map_reduce(rx.block_len)
-        if sum(sizes) > limit:
-            raise ValueError(f"collect() of {sum(sizes)} rows is over its limit of {limit}: "
-                             "compute on the partitions instead")
+        # the row hint is an upper bound: a table it keeps under the limit is not computed twice
+        if self.rows_hint is None or self.rows_hint > limit:
+            rows = self.count()
+            if rows > limit:
+                raise ValueError(f"collect() of {rows} rows is over its limit of {limit}: "
+                                 "compute on the partitions instead")
         return rx.concat_blocks(self.session.run(rx.compute, self.recipes, self.rows_hint))
 
     def blocks(self) -> list:
