@@ -1,6 +1,7 @@
 """Evaluation: metrics of the predictions of upstream components, logged as FATE 1.4 logs them."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pyarrow.compute as pc
 
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 from fate_flow.components.evaluation.metrics import BINARY, MULTI, evaluate
+from fate_flow.components.evaluation.sorted_scores import SortedScores, merge_sorted, split_by_label
 
 PREDICT_FIELDS = 5  # label, predict_result, predict_score, predict_detail, type
 TYPE_ORDER = ("train", "validate", "predict")
@@ -33,22 +35,81 @@ class Evaluation(ComponentBase):
         return ComponentOutput()
 
     def _evaluate_table(self, ctx, table, source: str) -> None:
-        labels, predictions, scores, types = read_predictions(ctx.computing, table)
-        masks = {t: types == code for code, t in enumerate(TYPE_ORDER)}
-        by_type = {t: mask for t, mask in masks.items() if mask.any()}
+        if self.params.eval_type == BINARY:
+            data_sets = read_binary_scores(ctx.computing, table, self.params.pos_label)
+        else:
+            data_sets = self._read_rows(ctx.computing, table)
         train = None
-        for row_type, rows in by_type.items():
-            values = _rows(predictions if self.params.eval_type == MULTI else scores, rows)
+        for row_type, data in data_sets.items():
             psi_train = train if self.params.eval_type == BINARY and row_type == "validate" else None
-            records = evaluate(self.params.eval_type, _rows(labels, rows), values, metrics=self.params.metrics,
+            # binary: one SortedScores; multi/regression: (labels, predicted labels or scores)
+            labels, values = (data, None) if isinstance(data, SortedScores) else data
+            records = evaluate(self.params.eval_type, labels, values, metrics=self.params.metrics,
                                pos_label=self.params.pos_label, component_name=source, psi_train=psi_train)
             for record in records:
                 if record.data:
                     ctx.tracker.log_metric_data(row_type, record.name, record.data)
                 ctx.tracker.set_metric_meta(row_type, record.name, record.meta)
             if row_type == "train":
-                train = (_rows(scores, rows), _rows(labels, rows))
-            ctx.logger.info("evaluated %s rows of %s (%s)", int(rows.sum()), source, row_type)
+                train = data
+            rows = data.n if values is None else len(values)
+            ctx.logger.info("evaluated %s rows of %s (%s)", rows, source, row_type)
+
+    def _read_rows(self, session: Any, table: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per row type present: (labels, predicted labels for multi or scores for regression)."""
+        labels, predictions, scores, types = read_predictions(session, table)
+        values = predictions if self.params.eval_type == MULTI else scores
+        data_sets = {}
+        for code, row_type in enumerate(TYPE_ORDER):
+            rows = types == code
+            if rows.any():
+                data_sets[row_type] = (_rows(labels, rows), _rows(values, rows))
+        return data_sets
+
+
+def read_binary_scores(session: Any, table: Any, pos_label: Any) -> dict[str, SortedScores]:
+    """Per row type present, its scores split by label and sorted (16 bytes a row).
+
+    Each worker sorts its partition's runs; the driver merges the runs of each type, freeing
+    them as it goes, and never holds labels, row types or the rows' text.
+    """
+    parts = session.load(table).map_reduce(functools.partial(binary_runs, pos_label=pos_label))
+    _check_parts(parts, table)
+    data_sets = {}
+    for code, row_type in enumerate(TYPE_ORDER):
+        pos = [part["runs"][code][0] for part in parts if code in part["runs"]]
+        neg = [part["runs"][code][1] for part in parts if code in part["runs"]]
+        for part in parts:
+            part["runs"].pop(code, None)
+        if pos:
+            data_sets[row_type] = SortedScores(merge_sorted(pos), merge_sorted(neg))
+    return data_sets
+
+
+def binary_runs(block: Any, pos_label: Any) -> dict[str, Any]:
+    """One partition's sorted (positive, negative) scores per row type code."""
+    columns = prediction_columns(block)
+    if columns["bad_row"] >= 0:
+        return {"bad_row": columns["bad_row"], "rows": 0, "runs": {}}
+    runs = {}
+    for code in np.unique(columns["types"]):
+        if code < 0:
+            continue
+        rows = columns["types"] == code
+        runs[int(code)] = split_by_label(_rows(columns["labels"], rows), _rows(columns["scores"], rows), pos_label)
+    return {"bad_row": -1, "rows": len(columns["types"]), "runs": runs}
+
+
+def _check_parts(parts: list[dict], table: Any) -> None:
+    """Raise on the first malformed row (numbered across partitions) or an empty table."""
+    offset = 0
+    for part in parts:
+        if part["bad_row"] >= 0:
+            raise ValueError(f"row {offset + part['bad_row'] + 1} is not a prediction "
+                             "(label,predict_result,predict_score,predict_detail,type)")
+        offset += part["rows"]
+    if not offset:
+        raise ValueError(f"table {table.meta.namespace}.{table.meta.name} has no rows to evaluate")
 
 
 def read_predictions(session: Any, table: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -59,14 +120,10 @@ def read_predictions(session: Any, table: Any) -> tuple[np.ndarray, np.ndarray, 
     for any other type.
     """
     parts = session.load(table).map_reduce(prediction_columns)
-    offset = 0
     for part in parts:
-        if part["bad_row"] >= 0:
-            raise ValueError(f"row {offset + part['bad_row'] + 1} is not a prediction "
-                             "(label,predict_result,predict_score,predict_detail,type)")
-        offset += len(part["types"])
-    if not offset:
-        raise ValueError(f"table {table.meta.namespace}.{table.meta.name} has no rows to evaluate")
+        part["rows"] = len(part["types"])
+    _check_parts(parts, table)
+    offset = sum(part["rows"] for part in parts)
     keys = ("labels", "predictions", "scores", "types")
     columns = {key: np.empty(offset, dtype=parts[0][key].dtype) for key in keys}
     start = 0

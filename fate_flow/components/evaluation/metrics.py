@@ -33,6 +33,8 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
+from fate_flow.components.evaluation.sorted_scores import SortedScores
+
 ROUND_NUM = 6
 
 BINARY = "binary"
@@ -207,16 +209,6 @@ def _labels_array(labels: Any, n: int) -> np.ndarray:
     return arr
 
 
-def _binary_inputs(labels: Any, scores: Any, pos_label: Any = 1) -> tuple[np.ndarray, np.ndarray]:
-    """(y in {0, 1} as int64, scores as float64); ``y = label == pos_label``."""
-    s = _scores_array(scores)
-    raw = _labels_array(labels, s.size)
-    y = np.asarray(raw == pos_label, dtype=np.int64)
-    if y.shape != s.shape:  # comparison of incompatible types collapsed to a scalar
-        y = np.array([1 if v == pos_label else 0 for v in raw.tolist()], dtype=np.int64)
-    return y, s
-
-
 def _need_both_classes(pos: int, neg: int, metric: str) -> None:
     if pos == 0 or neg == 0:
         only = "negative" if pos == 0 else "positive"
@@ -224,35 +216,22 @@ def _need_both_classes(pos: int, neg: int, metric: str) -> None:
                          f"all {pos + neg} labels are {only}")
 
 
-class _Counter:
-    """Confusion counts of ``score > threshold`` for many thresholds at once."""
-
-    def __init__(self, y: np.ndarray, s: np.ndarray) -> None:
-        order = np.argsort(s, kind="mergesort")
-        self.scores_asc = s[order]
-        self.cum_pos = np.concatenate(([0], np.cumsum(y[order])))
-        self.n = int(s.size)
-        self.pos = int(self.cum_pos[-1])
-        self.neg = self.n - self.pos
-
-    def counts(self, thresholds: Sequence[float]) -> dict[str, np.ndarray]:
-        t = np.asarray(thresholds, dtype=float)
-        at_or_below = np.searchsorted(self.scores_asc, t, side="right")
-        tp = self.pos - self.cum_pos[at_or_below]
-        fp = (self.n - at_or_below) - tp
-        return {"tp": tp, "fp": fp, "fn": self.pos - tp, "tn": self.neg - fp}
+def _sorted(labels: Any, scores: Any, pos_label: Any) -> SortedScores:
+    """The checked inputs of a binary metric, as positives' and negatives' sorted scores."""
+    s = _scores_array(scores)
+    return SortedScores.from_labels(_labels_array(labels, s.size), s, pos_label)
 
 
-def _step_thresholds(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _step_thresholds(ss: SortedScores) -> tuple[np.ndarray, np.ndarray]:
     """FATE ``cut_by_step``: 100 thresholds from the distinct scores, descending."""
-    distinct_desc = np.unique(s)[::-1]
-    idx = np.floor(distinct_desc.size * _STEP_CUTS).astype(np.int64)
-    return distinct_desc[idx], _STEP_CUTS.copy()
+    distinct = ss.distinct_count()
+    idx = np.floor(distinct * _STEP_CUTS).astype(np.int64)
+    return ss.distinct_desc_at(idx, distinct), _STEP_CUTS.copy()
 
 
-def _quantile_thresholds(s: np.ndarray) -> np.ndarray:
+def _quantile_thresholds(ss: SortedScores) -> np.ndarray:
     """FATE ``cut_by_quantile`` without removing duplicates: 21 'nearest' quantiles, ascending."""
-    return np.sort(np.quantile(s, _QUANTILES, method="nearest"))
+    return np.sort(ss.quantiles(_QUANTILES))
 
 
 def _precision_values(counts: dict[str, np.ndarray], impute: float = 1.0) -> np.ndarray:
@@ -292,19 +271,20 @@ def _best_y_per_x(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 # binary classification
 # ---------------------------------------------------------------------------------------------
 
-def auc(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1) -> float:
+# Every binary metric takes ``(labels, scores, pos_label)`` or one ``SortedScores`` in place of
+# the labels (then ``scores`` is not used): the component builds that once per data set.
+
+def _inputs(labels: Any, scores: Any, pos_label: Any) -> SortedScores:
+    return labels if isinstance(labels, SortedScores) else _sorted(labels, scores, pos_label)
+
+
+def auc(labels: Any, scores: Any = None, pos_label: Any = 1) -> float:
     """Area under the ROC curve (exact; ties count one half, as ``roc_auc_score``)."""
-    y, s = _binary_inputs(labels, scores, pos_label)
-    pos = int(y.sum())
-    neg = y.size - pos
-    if pos == 0 or neg == 0:
+    ss = _inputs(labels, scores, pos_label)
+    if ss.n_pos == 0 or ss.n_neg == 0:
         raise ValueError("auc is not defined when only one class is present in labels "
-                         f"({y.size} rows, all {'negative' if pos == 0 else 'positive'})")
-    _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
-    # average 1-based rank of every tie group
-    avg_rank = np.cumsum(counts) - (counts - 1) / 2.0
-    rank_sum = float(avg_rank[inverse.reshape(-1)][y == 1].sum())
-    return (rank_sum - pos * (pos + 1) / 2.0) / (pos * neg)
+                         f"({ss.n} rows, all {'negative' if ss.n_pos == 0 else 'positive'})")
+    return ss.mann_whitney() / (ss.n_pos * ss.n_neg)
 
 
 class RocCurve(NamedTuple):
@@ -313,34 +293,38 @@ class RocCurve(NamedTuple):
     thresholds: np.ndarray
 
 
-def roc_curve_full(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1) -> RocCurve:
+def _roc(ss: SortedScores, ranks_of: Any) -> RocCurve:
+    """The ROC points at the ranks ``ranks_of(size)`` of the full curve of ``size`` points.
+
+    The full curve is the corners of ``SortedScores.corners``, led by ``(0, 0)`` at threshold
+    ``max + 1`` only when the top score is a negative (the rule of the scikit-learn version
+    FATE 1.4 ran; current scikit-learn always adds it, with threshold ``inf``).
+    """
+    _need_both_classes(ss.n_pos, ss.n_neg, "roc")
+    top = ss.all[-1:]
+    lead = int(ss.at_or_above(top)[1][0] > 0)
+    wanted: list[np.ndarray] = []
+
+    def corner_ranks(count: int) -> np.ndarray:
+        wanted.append(np.asarray(ranks_of(count + lead), dtype=np.int64))
+        return wanted[0][wanted[0] >= lead] - lead
+
+    _, tps, fps, thresholds = ss.corners(corner_ranks)
+    if lead and wanted[0].size and wanted[0][0] == 0:
+        tps, fps, thresholds = np.r_[0, tps], np.r_[0, fps], np.r_[top[0] + 1, thresholds]
+    return RocCurve(fps / ss.n_neg, tps / ss.n_pos, thresholds)
+
+
+def roc_curve_full(labels: Any, scores: Any = None, pos_label: Any = 1) -> RocCurve:
     """ROC corners as sklearn's ``roc_curve(drop_intermediate=True)`` computes them.
 
-    Thresholds are the distinct scores, descending; collinear points are dropped. A leading
-    ``(0, 0)`` point with threshold ``max + 1`` is added only when the top score is a
-    negative (the rule of the scikit-learn version FATE 1.4 ran; current scikit-learn always
-    adds it, with threshold ``inf``). The recorded FATE answers start at the top score.
+    Thresholds are the distinct scores, descending; collinear points are dropped (see `_roc`
+    for the leading point). The recorded FATE answers start at the top score.
     """
-    y, s = _binary_inputs(labels, scores, pos_label)
-    order = np.argsort(s, kind="mergesort")[::-1]
-    s_desc = s[order]
-    y_desc = y[order]
-    last_of_group = np.r_[np.nonzero(np.diff(s_desc))[0], s_desc.size - 1]
-    tps = np.cumsum(y_desc)[last_of_group]
-    fps = 1 + last_of_group - tps
-    thresholds = s_desc[last_of_group]
-    if tps.size > 2:
-        keep = np.nonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])[0]
-        tps, fps, thresholds = tps[keep], fps[keep], thresholds[keep]
-    if fps[0] != 0:
-        tps = np.r_[0, tps]
-        fps = np.r_[0, fps]
-        thresholds = np.r_[thresholds[0] + 1, thresholds]
-    _need_both_classes(int(tps[-1]), int(fps[-1]), "roc")
-    return RocCurve(fps / fps[-1], tps / tps[-1], thresholds)
+    return _roc(_inputs(labels, scores, pos_label), np.arange)
 
 
-def roc_curve(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1) -> RocCurve:
+def roc_curve(labels: Any, scores: Any = None, pos_label: Any = 1) -> RocCurve:
     """The ROC points FATE records (``<cpn>_roc``), in descending-threshold order.
 
     The full curve (`roc_curve_full`) is reduced to the thresholds at index
@@ -349,10 +333,8 @@ def roc_curve(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1
     and zips the three lists, which drops that end point again: the recorded answers hold 100
     points ending below fpr 1, and so does this function.
     """
-    full = roc_curve_full(labels, scores, pos_label)
-    size = full.thresholds.size
-    idx = np.unique(np.floor(size * _STEP_CUTS).astype(np.int64))
-    return RocCurve(full.fpr[idx], full.tpr[idx], full.thresholds[idx])
+    return _roc(_inputs(labels, scores, pos_label),
+                lambda size: np.unique(np.floor(size * _STEP_CUTS).astype(np.int64)))
 
 
 class KSResult(NamedTuple):
@@ -363,22 +345,19 @@ class KSResult(NamedTuple):
     cuts: np.ndarray        # 101 values: 0.00 .. 0.99, 1.0
 
 
-def ks(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1) -> KSResult:
+def ks(labels: Any, scores: Any = None, pos_label: Any = 1) -> KSResult:
     """Kolmogorov-Smirnov as FATE computes it.
 
     Thresholds are the descending scores at index ``int(n * c)``, ``c = 0.00 .. 0.99``;
     at each, ``tpr = tp / P`` and ``fpr = fp / N`` with ``pred = score > threshold``.
     ``ks = max(tpr - fpr)`` over those 100 cuts; the curves get the end point (1, 1) at cut 1.0.
     """
-    y, s = _binary_inputs(labels, scores, pos_label)
-    counter = _Counter(y, s)
-    _need_both_classes(counter.pos, counter.neg, "ks")
-    s_desc = counter.scores_asc[::-1]
-    idx = np.floor(s.size * _KS_CUTS).astype(np.int64)
-    thresholds = s_desc[idx]
-    c = counter.counts(thresholds)
-    tpr = c["tp"] / counter.pos
-    fpr = c["fp"] / counter.neg
+    ss = _inputs(labels, scores, pos_label)
+    _need_both_classes(ss.n_pos, ss.n_neg, "ks")
+    thresholds = ss.desc_at(np.floor(ss.n * _KS_CUTS).astype(np.int64))
+    c = ss.counts(thresholds)
+    tpr = c["tp"] / ss.n_pos
+    fpr = c["fp"] / ss.n_neg
     ks_value = float(np.max(tpr - fpr))
     return KSResult(ks_value, np.r_[fpr, 1.0], np.r_[tpr, 1.0], thresholds, np.r_[_KS_CUTS, 1.0])
 
@@ -389,41 +368,39 @@ class Curve(NamedTuple):
     thresholds: np.ndarray
 
 
-def _lift_gain(labels, scores, pos_label, which: str) -> Curve:
-    y, s = _binary_inputs(labels, scores, pos_label)
-    counter = _Counter(y, s)
-    thresholds, _ = _step_thresholds(s)
-    c = counter.counts(thresholds)
-    n = counter.n
+def _lift_gain(ss: SortedScores, which: str) -> Curve:
+    thresholds, _ = _step_thresholds(ss)
+    c = ss.counts(thresholds)
+    n = ss.n
     x = (c["tp"] + c["fp"]) / n
     if which == LIFT:
         precision = _precision_values(c, impute=1.0)
-        base_rate = counter.pos / n
-        values = precision / base_rate if counter.pos > 0 else np.full(x.shape, sys.float_info.max)
+        base_rate = ss.n_pos / n
+        values = precision / base_rate if ss.n_pos > 0 else np.full(x.shape, sys.float_info.max)
     else:
-        values = c["tp"] / counter.pos if counter.pos > 0 else np.ones(x.shape)
+        values = c["tp"] / ss.n_pos if ss.n_pos > 0 else np.ones(x.shape)
     keep = _best_y_per_x(x, values)
     return Curve([float(v) for v in x[keep]] + [1.0], np.r_[values[keep], 1.0],
                  np.r_[thresholds[keep], 0.0])
 
 
-def lift(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1) -> Curve:
+def lift(labels: Any, scores: Any = None, pos_label: Any = 1) -> Curve:
     """Lift curve as recorded: x = (tp + fp) / n, y = precision / (P / n).
 
     Precision is 1 when nothing is predicted positive. One point per distinct x (largest y),
     then the end point (1, 1) with threshold 0.0.
     """
-    return _lift_gain(labels, scores, pos_label, LIFT)
+    return _lift_gain(_inputs(labels, scores, pos_label), LIFT)
 
 
-def gain(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1) -> Curve:
+def gain(labels: Any, scores: Any = None, pos_label: Any = 1) -> Curve:
     """Gain curve as recorded: x = (tp + fp) / n, y = recall; end point (1, 1) at threshold 0.0."""
-    return _lift_gain(labels, scores, pos_label, GAIN)
+    return _lift_gain(_inputs(labels, scores, pos_label), GAIN)
 
 
-def _edge_thresholds(s: np.ndarray) -> tuple[np.ndarray, list]:
+def _edge_thresholds(ss: SortedScores) -> tuple[np.ndarray, list]:
     """Step thresholds plus FATE's edge ``min(thresholds) - 0.001`` (cut ``1``, an int)."""
-    thresholds, cuts = _step_thresholds(s)
+    thresholds, cuts = _step_thresholds(ss)
     thresholds = np.r_[thresholds, float(np.min(thresholds)) - 0.001]
     return thresholds, [float(c) for c in cuts] + [1]
 
@@ -435,18 +412,16 @@ class PrecisionRecall(NamedTuple):
     thresholds: np.ndarray   # one fewer than the points when the edge point is kept
 
 
-def precision_recall(labels: Sequence[Any], scores: Sequence[float],
-                     pos_label: Any = 1) -> PrecisionRecall:
+def precision_recall(labels: Any, scores: Any = None, pos_label: Any = 1) -> PrecisionRecall:
     """Binary precision and recall curves as recorded (``<cpn>_precision`` / ``_recall``).
 
     101 thresholds: the 100 step thresholds and ``min - 0.001`` (cut 1). Precision is 1 when
     nothing is predicted positive. Points with the same recall are merged, keeping the first
     one with the best precision; the edge threshold itself is never listed in the meta.
     """
-    y, s = _binary_inputs(labels, scores, pos_label)
-    counter = _Counter(y, s)
-    thresholds, cuts = _edge_thresholds(s)
-    c = counter.counts(thresholds)
+    ss = _inputs(labels, scores, pos_label)
+    thresholds, cuts = _edge_thresholds(ss)
+    c = ss.counts(thresholds)
     precision = _precision_values(c)
     recall = _recall_values(c)
     keep = _best_y_per_x(recall, precision)
@@ -455,28 +430,27 @@ def precision_recall(labels: Sequence[Any], scores: Sequence[float],
                            thresholds[kept_thresholds])
 
 
-def accuracy_curve(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1) -> Curve:
+def accuracy_curve(labels: Any, scores: Any = None, pos_label: Any = 1) -> Curve:
     """Binary accuracy ``(tp + tn) / n`` at the 100 step thresholds (x = cut)."""
-    y, s = _binary_inputs(labels, scores, pos_label)
-    counter = _Counter(y, s)
-    thresholds, cuts = _step_thresholds(s)
-    c = counter.counts(thresholds)
-    acc = (c["tp"] + c["tn"]) / counter.n
+    ss = _inputs(labels, scores, pos_label)
+    thresholds, cuts = _step_thresholds(ss)
+    c = ss.counts(thresholds)
+    acc = (c["tp"] + c["tn"]) / ss.n
     return Curve([float(v) for v in cuts], acc, thresholds)
 
 
-def _table_thresholds(s: np.ndarray) -> np.ndarray:
+def _table_thresholds(ss: SortedScores) -> np.ndarray:
     """Step thresholds plus FATE's end threshold 0 (rows with ``score > 0`` are positive)."""
-    thresholds, _ = _step_thresholds(s)
+    thresholds, _ = _step_thresholds(ss)
     return np.r_[thresholds, 0.0]
 
 
-def confusion_mat(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1) -> dict:
+def confusion_mat(labels: Any, scores: Any = None, pos_label: Any = 1) -> dict:
     """``{"tp", "fp", "fn", "tn": int lists, "thresholds": floats}`` at the 100 step
     thresholds plus threshold 0 (101 entries)."""
-    y, s = _binary_inputs(labels, scores, pos_label)
-    thresholds = _table_thresholds(s)
-    c = _Counter(y, s).counts(thresholds)
+    ss = _inputs(labels, scores, pos_label)
+    thresholds = _table_thresholds(ss)
+    c = ss.counts(thresholds)
     out: dict[str, Any] = {k: [int(v) for v in c[k]] for k in ("tp", "fp", "fn", "tn")}
     out["thresholds"] = [float(t) for t in thresholds]
     return out
@@ -487,12 +461,12 @@ class F1Curve(NamedTuple):
     thresholds: np.ndarray
 
 
-def f1_score(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1) -> F1Curve:
+def f1_score(labels: Any, scores: Any = None, pos_label: Any = 1) -> F1Curve:
     """F1 = 2pr / (p + r) at the confusion_mat thresholds (precision 1 when nothing is
     predicted positive; 0 when p + r = 0)."""
-    y, s = _binary_inputs(labels, scores, pos_label)
-    thresholds = _table_thresholds(s)
-    c = _Counter(y, s).counts(thresholds)
+    ss = _inputs(labels, scores, pos_label)
+    thresholds = _table_thresholds(ss)
+    c = ss.counts(thresholds)
     p = _precision_values(c)
     r = _recall_values(c)
     denominator = p + r
@@ -506,37 +480,43 @@ class QuantilePR(NamedTuple):
     thresholds: np.ndarray  # ascending
 
 
-def quantile_pr(labels: Sequence[Any], scores: Sequence[float], pos_label: Any = 1) -> QuantilePR:
+def quantile_pr(labels: Any, scores: Any = None, pos_label: Any = 1) -> QuantilePR:
     """Precision and recall at the 21 score quantiles 0, 0.05, ..., 0.95, 1 ('nearest',
     duplicates kept), thresholds ascending."""
-    y, s = _binary_inputs(labels, scores, pos_label)
-    thresholds = _quantile_thresholds(s)
-    c = _Counter(y, s).counts(thresholds)
+    ss = _inputs(labels, scores, pos_label)
+    thresholds = _quantile_thresholds(ss)
+    c = ss.counts(thresholds)
     p = _precision_values(c)
     r = _recall_values(c)
     return QuantilePR([[0.0, float(v)] for v in p], [[0.0, float(v)] for v in r], thresholds)
 
 
-def _psi_bins(train_scores: np.ndarray) -> np.ndarray:
-    points = np.unique(np.quantile(train_scores, _QUANTILES, method="nearest"))
+def _psi_bins(train: SortedScores) -> np.ndarray:
+    points = np.unique(train.quantiles(_QUANTILES))
     if points.size == 1:
-        points = np.array([train_scores.min(), train_scores.max()])
+        points = train.all[[0, -1]]
     return points
 
 
-def _bin_counts(values: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Counts in [p0, p1), [p1, p2), ..., [p_{k-1}, p_k] (the last bin closed on both sides)."""
-    n_bins = points.size - 1
-    inside = (values >= points[0]) & (values <= points[-1])
-    idx = np.clip(np.searchsorted(points, values[inside], side="right") - 1, 0, n_bins - 1)
-    return np.bincount(idx, minlength=n_bins)
+def _bin_counts(ascending: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Counts of sorted values in [p0, p1), [p1, p2), ..., [p_{k-1}, p_k] (the last bin closed
+    on both sides; values outside [p0, p_k] are not counted)."""
+    left = np.searchsorted(ascending, points[:-1], side="left")
+    right = np.r_[np.searchsorted(ascending, points[1:-1], side="left"),
+                  np.searchsorted(ascending, points[-1:], side="right")]
+    return right - left
 
 
 def _interval_str(left: float, right: float, last: bool) -> str:
     return "[{}, {}{}".format(_round(left), _round(right), "]" if last else ")")
 
 
-def psi(train_scores: Sequence[float], validate_scores: Sequence[float],
+def _unlabelled(scores: Any, what: str) -> SortedScores:
+    s = np.sort(_scores_array(scores, what))
+    return SortedScores(np.empty(0), s)
+
+
+def psi(train_scores: Any, validate_scores: Any = None,
         train_labels: Sequence[Any] | None = None, validate_labels: Sequence[Any] | None = None,
         pos_label: Any = 1) -> dict:
     """Population stability index of the validate scores against the train scores.
@@ -544,18 +524,30 @@ def psi(train_scores: Sequence[float], validate_scores: Sequence[float],
     Bins: the distinct 'nearest' quantiles 0, 0.05, ..., 1 of the train scores (both ends of
     the last bin closed; scores outside the train range are not counted). Empty bins count
     1e-6 when forming the percentages. ``psi_i = (a_i - e_i) * ln(a_i / e_i)`` with
-    ``e``/``a`` the train/validate percentages; ``total_psi = sum(psi_i)``. With labels, the
-    share of ``label == pos_label`` per bin is reported too (0 for an empty bin).
+    ``e``/``a`` the train/validate percentages; ``total_psi = sum(psi_i)``. With labels (or
+    two ``SortedScores``), the share of ``label == pos_label`` per bin is reported too (0 for
+    an empty bin).
 
     Returns FATE's meta fields (unrounded): psi_scores, total_psi, expected_interval,
     expected_percentage, actual_interval, actual_percentage, train_pos_perc,
     validate_pos_perc, intervals.
     """
-    train = _scores_array(train_scores, "train_scores")
-    validate = _scores_array(validate_scores, "validate_scores")
+    has_labels = isinstance(train_scores, SortedScores) or (
+        train_labels is not None and validate_labels is not None)
+    if isinstance(train_scores, SortedScores):
+        train, validate = train_scores, validate_scores
+    elif has_labels:
+        train = SortedScores.from_labels(_labels_array(train_labels, len(train_scores)),
+                                         _scores_array(train_scores, "train_scores"), pos_label)
+        validate = SortedScores.from_labels(
+            _labels_array(validate_labels, len(validate_scores)),
+            _scores_array(validate_scores, "validate_scores"), pos_label)
+    else:
+        train = _unlabelled(train_scores, "train_scores")
+        validate = _unlabelled(validate_scores, "validate_scores")
     points = _psi_bins(train)
-    expected = _bin_counts(train, points)
-    actual = _bin_counts(validate, points)
+    expected = _bin_counts(train.all, points)
+    actual = _bin_counts(validate.all, points)
 
     def percentages(counts: np.ndarray) -> np.ndarray:
         total = counts.sum()
@@ -566,15 +558,13 @@ def psi(train_scores: Sequence[float], validate_scores: Sequence[float],
     a_pct = percentages(actual)
     psi_scores = (a_pct - e_pct) * np.log(a_pct / e_pct)
 
-    def pos_share(labels: Sequence[Any], scores: np.ndarray, counts: np.ndarray) -> list[float]:
-        y = np.asarray(_labels_array(labels, scores.size) == pos_label)
-        pos_counts = _bin_counts(scores[y], points)
+    def pos_share(ss: SortedScores, counts: np.ndarray) -> list[float]:
+        pos_counts = _bin_counts(ss.pos, points)
         share = np.zeros(counts.size)
         nz = counts > 0
         share[nz] = pos_counts[nz] / counts[nz]
         return [float(v) for v in share]
 
-    has_labels = train_labels is not None and validate_labels is not None
     n_bins = points.size - 1
     return {
         "psi_scores": [float(v) for v in psi_scores],
@@ -583,8 +573,8 @@ def psi(train_scores: Sequence[float], validate_scores: Sequence[float],
         "expected_percentage": [float(v) for v in e_pct],
         "actual_interval": [int(v) for v in actual],
         "actual_percentage": [float(v) for v in a_pct],
-        "train_pos_perc": pos_share(train_labels, train, expected) if has_labels else None,
-        "validate_pos_perc": pos_share(validate_labels, validate, actual) if has_labels else None,
+        "train_pos_perc": pos_share(train, expected) if has_labels else None,
+        "validate_pos_perc": pos_share(validate, actual) if has_labels else None,
         "intervals": [_interval_str(points[i], points[i + 1], i == n_bins - 1)
                       for i in range(n_bins)],
     }
@@ -795,34 +785,33 @@ class _Builder:
         self.add(MetricRecord(metric_name, [], meta))
 
 
-def _binary_records(b: _Builder, names: list[str], labels, scores, pos_label,
-                    psi_train) -> None:
+def _binary_records(b: _Builder, names: list[str], s: SortedScores,
+                    psi_train: SortedScores | None) -> None:
     cpn = b.cpn
-    y, s = _binary_inputs(labels, scores, pos_label)
     pr_seen: set[str] = set()
     for metric in names:
         name = f"{cpn}_{metric}"
         if metric == AUC:
-            b.single(AUC, auc(y, s))
+            b.single(AUC, auc(s))
         elif metric == KS:
-            res = ks(y, s)
+            res = ks(s)
             b.single(KS, res.ks)
             for part, values in (("fpr", res.fpr), ("tpr", res.tpr)):
                 b.curve(f"{name}_{part}", res.cuts, values, "KS", curve_name=f"{cpn}_{part}",
                         pair_type=cpn, thresholds=res.thresholds)
         elif metric in (LIFT, GAIN):
-            curve = lift(y, s) if metric == LIFT else gain(y, s)
+            curve = lift(s) if metric == LIFT else gain(s)
             b.curve(name, curve.x, curve.y, metric.upper(), curve_name=cpn,
                     thresholds=curve.thresholds)
         elif metric == ACCURACY:
-            curve = accuracy_curve(y, s)
+            curve = accuracy_curve(s)
             b.curve(name, curve.x, curve.y, "ACCURACY", curve_name=cpn,
                     thresholds=curve.thresholds)
         elif metric in (PRECISION, RECALL):
             pr_seen.add(metric)
             if len(pr_seen) < 2:
                 continue
-            pr = precision_recall(y, s)
+            pr = precision_recall(s)
             b.curve(f"{cpn}_precision", pr.cuts, pr.precision, "PRECISION_BINARY",
                     ordinate_name="Precision", curve_name=cpn, pair_type=cpn,
                     thresholds=pr.thresholds)
@@ -830,29 +819,27 @@ def _binary_records(b: _Builder, names: list[str], labels, scores, pos_label,
                     curve_name=cpn, pair_type=cpn, thresholds=pr.thresholds)
             pr_seen.clear()
         elif metric == ROC:
-            curve = roc_curve(y, s)
+            curve = roc_curve(s)
             b.curve(name, curve.fpr, curve.tpr, "ROC", unit_name="fpr", ordinate_name="tpr",
                     curve_name=cpn, thresholds=curve.thresholds)
         elif metric == CONFUSION_MAT:
-            cm = confusion_mat(y, s)
+            cm = confusion_mat(s)
             b.table(name, "CONFUSION_MAT", {"tp": cm["tp"], "tn": cm["tn"], "fp": cm["fp"],
                                             "fn": cm["fn"],
                                             "thresholds": _round_list(cm["thresholds"])})
         elif metric == F1_SCORE:
-            f1 = f1_score(y, s)
+            f1 = f1_score(s)
             b.table(name, "F1_SCORE", {"f1_scores": _round_list(f1.f1_scores),
                                        "thresholds": _round_list(f1.thresholds)})
         elif metric == QUANTILE_PR:
-            q = quantile_pr(y, s)
+            q = quantile_pr(s)
             b.table(name, "QUANTILE_PR", {"p_scores": [_round_list(v) for v in q.p_scores],
                                           "r_scores": [_round_list(v) for v in q.r_scores],
                                           "thresholds": _round_list(q.thresholds)})
         elif metric == PSI:
             if psi_train is None:
                 continue  # FATE computes psi only once both train and validate rows are seen
-            train_scores, train_labels = psi_train
-            ty, ts = _binary_inputs(train_labels, train_scores, pos_label)
-            res = psi(ts, s, ty, y, pos_label=1)
+            res = psi(psi_train, s)
             res["psi_scores"] = _round_list(res["psi_scores"])
             res["total_psi"] = _round(res["total_psi"])
             b.table(name, "PSI", res)
@@ -877,10 +864,10 @@ def _multi_records(b: _Builder, names: list[str], labels, predictions) -> None:
             per_class.clear()
 
 
-def evaluate(eval_type: str, labels: Sequence[Any], scores: Sequence[Any],
+def evaluate(eval_type: str, labels: Any, scores: Any = None,
              metrics: Sequence[str] | None = None, pos_label: Any = 1,
              component_name: str = "hetero_lr_0",
-             psi_train: tuple[Sequence[float], Sequence[Any]] | None = None) -> list[MetricRecord]:
+             psi_train: Any = None) -> list[MetricRecord]:
     """Everything the Evaluation component logs for one data set and one mode.
 
     ``scores`` are the ``predict_score`` values (binary, regression) or the predicted labels
@@ -893,13 +880,17 @@ def evaluate(eval_type: str, labels: Sequence[Any], scores: Sequence[Any],
 
     psi compares two data sets: pass ``psi_train=(train_scores, train_labels)`` when
     evaluating the validate rows to get the ``<component_name>_psi`` record; without it psi
-    is skipped, as FATE does when only one mode is present.
+    is skipped, as FATE does when only one mode is present. For binary, ``labels`` (and
+    ``psi_train``) may be a ``SortedScores`` instead, which is how the component passes them.
     """
     eval_type = _check_eval_type(eval_type)
     names = normalize_metrics(eval_type, metrics)
     b = _Builder(component_name)
     if eval_type == BINARY:
-        _binary_records(b, names, labels, scores, pos_label, psi_train)
+        if psi_train is not None and not isinstance(psi_train, SortedScores):
+            train_scores, train_labels = psi_train
+            psi_train = _sorted(train_labels, train_scores, pos_label)
+        _binary_records(b, names, _inputs(labels, scores, pos_label), psi_train)
     elif eval_type == MULTI:
         _multi_records(b, names, labels, scores)
     else:
