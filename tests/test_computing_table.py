@@ -60,7 +60,7 @@ def session(request, tmp_path):
     conf = ComputingConf(partitions=4, cores=2)
     with create_session(conf, str(tmp_path / "scratch")) as s:
         inline = request.param == "inline"  # small tables would go inline: force each way
-        s.run = lambda f, items, rows_hint=None, _run=s.engine.run: _run(f, items, inline=inline)
+        s.run = lambda f, items, rows_hint=None, inline_rows=None, _run=s.engine.run: _run(f, items, inline=inline)
         yield s
 
 
@@ -146,6 +146,19 @@ def test_a_failing_kernel_raises_its_error(session, tmp_path):
             raise KeyError(f"bad id {block_ids(block)[0]}")
         with pytest.raises(KeyError, match="bad id"):
             session.load(stored).map_values(boom).count()
+
+
+def test_a_costly_table_goes_to_the_workers_from_its_own_row_count(tmp_path):
+    import os
+
+    storage = make_storage(tmp_path, rows=300, partitions=2)
+    with create_session(ComputingConf(partitions=2, cores=2), str(tmp_path / "scratch")) as s, \
+            storage.open("ns", "t") as stored:
+        table = s.load(stored)
+        assert set(table.map_reduce(lambda b: os.getpid())) == {os.getpid()}  # small: inline
+        costly = table.costly(inline_rows=100)
+        assert os.getpid() not in costly.map_reduce(lambda b: os.getpid())
+        assert set(table.costly(inline_rows=301).map_reduce(lambda b: os.getpid())) == {os.getpid()}
 
 
 def test_pool_workers_are_separate_processes_and_stop_with_the_session(tmp_path):

@@ -83,10 +83,10 @@ BINNING_CLASSES = {"guest": HeteroFeatureBinningGuest, "host": HeteroFeatureBinn
 
 
 def run_binning(guest: Instances, host: Instances, conf: dict | None = None, hosts=(HOST,),
-                host_conf: dict | None = None) -> dict:
+                host_conf: dict | None = None, host_partitions: int = 4) -> dict:
     """Run binning on guest and host(s); ``conf`` for both (algorithm_parameters), ``host_conf`` for hosts."""
     inputs = {"guest": {"data": {"data": store(guest, "g", partitions=4)}},
-              "host": {"data": {"data": store(host, "h", partitions=4)}}}
+              "host": {"data": {"data": store(host, "h", partitions=host_partitions)}}}
     confs = {"guest": conf or {}, "host": {**(conf or {}), **(host_conf or {})}}
     return run_parties("HeteroFeatureBinning", BINNING_CLASSES, confs, inputs, hosts=hosts)
 
@@ -285,11 +285,29 @@ def test_what_crosses_the_boundary(breast, default_run):
     assert not host_values & set(_numbers_in(message)), "no host value crosses in plain"
     # the host receives a public key and ciphertexts with the ids; no label in plain
     names = [r[0].split(".")[1] for r in host_fed.received]
-    assert names == ["paillier_pubkey", "encrypted_label"]
-    labels = host_fed.received[1][4]
-    assert set(labels) == {"ids", "event", "non_event"} and labels["ids"] == guest.ids.to_pylist()
-    assert all(isinstance(labels[k], bytes) for k in ("event", "non_event"))
-    assert [s[0].split(".")[1] for s in guest_fed.sent] == ["paillier_pubkey", "encrypted_label"]
+    pieces = host_fed.received[1][4]["pieces"]
+    assert names == ["paillier_pubkey"] + ["encrypted_label"] * (1 + pieces) and pieces >= 1
+    ids = []
+    for _, _, _, _, labels in host_fed.received[2:]:
+        assert set(labels) == {"ids", "event", "non_event"}
+        assert all(isinstance(labels[k], bytes) for k in ("event", "non_event"))
+        ids.extend(labels["ids"])
+    assert sorted(ids) == sorted(guest.ids.to_pylist())
+    assert [s[0].split(".")[1] for s in guest_fed.sent] == ["paillier_pubkey"] + ["encrypted_label"] * (1 + pieces)
+
+
+def test_encrypted_labels_go_in_pieces_of_bounded_rows(breast, monkeypatch):
+    """Each piece holds at most MESSAGE_ROWS rows of one partition; the host (partitioned otherwise) sums the
+    same counts."""
+    monkeypatch.setattr("fate_flow.components.hetero_binning.guest.MESSAGE_ROWS", 100)
+    guest, host = breast
+    run = run_binning(guest, host, {"bin_num": 10}, host_partitions=3)
+    received = run[("host", HOST)]["federation"].received
+    sizes = [len(message["ids"]) for _, _, _, _, message in received[2:]]
+    assert max(sizes) <= 100 and sum(sizes) == len(guest) and len(sizes) >= 6
+    reference = run_binning(guest, host, {"bin_num": 10})
+    assert model_of(run, "guest")["FeatureBinningParam"]["host_results"] == \
+        model_of(reference, "guest")["FeatureBinningParam"]["host_results"]
 
 
 def _numbers_in(obj):

@@ -425,6 +425,8 @@ def describe(obj) -> str:
         return "float"
     if isinstance(obj, dict):
         return "ids+wx" if set(obj) == {"ids", "wx"} else "dict"
+    if isinstance(obj, list) and obj and all(isinstance(v, bytes) for v in obj):  # a packed message's parts
+        return "+".join(sorted({describe(v) for v in obj}))
     if isinstance(obj, list) and obj and all(isinstance(v, str) and ":" in v for v in obj):
         return "digests"
     if isinstance(obj, list) and obj and all(isinstance(v, int) and not isinstance(v, bool) for v in obj):
@@ -503,8 +505,8 @@ def test_one_and_sixteen_partitions_give_the_same_model(breast, tmp_path, batch_
     assert sixteen[("guest", GUEST)]["output"].data.partitions == 16
     forwards = {tag for name, tag, *_ in sixteen[("guest", GUEST)]["federation"].received
                 if name.endswith("host_forward_dict")}
-    assert {tag.split(".")[3] for tag in forwards} == {str(i) for i in range(16)}  # tags fit.iter.batch.partition.piece
-    assert {tag.split(".")[4] for tag in forwards} == {"0"}  # a partition's rows of a batch fit one message
+    # tags fit.iter.batch.message: the 16 small partitions' rows of a batch share one message
+    assert {tag.split(".")[3] for tag in forwards} == {"0"}
     if batch_size == -1:
         reference = reference_fit(conf, guest, [host], np.random.RandomState(1).rand(11),
                                   [np.random.RandomState(1).rand(20)])
@@ -520,9 +522,9 @@ def test_the_pool_and_small_messages_give_the_inline_model(breast, tmp_path, mon
     monkeypatch.setattr("fate_flow.computing.table.INLINE_ROWS", 0)
     monkeypatch.setattr("fate_flow.components.linear_model.partitioned.MESSAGE_ROWS", 5)
     pooled = fit_on_partitions(conf, guest, host, tmp_path / "pool", 16, cores=2)
-    pieces = {tag.split(".")[4] for name, tag, *_ in pooled[("host", HOST)]["federation"].received
-              if name.endswith("fore_gradient")}
-    assert {"0", "1", "2"} <= pieces
+    messages = {tag.split(".")[3] for name, tag, *_ in pooled[("host", HOST)]["federation"].received
+                if name.endswith("fore_gradient")}
+    assert len(messages) > 16  # more messages than partitions: partitions were cut into pieces
     (inline_g, (inline_h,)), (pooled_g, (pooled_h,)) = federated_weights(inline), federated_weights(pooled)
     np.testing.assert_allclose(pooled_g, inline_g, rtol=0, atol=1e-9)
     np.testing.assert_allclose(pooled_h, inline_h, rtol=0, atol=1e-9)
@@ -724,3 +726,13 @@ def test_fate_example_through_a_real_server_then_its_predict_job(flow_server):
     assert predicted["meta"]["total"] == 569 and {row[-1] for row in predicted["data"]} == {"predict"}
     trained = {row[0]: row[3] for row in rows["data"]}
     assert all(trained[row[0]] == row[3] for row in predicted["data"] if row[0] in trained)
+
+
+def test_message_groups_pack_small_partitions_and_cut_big_ones():
+    from fate_flow.components.linear_model.partitioned import message_groups, message_parts
+
+    assert message_groups(np.array([3, 0, 4, 2]), 10) == [[(0, 0), (2, 0), (3, 0)]]
+    assert message_groups(np.array([12, 3, 9]), 10) == [[(0, 0)], [(0, 1), (1, 0)], [(2, 0)]]
+    assert message_groups(np.array([0, 0]), 10) == []
+    with pytest.raises(ValueError, match=r"fore_gradient should hold one part per piece of the message \(2\), got 1"):
+        message_parts([b"x"], 2, "fore_gradient")

@@ -46,10 +46,12 @@ class ComputingSession:
         self.scratch.mkdir(parents=True, exist_ok=True)
         return tempfile.mkdtemp(prefix=f"{kind}-{next(self._counter)}-", dir=self.scratch)
 
-    def run(self, function: Callable[[Any], Any], items: list, rows_hint: int | None = None) -> list:
-        """Run on the engine; inline on the local engine when the table is known to be small."""
+    def run(self, function: Callable[[Any], Any], items: list, rows_hint: int | None = None,
+            inline_rows: int = INLINE_ROWS) -> list:
+        """Run on the engine; inline on the local engine when the table is known to have fewer than
+        ``inline_rows`` rows."""
         if self.engine.name == LOCAL:
-            inline = rows_hint is not None and rows_hint < INLINE_ROWS
+            inline = rows_hint is not None and rows_hint < inline_rows
             return self.engine.run(function, items, inline=inline)
         return self.engine.run(function, items)
 
@@ -109,6 +111,19 @@ class Table:
         self.schema = dict(schema or {})
         # what separates the fields of the value strings (an input's rows passed on keep their own)
         self.delimiter = delimiter
+        # below this many rows the local engine computes the table in the task's process
+        self.inline_rows = INLINE_ROWS
+
+    def costly(self, inline_rows: int) -> "Table":
+        """The same table, computed by the workers from ``inline_rows`` rows on: for kernels so costly per
+        row (RSA, Paillier) that a few thousand rows already pay for the pool."""
+        table = Table(self.session, self.recipes, self.rows_hint, self.schema, self.delimiter)
+        table.inline_rows = inline_rows
+        return table
+
+    def _run(self, function: Callable[[Any], Any], recipes: list | None = None) -> list:
+        return self.session.run(function, self.recipes if recipes is None else recipes, self.rows_hint,
+                                self.inline_rows)
 
     def with_schema(self, schema: dict, delimiter: str = ",") -> "Table":
         """The same table, whose rows ``save`` will describe with ``schema`` (and ``delimiter``)."""
@@ -163,12 +178,12 @@ class Table:
 
     def aggregate(self, function: Callable[[Any], Any], combine: Callable[[Any, Any], Any] = operator.add) -> Any:
         """``combine`` over ``function(block)`` of every partition, in partition order."""
-        partials = self.session.run(functools.partial(_apply, function), self.recipes, self.rows_hint)
+        partials = self._run(functools.partial(_apply, function))
         return functools.reduce(combine, partials)
 
     def map_reduce(self, function: Callable[[Any], Any]) -> list:
         """``function(block)`` of every partition, in partition order (small results only)."""
-        return self.session.run(functools.partial(_apply, function), self.recipes, self.rows_hint)
+        return self._run(functools.partial(_apply, function))
 
     def count(self) -> int:
         """The number of rows."""
@@ -179,7 +194,7 @@ class Table:
         found, need = [], n
         step = max(1, self.session.engine.parallelism)
         for start in range(0, self.partitions, step):
-            blocks = self.session.run(rx.compute, self.recipes[start:start + step], self.rows_hint)
+            blocks = self._run(rx.compute, self.recipes[start:start + step])
             for block in blocks:
                 if need <= 0:
                     break
@@ -203,11 +218,11 @@ class Table:
             if rows > limit:
                 raise ValueError(f"collect() of {rows} rows is over its limit of {limit}: "
                                  "compute on the partitions instead")
-        return rx.concat_blocks(self.session.run(rx.compute, self.recipes, self.rows_hint))
+        return rx.concat_blocks(self._run(rx.compute))
 
     def blocks(self) -> list:
         """Every partition's block, in order (small tables only)."""
-        return self.session.run(rx.compute, self.recipes, self.rows_hint)
+        return self._run(rx.compute)
 
     def to_local_iterator(self) -> Iterator[Any]:
         """Every partition's block, in order, computed ``parallelism`` partitions at a time (pyspark's
@@ -215,7 +230,7 @@ class Table:
         partition)."""
         step = max(1, self.session.engine.parallelism)
         for start in range(0, self.partitions, step):
-            yield from self.session.run(rx.compute, self.recipes[start:start + step], self.rows_hint)
+            yield from self._run(rx.compute, self.recipes[start:start + step])
 
     # ---- materialisation --------------------------------------------------------------------
 
@@ -223,7 +238,7 @@ class Table:
         """Compute every partition once into the scratch directory: later actions read it back
         (iterative algorithms would otherwise recompute the whole lineage every iteration)."""
         directory = self.session.new_dir("persist")
-        paths = self.session.run(functools.partial(_compute_and_spill, directory), self.recipes, self.rows_hint)
+        paths = self._run(functools.partial(_compute_and_spill, directory))
         return Table(self.session, [rx.SpilledPart(path) for path in paths], self.rows_hint)
 
     def repartition(self, partitions: int) -> "Table":
@@ -232,8 +247,7 @@ class Table:
 
         check_partitions(partitions, "partitions")
         directory = self.session.new_dir("shuffle")
-        pieces = self.session.run(functools.partial(_split_and_spill, directory, partitions), self.recipes,
-                                  self.rows_hint)
+        pieces = self._run(functools.partial(_split_and_spill, directory, partitions))
         recipes = [rx.Gathered(tuple(p[target] for p in pieces if p[target] is not None))
                    for target in range(partitions)]
         return Table(self.session, recipes, self.rows_hint)
@@ -249,7 +263,7 @@ class Table:
 
         directory = self.session.new_dir("save")
         try:
-            paths = self.session.run(functools.partial(_spill_rows, directory), self.recipes, self.rows_hint)
+            paths = self._run(functools.partial(_spill_rows, directory))
             writer = storage.writer(namespace, name, self.partitions)
             try:
                 for partition, path in enumerate(paths):

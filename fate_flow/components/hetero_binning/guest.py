@@ -2,13 +2,14 @@
 
 Protocol (skipped with ``local_only`` or without hosts): the guest makes a fresh key pair,
 sends the public key and its labels encrypted as [[y]] and [[1-y]] (y = 1 for label 1,
-else 0) with their ids to every host; each host answers with the encrypted per-bin sums of
+else 0) with their ids to every host, in pieces of at most MESSAGE_ROWS rows; each host answers with the encrypted per-bin sums of
 its columns under anonymous names; the guest decrypts them into event/non-event counts
 and computes each host column's WOE and IV. Nothing goes back to the hosts.
 """
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +17,8 @@ import pyarrow as pa
 from fate_flow.components.hetero_binning.base import HeteroFeatureBinningBase, block_bins
 from fate_flow.components.hetero_binning.transfer import HeteroFeatureBinningTransferVariable
 from fate_flow.components.hetero_binning.woe import bin_offsets, event_counts, iv_param, split_by_column, woe_iv
+from fate_flow.components.linear_model.partitioned import MESSAGE_ROWS, in_groups, run_with, worker_public_key
+from fate_flow.computing.recipes import block_len
 from fate_flow.secureprotol import DEFAULT_KEY_LENGTH, EncryptedArray, generate_keypair
 
 
@@ -46,23 +49,32 @@ class HeteroFeatureBinningGuest(HeteroFeatureBinningBase):
         if self.params.local_only or not hosts:
             return
         variables = HeteroFeatureBinningTransferVariable(ctx.federation)
-        parts = data.map_reduce(_ids_and_event_labels)  # the message holds every id: one id column here
-        ids = pa.concat_arrays([part[0] for part in parts])
-        labels = np.concatenate([part[1] for part in parts])
-        private_key, sums = self._exchange_with_hosts(ctx, variables, ids, labels)
+        private_key, sums = self._exchange_with_hosts(ctx, variables, data)
         for party, message in zip(hosts, sums):
             self.host_results_.append({"binning_result": self._host_columns(private_key, message, party),
                                        "role": "host", "party_id": str(party)})
 
-    def _exchange_with_hosts(self, ctx, variables, ids, labels: np.ndarray) -> tuple:
-        """Send the encrypted labels to every host; return the private key and each host's answer."""
+    def _exchange_with_hosts(self, ctx, variables, data) -> tuple:
+        """Send the encrypted labels to every host, a piece at a time; return the private key and each host's
+        answer.
+
+        The pieces (at most MESSAGE_ROWS rows of one partition each) are encrypted on the engine's
+        workers, a few partitions at a time, so the guest never holds the whole encrypted column.
+        """
         public_key, private_key = generate_keypair(self.key_length)
-        message = {"ids": ids.cast(pa.string()).to_pylist(),
-                   "event": public_key.encrypt_array(labels).to_bytes(),
-                   "non_event": public_key.encrypt_array(1 - labels).to_bytes()}
         variables.paillier_pubkey.remote(public_key.to_bytes(), role="host")
-        variables.encrypted_label.remote(message, role="host")
-        ctx.logger.info("sent %d encrypted labels to %d host(s)", len(labels), len(ctx.parties("host")))
+        sizes = data.map_reduce(block_len)
+        pieces = [math.ceil(size / MESSAGE_ROWS) for size in sizes]
+        variables.encrypted_label.remote({"pieces": sum(pieces)}, role="host")
+        kernel = functools.partial(_encrypted_label_pieces, public_key, MESSAGE_ROWS)
+        sent = 0
+        for group in in_groups(data, [p for p in range(data.partitions) if pieces[p]]):
+            for messages in run_with(data, group, kernel):
+                for message in messages:
+                    variables.encrypted_label.remote(message, role="host", suffix=(sent,))
+                    sent += 1
+        ctx.logger.info("sent %d encrypted labels in %d pieces to %d host(s)", sum(sizes), sent,
+                        len(ctx.parties("host")))
         return private_key, variables.encrypted_bin_sum.get(idx=-1)
 
     def _host_columns(self, key, message, party) -> dict:
@@ -125,5 +137,14 @@ def _add_pairs(left: tuple, right: tuple) -> tuple:
     return left[0] + right[0], left[1] + right[1]
 
 
-def _ids_and_event_labels(block) -> tuple:
-    return block.ids.cast(pa.string()), event_labels(block.labels)
+def _encrypted_label_pieces(public_key, message_rows: int, block, _unused) -> list[dict]:
+    """One partition's encrypted_label messages: {"ids", "event": [[y]], "non_event": [[1-y]]} per piece."""
+    public_key = worker_public_key(public_key)
+    ids = block.ids.cast(pa.string())
+    labels = event_labels(block.labels)
+    messages = []
+    for start in range(0, len(labels), message_rows):
+        rows = slice(start, start + message_rows)
+        messages.append({"ids": ids[rows].to_pylist(), "event": public_key.encrypt_array(labels[rows]).to_bytes(),
+                         "non_event": public_key.encrypt_array(1 - labels[rows]).to_bytes()})
+    return messages

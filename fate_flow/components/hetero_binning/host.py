@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from fate_flow.components.hetero_binning.base import HeteroFeatureBinningBase, anonymous_name, block_bins
 from fate_flow.components.hetero_binning.transfer import HeteroFeatureBinningTransferVariable
 from fate_flow.components.hetero_binning.woe import bin_offsets, split_by_column
+from fate_flow.components.linear_model.partitioned import in_groups, run_with
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey
 from fate_flow.storage.partitioner import partition_of
 
@@ -44,17 +45,24 @@ class HeteroFeatureBinningHost(HeteroFeatureBinningBase):
         variables = HeteroFeatureBinningTransferVariable(ctx.federation)
         key_bytes = variables.paillier_pubkey.get(idx=0)
         public_key = PaillierPublicKey.from_bytes(key_bytes)
-        ids, event, non_event = _received_labels(public_key, variables.encrypted_label.get(idx=0))
         counts = [len(points) for points in self.split_points_.values()]
-        labels = ctx.computing.parallelize(_labels_by_partition(ids, event, non_event, data.partitions))
         kernel = functools.partial(_partition_bin_sums, key_bytes, self.binned_positions(self.header_),
                                    list(self.split_points_.values()), counts)
-        partials = [part for part in data.join(labels, kernel).map_reduce(_identity) if part is not None]
-        if not partials:
+        shared, event_sums, non_event_sums = 0, None, None
+        for group in in_groups(data, list(range(_piece_count(variables.encrypted_label.get(idx=0))))):
+            partitions, labels = [], []
+            for k in group:
+                ids, event, non_event = _received_labels(public_key, variables.encrypted_label.get(idx=0, suffix=(k,)))
+                for partition, part in _labels_by_partition(ids, event, non_event, data.partitions):
+                    partitions.append(partition)
+                    labels.append(part)
+            partials = [part for part in run_with(data, partitions, kernel, labels) if part is not None]
+            if partials:  # added as they come: the host holds one group's ciphertexts at a time
+                shared += sum(part[0] for part in partials)
+                event_sums = _add_encrypted(public_key, [part[1] for part in partials], event_sums)
+                non_event_sums = _add_encrypted(public_key, [part[2] for part in partials], non_event_sums)
+        if not shared:
             raise ValueError("no id of the guest's labelled rows is in the host's data")
-        shared = sum(part[0] for part in partials)
-        event_sums = _add_encrypted(public_key, [part[1] for part in partials])
-        non_event_sums = _add_encrypted(public_key, [part[2] for part in partials])
         names = [anonymous_name("host", self.header_.index(name)) for name in self.split_points_]
         message = {"encrypted_bin_sum": {name: {"event": e.to_bytes(), "non_event": ne.to_bytes()}
                                          for name, e, ne in zip(names, event_sums, non_event_sums)},
@@ -84,17 +92,26 @@ def _received_labels(public_key, message) -> tuple[pa.Array, EncryptedArray, Enc
     return pa.array(ids, type=pa.string()), event, non_event
 
 
+def _piece_count(message) -> int:
+    """The number of encrypted_label pieces the guest announced."""
+    pieces = message.get("pieces") if isinstance(message, dict) else None
+    if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 0:
+        raise ValueError(f"encrypted_label from the guest should first announce its pieces, got {message!r}")
+    return pieces
+
+
 def _labels_by_partition(ids: pa.Array, event: EncryptedArray, non_event: EncryptedArray,
-                         partitions: int) -> list[tuple]:
-    """The guest's labels cut by the partition of their id: partition p of the host's table holds
-    exactly the ids that hash to p, so each partition gets only its own ciphertexts. They stay in
-    this party (its workers, its scratch files), hence serialised without obfuscation."""
+                         partitions: int) -> list[tuple[int, tuple]]:
+    """(partition, its labels) of a piece of the guest's labels cut by the partition of their id: partition
+    p of the host's table holds exactly the ids that hash to p, so each partition gets only its own
+    ciphertexts. They stay in this party (its workers, its scratch files), hence serialised without
+    obfuscation. Partitions without an id of the piece are left out."""
     where = partition_of(ids, partitions)
     blocks = []
-    for p in range(partitions):
+    for p in np.unique(where):
         rows = np.flatnonzero(where == p)
-        blocks.append((ids.take(pa.array(rows, type=pa.int64())), event[rows].to_bytes(be_secure=False),
-                       non_event[rows].to_bytes(be_secure=False)))
+        blocks.append((int(p), (ids.take(pa.array(rows, type=pa.int64())), event[rows].to_bytes(be_secure=False),
+                                non_event[rows].to_bytes(be_secure=False))))
     return blocks
 
 
@@ -117,14 +134,12 @@ def _partition_bin_sums(key_bytes: bytes, positions: list[int], split_points: li
             [s.to_bytes(be_secure=False) for s in bin_sums(non_event, bins, counts)])
 
 
-def _add_encrypted(public_key, partials: list[list[bytes]]) -> list[EncryptedArray]:
-    """Per column, the sum of every partition's encrypted bin sums."""
+def _add_encrypted(public_key, partials: list[list[bytes]], totals: list[EncryptedArray] | None
+                   ) -> list[EncryptedArray]:
+    """Per column, ``totals`` (if any) plus the sum of every partition's encrypted bin sums."""
     columns = [[EncryptedArray.from_bytes(public_key, data) for data in column] for column in zip(*partials)]
-    return [functools.reduce(lambda a, b: a + b, column) for column in columns]
-
-
-def _identity(block):
-    return block
+    sums = [functools.reduce(lambda a, b: a + b, column) for column in columns]
+    return sums if totals is None else [total + part for total, part in zip(totals, sums)]
 
 
 def bin_sums(encrypted: EncryptedArray, bins: np.ndarray, bin_counts: list[int]) -> list[EncryptedArray]:

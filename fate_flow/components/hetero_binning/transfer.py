@@ -2,8 +2,9 @@
 
 What each carries (only bytes, strings and lists cross parties):
   paillier_pubkey    guest -> hosts: ``PaillierPublicKey.to_bytes()`` of a key made for this task
-  encrypted_label    guest -> hosts: {"ids": [id, ...], "event": [[y]], "non_event": [[1-y]]}
-                     (EncryptedArray bytes, one value per id, in the order of "ids")
+  encrypted_label    guest -> hosts: first {"pieces": k}, then pieces 0..k-1 (suffix (i,)) of at most
+                     MESSAGE_ROWS rows of one partition each: {"ids": [id, ...], "event": [[y]],
+                     "non_event": [[1-y]]} (EncryptedArray bytes, one value per id, in "ids" order)
   encrypted_bin_sum  host -> guest: {"encrypted_bin_sum": {anon_col: {"event": bytes,
                      "non_event": bytes}}, "category_names": [anon_col, ...], "bin_method": method}
                      with anon_col = "host.<index in the host header>" and one encrypted sum per bin

@@ -29,8 +29,8 @@ from fate_flow.components.linear_model.common import sigmoid, with_intercept_col
 from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
 from fate_flow.components.linear_model import partitioned
 from fate_flow.components.linear_model.partitioned import (
-    batch_count, batch_salt, check_binary_labels, in_groups, linear_scores, message_pieces, model_columns,
-    piece_rows, predict_schema, prediction_block, run_with, signed, split_batches, union_tables, worker_public_key,
+    batch_count, batch_salt, check_binary_labels, in_groups, in_message_groups, linear_scores, message_groups,
+    message_parts, model_columns, piece_rows, predict_schema, prediction_block, run_with, signed, split_batches, union_tables, worker_public_key,
 )
 from fate_flow.secureprotol import EncryptedArray, EncryptedNumber, PaillierPublicKey
 
@@ -93,19 +93,29 @@ class HeteroLRGuest(HeteroLRBase):
 
     def _exchange_partitions(self, table, sizes: np.ndarray, public_key: PaillierPublicKey,
                              suffix: tuple) -> GuestPartial:
-        """Hosts' forwards in, residuals out, a few messages at a time; the partials summed in partition order."""
+        """Hosts' forwards in, residuals out, a few messages at a time; the partials summed in partition order.
+
+        A message packs the pieces of ``message_groups`` (one part per piece), suffixed by its index."""
         message_rows = partitioned.MESSAGE_ROWS
         kernel = functools.partial(guest_batch_kernel, public_key, self.weights_, self.fits_intercept, message_rows,
                                    self.computes_loss)
         total = None
-        for group in in_groups(table, message_pieces(sizes, message_rows)):
-            forwards = [(piece, self.variables.host_forward_dict.get(idx=-1, suffix=suffix + (i, piece)))
-                        for i, piece in group]
-            results = run_with(table, [i for i, _ in group], kernel, forwards)
-            for (i, piece), (residual, result) in zip(group, results):
-                self.variables.fore_gradient.remote(residual, role="host", suffix=suffix + (i, piece))
-                part = GuestPartial.from_kernel(public_key, result)
-                total = part if total is None else total + part
+        for group in in_message_groups(table, message_groups(sizes, message_rows)):
+            partitions, extras = [], []
+            for index, pieces in group:
+                hosts = [message_parts(message, len(pieces), "host_forward_dict")
+                         for message in self.variables.host_forward_dict.get(idx=-1, suffix=suffix + (index,))]
+                for k, (partition, piece) in enumerate(pieces):
+                    partitions.append(partition)
+                    extras.append((piece, [parts[k] for parts in hosts]))
+            results = iter(run_with(table, partitions, kernel, extras))
+            for index, pieces in group:
+                residuals = []
+                for residual, result in (next(results) for _ in pieces):
+                    residuals.append(residual)
+                    part = GuestPartial.from_kernel(public_key, result)
+                    total = part if total is None else total + part
+                self.variables.fore_gradient.remote(residuals, role="host", suffix=suffix + (index,))
         if total is None:  # no row in this batch: only the L2 term moves the weights
             zero = public_key.encrypt(0.0) if self.computes_loss else None
             total = GuestPartial(public_key.encrypt_array(np.zeros(len(self.weights_))), zero, 0.0, 0.0)

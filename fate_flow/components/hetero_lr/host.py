@@ -21,7 +21,8 @@ from fate_flow.components.hetero_lr.masking import MaskedSums
 from fate_flow.components.linear_model.optim import initial_weights, penalty_loss
 from fate_flow.components.linear_model import partitioned
 from fate_flow.components.linear_model.partitioned import (
-    in_groups, linear_scores, message_pieces, model_columns, piece_rows, run_with, split_batches, worker_public_key,
+    in_groups, in_message_groups, linear_scores, message_groups, message_parts, model_columns, piece_rows, run_with,
+    split_batches, worker_public_key,
 )
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey
 
@@ -59,23 +60,32 @@ class HeteroLRHost(HeteroLRBase):
                      suffix: tuple) -> np.ndarray:
         """One batch of the protocol, partition by partition; returns the update applied to the weights."""
         table, message_rows = batches[batch], partitioned.MESSAGE_ROWS
-        messages = message_pieces(sizes[:, batch], message_rows)
+        messages = message_groups(sizes[:, batch], message_rows)
         forward = functools.partial(host_forward_kernel, public_key, self.weights_, message_rows)
         square = 0.0
-        for group in in_groups(table, messages):
-            results = run_with(table, [i for i, _ in group], forward, [piece for _, piece in group])
-            for (i, piece), (message, part_square) in zip(group, results):
-                self.variables.host_forward_dict.remote(message, role="guest", idx=0, suffix=suffix + (i, piece))
-                square += part_square
+        for group in in_message_groups(table, messages):
+            pieces = [piece for _, message in group for piece in message]
+            results = iter(run_with(table, [i for i, _ in pieces], forward, [piece for _, piece in pieces]))
+            for index, message in group:
+                parts = []
+                for blob, part_square in (next(results) for _ in message):
+                    parts.append(blob)
+                    square += part_square
+                self.variables.host_forward_dict.remote(parts, role="guest", idx=0, suffix=suffix + (index,))
         if self.computes_loss:
             self._send_loss_parts(public_key, square, suffix)
         gradient = functools.partial(host_gradient_kernel, public_key, message_rows)
         total = None
-        for group in in_groups(table, messages):
-            residuals = [(piece, self.variables.fore_gradient.get(idx=0, suffix=suffix + (i, piece)))
-                         for i, piece in group]
-            for message in run_with(table, [i for i, _ in group], gradient, residuals):
-                part = EncryptedArray.from_bytes(public_key, message)
+        for group in in_message_groups(table, messages):
+            partitions, residuals = [], []
+            for index, message in group:
+                parts = message_parts(self.variables.fore_gradient.get(idx=0, suffix=suffix + (index,)), len(message),
+                                      "fore_gradient")
+                for (partition, piece), residual in zip(message, parts):
+                    partitions.append(partition)
+                    residuals.append((piece, residual))
+            for blob in run_with(table, partitions, gradient, residuals):
+                part = EncryptedArray.from_bytes(public_key, blob)
                 total = part if total is None else total + part
         if total is None:  # no row in this batch: only the L2 term moves the weights
             total = public_key.encrypt_array(np.zeros(len(self.weights_)))

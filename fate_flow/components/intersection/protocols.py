@@ -200,11 +200,8 @@ def _and(mask: Any, found: Any) -> Any:
 
 
 def _costly(table: Table) -> Table:
-    """``table``, to be computed by the engine's workers when it has more than RSA_POOL_MIN_IDS ids (a table
-    of unknown size always is)."""
-    if table.rows_hint is not None and table.rows_hint <= RSA_POOL_MIN_IDS:
-        return table
-    return Table(table.session, table.recipes, None, table.schema)
+    """``table``, computed by the engine's workers from RSA_POOL_MIN_IDS ids on (RSA per id is costly)."""
+    return table.costly(RSA_POOL_MIN_IDS + 1)
 
 
 def _public_key(obj: Any) -> dict[str, int]:

@@ -208,18 +208,59 @@ MESSAGE_ROWS = 50_000
 
 
 def message_pieces(sizes: np.ndarray, message_rows: int) -> list[tuple[int, int]]:
-    """(partition, piece) of every message of a batch whose partitions hold ``sizes`` rows, in partition order.
+    """(partition, piece) of every piece of a batch whose partitions hold ``sizes`` rows, in partition order.
 
     Piece k of partition p is its rows k*message_rows onwards (in id order): both parties know every
-    piece from the sizes, which their (matching) ids fix. A partition without rows sends nothing.
+    piece from the sizes, which their (matching) ids fix. A partition without rows has no piece.
     """
     return [(partition, piece) for partition, size in enumerate(sizes)
             for piece in range(math.ceil(int(size) / message_rows))]
 
 
+def message_groups(sizes: np.ndarray, message_rows: int) -> list[list[tuple[int, int]]]:
+    """The messages of a batch: runs of consecutive pieces of at most ``message_rows`` rows together.
+
+    A big partition is cut into pieces of one message each; small partitions share a message, so a
+    small table costs one exchange per step, as one partition would.
+    """
+    messages: list[list[tuple[int, int]]] = []
+    rows = 0
+    for partition, piece in message_pieces(sizes, message_rows):
+        size = min(message_rows, int(sizes[partition]) - piece * message_rows)
+        if not messages or rows + size > message_rows:
+            messages.append([])
+            rows = 0
+        messages[-1].append((partition, piece))
+        rows += size
+    return messages
+
+
 def piece_rows(piece: int, message_rows: int) -> slice:
     """The rows of a block in message ``piece``."""
     return slice(piece * message_rows, (piece + 1) * message_rows)
+
+
+def message_parts(message: Any, pieces: int, name: str) -> list:
+    """The per-piece parts of a packed message, checked: a list of ``pieces`` items."""
+    if not isinstance(message, (list, tuple)) or len(message) != pieces:
+        got = f"{len(message)} parts" if isinstance(message, (list, tuple)) else type(message).__name__
+        raise ValueError(f"{name} should hold one part per piece of the message ({pieces}), got {got}")
+    return list(message)
+
+
+def in_message_groups(table, messages: list[list[tuple[int, int]]]) -> Iterator[list[tuple[int, list]]]:
+    """(message index, its pieces) in order, enough messages at a time to keep the engine's workers busy."""
+    step = max(1, table.session.engine.parallelism)
+    group: list[tuple[int, list]] = []
+    pieces = 0
+    for index, message in enumerate(messages):
+        group.append((index, message))
+        pieces += len(message)
+        if pieces >= step:
+            yield group
+            group, pieces = [], 0
+    if group:
+        yield group
 
 
 def batch_salt(random_seed: Any) -> int:
