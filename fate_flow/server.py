@@ -141,7 +141,10 @@ def _request_log_handler():
 def _announce(settings: Settings) -> None:
     info = {"pid": os.getpid(), "host": settings.host, "port": settings.port, "address": settings.address,
             "work_dir": str(settings.work_dir)}
-    (settings.run_dir / "server.json").write_text(json.dumps(info), encoding="utf-8")
+    target = settings.run_dir / "server.json"
+    staged = target.with_name(f".server.json.{os.getpid()}")
+    staged.write_text(json.dumps(info), encoding="utf-8")
+    os.replace(staged, target)  # readers (stop, the tests) never see a half-written file
     print(f"fate_flow server listening on http://{settings.address}", flush=True)
     logger.info("listening on %s, work dir %s, database %s", settings.address, settings.work_dir,
                 settings.database.engine)
