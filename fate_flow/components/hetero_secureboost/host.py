@@ -16,7 +16,7 @@ import numpy as np
 
 from fate_flow.components.hetero_secureboost import kernels
 from fate_flow.components.hetero_secureboost.base import SecureBoostBase
-from fate_flow.components.hetero_secureboost.packing import compress
+from fate_flow.components.hetero_secureboost.packing import compress_groups
 from fate_flow.components.hetero_secureboost.tree import Node, histogram_layout, tree_arrays
 from fate_flow.components.linear_model.partitioned import in_groups, run_with
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey
@@ -113,14 +113,13 @@ class HeteroSecureBoostHost(SecureBoostBase):
         for group in in_groups(binned):
             for part, part_counts in run_with(binned, group, kernel, [extras[i] for i in group]):
                 hist, counts = _multiply(hist, part, pk.nsquare), part_counts if counts is None else counts + part_counts
+        entries = [np.flatnonzero(counts[s * layout.width:(s + 1) * layout.width]) for s in range(len(build))]
+        groups = [[hist[s * layout.width + e] for e in found.tolist()] for s, found in enumerate(entries)]
+        folded = compress_groups(groups, layout.pair_bits, layout.per_ciphertext, pk.nsquare)
         nodes = []
         for s, nid in enumerate(build):
-            segment = slice(s * layout.width, (s + 1) * layout.width)
-            entries = np.flatnonzero(counts[segment])
-            cts = [hist[s * layout.width + e] for e in entries.tolist()]
-            folded = compress(cts, layout.pair_bits, layout.per_ciphertext, pk.nsquare) if cts else []
-            nodes.append({"node": nid, "entries": entries, "counts": counts[segment][entries],
-                          "sums": EncryptedArray(pk, folded, 0).to_bytes() if folded else b""})
+            nodes.append({"node": nid, "entries": entries[s], "counts": counts[s * layout.width + entries[s]],
+                          "sums": EncryptedArray(pk, folded[s], 0).to_bytes() if folded[s] else b""})
         return {"per_ciphertext": layout.per_ciphertext, "bins": layout.bins, "nodes": nodes}
 
     def _answer_won(self, binned, bins, layout, won: list, positions: list, masks: dict, step: tuple) -> None:
