@@ -11,7 +11,10 @@ Leaves weigh -G/(H + lambda); scores move by learning_rate times the leaf weight
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
+import time
 
 import numpy as np
 
@@ -138,12 +141,15 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         packer = GHPacker.for_values(g_all, h_all, len(g_all))
         send = self.variables.encrypted_grad_and_hess
         send.remote({"pair_bits": packer.pair_bits}, role="host", suffix=suffix)
+        watch, started = Stopwatch(), time.perf_counter()
         for i, (g, h) in enumerate(zip(g_parts, h_parts)):
-            cts = public_key.raw_encrypt_many(packer.pack(g, h)) if len(g) else []
+            with watch.phase("encrypt"):
+                cts = public_key.raw_encrypt_many(packer.pack(g, h)) if len(g) else []
             send.remote(EncryptedArray(public_key, cts, 0, is_obfuscated=True).to_bytes() if cts else b"",
                         role="host", suffix=suffix + (i,))
-        grower = _Grower(self, binned, bins, g_parts, h_parts, suffix, key, packer)
+        grower = _Grower(self, binned, bins, g_parts, h_parts, suffix, key, packer, watch)
         nodes, leaves = grower.grow(float(g_all.sum()), float(h_all.sum()), len(g_all))
+        self.ctx.logger.info("tree %s.%s: %.3f s (%s)", *suffix, time.perf_counter() - started, watch.report())
         self.trees_.append(nodes)
         self.tree_masks_.append({})
         self.variables.tree.remote([_for_hosts(n, self.site) for n in nodes], role="host", suffix=suffix)
@@ -276,6 +282,25 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         self.objective_ = Objective(p.objective_param.objective, p.objective_param.params, self.tree_dim_)
 
 
+class Stopwatch:
+    """Seconds spent per phase of the guest's tree growth (encrypt, hosts, decrypt, split_find, dispatch),
+    logged per tree: where a tree's time goes."""
+
+    def __init__(self) -> None:
+        self.totals: collections.Counter = collections.Counter()
+
+    @contextlib.contextmanager
+    def phase(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[name] += time.perf_counter() - start
+
+    def report(self) -> str:
+        return ", ".join(f"{name} {seconds:.3f} s" for name, seconds in self.totals.items())
+
+
 class EarlyStopRecorder:
     """FATE's performance recorder: per metric the best value and rounds without improvement."""
 
@@ -309,8 +334,9 @@ class _Grower:
     the histogram of the one with fewer rows only; the guest derives the other from their parent's
     decrypted histogram, so half the ciphertexts are built, folded and decrypted."""
 
-    def __init__(self, owner: HeteroSecureBoostGuest, binned, bins, g_parts, h_parts, suffix, key, packer) -> None:
-        self.o, self.binned, self.bins, self.suffix = owner, binned, bins, suffix
+    def __init__(self, owner: HeteroSecureBoostGuest, binned, bins, g_parts, h_parts, suffix, key, packer,
+                 watch: Stopwatch) -> None:
+        self.o, self.binned, self.bins, self.suffix, self.watch = owner, binned, bins, suffix, watch
         self.g_parts, self.h_parts, self.key, self.packer = g_parts, h_parts, key, packer
         t = owner.params.tree_param
         self.rules = SplitRules(t.l2, t.min_impurity_split, t.min_leaf_node, owner.params.missing_mode[0])
@@ -334,12 +360,14 @@ class _Grower:
                 break
             for i, pos in enumerate(positions):
                 o.variables.node_positions.remote(pos, role="host", suffix=suffix + (i,))
-            best = self._own_best(positions, to_split)
+            with self.watch.phase("split_find"):
+                best = self._own_best(positions, to_split)
             for index in range(len(o.hosts)):
                 self._merge(best, self._host_best(index, to_split, suffix), index)
-            layer = self._split(best, suffix)
-            positions = self._dispatch(best, positions, suffix)
-            self._child_stats(positions, layer)
+            with self.watch.phase("dispatch"):
+                layer = self._split(best, suffix)
+                positions = self._dispatch(best, positions, suffix)
+                self._child_stats(positions, layer)
         for node in self.nodes:
             if node.is_leaf:
                 node.weight = leaf_weight(self.stats[node.id][0], self.stats[node.id][1], self.rules.l2)
@@ -379,21 +407,24 @@ class _Grower:
 
     def _host_best(self, index: int, to_split: list[int], suffix: tuple) -> dict:
         """Per node the best (slot, bin) of host ``index``: its decrypted histograms, siblings by subtraction."""
-        message = self.o.variables.encrypted_splitinfo_host.get(idx=index, suffix=suffix)
+        with self.watch.phase("hosts"):
+            message = self.o.variables.encrypted_splitinfo_host.get(idx=index, suffix=suffix)
         bins = [int(b) for b in message["bins"]]
         width = histogram_layout(bins)[1] if bins else 0
-        hists = {int(info["node"]): self._decrypt_histogram(info, width, int(message["per_ciphertext"]))
-                 for info in message["nodes"]}
+        with self.watch.phase("decrypt"):
+            hists = {int(info["node"]): self._decrypt_histogram(info, width, int(message["per_ciphertext"]))
+                     for info in message["nodes"]}
         for nid in to_split:
             if nid not in hists:
                 hists[nid] = self._derived(index, nid, hists)
         self.host_hists[index] = hists
         best = {}
-        for nid in to_split:
-            cand, keys = histogram_candidates(*hists[nid], bins)
-            split = best_split(cand, *self.stats[nid], self.rules)
-            if split is not None:
-                best[nid] = (split, keys[split.index])
+        with self.watch.phase("split_find"):
+            for nid in to_split:
+                cand, keys = histogram_candidates(*hists[nid], bins)
+                split = best_split(cand, *self.stats[nid], self.rules)
+                if split is not None:
+                    best[nid] = (split, keys[split.index])
         return best
 
     def _decrypt_histogram(self, info: dict, width: int, per_ct: int) -> np.ndarray:
