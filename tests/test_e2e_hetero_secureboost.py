@@ -34,7 +34,7 @@ def metric(server, job_id: str, component: str, role: str = "guest", party: int 
 
 def example(name: str) -> tuple[dict, dict]:
     dsl = json.loads((EXAMPLE / "test_secureboost_train_dsl.json").read_text())
-    return dsl, json.loads((EXAMPLE / name).read_text())
+    return dsl, json.loads((EXAMPLE / name).read_text())  # fresh copies: tests edit them
 
 
 def run(server, dsl: dict, conf: dict, timeout: float = 300) -> tuple[str, dict, float]:
@@ -232,3 +232,20 @@ def test_online_inference_equals_the_batch_scores(server, binary, tmp_path):
     answer = server.post("/federation/v1/batchInference", many)
     for item, row in zip(answer["batchDataList"], rows):
         assert item["retcode"] == 0 and abs(item["data"]["score"] - batch[row["id"]]) < 1e-9
+
+
+def test_cross_validation(server):
+    dsl, conf = example("test_secureboost_train_binary_conf.json")
+    for name in ("dataio_1", "intersection_1", "evaluation_0"):
+        del dsl["components"][name]
+    del dsl["components"]["secureboost_0"]["input"]["data"]["eval_data"]
+    for role in ("guest", "host"):
+        conf["role_parameters"][role]["args"]["data"].pop("eval_data")
+    conf = with_params(conf, **dict(FAST, num_trees=2, validation_freqs=None,
+                                    cv_param={"n_splits": 3, "shuffle": True, "random_seed": 103, "need_cv": True}))
+    job_id, _, _ = run(server, dsl, conf)
+    metrics = metric(server, job_id, "secureboost_0")
+    for k in range(3):
+        assert dict(metrics["train"][f"train_fold_{k}"]["data"])["auc"] > 0.95
+        assert dict(metrics["validate"][f"validate_fold_{k}"]["data"])["auc"] > 0.9
+        assert f"loss.{k}" in metrics["train"]

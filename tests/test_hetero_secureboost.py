@@ -279,3 +279,19 @@ def test_a_host_with_other_ids_fails_naming_the_partition(breast):
     other = host.take(np.arange(100))
     with pytest.raises(ValueError, match="partition 0 holds other ids"):
         run_sbt({"num_trees": 1}, train_inputs(guest, [other]), timeout=10)
+
+
+def test_cross_validation_logs_each_fold(breast):
+    guest, host = breast
+    conf = {"num_trees": 2, "tree_param": {"max_depth": 2}, "validation_freqs": 1,
+            "cv_param": {"need_cv": True, "n_splits": 3, "shuffle": True, "random_seed": 7}}
+    runs = run_sbt(conf, train_inputs(guest, [host], partitions=2))
+    output = runs[("guest", GUEST)]["output"]
+    assert output.data is None and output.model is None
+    metrics = {(ns, name): dict(data) for ns, name, data in runs[("guest", GUEST)]["ctx"].tracker.metrics
+               if "fold" in name}
+    for k in range(3):
+        assert metrics[("train", f"train_fold_{k}")]["auc"] > 0.95
+        assert metrics[("validate", f"validate_fold_{k}")]["auc"] > 0.9
+    losses = {name for _, name, _ in runs[("guest", GUEST)]["ctx"].tracker.metrics if name.startswith("loss")}
+    assert losses == {"loss.0", "loss.1", "loss.2"}

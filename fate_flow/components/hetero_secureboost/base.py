@@ -19,7 +19,7 @@ from fate_flow.components.hetero_secureboost.transfer import HeteroSecureBoostTr
 from fate_flow.components.hetero_secureboost.tree import Node
 from fate_flow.components.linear_model.common import data_keys, model_messages
 from fate_flow.components.linear_model.partitioned import (
-    check_digests, in_groups, load_instances, model_columns, partition_digests, run_with,
+    LoadedData, batch_of, check_digests, in_groups, load_instances, model_columns, partition_digests, run_with,
 )
 from fate_flow.computing.column_stats import gather_columns
 
@@ -39,8 +39,6 @@ class SecureBoostBase(ComponentBase):
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
         """Fit on train_data (its rows output as "train"), predict eval_data ("validate", or "predict" with a model)."""
         self.params.check()
-        if self.params.cv_param.need_cv:
-            raise ValueError("cv_param.need_cv: cross validation is not supported by this HeteroSecureBoost")
         if not ctx.parties("host"):
             raise ValueError(f"{MODULE} needs a guest and at least one host, got roles {ctx.roles}")
         self.ctx = ctx
@@ -49,6 +47,11 @@ class SecureBoostBase(ComponentBase):
         if models:
             self.load_model(model_messages(models))
         train_key, eval_key = data_keys(data, bool(models), self.role, MODULE)
+        if self.params.cv_param.need_cv:
+            if train_key is None:
+                raise ValueError("cv_param.need_cv needs a train_data input")
+            self.cross_validate(data.get(train_key))
+            return ComponentOutput()
         results = []
         if train_key is not None:
             self.variables.set_flowid("fit")
@@ -80,7 +83,41 @@ class SecureBoostBase(ComponentBase):
         return getattr(self, "site_", f"{self.role}:")
 
     def load(self, table, refuse_empty: bool = True):
+        """The input as persisted, id-sorted partitions (a LoadedData, e.g. a cross-validation fold, as it is)."""
+        if isinstance(table, LoadedData):
+            return table
         return load_instances(self.ctx, table, MODULE, refuse_empty=refuse_empty)
+
+    # ---- cross validation ----------------------------------------------------------------
+
+    def cross_validate(self, table) -> None:
+        """k-fold cross validation (``cv_param``): every party finds a row's fold from a salted hash of its id, so
+        no ids are sent (FATE's KFold shuffles and sends the fold's ids); per fold, fit on the others
+        (flowid "train.<k>") and score the fold (flowid "predict_validate.<k>"), the guest logging both."""
+        cv = self.params.cv_param
+        self.variables.set_flowid("cv")
+        data = self.load(table)
+        salt = int(cv.random_seed or 0) if cv.shuffle else 0
+        for k in range(cv.n_splits):
+            train, test = (self._fold(data, cv.n_splits, salt, k, keep) for keep in (False, True))
+            self.cv_fold_ = k
+            self.variables.set_flowid(f"train.{k}")
+            self.fit(train, test if self.params.validation_freqs is not None else None)
+            self.variables.set_flowid(f"predict_validate.{k}")
+            self.eval_data_ = None
+            self.score_fold(train, test, k)
+            self.ctx.logger.info("fold %s of %s done", k + 1, cv.n_splits)
+
+    def _fold(self, data, n_splits: int, salt: int, k: int, keep: bool):
+        rows = data.table.filter(functools.partial(_in_fold, n_splits, salt, k, keep)).persist()
+        count = rows.count()
+        if count == 0:
+            raise ValueError(f"cv_param.n_splits {n_splits}: fold {k} has no {'test' if keep else 'train'} rows")
+        return LoadedData(rows, data.header, data.label_name, data.sid_name, count)
+
+    def score_fold(self, train, test, k: int) -> None:
+        """After a fold's fit: hosts help route the test rows; the guest logs the metrics."""
+        self.predict(test, "validate")
 
     def swap_digests(self, data) -> None:
         """Prove partition i holds the same ids on every party (or fail naming the partition)."""
@@ -194,3 +231,9 @@ def _own_site(role: str, trees: list, masks: list) -> str:
             if (role == "guest" and node.sitename.startswith("guest:")) or str(node.id) in mask.get("split", {}):
                 return node.sitename
     return f"{role}:"
+
+
+def _in_fold(n_splits: int, salt: int, k: int, keep: bool, block) -> np.ndarray:
+    """Kernel: the rows of fold k (keep) or of the other folds."""
+    in_fold = batch_of(block.ids, n_splits, salt) == k
+    return in_fold if keep else ~in_fold

@@ -111,7 +111,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
                     f[:, k] += p.learning_rate * weight[pos]
             loss = self.objective_.loss(y_all, np.concatenate(self.scores_))
             self.losses_.append(loss)
-            self.ctx.tracker.log_metric_data("train", "loss", [(r, loss)])
+            self.ctx.tracker.log_metric_data("train", self._loss_name(), [(r, loss)])
             stop = self._validate(r, eval_data, y_all, recorder) if r in self.validate_rounds_ else False
             if p.n_iter_no_change and r > 0 and abs(self.losses_[-2] - loss) < p.tol:
                 stop = True
@@ -121,10 +121,23 @@ class HeteroSecureBoostGuest(SecureBoostBase):
             self.ctx.logger.info("round %s done, loss %s", r, loss)
             if stop:
                 break
-        self.ctx.tracker.set_metric_meta("train", "loss", dict(LOSS_META, Best=min(self.losses_)))
+        self.ctx.tracker.set_metric_meta("train", self._loss_name(), dict(LOSS_META, Best=min(self.losses_)))
         if self.best_iteration_ >= 0:
             keep = (self.best_iteration_ + 1) * self.tree_dim_
             del self.trees_[keep:], self.tree_masks_[keep:], self.row_weights_[keep:]
+
+    def _loss_name(self) -> str:
+        """FATE's loss metric name: "loss", or "loss.<k>" in fold k of a cross validation."""
+        fold = getattr(self, "cv_fold_", None)
+        return "loss" if fold is None else f"loss.{fold}"
+
+    def score_fold(self, train, test, k: int) -> None:
+        """Log the metrics of fold k's train rows (their fit scores) and test rows (routed with the hosts)."""
+        y_train = np.concatenate(self.partition_values(train.table, kernels.block_labels))
+        self._log_summary("train", f"train_fold_{k}", self._targets(y_train), np.concatenate(self.train_scores_))
+        scores = self._predict_scores(test)
+        y_test = np.concatenate(self.partition_values(test.table, kernels.block_labels))
+        self._log_summary("validate", f"validate_fold_{k}", self._targets(y_test), np.concatenate(scores))
 
     def _scores_of_rows(self, row_weights: list) -> list:
         """Per partition the (n, tree_dim) scores from each tree's leaf weight of every row (predict's sums)."""
@@ -159,11 +172,12 @@ class HeteroSecureBoostGuest(SecureBoostBase):
 
     def _validate(self, r: int, eval_data, y_all: np.ndarray, recorder: "EarlyStopRecorder") -> bool:
         """Log the metrics of the train and validate rows after round r; whether early stopping says stop."""
-        self.variables.set_flowid(f"fit_iteration_{r}_validate")
+        flowid = self.variables.flowid
+        self.variables.set_flowid(f"{flowid}_iteration_{r}_validate")
         try:
             eval_scores = self._predict_scores(eval_data)
         finally:
-            self.variables.set_flowid("fit")
+            self.variables.set_flowid(flowid)
         name = f"iteration_{r}"
         self._log_summary("train", name, y_all, np.concatenate(self.scores_))
         labels = np.concatenate(self.partition_values(eval_data.table, kernels.block_labels)) \

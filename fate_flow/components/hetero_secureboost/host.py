@@ -48,9 +48,10 @@ class HeteroSecureBoostHost(SecureBoostBase):
             for k in range(self.tree_dim_):
                 self._grow_tree(binned, bins, public_key, (r, k))
             if r in validate_rounds:
-                self.variables.set_flowid(f"fit_iteration_{r}_validate")
+                flowid = self.variables.flowid
+                self.variables.set_flowid(f"{flowid}_iteration_{r}_validate")
                 self._route_for_guest(eval_data)
-                self.variables.set_flowid("fit")
+                self.variables.set_flowid(flowid)
             flag = self.variables.stop_flag.get(idx=0, suffix=(r,))
             self.best_iteration_ = int(flag.get("best_round", -1))
             self.ctx.tracker.set_progress(100 * (r + 1) / rounds)
