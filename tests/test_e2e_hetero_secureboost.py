@@ -249,3 +249,11 @@ def test_cross_validation(server):
         assert dict(metrics["train"][f"train_fold_{k}"]["data"])["auc"] > 0.95
         assert dict(metrics["validate"][f"validate_fold_{k}"]["data"])["auc"] > 0.9
         assert f"loss.{k}" in metrics["train"]
+
+
+@pytest.mark.parametrize("params,name", [({"tree_param": {"max_depth": 0}}, "max_depth"), ({"bin_num": 1}, "bin_num"),
+                                         ({"objective_param": {"objective": "poisson"}}, "objective")])
+def test_bad_parameters_are_refused_at_submit(server, params, name):
+    dsl, conf = example("test_secureboost_train_binary_conf.json")
+    answer = server.post("/v1/job/submit", {"job_dsl": dsl, "job_runtime_conf": with_params(conf, **params)})
+    assert answer["retcode"] == 101 and name in answer["retmsg"] and "secureboost_0" in answer["retmsg"], answer

@@ -29,7 +29,7 @@ from fate_flow.components.hetero_secureboost.tree import (
     leaf_weight, tree_arrays,
 )
 from fate_flow.components.linear_model.partitioned import in_groups, predict_schema, run_with, union_tables
-from fate_flow.secureprotol import EncryptedArray, generate_keypair
+from fate_flow.secureprotol import EncryptedArray, generate_keypair, prestart_pool
 
 LOSS_META = {"name": "train", "metric_type": "LOSS", "unit_name": "iters"}
 LARGER_IS_BETTER = {"auc", "ks", "r2_score", "precision", "recall", "explained_variance", "accuracy"}
@@ -46,6 +46,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
 
     def fit(self, table, eval_table=None):
         """Grow ``num_trees`` rounds (or stop early); returns the train rows' predictions."""
+        prestart_pool()  # decrypting (guest) and folding (host) use the Paillier workers from the first tree
         data = self.load(table)
         if data.label_name is None:
             raise ValueError(f"the train data has no label: {MODULE} needs DataIO with_label on the guest")

@@ -19,7 +19,7 @@ from fate_flow.components.hetero_secureboost.base import SecureBoostBase
 from fate_flow.components.hetero_secureboost.packing import compress_groups
 from fate_flow.components.hetero_secureboost.tree import Node, histogram_layout, tree_arrays
 from fate_flow.components.linear_model.partitioned import in_groups, run_with
-from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey
+from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey, prestart_pool
 from fate_flow.secureprotol.gmpy_math import mpz
 
 
@@ -32,6 +32,7 @@ class HeteroSecureBoostHost(SecureBoostBase):
 
     def fit(self, table, eval_table=None):
         """Take part in every tree the guest grows; returns None (the host outputs no data)."""
+        prestart_pool()  # decrypting (guest) and folding (host) use the Paillier workers from the first tree
         data = self.load(table)
         self.swap_digests(data)
         plan = self.variables.tree_dim.get(idx=0)

@@ -7,7 +7,6 @@ kernel's extra argument; ciphertexts of a partition are read from this party's o
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 
 from fate_flow.components.hetero_binning.split_points import bin_indexes
 
@@ -151,6 +150,3 @@ def output_kernel(task: dict, kind: str, directory: str, block, scores: np.ndarr
 
     return spill_block(prediction_rows(task, block.ids, block.labels, scores, kind), directory)
 
-
-def ids_of(block) -> pa.Array:
-    return block.ids
