@@ -256,4 +256,4 @@ def test_cross_validation(server):
 def test_bad_parameters_are_refused_at_submit(server, params, name):
     dsl, conf = example("test_secureboost_train_binary_conf.json")
     answer = server.post("/v1/job/submit", {"job_dsl": dsl, "job_runtime_conf": with_params(conf, **params)})
-    assert answer["retcode"] == 101 and name in answer["retmsg"] and "secureboost_0" in answer["retmsg"], answer
+    assert answer["retcode"] != 0 and name in answer["retmsg"] and "secureboost_0" in answer["retmsg"], answer
