@@ -295,3 +295,19 @@ def test_cross_validation_logs_each_fold(breast):
         assert metrics[("validate", f"validate_fold_{k}")]["auc"] > 0.9
     losses = {name for _, name, _ in runs[("guest", GUEST)]["ctx"].tracker.metrics if name.startswith("loss")}
     assert losses == {"loss.0", "loss.1", "loss.2"}
+
+
+def test_online_model_of_two_hosts_scores_as_the_batch(breast):
+    from fate_flow.components.hetero_secureboost.online import load_online
+
+    guest, host = breast
+    hosts = [host.select_features(list(range(10))), host.select_features(list(range(10, 20)))]
+    runs = run_sbt({"num_trees": 3, "tree_param": {"max_depth": 4}}, train_inputs(guest, hosts), hosts=(HOST, HOST2))
+    batch = scores_in_order(guest_rows(runs[("guest", GUEST)]["output"]), guest.ids)
+    trees = runs[("guest", GUEST)]["output"].model["HeteroSecureBoostingTreeGuestParam"]["trees_"]
+    assert {f"host:{HOST}", f"host:{HOST2}"} <= {n["sitename"] for t in trees for n in t["tree_"] if not n["is_leaf"]}
+    model = load_online(runs[("guest", GUEST)]["output"].model, "guest", "secureboost_0")
+    model.bind_hosts([str(HOST2), str(HOST)])  # the serving engine passes the shares in the job's host order
+    shares = [load_online(runs[("host", party)]["output"].model, "host", "secureboost_0").share(data)
+              for party, data in ((HOST2, hosts[1]), (HOST, hosts[0]))]
+    assert np.abs(model.score(model.share(guest), shares) - batch).max() < 1e-12

@@ -23,8 +23,13 @@ class GuestTreeModel(OnlineModel):
 
     def __init__(self, component) -> None:
         self.header = list(component.header_)
-        self.arrays = tree_arrays(component.trees_, component.site, [f"host:{h}" for h in component.host_ids])
         self.component = component
+        self.bind_hosts(component.host_ids)
+
+    def bind_hosts(self, host_parties: list) -> None:
+        """Read host share k as the decisions of the k-th of ``host_parties`` (the train job's host order,
+        in which the serving engine passes the shares)."""
+        self.arrays = tree_arrays(self.component.trees_, self.component.site, [f"host:{h}" for h in host_parties])
 
     def share(self, data: Instances) -> np.ndarray:
         return select_model_features(data, self.header).features
