@@ -92,11 +92,23 @@ EXAMPLE_JOBS = {
     "federatedml-1.x-examples/homo_logistic_regression/test_homolr_train_job_conf.json":
         ("federatedml-1.x-examples/homo_logistic_regression/test_homolr_train_job_dsl.json",
          ["algorithm_parameters.homo_lr_0.eps is ignored", "algorithm_parameters.homo_lr_0.converge_func is ignored"]),
+    **{f"federatedml-1.x-examples/hetero_secureboost/test_secureboost_train_{kind}_conf.json":
+       ("federatedml-1.x-examples/hetero_secureboost/test_secureboost_train_dsl.json",
+        ["algorithm_parameters.secureboost_0.predict_param.with_proba is ignored"]
+        + (["algorithm_parameters.secureboost_0.cv_param.evaluate_param is ignored"] if kind == "binary" else []))
+       for kind in ("binary", "multi", "regression")},
+    "federatedml-1.x-examples/homo_secureboost/test_secureboost_train_binary_conf.json":
+        ("federatedml-1.x-examples/homo_secureboost/test_secureboost_train_dsl.json",
+         ["algorithm_parameters.secureboost_0.predict_param.with_proba is ignored"]),
 }
 PREDICT_JOBS = {
     "fate_flow/test_predict_conf.json": "fate_flow/test_hetero_lr_job_conf.json",
     "federatedml-1.x-examples/hetero_logistic_regression/test_predict_conf.json":
         "federatedml-1.x-examples/hetero_logistic_regression/test_hetero_lr_train_job_conf.json",
+    "federatedml-1.x-examples/hetero_secureboost/test_predict_conf.json":
+        "federatedml-1.x-examples/hetero_secureboost/test_secureboost_train_binary_conf.json",
+    "federatedml-1.x-examples/homo_secureboost/test_predict_conf.json":
+        "federatedml-1.x-examples/homo_secureboost/test_secureboost_train_binary_conf.json",
 }
 # FATE's Rsa example runs a module this server does not have
 NOT_IMPLEMENTED = {"fate_flow/test_rsa_job_conf.json": ("fate_flow/test_rsa_job_dsl.json", "Rsa")}
@@ -128,6 +140,8 @@ def test_example_predict_jobs_are_accepted(conf_path):
     conf = standalone(load(EXAMPLES / conf_path))
     conf["role"] = train_conf["role"]  # the predict confs' parties are the training job's
     conf["initiator"] = train_conf["initiator"]
+    # FATE's homo SecureBoost predict conf ships an empty model_version: the user fills in the train job's
+    conf["job_parameters"]["model_version"] = conf["job_parameters"]["model_version"] or "202001010000000000000"
     predict = parse_job(train.predict_dsl(conf["initiator"]["role"]), validate_runtime_conf(conf, 0), train_conf,
                         mode="predict")
     assert predict.validate_all_parameters() == []

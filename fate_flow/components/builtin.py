@@ -9,8 +9,10 @@ from fate_flow.components.evaluation import spec as evaluation
 from fate_flow.components.feature import spec as feature
 from fate_flow.components.hetero_binning import spec as hetero_binning
 from fate_flow.components.hetero_lr import spec as hetero_lr
+from fate_flow.components.hetero_secureboost import spec as hetero_secureboost
 from fate_flow.components.hetero_selection import spec as hetero_selection
 from fate_flow.components.homo_lr import spec as homo_lr
+from fate_flow.components.homo_secureboost import spec as homo_secureboost
 from fate_flow.components.intersection import spec as intersection
 from fate_flow.components.model_store import spec as model_store
 
@@ -41,5 +43,6 @@ DOWNLOAD = ComponentSpec(
 
 BUILTIN_SPECS = [
     SECURE_ADD, UPLOAD, DOWNLOAD, dataio.SPEC, evaluation.SPEC, *feature.SPECS, intersection.SPEC, hetero_lr.SPEC,
-    homo_lr.SPEC, hetero_binning.SPEC, hetero_selection.SPEC, *model_store.SPECS,
+    homo_lr.SPEC, hetero_binning.SPEC, hetero_selection.SPEC, *model_store.SPECS, hetero_secureboost.SPEC,
+    homo_secureboost.SPEC,
 ]

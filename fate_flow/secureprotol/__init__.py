@@ -3,7 +3,7 @@
 Runs inside task processes: imports numpy and (if installed) gmpy2, nothing from the
 server, HTTP or database layers. See ``paillier`` for the API and the security notes.
 """
-from fate_flow.secureprotol._parallel import set_parallelism, shutdown_pool, worker_count
+from fate_flow.secureprotol._parallel import prestart_pool, set_parallelism, shutdown_pool, worker_count
 from fate_flow.secureprotol.fixedpoint import FixedPointNumber
 from fate_flow.secureprotol.gmpy_math import HAVE_GMP
 from fate_flow.secureprotol.paillier import (
@@ -14,5 +14,5 @@ from fate_flow.secureprotol.paillier import (
 __all__ = [
     "DEFAULT_KEY_LENGTH", "EncryptedArray", "EncryptedNumber", "FixedPointNumber", "HAVE_GMP",
     "PaillierPrivateKey", "PaillierPublicKey", "SHORT_EXPONENT_BITS", "generate_keypair",
-    "set_parallelism", "shutdown_pool", "worker_count",
+    "prestart_pool", "set_parallelism", "shutdown_pool", "worker_count",
 ]

@@ -83,6 +83,15 @@ def run_chunks(func, chunks: list) -> list | None:
         return None
 
 
+def prestart_pool() -> None:
+    """Start the worker processes now, without waiting for them: a task that will need the pool soon
+    overlaps their start-up (about 0.5 s) with its own work instead of paying it on first use."""
+    pool = _get_pool()
+    if pool is not None:
+        for _ in range(worker_count()):
+            pool.submit(int)
+
+
 def split_evenly(count: int, parts: int) -> list:
     """Return ``parts`` (start, stop) ranges covering ``range(count)`` (empty ones dropped)."""
     bounds = np.linspace(0, count, parts + 1).astype(int)

@@ -202,6 +202,13 @@ class PaillierPublicKey:
             raise ValueError("not a Paillier modulus: n must be odd and > 2")
         return cls(n, **options)
 
+    def raw_encrypt_many(self, plaintexts: list) -> list:
+        """Obfuscated ciphertexts of non-negative integers below n (packed values), all cores for big batches."""
+        n = self.n
+        if any(m < 0 or m >= n for m in plaintexts):
+            raise OverflowError("raw_encrypt_many takes integers in [0, n)")
+        return self._encrypt_residues([mpz(m) for m in plaintexts])
+
     def _encode_residues(self, values: np.ndarray, exponent: int) -> list:
         """Fixed-point encodings of a batch at one exponent, reduced mod n."""
         mantissas = encode_array(values, exponent)
@@ -355,6 +362,10 @@ class PaillierPrivateKey:
     def _check_key(self, public_key: PaillierPublicKey) -> None:
         if public_key != self.public_key:
             raise ValueError("the ciphertext was encrypted against a different public key")
+
+    def raw_decrypt_many(self, ciphertexts: list) -> list:
+        """The plaintexts in [0, n) of many ciphertexts (packed values), all cores for big batches."""
+        return [int(m) for m in self._raw_decrypt_many([mpz(c) for c in ciphertexts])]
 
     def _raw_decrypt_many(self, ciphertexts: list) -> list:
         if len(ciphertexts) >= POOL_MIN_DECRYPT:

@@ -118,6 +118,8 @@ def load_pipeline(root: Path, role: str, party_id: str) -> PartyPipeline:
     pipeline.guest_parties = [str(p) for p in (conf.get("role") or {}).get("guest", [])]
     if pipeline.is_hetero_guest:
         pipeline.host_parties = hosts
+        if hasattr(pipeline.scorer, "bind_hosts"):  # a model whose shares differ per host (trees) learns their order
+            pipeline.scorer.bind_hosts(hosts)
     if role == "host" and pipeline.scorer.is_hetero:
         pipeline.feature_table = _host_feature_table(conf, saved.get("train_dsl") or {}, served[0],
                                                      hosts, str(party_id))

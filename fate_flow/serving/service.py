@@ -198,7 +198,7 @@ class ServingService:
             lacking = set(missing)
             found = [i for i in range(len(remotes)) if i not in lacking]
             for row, share in zip(found, shares):
-                shares_by_row[row] = float(share)
+                shares_by_row[row] = _share_value(share)
         return {"share": shares_by_row, "missing": missing}
 
     # ---- internals ---------------------------------------------------------------------
@@ -390,15 +390,29 @@ def _decode(content: Any, key: str) -> str:
 
 
 def _share_array(party: str, data: dict, rows: int) -> tuple[np.ndarray, dict[int, str]]:
-    """A host's shares as a float array (NaN where it lacks the row) and those rows."""
+    """A host's shares as a float array (NaN where it lacks the row) and those rows.
+
+    A share is one number per row (linear models) or one list of numbers per row (a tree model's
+    decisions at the host's nodes): then the array has a row per request row."""
     shares = data.get("share")
     if not isinstance(shares, list) or len(shares) != rows:
         raise HostAnswerError(party, None, f"answered {type(shares).__name__} shares for {rows} rows")
+    width = next((len(v) for v in shares if isinstance(v, list)), None)
     try:
-        share = np.array([np.nan if v is None else float(v) for v in shares], dtype=np.float64)
+        if width is None:
+            share = np.array([np.nan if v is None else float(v) for v in shares], dtype=np.float64)
+        else:
+            share = np.array([[np.nan] * width if v is None else [float(x) for x in v] for v in shares],
+                             dtype=np.float64)
     except (TypeError, ValueError):
         raise HostAnswerError(party, None, "answered shares that are not numbers") from None
     return share, {int(i): party for i, v in enumerate(shares) if v is None}
+
+
+def _share_value(share) -> float | list[float]:
+    """One row's share as JSON numbers: a float, or a list of floats for a row of several values."""
+    values = np.asarray(share, dtype=np.float64)
+    return float(values) if values.ndim == 0 else values.tolist()
 
 
 def _describe(remote: Any) -> str:

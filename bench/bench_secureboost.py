@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""HeteroSecureBoost: FATE's examples timed, and quality against xgboost trained on the joined data.
+
+    python bench/bench_secureboost.py [--skip-credit] [--credit-depth 3]
+
+On one standalone server (guest and host both party 10000, as FATE's confs have it):
+(a) FATE's hetero_secureboost binary conf as shipped (breast, 5 trees, depth 5, 50 bins, 1024-bit key,
+    validation every round): job create -> end, train AUC;
+(b) default_credit (30,000 rows, FATE's hetero split), 5 trees, lr 0.1, 50 bins: train AUC against
+    xgboost with the same trees, depth, learning rate, lambda and bins on the joined data;
+(c) FATE's multi-class (vehicle_scale) and regression (student, lse) confs: accuracy and RMSE against xgboost.
+For each job it prints the guest's per-tree split of time (encrypt, waiting on hosts = their histograms,
+folding and the messages, decrypt, split finding, dispatch) and the SecureBoost tasks' peak RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from machine import describe_machine  # noqa: E402
+from tests.flow_server import FlowServer  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_secureboost"
+DATA = ROOT / "examples" / "data"
+PARTY = 10000
+
+
+def upload(server: FlowServer, name: str) -> None:
+    answer = server.post("/v1/data/upload", {"file": str(DATA / f"{name}.csv"), "head": 1, "partition": 4,
+                                             "work_mode": 0, "namespace": "experiment", "table_name": name,
+                                             "use_local_data": 0, "drop": 1})
+    assert server.wait_job(answer["jobId"], timeout=300)["f_status"] == "success", answer
+
+
+def example(conf_name: str, data: str | None = None, **params) -> tuple[dict, dict]:
+    dsl = json.loads((EXAMPLE / "test_secureboost_train_dsl.json").read_text())
+    conf = json.loads((EXAMPLE / conf_name).read_text())
+    conf["algorithm_parameters"]["secureboost_0"].update(copy.deepcopy(params))
+    if data:
+        for role in ("guest", "host"):
+            for tables in conf["role_parameters"][role]["args"]["data"].values():
+                tables[0]["name"] = f"{data}_{role}"
+    return dsl, conf
+
+
+def run_job(server: FlowServer, dsl: dict, conf: dict) -> tuple[str, float]:
+    start = time.monotonic()
+    job_id = server.submit(dsl, conf)
+    job = server.wait_job(job_id, timeout=3600)
+    took = time.monotonic() - start
+    assert job["f_status"] == "success", (job["f_status_reason"], [t["f_status_reason"] for t in server.tasks(job_id)])
+    return job_id, took
+
+
+def summary(server: FlowServer, job_id: str) -> dict:
+    answer = server.post("/v1/tracking/component/metric/all", {"job_id": job_id, "component_name": "evaluation_0",
+                                                              "role": "guest", "party_id": PARTY})
+    return dict(answer["data"]["train"]["secureboost_0"]["data"])
+
+
+def tree_phases(server: FlowServer, job_id: str) -> str:
+    log = server.work_dir / "logs" / job_id / "guest" / str(PARTY) / "secureboost_0" / "INFO.log"
+    totals, trees, seconds = Counter(), 0, 0.0
+    for line in log.read_text().splitlines() if log.exists() else []:
+        found = re.search(r"tree \d+\.\d+: ([\d.]+) s \((.*)\)", line)
+        if found:
+            trees, seconds = trees + 1, seconds + float(found.group(1))
+            for name, value in re.findall(r"(\w+) ([\d.]+) s", found.group(2)):
+                totals[name] += float(value)
+    parts = ", ".join(f"{k} {v / max(trees, 1):.3f}" for k, v in totals.most_common())
+    return f"{trees} trees, {seconds / max(trees, 1):.3f} s a tree ({parts}; s a tree)"
+
+
+def task_summary(server: FlowServer, job_id: str) -> str:
+    tasks = {t["f_component_name"] + "/" + t["f_role"]: t for t in server.tasks(job_id)}
+    out = []
+    for role in ("guest", "host"):
+        task = tasks.get(f"secureboost_0/{role}", {})
+        rss = task.get("f_peak_memory")
+        out.append(f"{role} {task.get('f_elapsed', 0) / 1000:.2f} s, peak RSS "
+                   f"{(rss or 0) / 2 ** 20:.0f} MB")
+    return "; ".join(out)
+
+
+def joined(name: str) -> tuple[np.ndarray, np.ndarray]:
+    guest = np.loadtxt(DATA / f"{name}_guest.csv", delimiter=",", skiprows=1)
+    host = np.loadtxt(DATA / f"{name}_host.csv", delimiter=",", skiprows=1)
+    host = host[np.argsort(host[:, 0])]
+    guest = guest[np.argsort(guest[:, 0])]
+    assert (guest[:, 0] == host[:, 0]).all()
+    return np.hstack([guest[:, 2:], host[:, 1:]]), guest[:, 1]
+
+
+def xgboost_reference(name: str, task: str, trees: int, depth: int) -> float:
+    import xgboost
+    from sklearn.metrics import accuracy_score, mean_squared_error, roc_auc_score
+
+    x, y = joined(name)
+    common = dict(n_estimators=trees, max_depth=depth, learning_rate=0.1, reg_lambda=0.1, max_bin=50,
+                  tree_method="hist", min_child_weight=0, gamma=1e-3)
+    if task == "binary":
+        model = xgboost.XGBClassifier(base_score=0.5, **common).fit(x, y)
+        return roc_auc_score(y, model.predict_proba(x)[:, 1])
+    if task == "multi":
+        model = xgboost.XGBClassifier(**common).fit(x, y.astype(int))
+        return accuracy_score(y, model.predict(x))
+    model = xgboost.XGBRegressor(base_score=float(np.mean(y)), **common).fit(x, y)
+    return float(np.sqrt(mean_squared_error(y, model.predict(x))))
+
+
+def report(name: str, took: float, ours: float, metric: str, reference: float | None, server, job_id) -> None:
+    ref = "" if reference is None else f", xgboost {reference:.4f} (diff {ours - reference:+.4f})"
+    print(f"{name}: create -> end {took:.2f} s, train {metric} {ours:.4f}{ref}")
+    print(f"    guest trees: {tree_phases(server, job_id)}")
+    print(f"    SecureBoost tasks: {task_summary(server, job_id)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skip-credit", action="store_true")
+    parser.add_argument("--skip-others", action="store_true")
+    parser.add_argument("--credit-depth", type=int, default=3)
+    args = parser.parse_args()
+    print(describe_machine())
+    work = Path(tempfile.mkdtemp(prefix="bench_sbt_"))
+    server = FlowServer(work / "server", conf={"federation": {"timeout": 1200}}).start()
+    try:
+        tables = ["breast_hetero"] + ([] if args.skip_credit else ["default_credit_hetero"])
+        tables += [] if args.skip_others else ["vehicle_scale_hetero", "student_hetero"]
+        for table in tables:
+            for role in ("guest", "host"):
+                upload(server, f"{table}_{role}")
+        job_id, took = run_job(server, *example("test_secureboost_train_binary_conf.json"))
+        report("(a) breast, FATE's binary conf", took, summary(server, job_id)["auc"], "AUC",
+               xgboost_reference("breast_hetero", "binary", 5, 5), server, job_id)
+        if not args.skip_credit:
+            depth = args.credit_depth
+            dsl, conf = example("test_secureboost_train_binary_conf.json", "default_credit_hetero",
+                                validation_freqs=None, tree_param={"max_depth": depth})
+            job_id, took = run_job(server, dsl, conf)
+            report(f"(b) default_credit, 5 trees depth {depth}", took, summary(server, job_id)["auc"], "AUC",
+                   xgboost_reference("default_credit_hetero", "binary", 5, depth), server, job_id)
+        if not args.skip_others:
+            job_id, took = run_job(server, *example("test_secureboost_train_multi_conf.json"))
+            report("(c) vehicle_scale, FATE's multi-class conf", took, summary(server, job_id)["accuracy"],
+                   "accuracy", xgboost_reference("vehicle_scale_hetero", "multi", 5, 5), server, job_id)
+            job_id, took = run_job(server, *example("test_secureboost_train_regression_conf.json"))
+            report("(c) student, FATE's regression conf (lse)", took,
+                   summary(server, job_id)["root_mean_squared_error"], "RMSE",
+                   xgboost_reference("student_hetero", "regression", 5, 5), server, job_id)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""HeteroSecureBoost: FATE's vertically federated gradient-boosted trees (guest with labels, hosts)."""

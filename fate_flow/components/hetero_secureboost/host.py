@@ -1,0 +1,207 @@
+"""HeteroSecureBoost on a host: features only; builds encrypted histograms and keeps its thresholds.
+
+Per tree the host receives every row's packed [[g, h]] (one ciphertext a row) and, per depth, the
+rows' nodes and which nodes to build. Its workers multiply the ciphertexts into per (node, feature,
+bin) products; the non-empty entries are folded many to a ciphertext (``packing.compress``),
+obfuscated and sent with their row counts, features in a shuffled order. For each node it wins the
+guest names (feature slot, bin): the host answers the feature index and bin id, keeps the threshold
+in ``split_maskdict`` and moves the node's rows itself. It never sees a label, a gradient or a split
+of the guest.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from fate_flow.components.hetero_secureboost import kernels
+from fate_flow.components.hetero_secureboost.base import SecureBoostBase
+from fate_flow.components.hetero_secureboost.packing import compress_groups
+from fate_flow.components.hetero_secureboost.tree import Node, histogram_layout, tree_arrays
+from fate_flow.components.linear_model.partitioned import in_groups, run_with
+from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey, prestart_pool
+from fate_flow.secureprotol.gmpy_math import mpz
+
+
+class HeteroSecureBoostHost(SecureBoostBase):
+    """Host side: its share of ``trees_`` (its own splits' thresholds in ``tree_masks_``); outputs no data."""
+
+    role = "host"
+    meta_name = "HeteroSecureBoostingTreeHostMeta"
+    param_name = "HeteroSecureBoostingTreeHostParam"
+
+    def fit(self, table, eval_table=None):
+        """Take part in every tree the guest grows; returns None (the host outputs no data)."""
+        prestart_pool()  # decrypting (guest) and folding (host) use the Paillier workers from the first tree
+        data = self.load(table)
+        self.swap_digests(data)
+        plan = self.variables.tree_dim.get(idx=0)
+        self.tree_dim_, rounds = int(plan["tree_dim"]), int(plan["num_trees"])
+        validate_rounds = set(plan.get("validate_rounds") or [])
+        eval_data = self.load(eval_table, refuse_empty=False) if validate_rounds and eval_table is not None else None
+        if validate_rounds and eval_data is None:
+            raise ValueError("the guest validates during training but this host got no eval_data input")
+        binned, bins = self.bin_features(data)
+        self.header_ = list(data.header)
+        public_key = PaillierPublicKey.from_bytes(self.variables.paillier_pubkey.get(idx=0))
+        self.trees_, self.tree_masks_, self.best_iteration_ = [], [], -1
+        for r in range(rounds):
+            for k in range(self.tree_dim_):
+                self._grow_tree(binned, bins, public_key, (r, k))
+            if r in validate_rounds:
+                flowid = self.variables.flowid
+                self.variables.set_flowid(f"{flowid}_iteration_{r}_validate")
+                self._route_for_guest(eval_data)
+                self.variables.set_flowid(flowid)
+            flag = self.variables.stop_flag.get(idx=0, suffix=(r,))
+            self.best_iteration_ = int(flag.get("best_round", -1))
+            self.ctx.tracker.set_progress(100 * (r + 1) / rounds)
+            if flag.get("stop"):
+                break
+        if self.best_iteration_ >= 0:
+            keep = (self.best_iteration_ + 1) * self.tree_dim_
+            del self.trees_[keep:], self.tree_masks_[keep:]
+        return None
+
+    # ---- one tree -----------------------------------------------------------------------
+
+    def _grow_tree(self, binned, bins: list[int], public_key: PaillierPublicKey, suffix: tuple) -> None:
+        pair_bits = int(self.variables.encrypted_grad_and_hess.get(idx=0, suffix=suffix)["pair_bits"])
+        paths = self._receive_gradients(binned.partitions, public_key, suffix)
+        features = self.sample_features(len(bins), *suffix)
+        order = [features[i] for i in np.random.default_rng().permutation(len(features))]  # masks feature ids
+        layout = _Layout(order, [bins[j] for j in order], public_key, pair_bits)
+        masks = {"split": {}, "missing": {}}
+        for depth in range(self.params.tree_param.max_depth):
+            step = suffix + (depth,)
+            queue = self.variables.tree_node_queue.get(idx=0, suffix=step)
+            if not queue["nodes"]:
+                break
+            positions = [np.asarray(self.variables.node_positions.get(idx=0, suffix=step + (i,)), dtype=np.int64)
+                         for i in range(binned.partitions)]
+            message = self._split_sums(binned, paths, positions, [int(n) for n in queue["build"]], layout)
+            self.variables.encrypted_splitinfo_host.remote(message, role="guest", idx=0, suffix=step)
+            won = self.variables.federated_best_splitinfo_host.get(idx=0, suffix=step)["won"]
+            self._answer_won(binned, bins, layout, won, positions, masks, step)
+        nodes = [Node.from_dict(n) for n in self.variables.tree.get(idx=0, suffix=suffix)]
+        for node in nodes:
+            if node.sitename != self.site:
+                node.fid, node.bid = -1, 0.0
+        self.trees_.append(nodes)
+        self.tree_masks_.append(masks)
+
+    def _receive_gradients(self, partitions: int, public_key: PaillierPublicKey, suffix: tuple) -> list[str]:
+        """Each partition's packed [[g, h]] kept in a spill file of this party (read by the histogram kernel)."""
+        from fate_flow.computing.recipes import spill_block
+
+        directory = self.ctx.computing.new_dir("gradients")
+        paths = []
+        for i in range(partitions):
+            message = self.variables.encrypted_grad_and_hess.get(idx=0, suffix=suffix + (i,))
+            cts = EncryptedArray.from_bytes(public_key, message).ciphertexts(be_secure=False) if message else []
+            paths.append(spill_block(cts, directory))
+        return paths
+
+    def _split_sums(self, binned, paths: list[str], positions: list, build: list[int], layout: "_Layout") -> dict:
+        """The compressed, obfuscated non-empty histogram entries of the nodes to build, with their row counts."""
+        size = max([int(p.max()) + 1 for p in positions if len(p)] + [max(build, default=0) + 1])
+        slots = np.full(size, -1, np.int64)
+        slots[build] = np.arange(len(build))
+        pk = layout.public_key
+        kernel = functools.partial(kernels.encrypted_histogram_kernel, layout.offsets, layout.width, len(build),
+                                   int(pk.nsquare), layout.columns)
+        extras = [(slots[p], path) for p, path in zip(positions, paths)]
+        hist, counts = None, None
+        for group in in_groups(binned):
+            for part, part_counts in run_with(binned, group, kernel, [extras[i] for i in group]):
+                hist, counts = _multiply(hist, part, pk.nsquare), part_counts if counts is None else counts + part_counts
+        entries = [np.flatnonzero(counts[s * layout.width:(s + 1) * layout.width]) for s in range(len(build))]
+        groups = [[hist[s * layout.width + e] for e in found.tolist()] for s, found in enumerate(entries)]
+        folded = compress_groups(groups, layout.pair_bits, layout.per_ciphertext, pk.nsquare)
+        nodes = []
+        for s, nid in enumerate(build):
+            nodes.append({"node": nid, "entries": entries[s], "counts": counts[s * layout.width + entries[s]],
+                          "sums": EncryptedArray(pk, folded[s], 0).to_bytes() if folded[s] else b""})
+        return {"per_ciphertext": layout.per_ciphertext, "bins": layout.bins, "nodes": nodes}
+
+    def _answer_won(self, binned, bins, layout, won: list, positions: list, masks: dict, step: tuple) -> None:
+        """Record the nodes this host won, tell the guest their (fid, bid), move their rows."""
+        final, split = [], []
+        for nid, slot, bid, left, right, missing_dir in won:
+            if not 0 <= slot < len(layout.columns) or not 0 <= bid < layout.bins[slot]:
+                raise ValueError(f"the guest chose feature slot {slot} bin {bid}, which this host did not offer")
+            fid = layout.columns[slot]
+            masks["split"][str(nid)] = float(self.split_points_[fid][bid])
+            masks["missing"][str(nid)] = int(missing_dir)
+            final.append([int(nid), int(fid), int(bid)])
+            split.append((nid, fid, bid, missing_dir == -1, left, right, bins[fid]))
+        self.variables.final_splitinfo_host.remote(final, role="guest", idx=0, suffix=step)
+        if not split:
+            return
+        arrays = tuple(np.array(column) for column in zip(*split))
+        moved = self.run_partitions(binned, kernels.dispatch_kernel, [(p, arrays) for p in positions])
+        for i, after in enumerate(moved):
+            self.variables.dispatch_node_host_result.remote(after, role="guest", idx=0, suffix=step + (i,))
+
+    # ---- predict ------------------------------------------------------------------------
+
+    def predict(self, table, kind: str):
+        """Answer the guest's routing questions at this host's nodes; returns None."""
+        self._route_for_guest(self.load(table, refuse_empty=False))
+        return None
+
+    def _route_for_guest(self, data) -> None:
+        self.swap_digests(data)
+        arrays = self.own_arrays()
+        kernel = functools.partial(kernels.host_decision_kernel, arrays, self.model_columns(data),
+                                   self.params.missing_mode[1])
+        step = 0
+        while not self.variables.predict_finish_tag.get(idx=0, suffix=(step,)):
+            for group in in_groups(data.table):
+                requests = [self.variables.predict_data.get(idx=0, suffix=(step, i)) for i in group]
+                for i, left in zip(group, run_with(data.table, group, kernel, requests)):
+                    self.variables.predict_data_by_host.remote(left, role="guest", idx=0, suffix=(step, i))
+            step += 1
+
+    def own_arrays(self):
+        """Routing arrays of this host's own nodes, thresholds from ``split_maskdict``."""
+        trees = []
+        for nodes, masks in zip(self.trees_, self.tree_masks_):
+            tree = []
+            for node in nodes:
+                node = Node.from_dict(node.to_dict())
+                if node.sitename == self.site:
+                    node.bid = float(masks["split"][str(node.id)])
+                    node.missing_dir = int(masks["missing"].get(str(node.id), node.missing_dir))
+                tree.append(node)
+            trees.append(tree)
+        return tree_arrays(trees, self.site, [])
+
+    # ---- model --------------------------------------------------------------------------
+
+    def model_param(self) -> dict:
+        """FATE's BoostingTreeModelParam of a host: the tree structure and its own splits' thresholds."""
+        return {"tree_num": len(self.trees_), "trees_": self.trees_param(), "init_score": [], "losses": [],
+                "tree_dim": self.tree_dim_, "num_classes": 0, "classes_": [], "feature_importances": [],
+                "feature_name_fid_mapping": {str(i): name for i, name in enumerate(self.header_)},
+                "best_iteration": self.best_iteration_}
+
+    def load_model(self, messages: dict) -> None:
+        self.load_trees(messages)
+
+
+class _Layout:
+    """A host's histogram layout for one tree: its sampled features in a shuffled order."""
+
+    def __init__(self, columns: list[int], bins: list[int], public_key: PaillierPublicKey, pair_bits: int) -> None:
+        self.columns, self.bins, self.public_key, self.pair_bits = columns, bins, public_key, pair_bits
+        self.offsets, self.width = histogram_layout(bins)
+        self.per_ciphertext = max(1, (int(public_key.n).bit_length() - 2) // pair_bits)
+
+
+def _multiply(total: list | None, part: list, nsquare) -> list:
+    """Elementwise product of two partitions' ciphertext histograms (the homomorphic sum)."""
+    if total is None:
+        return list(part)
+    nsquare = mpz(nsquare)
+    return [a * b % nsquare for a, b in zip(total, part)]

@@ -1,0 +1,1 @@
+"""HomoSecureboost: FATE's horizontally federated gradient-boosted trees (clients with rows, an arbiter)."""
