@@ -36,8 +36,9 @@ setup(
         "cloudpickle>=2.2",
     ],
     extras_require={
-        # scikit-learn: reference values for the metric tests only
-        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "scikit-learn>=1.2"],
+        # scikit-learn: reference values for the metric tests; xgboost: the central reference SecureBoost
+        # is held to (AUC/accuracy/RMSE of the same trees on the joined data)
+        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "scikit-learn>=1.2", "xgboost>=2"],
         # pyspark: the Spark computing engine (backend 1) and its standalone test cluster. Its wheel
         # carries Spark's jars, so no Spark install is needed. 3.5 is Spark's maintained 3.x line and
         # runs on Java 8/11/17 and Python 3.9-3.11 alike; 4.x needs Java 17+ on every cluster node
