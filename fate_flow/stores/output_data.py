@@ -46,23 +46,30 @@ class OutputData:
             return rows, {"header": _header(table.meta), "total": table.count()}
 
     def archive(self, job_id: str, component: str, role: str, party_id: str, limit: int, head: bool,
-                tmp_dir: Path) -> Path:
-        """A tar.gz with output_data.csv and output_data_meta.json, as FATE's download route builds it."""
+                tmp_dir: Path, by_alias: bool = False) -> Path:
+        """A tar.gz with output_data.csv and output_data_meta.json, as FATE 1.4's download route builds it.
+
+        ``by_alias`` gives FATE 1.5+'s names instead, which the pipeline SDK reads: ``<alias>.csv``
+        and ``<alias>.meta`` (``data.csv``, ``data.meta`` for the usual output).
+        """
         from fate_flow.storage import write_delimited
 
         namespace, name = self.table_of(job_id, component, role, party_id)
+        prefix = f"{role}_{party_id}_"
+        alias = name[len(prefix):] if by_alias and name.startswith(prefix) else ""
+        csv_name, meta_name = (f"{alias}.csv", f"{alias}.meta") if alias else ("output_data.csv", "output_data_meta.json")
         tmp_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(dir=tmp_dir))
         with self._open(namespace, name) as table:
             header = _header(table.meta)
-            rows = write_delimited(table, work / "output_data.csv", ",", header=",".join(header) if head else None,
+            rows = write_delimited(table, work / csv_name, ",", header=",".join(header) if head else None,
                                    limit=limit)
         if not rows:
             raise NoOutputData()
-        (work / "output_data_meta.json").write_text(json.dumps({"header": header}, indent=4), encoding="utf-8")
+        (work / meta_name).write_text(json.dumps({"header": header}, indent=4), encoding="utf-8")
         archive = work / "output_data.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
-            for member in ("output_data.csv", "output_data_meta.json"):
+            for member in (csv_name, meta_name):
                 tar.add(work / member, arcname=member)
         return archive
 
