@@ -22,7 +22,9 @@ CACHE = Path(os.environ.get("FATE_CLIENT_CACHE") or ROOT / ".cache" / "fate-clie
 VERSIONS = ("1.5.3", "1.6.1", "1.11.3.post1")
 _OLD_DEPS = ["click==7.1.2", "Flask==1.1.4", "Werkzeug<2", "Jinja2<3", "itsdangerous<2", "MarkupSafe<2.1",
              "requests", "requests-toolbelt<0.10", "urllib3<2", "ruamel.yaml<0.17", "loguru<0.6"]
-_NEW_DEPS = ["click==7.1.2", "requests", "requests-toolbelt<0.10", "urllib3<2", "ruamel.yaml<0.17", "loguru>=0.6"]
+# 1.7+ SDKs hand output data back as pandas frames
+_NEW_DEPS = ["click==7.1.2", "requests", "requests-toolbelt<0.10", "urllib3<2", "ruamel.yaml<0.17", "loguru>=0.6",
+             "pandas"]
 _PACKAGES = ("flow_client", "flow_sdk", "pipeline")
 
 
@@ -35,20 +37,21 @@ def client_python(version: str) -> Path:
     target = CACHE / version
     python = target / "venv" / "bin" / "python"
     marker = target / "ready"
-    if marker.exists():
+    wanted = " ".join([version, *_deps(version)])  # a changed dependency list rebuilds the virtualenv
+    if marker.exists() and marker.read_text() == wanted:
         return python
     target.mkdir(parents=True, exist_ok=True)
     with open(target / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers build each version once
-        if not marker.exists():
+        if not marker.exists() or marker.read_text() != wanted:
             _build(target, version)
-            marker.write_text(version)
+            marker.write_text(wanted)
     return python
 
 
 def _build(target: Path, version: str) -> None:
     shutil.rmtree(target / "venv", ignore_errors=True)
-    deps = _OLD_DEPS if version.startswith(("1.5", "1.6")) else _NEW_DEPS
+    deps = _deps(version)
     steps = [[sys.executable, "-m", "venv", str(target / "venv")],
              [str(target / "venv/bin/python"), "-m", "pip", "install", "-q", "--no-deps", f"fate-client=={version}"],
              [str(target / "venv/bin/python"), "-m", "pip", "install", "-q", *deps]]
@@ -56,6 +59,10 @@ def _build(target: Path, version: str) -> None:
         done = subprocess.run(step, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             raise ClientUnavailable(f"fate-client {version}: {' '.join(step[2:5])} failed: {done.stderr[-500:]}")
+
+
+def _deps(version: str) -> list[str]:
+    return _OLD_DEPS if version.startswith(("1.5", "1.6")) else _NEW_DEPS
 
 
 class FateClient:

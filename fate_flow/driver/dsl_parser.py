@@ -1173,6 +1173,7 @@ class DSLParserV2(DSLParserV1):
         self.mode = mode
         self.runtime_conf = normalise_runtime_conf(dsl_v2.normalise_conf(_as_dict(runtime_conf, "job_runtime_conf")))
         self.train_runtime_conf = self._read_train_conf(train_runtime_conf)
+        dsl = dsl_v2.without_cache(dsl)
         if isinstance(dsl, dict) and isinstance(dsl.get("components"), dict):
             for name, definition in dsl["components"].items():
                 dsl_v2.check_component_name(name)

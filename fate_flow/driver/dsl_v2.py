@@ -140,6 +140,18 @@ def party_job_parameters(conf: dict, role: str, party_id: Any) -> dict:
     return merged
 
 
+def without_cache(dsl: Any) -> Any:
+    """The DSL without FATE 1.7+'s ``cache`` inputs and outputs (Intersection's id cache, unused here)."""
+    if not isinstance(dsl, dict) or not isinstance(dsl.get("components"), dict):
+        return dsl
+    dsl = copy.deepcopy(dsl)
+    for definition in dsl["components"].values():
+        for section in ("input", "output"):
+            if isinstance(definition, dict) and isinstance(definition.get(section), dict):
+                definition[section].pop("cache", None)
+    return dsl
+
+
 def check_component_name(name: str) -> None:
     """v2 names: letters, digits, ``_`` and ``-``."""
     if not _NAME.fullmatch(name):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 import tempfile
 from pathlib import Path
@@ -66,6 +67,8 @@ class OutputData:
                                    limit=limit)
         if not rows:
             raise NoOutputData()
+        if alias and "predict_detail" in header:
+            _quote_predict_details(work / csv_name)
         (work / meta_name).write_text(json.dumps({"header": header}, indent=4), encoding="utf-8")
         archive = work / "output_data.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
@@ -87,3 +90,22 @@ def _header(meta) -> list[str]:
     fields = [f for f in str(schema.get("header") or "").split(",") if f]
     label = [schema["label_name"]] if schema.get("label_name") else []  # FATE: the label follows the sid
     return [schema.get("sid") or schema.get("sid_name") or "sid", *label, *fields]
+
+
+_DETAIL = re.compile(r"\{[^{}]*\}")
+
+
+def _quote_predict_details(path: Path) -> None:
+    """Write predict details as FATE 1.5+'s CSV does: ``"{'0': 0.7, '1': 0.3}"``, which the 1.7+ SDK parses.
+
+    The stored form (FATE 1.4's) separates the classes with ``;`` so the value has no comma.
+    """
+    def quoted(match: re.Match) -> str:
+        try:
+            detail = json.loads(match.group(0).replace(";", ","))
+        except ValueError:
+            return match.group(0)
+        return '"{' + ", ".join(f"'{key}': {value}" for key, value in detail.items()) + '}"'
+
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(_DETAIL.sub(quoted, line) for line in lines), encoding="utf-8")

@@ -54,7 +54,9 @@ pipeline.fit()
 
 seen = {"train_job_id": pipeline.get_train_job_id()}
 seen["summary"] = pipeline.get_component("evaluation_0").get_summary()
-seen["output_rows"] = len(pipeline.get_component("hetero_lr_0").get_output_data(limits=10)["data"])
+output = pipeline.get_component("hetero_lr_0").get_output_data(limits=10)
+# 1.5/1.6: {"data": [lines], "meta": header}; 1.7+: a pandas frame for a single output
+seen["output_rows"] = len(output["data"]) if isinstance(output, dict) else len(output) + 1
 seen["model_param"] = pipeline.get_component("hetero_lr_0").get_model_param()
 
 pipeline.deploy_component([dataio_0, intersection_0, hetero_lr_0])
