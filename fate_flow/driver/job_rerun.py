@@ -57,7 +57,9 @@ class JobRerunner:
             (role, party_id), answer = refused[0]
             raise FlowError(f"rerun refused by role {role} party {party_id}: {answer.get('retmsg')}")
         event = {"job_id": job.f_job_id, "initiator_role": job.f_role, "initiator_party_id": job.f_party_id}
-        Queue.create(f_job_id=job.f_job_id, f_event=json.dumps(event), f_is_waiting=QueueState.WAITING)
+        with DB.atomic():  # to the end of the queue, as a new submit would be
+            Queue.delete().where(Queue.f_job_id == job.f_job_id).execute()
+            Queue.create(f_job_id=job.f_job_id, f_event=json.dumps(event), f_is_waiting=QueueState.WAITING)
         job_logger(job.f_job_id).info("rerun of %s requested", ", ".join(components))
         self.wake()
         return components
