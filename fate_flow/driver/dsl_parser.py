@@ -1209,18 +1209,27 @@ class DSLParserV2(DSLParserV1):
 
     def _build_param(self, source: _Component, role: str, index: int,
                      unknown: list[_UnknownName] | None = None) -> BaseParam:
-        """Defaults, then ``component_parameters.common``, then each index key of the party's role in order."""
-        param = _new_param(source.name, registry.get_spec(source.module))
+        """Defaults, then ``component_parameters.common`` deep-merged with each index key of the party's role.
+
+        The sections are merged as dicts first (FATE's merge: a later section changes only the
+        keys it sets, nested dicts included); each is checked for unknown names on its own, so
+        that a refusal names the section it came from.
+        """
+        spec = registry.get_spec(source.module)
+        param = _new_param(source.name, spec)
         sections = self._param_conf.get("component_parameters") or {}
-        common = (sections.get("common") or {}).get(source.name)
-        if common:
-            param.update(_select_values(param, common, f"component_parameters.common.{source.name}", None, unknown))
+        found = [(f"component_parameters.common.{source.name}", (sections.get("common") or {}).get(source.name))]
         by_key = (sections.get("role") or {}).get(role) or {}
-        for key, section in dsl_v2.party_sections(by_key, index):
-            own = section.get(source.name)
-            if own:
-                path = f"component_parameters.role.{role}.{key}.{source.name}"
-                param.update(_select_values(param, own, path, None, unknown))
+        found += [(f"component_parameters.role.{role}.{key}.{source.name}", section.get(source.name))
+                  for key, section in dsl_v2.party_sections(by_key, index)]
+        merged: dict = {}
+        for path, values in found:
+            if values:
+                if unknown is not None:
+                    _select_values(_new_param(source.name, spec), values, path, None, unknown)
+                merged = dsl_v2.deep_merge(merged, values)
+        if merged:
+            param.update(_select_values(param, merged, f"component_parameters.{role}.{index}.{source.name}"))
         return param
 
     def dependencies(self) -> dict[str, list[dict]]:

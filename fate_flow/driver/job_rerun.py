@@ -8,12 +8,14 @@ succeeded, so finished components are not run again.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Callable
 
 from fate_flow.db import DB, Job, Queue, Task, now_ms
 from fate_flow.driver import dsl_v2
 from fate_flow.driver.job_files import write_job_files
 from fate_flow.driver.job_queries import job_parser, party_job, require_job
+from fate_flow.driver.launcher import process_matches
 from fate_flow.driver.party_calls import call_every_party
 from fate_flow.driver.scheduler import component_states
 from fate_flow.driver.status import JobStatus, QueueState, restart_job
@@ -85,11 +87,23 @@ class JobRerunner:
         party_job(job_id, role, party_id)
         if not isinstance(components, list) or not all(isinstance(c, str) for c in components):
             raise ArgumentError("components", "should be a list of component names")
+        self._wait_for_exits(job_id, role, party_id)
         with DB.atomic():
             Task.delete().where(Task.f_job_id == job_id, Task.f_role == role, Task.f_party_id == str(party_id),
                                 Task.f_component_name.in_(components)).execute()
             restart_job({"f_job_id": job_id, "f_role": role, "f_party_id": str(party_id)},
                         [str(s) for s in (*RERUNNABLE, JobStatus.SUCCESS)])
+
+    def _wait_for_exits(self, job_id: str, role: str, party_id: str) -> None:
+        """Let the killed tasks of the last run exit first: a late report of theirs must not reach the new run."""
+        deadline = time.monotonic() + self.settings.scheduler.kill_grace + 2
+        for task in Task.select().where(Task.f_job_id == job_id, Task.f_role == role, Task.f_party_id == str(party_id),
+                                        Task.f_run_pid.is_null(False)):
+            while process_matches(task.f_run_pid, task.f_run_pid_create_time):
+                if time.monotonic() > deadline:
+                    raise FlowError(f"task {task.f_task_id} of role {role} party {party_id} is still exiting "
+                                    f"(pid {task.f_run_pid}): rerun in a moment")
+                time.sleep(0.1)
 
     def update_parameters(self, job_id: Any, job_parameters: Any = None, component_parameters: Any = None) -> dict:
         """Merge new job/component parameters into an ended job's conf on every party; the new conf.
