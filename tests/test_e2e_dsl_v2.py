@@ -1,0 +1,161 @@
+"""DSL v2 jobs on a real server: every module's v2 example, the same model from v1 and v2, the Reader's
+metric, deploy and predict over HTTP, rerun, and the bad inputs refused with what is wrong."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.flow_server import FlowServer
+
+ROOT = Path(__file__).resolve().parent.parent
+V2 = ROOT / "examples" / "dsl_v2"
+V1 = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
+DATA = ROOT / "examples" / "data"
+TABLES = ("breast_hetero_guest", "breast_hetero_host", "breast_homo_guest", "breast_homo_host")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = FlowServer(tmp_path_factory.mktemp("dsl_v2")).start()
+    jobs = []
+    for table in TABLES:
+        answer = server.post("/v1/data/upload", {"file": str(DATA / f"{table}.csv"), "head": 1, "partition": 2,
+                                                 "work_mode": 0, "namespace": "experiment", "table_name": table,
+                                                 "use_local_data": 0})
+        assert answer["retcode"] == 0, answer
+        jobs.append(answer["jobId"])
+    for job_id in jobs:
+        assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
+    yield server
+    server.stop()
+
+
+def load(name: str) -> tuple[dict, dict]:
+    folder = V2 / name
+    return (json.loads(next(folder.glob("*_dsl.json")).read_text()),
+            json.loads(next(folder.glob("*_conf.json")).read_text()))
+
+
+def model_param(server: FlowServer, job_id: str, component: str, role: str, party_id: int) -> dict:
+    answer = server.post("/v1/tracking/component/output/model", {"job_id": job_id, "component_name": component,
+                                                                 "role": role, "party_id": party_id})
+    assert answer["retcode"] == 0, answer
+    return answer["data"]
+
+
+def test_every_module_runs_from_its_v2_example(server):
+    names = sorted(p.name for p in V2.iterdir() if p.is_dir())
+    jobs = {name: server.submit(*load(name)) for name in names}
+    for name, job_id in jobs.items():
+        job = server.wait_job(job_id, timeout=240)
+        assert job["f_status"] == "success", (name, job.get("f_status_reason"))
+    metric = server.post("/v1/tracking/component/metric/all", {"job_id": jobs["intersect"], "component_name":
+                                                               "reader_0", "role": "guest", "party_id": 10000})
+    meta = metric["data"]["reader_namespace"]["reader_name"]["meta"]
+    assert (meta["metric_type"], meta["table_name"], meta["count"]) == ("data_info", "breast_hetero_guest", 569)
+    assert len(meta["table_info"]["x0"]) == 5
+    tables = server.post("/v1/table/list", {"job_id": jobs["intersect"], "role": "guest", "party_id": 10000})
+    assert tables["data"]["reader_0"]["input"] == [{"name": "breast_hetero_guest", "namespace": "experiment"}]
+    dag = server.post("/v1/pipeline/dag/dependency", {"job_id": jobs["hetero_lr"], "role": "guest",
+                                                      "party_id": 10000})
+    assert dag["data"]["dependencies"]["hetero_lr_0"][0]["type"] == "train_data"
+
+
+def test_v2_conf_and_its_v1_equivalent_train_the_same_model(server):
+    dsl2, conf2 = load("hetero_lr")
+    dsl1 = json.loads((V1 / "test_hetero_lr_train_job_dsl.json").read_text())
+    conf1 = json.loads((V1 / "test_hetero_lr_train_job_conf.json").read_text())
+    conf1["role"] = copy.deepcopy(conf2["role"])
+    conf1["algorithm_parameters"]["hetero_lr_0"].update(max_iter=5, init_param={"init_method": "zeros"})
+    for role in ("guest", "host"):  # v1's eval_data input is not read by this DSL
+        conf1["role_parameters"][role]["args"]["data"].pop("eval_data")
+    v1_job, v2_job = server.submit(dsl1, conf1), server.submit(dsl2, conf2)
+    for job_id in (v1_job, v2_job):
+        assert server.wait_job(job_id, timeout=240)["f_status"] == "success"
+    for role, party_id in (("guest", 10000), ("host", 9999)):
+        one, two = (model_param(server, j, "hetero_lr_0", role, party_id) for j in (v1_job, v2_job))
+        assert one["weight"].keys() == two["weight"].keys()
+        for name, weight in one["weight"].items():
+            assert abs(weight - two["weight"][name]) < 1e-9, (role, name)
+        assert abs(one.get("intercept", 0) - two.get("intercept", 0)) < 1e-9
+
+
+def test_deploy_predict_dsl_conf_and_predict_over_http(server):
+    dsl, conf = load("hetero_lr")
+    job_id = server.submit(dsl, conf)
+    assert server.wait_job(job_id, timeout=240)["f_status"] == "success"
+    model = json.loads(server.job(job_id)["f_runtime_conf"])["job_parameters"]
+    ids = {"model_id": model["model_id"], "model_version": model["model_version"]}
+    refused = server.post("/v1/model/get/predict/dsl", ids)
+    assert refused["retcode"] != 0 and "has not been deployed" in refused["retmsg"]
+    deployed = server.post("/v1/model/deploy", dict(ids, cpn_list=["reader_0", "dataio_0", "intersection_0",
+                                                                  "hetero_lr_0"]))
+    assert deployed["retcode"] == 0, deployed
+    version = deployed["data"]["model_version"]
+    assert version != model["model_version"] and deployed["data"]["guest"] == {"10000": 0}
+    predict_dsl = server.post("/v1/model/get/predict/dsl", dict(ids, model_version=version))["data"]
+    assert predict_dsl["components"]["hetero_lr_0"]["input"]["data"] == {"test_data": ["intersection_0.data"]}
+    template = server.post("/v1/model/get/predict/conf", dict(ids, model_version=version))["data"]
+    assert template["component_parameters"]["role"]["guest"]["0"]["reader_0"]["table"]["name"] == "name_to_be_filled_0"
+    for role, table in (("guest", "breast_hetero_guest"), ("host", "breast_hetero_host")):
+        template["component_parameters"]["role"][role]["0"]["reader_0"]["table"] = {"name": table,
+                                                                                   "namespace": "experiment"}
+    predict = server.submit(predict_dsl, template)
+    assert server.wait_job(predict, timeout=240)["f_status"] == "success"
+    generated = server.post("/v1/job/dsl/generate", {"train_dsl": json.dumps(dsl), "cpn_str": "dataio_0,hetero_lr_0",
+                                                     "version": "2"})
+    assert generated["data"]["components"]["hetero_lr_0"]["input"]["data"] == {"test_data": ["dataio_0.data"]}
+    listed = server.post("/v1/model/query", dict(ids, model_version=version, role="guest", party_id=10000))
+    assert listed["retcode"] == 0 and listed["data"][0]["f_model_version"] == version
+
+
+def test_list_routes_answer_both_shapes(server):
+    plain = server.post("/v1/job/list/job", {"limit": 2})
+    assert plain["retcode"] == 0 and len(plain["data"]) == 2 and "f_job_id" in plain["data"][0]
+    paged = server.post("/v1/job/list/job", {"limit": 2, "page": 1, "role": "guest", "order_by": "create_time"})
+    assert paged["retcode"] == 0 and paged["data"]["count"] >= 2 and "job_id" in paged["data"]["jobs"][0]
+    assert "partners" in paged["data"]["jobs"][0]
+    tasks = server.post("/v1/job/list/task", {"limit": 3, "page": 1})
+    assert len(tasks["data"]["tasks"]) == 3 and "component_name" in tasks["data"]["tasks"][0]
+    none = server.post("/v1/job/list/task", {"limit": 3, "job_id": "20000101000000000000"})
+    assert none["data"] == {"tasks": [], "count": 0}
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda c: c.update(algorithm_parameters={}), ["algorithm_parameters", "DSL v1 section"]),
+    (lambda c: c["component_parameters"]["role"]["host"].update({"2": {}}), ["host.2", "index 2 is beyond"]),
+    (lambda c: c["component_parameters"]["role"]["guest"]["0"]["reader_0"].update(
+        table={"name": "no_such_table", "namespace": "experiment"}),
+     ["component_parameters.role.guest.0.reader_0.table", "experiment.no_such_table", "does not exist"]),
+    (lambda c: c["component_parameters"]["common"]["hetero_lr_0"].update(max_iterr=3),
+     ["component_parameters.common.hetero_lr_0.max_iterr", "did you mean max_iter"]),
+], ids=["v1-keys", "index-beyond", "missing-table", "unknown-param"])
+def test_bad_v2_confs_are_refused_naming_the_problem(server, change, words):
+    dsl, conf = load("hetero_lr")
+    change(conf)
+    answer = server.post("/v1/job/submit", {"dsl": dsl, "runtime_conf": conf})  # FATE 1.7's body keys
+    assert answer["retcode"] != 0
+    for word in words:
+        assert word in answer["retmsg"], answer["retmsg"]
+
+
+def test_predict_on_a_model_never_deployed_and_rerun_of_a_successful_job_are_refused(server):
+    dsl, conf = load("intersect")
+    job_id = server.submit(dsl, conf)
+    assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
+    model = json.loads(server.job(job_id)["f_runtime_conf"])["job_parameters"]
+    predict = {key: conf[key] for key in ("dsl_version", "initiator", "role", "component_parameters")}
+    predict["job_parameters"] = {"common": {"job_type": "predict", "model_id": model["model_id"],
+                                            "model_version": model["model_version"]}}
+    answer = server.post("/v1/job/submit", {"job_dsl": dsl, "job_runtime_conf": predict})
+    assert answer["retcode"] != 0 and f"version {model['model_version']} has not been deployed" in answer["retmsg"]
+    rerun = server.post("/v1/job/rerun", {"job_id": job_id})
+    assert rerun["retcode"] != 0 and "has succeeded" in rerun["retmsg"]
+    forced = server.post("/v1/job/rerun", {"job_id": job_id, "component_name": "intersect_0", "force": True})
+    assert forced["retcode"] == 0 and forced["data"]["components"] == ["intersect_0"]
+    running = server.post("/v1/job/rerun", {"job_id": job_id})
+    assert running["retcode"] != 0 and "is waiting" in running["retmsg"] or "is running" in running["retmsg"]
+    assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
