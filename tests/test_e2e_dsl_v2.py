@@ -157,5 +157,5 @@ def test_predict_on_a_model_never_deployed_and_rerun_of_a_successful_job_are_ref
     forced = server.post("/v1/job/rerun", {"job_id": job_id, "component_name": "intersect_0", "force": True})
     assert forced["retcode"] == 0 and forced["data"]["components"] == ["intersect_0"]
     running = server.post("/v1/job/rerun", {"job_id": job_id})
-    assert running["retcode"] != 0 and "is waiting" in running["retmsg"] or "is running" in running["retmsg"]
+    assert running["retcode"] != 0 and ("is waiting" in running["retmsg"] or "is running" in running["retmsg"])
     assert server.wait_job(job_id, timeout=120)["f_status"] == "success"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fate_flow.components import registry
 from tests.fate_client import VERSIONS, ClientUnavailable, FateClient
 from tests.flow_server import FlowServer
 
@@ -26,7 +27,8 @@ GUEST, HOST = 10000, 9999
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = FlowServer(tmp_path_factory.mktemp("fate_clients")).start()
+    # FATE's SecureBoost and feature-scale examples name party 9998 as well
+    server = FlowServer(tmp_path_factory.mktemp("fate_clients"), conf={"party_id": [9998, 9999, 10000]}).start()
     yield server
     server.stop()
 
@@ -147,3 +149,68 @@ def _predict_conf(train_conf: dict, model_id: str, model_version: str) -> dict:
                for role, by_index in train_conf["component_parameters"]["role"].items()}
     conf["component_parameters"] = {"role": readers}
     return conf
+
+
+# FATE 1.6.1's shipped v2 examples: (folder, train DSL, train conf, predict DSL, predict conf)
+FATE_EXAMPLES = [
+    ("hetero_logistic_regression", "hetero_lr_normal_dsl", "hetero_lr_normal_conf",
+     "hetero-lr-normal-predict-dsl", "hetero-lr-normal-predict-conf"),
+    ("homo_logistic_regression", "homo_lr_train_dsl", "homo_lr_train_conf",
+     "homo-lr-normal-predict-dsl", "homo-lr-normal-predict-conf"),
+    ("hetero_secureboost", "test_secureboost_train_dsl", "test_secureboost_train_binary_conf",
+     "test_predict_dsl", "test_predict_conf"),
+    ("hetero_feature_binning", "hetero_binning_quantile_binning_dsl", "hetero_binning_quantile_binning_conf", None, None),
+    ("hetero_feature_selection", "hetero_feature_selection_manually_dsl", "hetero_feature_selection_manually_conf",
+     None, None),
+    ("feature_scale", "test_feature_scale_normal_dsl", "test_feature_scale_normal_conf", None, None),
+    ("intersect", "test_intersect_job_dsl", "test_intersect_job_raw_conf", None, None),
+    ("intersect", "test_intersect_job_dsl", "test_intersect_job_rsa_conf", None, None),
+]
+EXAMPLE_TABLES = ("breast_hetero_guest", "breast_hetero_host", "breast_homo_guest", "breast_homo_host")
+
+
+@pytest.fixture(scope="module")
+def client_161(server, tmp_path_factory) -> FateClient:
+    try:
+        client = FateClient("1.6.1", server.address, tmp_path_factory.mktemp("client_examples"))
+    except (ClientUnavailable, StopIteration) as exc:
+        pytest.skip(f"fate-client 1.6.1 could not be installed here: {exc}")
+    work = tmp_path_factory.mktemp("example_uploads")
+    for table in EXAMPLE_TABLES:  # FATE's upload names: experiment.<file name>
+        conf = {"file": str(SHARED / "data" / f"{table}.csv"), "head": 1, "partition": 4, "work_mode": 0,
+                "table_name": table, "namespace": "experiment"}
+        (work / f"{table}.json").write_text(json.dumps(conf))
+        answer = client.flow("data", "upload", "-c", str(work / f"{table}.json"), "--drop")
+        assert answer.get("retcode") == 0, answer
+        assert server.wait_job(answer["jobId"], timeout=120)["f_status"] == "success"
+    return client
+
+
+@pytest.mark.parametrize("example", FATE_EXAMPLES, ids=[e[2] for e in FATE_EXAMPLES])
+def test_fate_161_v2_examples_run_unchanged_through_flow_job_submit(example, client_161, server, tmp_path):
+    folder, train_dsl, train_conf, predict_dsl, predict_conf = example
+    here = SHARED / "dsl_v2" / "dsl" / folder
+    dsl = json.loads((here / f"{train_dsl}.json").read_text())
+    missing = sorted({c["module"] for c in dsl["components"].values()} - set(registry.modules()))
+    if missing:
+        pytest.skip(f"{folder}: module {', '.join(missing)} is not registered on this server (yet)")
+    answer = client_161.flow("job", "submit", "-d", str(here / f"{train_dsl}.json"), "-c",
+                             str(here / f"{train_conf}.json"))
+    assert answer.get("retcode") == 0, answer
+    job = server.wait_job(answer["jobId"], timeout=300)
+    assert job["f_status"] == "success", job.get("f_status_reason")
+    if predict_dsl is None:
+        return
+    model = answer["data"]["model_info"]
+    deployed = client_161.flow("model", "deploy", "--model-id", model["model_id"], "--model-version",
+                               model["model_version"], "--dsl-path", str(here / f"{predict_dsl}.json"))
+    assert deployed.get("retcode") == 0, deployed
+    # the shipped predict conf names the model FATE trained; only its id and version change
+    conf = json.loads((here / f"{predict_conf}.json").read_text())
+    conf["job_parameters"]["common"].update(model_id=model["model_id"],
+                                            model_version=deployed["data"]["model_version"])
+    (tmp_path / "predict_conf.json").write_text(json.dumps(conf))
+    predict = client_161.flow("job", "submit", "-d", str(here / f"{predict_dsl}.json"), "-c",
+                              str(tmp_path / "predict_conf.json"))
+    assert predict.get("retcode") == 0, predict
+    assert server.wait_job(predict["jobId"], timeout=300)["f_status"] == "success"

@@ -101,7 +101,8 @@ def deploy():
     """A new model version holding chosen components of a DSL v2 model, with its predict DSL (FATE 1.5.1+)."""
     body = json_body()
     model_id, model_version = _required(body, ("model_id", "model_version"))
-    return ok(services().deployer.deploy(model_id, model_version, body.get("cpn_list"), body.get("predict_dsl")))
+    predict_dsl = body.get("predict_dsl") or body.get("dsl")  # the SDK's key, and the 1.6 CLI's (--dsl-path)
+    return ok(services().deployer.deploy(model_id, model_version, body.get("cpn_list"), predict_dsl))
 
 
 @bp.route("/get/predict/dsl", methods=["POST"])
