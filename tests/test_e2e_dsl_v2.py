@@ -159,3 +159,27 @@ def test_predict_on_a_model_never_deployed_and_rerun_of_a_successful_job_are_ref
     running = server.post("/v1/job/rerun", {"job_id": job_id})
     assert running["retcode"] != 0 and ("is waiting" in running["retmsg"] or "is running" in running["retmsg"])
     assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
+
+
+def test_own_client_has_the_fate_15_commands(server, tmp_path):
+    dsl, conf = load("scale")
+    job_id = server.submit(dsl, conf)
+    assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
+    assert len(server.client("-f", "list_job", "-limit", "2")["data"]) == 2
+    assert server.client("-f", "component_list", "-j", job_id)["data"]["components"][-1] == "feature_scale_0"
+    refused = server.client("-f", "rerun_job", "-j", job_id)
+    assert refused["retcode"] != 0 and "has succeeded" in refused["retmsg"]
+    forced = server.client("-f", "rerun_job", "-j", job_id, "-cpn", "feature_scale_0", "--force")
+    assert forced["retcode"] == 0 and forced["data"]["components"] == ["feature_scale_0"]
+    assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
+    model = json.loads(server.job(job_id)["f_runtime_conf"])["job_parameters"]
+    ids = ("--model-id", model["model_id"], "--model-version", model["model_version"])
+    deployed = server.client("-f", "deploy", *ids, "--cpn-list", "reader_0,dataio_0,intersection_0,feature_scale_0")
+    assert deployed["retcode"] == 0, deployed
+    predict_dsl = server.client("-f", "get_predict_dsl", "--model-id", model["model_id"], "--model-version",
+                                deployed["data"]["model_version"])
+    assert predict_dsl["data"]["components"]["feature_scale_0"]["input"]["model"] == ["pipeline.feature_scale_0.model"]
+    (tmp_path / "dsl.json").write_text(json.dumps(dsl))
+    (tmp_path / "conf.json").write_text(json.dumps(conf))
+    checked = server.client("-f", "validate_dsl", "-d", str(tmp_path / "dsl.json"), "-c", str(tmp_path / "conf.json"))
+    assert checked["retcode"] == 0, checked
