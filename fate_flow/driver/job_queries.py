@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from fate_flow.db import Job, Queue
-from fate_flow.driver import dsl_parser
+from fate_flow.driver import dsl_parser, dsl_v2
 from fate_flow.driver.status import JobStatus, QueueState
 from fate_flow.errors import ArgumentError, ComponentNotFound, FlowError, JobNotFound, NotFound, PartyNotFound
 from fate_flow.settings import Settings
@@ -40,7 +40,12 @@ def query_jobs(filters: dict[str, Any], with_position: bool = True) -> list[dict
 def is_dsl_v2(job_id: Any) -> bool:
     """Whether the job was submitted with a DSL v2 conf (False for an unknown job)."""
     job = _any_row(check_job_id(job_id))
-    return job is not None and '"dsl_version": 2' in (job.f_runtime_conf or "")
+    if job is None:
+        return False
+    try:
+        return dsl_v2.dsl_version(json.loads(job.f_runtime_conf or "{}")) == 2
+    except (ValueError, FlowError):
+        return False
 
 
 def job_config(row: dict) -> dict:

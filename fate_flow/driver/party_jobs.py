@@ -289,9 +289,20 @@ def job_view(conf: dict, role: str, party_id: Any, is_initiator: bool) -> dict:
             if not is_initiator and not (r == role and str(p) == str(party_id)):
                 continue
             visible.setdefault(r, []).append(p)
-            data = (((conf.get("role_parameters") or {}).get(r) or {}).get("args") or {}).get("data") or {}
-            for key, refs in data.items():
-                if isinstance(refs, list) and i < len(refs) and isinstance(refs[i], dict):
-                    ref = refs[i]
-                    dataset.setdefault(r, {}).setdefault(str(p), {})[key] = f"{ref.get('namespace')}.{ref.get('name')}"
+            for key, ref in _party_tables(conf, r, i).items():
+                dataset.setdefault(r, {}).setdefault(str(p), {})[key] = f"{ref.get('namespace')}.{ref.get('name')}"
     return {"partner": {r: v for r, v in partner.items() if v}, "dataset": dataset, "roles": visible}
+
+
+def _party_tables(conf: dict, role: str, index: int) -> dict[str, dict]:
+    """The tables a party reads: v1's ``args.data`` entries, or v2's Reader ``table`` parameters by component."""
+    if dsl_v2.dsl_version(conf) == 2:
+        sections = ((conf.get("component_parameters") or {}).get("role") or {}).get(role) or {}
+        merged: dict = {}
+        for _, section in dsl_v2.party_sections(sections, index):
+            merged = dsl_v2.deep_merge(merged, section)
+        return {name: params["table"] for name, params in merged.items()
+                if isinstance(params, dict) and isinstance(params.get("table"), dict)}
+    data = (((conf.get("role_parameters") or {}).get(role) or {}).get("args") or {}).get("data") or {}
+    return {key: refs[index] for key, refs in data.items()
+            if isinstance(refs, list) and index < len(refs) and isinstance(refs[index], dict)}
