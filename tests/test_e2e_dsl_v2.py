@@ -17,6 +17,10 @@ DATA = ROOT / "examples" / "data"
 TABLES = ("breast_hetero_guest", "breast_hetero_host", "breast_homo_guest", "breast_homo_host")
 
 
+# one worker runs the module: its server, uploads and trained jobs are shared by its tests
+pytestmark = pytest.mark.xdist_group("dsl_v2")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     server = FlowServer(tmp_path_factory.mktemp("dsl_v2")).start()
@@ -46,12 +50,19 @@ def model_param(server: FlowServer, job_id: str, component: str, role: str, part
     return answer["data"]
 
 
-def test_every_module_runs_from_its_v2_example(server):
+@pytest.fixture(scope="module")
+def example_jobs(server) -> dict[str, str]:
+    """Every module's v2 example, submitted at once and finished: example name -> job id."""
     names = sorted(p.name for p in V2.iterdir() if p.is_dir())
     jobs = {name: server.submit(*load(name)) for name in names}
     for name, job_id in jobs.items():
         job = server.wait_job(job_id, timeout=240)
         assert job["f_status"] == "success", (name, job.get("f_status_reason"))
+    return jobs
+
+
+def test_every_module_runs_from_its_v2_example(server, example_jobs):
+    jobs = example_jobs
     metric = server.post("/v1/tracking/component/metric/all", {"job_id": jobs["intersect"], "component_name":
                                                                "reader_0", "role": "guest", "party_id": 10000})
     meta = metric["data"]["reader_namespace"]["reader_name"]["meta"]
@@ -64,17 +75,16 @@ def test_every_module_runs_from_its_v2_example(server):
     assert dag["data"]["dependencies"]["hetero_lr_0"][0]["type"] == "train_data"
 
 
-def test_v2_conf_and_its_v1_equivalent_train_the_same_model(server):
-    dsl2, conf2 = load("hetero_lr")
+def test_v2_conf_and_its_v1_equivalent_train_the_same_model(server, example_jobs):
+    _, conf2 = load("hetero_lr")
     dsl1 = json.loads((V1 / "test_hetero_lr_train_job_dsl.json").read_text())
     conf1 = json.loads((V1 / "test_hetero_lr_train_job_conf.json").read_text())
     conf1["role"] = copy.deepcopy(conf2["role"])
     conf1["algorithm_parameters"]["hetero_lr_0"].update(max_iter=5, init_param={"init_method": "zeros"})
     for role in ("guest", "host"):  # v1's eval_data input is not read by this DSL
         conf1["role_parameters"][role]["args"]["data"].pop("eval_data")
-    v1_job, v2_job = server.submit(dsl1, conf1), server.submit(dsl2, conf2)
-    for job_id in (v1_job, v2_job):
-        assert server.wait_job(job_id, timeout=240)["f_status"] == "success"
+    v1_job, v2_job = server.submit(dsl1, conf1), example_jobs["hetero_lr"]
+    assert server.wait_job(v1_job, timeout=240)["f_status"] == "success"
     for role, party_id in (("guest", 10000), ("host", 9999)):
         one, two = (model_param(server, j, "hetero_lr_0", role, party_id) for j in (v1_job, v2_job))
         assert one["weight"].keys() == two["weight"].keys()
@@ -83,10 +93,9 @@ def test_v2_conf_and_its_v1_equivalent_train_the_same_model(server):
         assert abs(one.get("intercept", 0) - two.get("intercept", 0)) < 1e-9
 
 
-def test_deploy_predict_dsl_conf_and_predict_over_http(server):
+def test_deploy_predict_dsl_conf_and_predict_over_http(server, example_jobs):
     dsl, conf = load("hetero_lr")
-    job_id = server.submit(dsl, conf)
-    assert server.wait_job(job_id, timeout=240)["f_status"] == "success"
+    job_id = example_jobs["hetero_lr"]
     model = json.loads(server.job(job_id)["f_runtime_conf"])["job_parameters"]
     ids = {"model_id": model["model_id"], "model_version": model["model_version"]}
     refused = server.post("/v1/model/get/predict/dsl", ids)
@@ -142,10 +151,9 @@ def test_bad_v2_confs_are_refused_naming_the_problem(server, change, words):
         assert word in answer["retmsg"], answer["retmsg"]
 
 
-def test_predict_on_a_model_never_deployed_and_rerun_of_a_successful_job_are_refused(server):
+def test_predict_on_a_model_never_deployed_and_rerun_of_a_successful_job_are_refused(server, example_jobs):
     dsl, conf = load("intersect")
-    job_id = server.submit(dsl, conf)
-    assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
+    job_id = example_jobs["intersect"]
     model = json.loads(server.job(job_id)["f_runtime_conf"])["job_parameters"]
     predict = {key: conf[key] for key in ("dsl_version", "initiator", "role", "component_parameters")}
     predict["job_parameters"] = {"common": {"job_type": "predict", "model_id": model["model_id"],
@@ -161,10 +169,9 @@ def test_predict_on_a_model_never_deployed_and_rerun_of_a_successful_job_are_ref
     assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
 
 
-def test_own_client_has_the_fate_15_commands(server, tmp_path):
+def test_own_client_has_the_fate_15_commands(server, example_jobs, tmp_path):
     dsl, conf = load("scale")
-    job_id = server.submit(dsl, conf)
-    assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
+    job_id = example_jobs["scale"]
     assert len(server.client("-f", "list_job", "-limit", "2")["data"]) == 2
     assert server.client("-f", "component_list", "-j", job_id)["data"]["components"][-1] == "feature_scale_0"
     refused = server.client("-f", "rerun_job", "-j", job_id)

@@ -25,6 +25,10 @@ CONFIG_YAML = ROOT / "examples" / "dsl_v2" / "pipeline_config.yaml"
 GUEST, HOST = 10000, 9999
 
 
+# one worker runs the module: its server, uploads and trained jobs are shared by its tests
+pytestmark = pytest.mark.xdist_group("fate_clients")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     # FATE's SecureBoost and feature-scale examples name party 9998 as well
