@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.flow_server import FlowServer
 
@@ -190,3 +191,26 @@ def test_own_client_has_the_fate_15_commands(server, example_jobs, tmp_path):
     (tmp_path / "conf.json").write_text(json.dumps(conf))
     checked = server.client("-f", "validate_dsl", "-d", str(tmp_path / "dsl.json"), "-c", str(tmp_path / "conf.json"))
     assert checked["retcode"] == 0, checked
+
+
+def test_the_other_fate_15_routes_answer_or_say_why_not(server, example_jobs):
+    job_id = example_jobs["intersect"]
+    party = {"job_id": job_id, "role": "guest", "party_id": 10000}
+    assert server.post("/v1/job/url/get", party)["data"]["board_url"][0].endswith(
+        f"job_id={job_id}&role=guest&party_id=10000")
+    assert server.post("/v1/job/log/path", {"job_id": job_id})["data"]["logs_directory"].endswith(job_id)
+    log = requests.post(server.url + "/v1/job/log/download", json={"job_id": job_id}, timeout=30)
+    assert log.status_code == 200 and log.content[:2] == b"\x1f\x8b"  # a tar.gz
+    assert server.post("/v1/info/fateboard")["data"] == {"host": "127.0.0.1", "port": 8080}
+    assert server.post("/v1/checkpoint/list", {"model_id": "m", "model_version": "v"}) == {
+        "retcode": 0, "retmsg": "no checkpoints: the components of this server keep none", "data": []}
+    for path, words in (("/v1/info/eggroll", "no EggRoll"), ("/v1/checkpoint/get", "no checkpoints"),
+                        ("/v1/table/add", "upload the data instead"), ("/v1/table/bind", "upload the data instead"),
+                        ("/v1/model/migrate", "Can not support"), ("/v1/model/tag/create", "Can not support")):
+        answer = server.post(path, {"engine": "EGGROLL"})
+        assert answer["retcode"] != 0 and words in answer["retmsg"], (path, answer)
+    granted = server.post("/v1/permission/grant", {"party_id": 9999, "role": "host",
+                                                    "privilege_command": "create"})
+    assert granted["retcode"] == 0, granted
+    assert "create" in json.dumps(server.post("/v1/permission/query", {"party_id": 9999, "role": "host"})["data"])
+    assert server.post("/v1/job/parameter/update", {"job_id": job_id, "component_parameters": {}})["retcode"] != 0

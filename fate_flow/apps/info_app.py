@@ -40,7 +40,7 @@ def validate_dsl():
 @checkpoint_bp.route("/list", methods=["POST"])
 def list_checkpoints():
     """Checkpoints of a component: none, since no component of this server keeps any."""
-    return ok([], retmsg="no checkpoints: the components of this server keep none")
+    return ok([], retmsg="no checkpoints: the components of this server keep none", keep_data=True)
 
 
 @checkpoint_bp.route("/get", methods=["POST"])
