@@ -123,9 +123,8 @@ def get_predict_conf():
 def query():
     """Model versions of this server's parties, by model_id, model_version, role and party_id."""
     body = json_body()
-    rows = services().models.models(body.get("role"), body.get("party_id"), body.get("model_id"))
-    rows = [r for r in rows if body.get("model_version") in (None, "") or
-            r.get("f_model_version") == str(body["model_version"])]
+    rows = services().models.models(body.get("role"), body.get("party_id"), body.get("model_id"),
+                                    body.get("model_version"))
     if not rows:
         raise FlowError("No model found, please check if arguments are specified correctly.")
     return ok(rows, keep_data=True)
