@@ -18,8 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("FATE_CLIENT_CACHE") or ROOT / ".cache" / "fate-client")
-# the releases the tests drive: a 1.5.x, a 1.6.x and the newest 1.x
-VERSIONS = ("1.5.3", "1.6.1", "1.11.3.post1")
+# the releases the tests drive: 1.5.0 (its SDK deploys through /v1/job/dsl/generate), a later 1.5.x,
+# a 1.6.x and the newest 1.x
+VERSIONS = ("1.5.0", "1.5.3", "1.6.1", "1.11.3.post1")
 _OLD_DEPS = ["click==7.1.2", "Flask==1.1.4", "Werkzeug<2", "Jinja2<3", "itsdangerous<2", "MarkupSafe<2.1",
              "requests", "requests-toolbelt<0.10", "urllib3<2", "ruamel.yaml<0.17", "loguru<0.6"]
 # 1.7+ SDKs hand output data back as pandas frames
@@ -78,8 +79,11 @@ class FateClient:
         for package in _PACKAGES:
             shutil.rmtree(self.home / package, ignore_errors=True)
             shutil.copytree(site / package, self.home / package, ignore=shutil.ignore_patterns("__pycache__"))
+        cli_host = host
+        if host == "127.0.0.1" and "get_lan_ip()" in (self.home / "flow_client" / "flow.py").read_text():
+            cli_host = "127.1"  # the 1.5.0 CLI swaps 127.0.0.1 for the LAN address; this spelling it keeps
         (self.home / "flow_client" / "settings.yaml").write_text(
-            f"api_version: v1\nip: {host}\nport: {port}\nserver_conf_path:\napp_key:\nsecret_key:\n")
+            f"api_version: v1\nip: {cli_host}\nport: {port}\nserver_conf_path:\napp_key:\nsecret_key:\n")
         (self.home / "pipeline" / "config.yaml").write_text(
             f"ip: {host}\nport: {port}\nlog_directory: {self.home / 'logs'}\nconsole_display_log: false\n"
             f"system_setting:\n  role:\n")

@@ -130,13 +130,22 @@ def test_flow_cli_upload_train_list_rerun_deploy_predict(fate_client, server, tm
                                str(tmp_path / "failing_dsl.json"))
     assert refused.get("retcode") != 0 and "has not been deployed" in refused.get("retmsg", ""), refused
 
-    deployed = fate_client.flow("model", "deploy", "--model-id", model["model_id"], "--model-version",
-                                model["model_version"], "--cpn-list", "reader_0,dataio_0,intersection_0,hetero_lr_0")
-    assert deployed.get("retcode") == 0, deployed
-    predict_conf = _predict_conf(conf, model["model_id"], deployed["data"]["model_version"])
-    (tmp_path / "predict_conf.json").write_text(json.dumps(predict_conf))
+    components = "reader_0,dataio_0,intersection_0,hetero_lr_0"
+    if fate_client.version == "1.5.0":  # no deploy yet: a predict DSL from job/dsl/generate, the train version
+        generated = fate_client.flow("job", "dsl", "--cpn-list", components, "--train-dsl-path",
+                                     str(tmp_path / "failing_dsl.json"), "-v", "2")
+        assert generated.get("retcode") == 0, generated
+        (tmp_path / "predict_dsl.json").write_text(json.dumps(generated["data"]))
+        version = model["model_version"]
+    else:
+        deployed = fate_client.flow("model", "deploy", "--model-id", model["model_id"], "--model-version",
+                                    model["model_version"], "--cpn-list", components)
+        assert deployed.get("retcode") == 0, deployed
+        (tmp_path / "predict_dsl.json").write_text(json.dumps({}))  # the deployed predict DSL is used
+        version = deployed["data"]["model_version"]
+    (tmp_path / "predict_conf.json").write_text(json.dumps(_predict_conf(conf, model["model_id"], version)))
     predict = fate_client.flow("job", "submit", "-c", str(tmp_path / "predict_conf.json"), "-d",
-                               str(tmp_path / "failing_dsl.json"))
+                               str(tmp_path / "predict_dsl.json"))
     assert predict.get("retcode") == 0, predict
     assert server.wait_job(predict["jobId"], timeout=120)["f_status"] == "success"
 

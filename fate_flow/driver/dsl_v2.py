@@ -239,6 +239,17 @@ def _predict_ref(ref: str, components: dict, chosen: set[str], depth: int = 0) -
     return [ref]
 
 
+def is_predict_dsl(dsl: Any) -> bool:
+    """Whether a DSL reads trained models (``pipeline.<component>.<model>`` inputs): a predict DSL."""
+    components = dsl.get("components") if isinstance(dsl, dict) else None
+    for component in (components or {}).values() if isinstance(components, dict) else []:
+        inputs = component.get("input") if isinstance(component, dict) else None
+        refs = inputs.get("model") if isinstance(inputs, dict) else None
+        if isinstance(refs, list) and any(isinstance(ref, str) and ref.startswith("pipeline.") for ref in refs):
+            return True
+    return False
+
+
 def predict_conf_template(train_conf: dict, predict_dsl: dict, model_id: str, model_version: str) -> dict:
     """FATE's predict conf template: the train roles, a predict job, placeholders for every Reader table."""
     roles = train_conf.get("role") or {}

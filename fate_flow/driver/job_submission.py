@@ -13,7 +13,7 @@ import json
 from typing import Any, Callable
 
 from fate_flow.db import Queue, StorageTableMeta, now_ms
-from fate_flow.driver import dsl_parser
+from fate_flow.driver import dsl_parser, dsl_v2
 from fate_flow.driver.job_files import write_job_files
 from fate_flow.driver.job_queries import board_url
 from fate_flow.driver.party_calls import schedule_path, sync_job_status
@@ -48,7 +48,7 @@ class JobSubmitter:
         train_conf: dict = {}
         mode = "predict" if params.get("job_type", "train") == "predict" else "train"
         if mode == "predict":
-            dsl, train_conf = self._trained_pipeline(conf)
+            dsl, train_conf = self._trained_pipeline(conf, dsl)
         else:
             params["model_id"] = dsl_parser.gen_model_id(conf["role"])
             params["model_version"] = job_id
@@ -78,7 +78,7 @@ class JobSubmitter:
         params, train_conf = conf["job_parameters"], None
         mode = "predict" if params.get("job_type", "train") == "predict" else "train"
         if mode == "predict":
-            dsl, train_conf = self._trained_pipeline(conf)
+            dsl, train_conf = self._trained_pipeline(conf, dsl)
         parser = dsl_parser.parse_job(dsl, conf, train_conf, mode=mode,
                                       max_components=self.settings.scheduler.max_job_components)
         warnings = parser.validate_all_parameters()
@@ -122,8 +122,13 @@ class JobSubmitter:
                                            f"exist on this server (a standalone server holds every party's "
                                            f"tables): upload it first")
 
-    def _trained_pipeline(self, conf: dict) -> tuple[dict, dict]:
-        """The initiator's stored predict DSL and train runtime conf of ``model_id``/``model_version``."""
+    def _trained_pipeline(self, conf: dict, submitted_dsl: Any) -> tuple[dict, dict]:
+        """The initiator's stored predict DSL and train runtime conf of ``model_id``/``model_version``.
+
+        A DSL v2 model that was never deployed has no predict DSL: it is refused, unless the job
+        brings a predict DSL of its own (one reading ``pipeline.<component>`` models), as the
+        1.5.0 SDK does after ``/v1/job/dsl/generate``.
+        """
         params, initiator = conf["job_parameters"], conf["initiator"]
         party_model = ids.party_model_id(initiator["role"], initiator["party_id"], params["model_id"])
         path = self.settings.model_dir / party_model / str(params["model_version"]) / "pipeline.json"
@@ -132,6 +137,8 @@ class JobSubmitter:
                             f"role {initiator['role']} party {initiator['party_id']}: was it trained (or imported) here?")
         pipeline = json.loads(path.read_text(encoding="utf-8"))
         if not (pipeline.get("inference_dsl") or {}).get("components"):
+            if dsl_v2.is_predict_dsl(submitted_dsl):
+                return submitted_dsl, pipeline["train_runtime_conf"]
             raise FlowError(f"model {params['model_id']} version {params['model_version']} has not been deployed "
                             f"yet: deploy it first (flow model deploy, /v1/model/deploy) and predict with the "
                             f"model_version the deploy answers")
