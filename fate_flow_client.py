@@ -495,6 +495,94 @@ def query_task(config: Config) -> Config:
     return _post("job/task/query", config)
 
 
+def list_job(config: Config) -> Config:
+    """The newest jobs (``-limit``), FATE 1.5+'s ``flow job list``."""
+    return _post("job/list/job", {"limit": config.get("limit") or 10})
+
+
+def list_task(config: Config) -> Config:
+    """The newest tasks (``-limit``), FATE 1.5+'s ``flow task list``."""
+    return _post("job/list/task", {"limit": config.get("limit") or 10})
+
+
+def rerun_job(config: Config) -> Config:
+    """Run a failed, canceled or timed-out job again from its failed component (or ``-cpn``; ``--force``)."""
+    _require(config, "job_id")
+    body = {k: config[k] for k in ("job_id", "component_name", "force") if config.get(k) is not None}
+    return _post("job/rerun", body)
+
+
+def update_job_parameters(config: Config) -> Config:
+    """Change ``job_parameters`` / ``component_parameters`` (from ``-c``) of an ended job before a rerun."""
+    _require(config, "job_id")
+    body = {k: config[k] for k in ("job_id", "job_parameters", "component_parameters") if k in config}
+    return _post("job/parameter/update", body)
+
+
+def job_log_path(config: Config) -> Config:
+    """Where the job's logs are on the server."""
+    _require(config, "job_id")
+    return _post("job/log/path", {"job_id": config["job_id"]})
+
+
+def validate_dsl(config: Config) -> Config:
+    """Check a DSL (``-d``) and runtime conf (``-c``) as a submit would, creating nothing."""
+    if not config.get("config") or not config.get("dsl"):
+        raise MissingArguments(["runtime conf path", "dsl path"][bool(config.get("config")):])
+    with open(config["dsl"], encoding="utf-8") as f:
+        dsl = json.load(f)
+    return _post("component/validate", {"dsl": dsl, "runtime_conf": config})
+
+
+# ---------------------------------------------------------------- DSL v2: deploy and predict
+
+def _cpn_list(config: Config) -> Optional[List[str]]:
+    value = config.get("cpn_list")
+    if value is None:
+        return None
+    return [name.strip() for name in str(value).strip("[]").split(",") if name.strip()]
+
+
+def deploy(config: Config) -> Config:
+    """A new model version holding ``--cpn-list`` components (or the ``--dsl-path`` predict DSL)."""
+    _require_values(config, *MODEL_FIELDS)
+    body = {k: config[k] for k in MODEL_FIELDS}
+    if config.get("cpn_list") is not None:
+        body["cpn_list"] = _cpn_list(config)
+    elif config.get("dsl_path"):
+        with open(config["dsl_path"], encoding="utf-8") as f:
+            body["predict_dsl"] = json.load(f)
+    return _post("model/deploy", body)
+
+
+def _model_get(route: str) -> Callable[[Config], Config]:
+    def command(config: Config) -> Config:
+        _require_values(config, *MODEL_FIELDS)
+        return _post(route, {k: config[k] for k in MODEL_FIELDS})
+    command.__doc__ = "POST {} for a model version (--model-id, --model-version).".format(route)
+    return command
+
+
+get_predict_dsl = _model_get("model/get/predict/dsl")
+get_predict_conf = _model_get("model/get/predict/conf")
+
+
+def model_query(config: Config) -> Config:
+    """Model versions of the server's parties (filters: model id and version, role, party id)."""
+    body = {k: config[k] for k in (*MODEL_FIELDS, "role", "party_id") if config.get(k) is not None}
+    return _post("model/query", body)
+
+
+def generate_dsl(config: Config) -> Config:
+    """The predict DSL of ``--cpn-list`` components of a v2 train DSL (``-d``)."""
+    if not config.get("dsl"):
+        raise MissingArguments(["dsl path"])
+    _require(config, "cpn_list")
+    with open(config["dsl"], encoding="utf-8") as f:
+        train_dsl = f.read()
+    return _post("job/dsl/generate", {"train_dsl": train_dsl, "cpn_str": _cpn_list(config), "version": "2"})
+
+
 # ---------------------------------------------------------------- tracking commands
 
 def _component_post(route: str) -> Callable[[Config], Config]:
@@ -510,6 +598,13 @@ component_parameters = _component_post("component/parameters")
 component_metrics = _component_post("component/metrics")
 component_output_model = _component_post("component/output/model")
 component_output_data_table = _component_post("component/output/data/table")
+component_summary = _component_post("component/summary/download")
+
+
+def component_list(config: Config) -> Config:
+    """The job's component names in run order."""
+    _require(config, "job_id")
+    return _post("tracking/component/list", {"job_id": config["job_id"]})
 
 
 def component_metric_all(config: Config) -> Config:
@@ -766,6 +861,12 @@ COMMANDS: Dict[str, Callable[[Config], Config]] = {
     "export": export_model, "import": import_model,
     "grant_privilege": grant_privilege, "delete_privilege": delete_privilege,
     "query_privilege": query_privilege, "test_connection": test_connection,
+    # FATE 1.5+ (flow CLI's job list/rerun/parameter-update/log-path, model deploy/get-predict-*, ...)
+    "list_job": list_job, "list_task": list_task, "rerun_job": rerun_job,
+    "update_job_parameters": update_job_parameters, "job_log_path": job_log_path, "validate_dsl": validate_dsl,
+    "deploy": deploy, "get_predict_dsl": get_predict_dsl, "get_predict_conf": get_predict_conf,
+    "model_query": model_query, "generate_dsl": generate_dsl,
+    "component_list": component_list, "component_summary": component_summary,
 }
 
 # Shorter forms of bulky answers, used only when stdout is a terminal and --json is not
@@ -806,6 +907,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    ("-limit", "--limit", "number of rows or records"),
                                    ("-verbose", "--verbose", "1 shows upload progress")):
         target.add_argument(short, long, type=int, help=help_text)
+    v2 = parser.add_argument_group("DSL v2 (FATE 1.5+'s flag names)")
+    for names, dest, help_text in ((("--model-id", "--model_id"), "model_id", "model id"),
+                                   (("--model-version", "--model_version"), "model_version", "model version"),
+                                   (("--cpn-list", "--cpn_list"), "cpn_list", "components, comma separated"),
+                                   (("--dsl-path", "--dsl_path"), "dsl_path", "predict DSL file (deploy)")):
+        v2.add_argument(*names, dest=dest, help=help_text)
+    v2.add_argument("--force", action="store_const", const=True, help="rerun_job: also a job that succeeded")
     output = parser.add_argument_group("output")
     output.add_argument("--json", dest=PRINT_JSON, action="store_true",
                         help="print the complete JSON answer even on a terminal (component_metric_all "

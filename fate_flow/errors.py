@@ -173,6 +173,14 @@ class ModelNotFound(NotFound):
         super().__init__(f"model {model_id} version {model_version} not found for role {role} party {party_id}")
 
 
+class ModelVersionNotFound(NotFound):
+    """A deploy or predict-DSL request names a model version no party of this server has."""
+
+    def __init__(self, model_id: str, model_version: str) -> None:
+        self.model_id, self.model_version = model_id, model_version
+        super().__init__(f"model {model_id} version {model_version} is not on this server")
+
+
 class ServingError(FlowError):
     """Base of the online serving errors (guest system error unless a subclass says otherwise)."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Generic, TypeVar
 
 from fate_flow.driver.job_stopper import JobStopper
+from fate_flow.driver.job_rerun import JobRerunner
 from fate_flow.driver.job_submission import JobSubmitter
 from fate_flow.driver.party_jobs import PartyJobs
 from fate_flow.driver.waker import PREWARM, notify, socket_path
@@ -22,6 +23,7 @@ from fate_flow.party.mailbox import Mailbox
 from fate_flow.party.nonce_store import DatabaseNonceStore
 from fate_flow.services.data_access import DataAccess
 from fate_flow.services.model_center import ModelCenter
+from fate_flow.services.model_deploy import ModelDeployer
 from fate_flow.settings import Settings
 from fate_flow.stores.model_catalogue import ModelCatalogue
 from fate_flow.stores.output_data import OutputData
@@ -69,6 +71,8 @@ class Services:
     data_access: DataAccess
     mailbox: Mailbox
     verifier: SignatureVerifier | None
+    deployer: ModelDeployer
+    rerunner: JobRerunner
     publisher: Lazy["ModelPublisher"] = field(repr=False)
 
 
@@ -89,7 +93,8 @@ def build_services(settings: Settings) -> Services:
         tables=tables, output_data=OutputData(tables), models=models,
         model_center=ModelCenter(settings, models, submitter),
         data_access=DataAccess(settings, submitter, tables, prewarm=lambda: notify(wake_path, PREWARM)),
-        mailbox=Mailbox(settings.federation_dir), verifier=verifier,
+        mailbox=Mailbox(settings.federation_dir), verifier=verifier, deployer=ModelDeployer(settings, models),
+        rerunner=JobRerunner(settings, api, wake),
         publisher=Lazy(lambda: _build_publisher(settings, api, tables)),
     )
 

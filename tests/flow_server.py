@@ -82,7 +82,10 @@ class FlowServer:
         if self.proc.poll() is not None:
             raise AssertionError(f"server exited with {self.proc.returncode}: {self.output()[-3000:]}")
         if ready.exists():
-            info = json.loads(ready.read_text())
+            try:
+                info = json.loads(ready.read_text())
+            except ValueError:  # caught while the server writes it
+                return None
             return info if info["pid"] == self.proc.pid else None
         return None
 

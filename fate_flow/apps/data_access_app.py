@@ -20,7 +20,7 @@ def _query_conf() -> dict:
     """The upload conf of a multipart request: key=value query args, or the JSON text as the only key.
 
     FATE 1.4's client (and fate-client 1.5.0) send ``file=..&head=..&namespace=..``;
-    fate-client 1.5.1+ sends the URL-encoded JSON text of the whole conf, which Flask
+    fate-client 1.5.1+ sends the URL-encoded JSON text of the whole conf (1.7+ without work_mode), which Flask
     reads as one key with an empty value (a key starting with ``{``, or ``[`` for JSON that
     is not an object, is read as such text). Anything else is taken as key=value pairs, so
     that a conf without ``namespace`` or ``table_name`` is refused naming those fields.
@@ -37,6 +37,7 @@ def _query_conf() -> dict:
         raise ArgumentError("query string", "is not valid JSON text") from None
     if not isinstance(conf, dict):
         raise ArgumentError("query string", "JSON text must be an object")
+    conf.setdefault("work_mode", services().settings.work_mode)  # fate-client 1.7+ no longer sends it
     return conf
 
 

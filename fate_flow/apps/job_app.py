@@ -1,4 +1,5 @@
-"""/v1/job: submit, stop, query, update, config, log, task/query, data/view/query, clean."""
+"""/v1/job: submit, stop, query, update, config, log, task/query, data/view/query, clean; FATE 1.5+'s
+list, rerun, parameter/update, dsl/generate, url/get, log/download and log/path."""
 from __future__ import annotations
 
 from flask import Blueprint
@@ -10,7 +11,8 @@ from fate_flow.apps._services import services
 from fate_flow.db import DataView, Job, Task
 from fate_flow.driver import job_queries
 from fate_flow.driver.status import JobStatus
-from fate_flow.errors import DataViewNotFound, JobNotFound, TaskNotFound
+from fate_flow.errors import DataViewNotFound, FlowError, JobNotFound, TaskNotFound
+from fate_flow.services.model_deploy import ModelDeployer
 
 bp = Blueprint("job", __name__, url_prefix="/v1/job")
 
@@ -19,6 +21,8 @@ bp = Blueprint("job", __name__, url_prefix="/v1/job")
 def submit_job():
     """Submit a job (DSL + runtime conf); answers its id, model info and paths."""
     body = json_body()
+    if "job_runtime_conf" not in body and "runtime_conf" in body:  # FATE 1.7+'s {dsl, runtime_conf}
+        body = {"job_runtime_conf": body["runtime_conf"], "job_dsl": body.get("dsl")}
     (runtime_conf,) = require(body, "job_runtime_conf")
     job_id, data = services().submitter.submit(body.get("job_dsl") or {}, runtime_conf)
     return ok(data, job_id=job_id)
@@ -73,6 +77,7 @@ def job_config():
 
 
 @bp.route("/log", methods=["GET", "POST"])
+@bp.route("/log/download", methods=["GET", "POST"])
 @errors_as_http_status
 def job_log():
     """A tar.gz of the job's log directory (empty if it has none yet); 404 naming a job not found."""
@@ -116,3 +121,70 @@ def clean_job():
 def clean_queue():
     """Cancel every job waiting in this server's queue."""
     return ok(services().stopper.clean_queue())
+
+
+@bp.route("/log/path", methods=["POST"])
+def job_log_path():
+    """Where the job's logs are on this server (FATE 1.7+)."""
+    (job_id,) = require(json_body(), "job_id")
+    job_queries.require_job(job_id)
+    return ok({"logs_directory": str(services().settings.job_log_dir(job_id))})
+
+
+@bp.route("/list/job", methods=["POST"])
+def list_job():
+    """The newest job rows (FATE 1.5-1.7.1: a list), or a page of them (1.7.2+: {jobs, count})."""
+    rows, count = job_queries.list_rows(Job, json_body())
+    if count is not None:
+        return ok({"jobs": rows, "count": count}, keep_data=True)
+    if not rows:
+        raise JobNotFound()
+    return ok(rows, keep_data=True)
+
+
+@bp.route("/list/task", methods=["POST"])
+def list_task():
+    """The newest task rows (a list), or a page of them ({tasks, count})."""
+    rows, count = job_queries.list_rows(Task, json_body())
+    if count is not None:
+        return ok({"tasks": rows, "count": count}, keep_data=True)
+    if not rows:
+        raise FlowError("no task found")
+    return ok(rows, keep_data=True)
+
+
+@bp.route("/rerun", methods=["POST"])
+def rerun_job():
+    """Run a failed, canceled or timed-out job again from its failed component (or component_name)."""
+    body = json_body()
+    (job_id,) = require(body, "job_id")
+    force = str(body.get("force", False)).lower() in ("true", "1")
+    components = services().rerunner.rerun(job_id, str(body.get("component_name") or ""), force)
+    return ok({"components": components}, job_id=str(job_id))
+
+
+@bp.route("/parameter/update", methods=["POST"])
+def update_parameters():
+    """Change job or component parameters of an ended job before a rerun (FATE 1.7+)."""
+    body = json_body()
+    (job_id,) = require(body, "job_id")
+    conf = services().rerunner.update_parameters(job_id, body.get("job_parameters"), body.get("component_parameters"))
+    return ok({"job_parameters": conf.get("job_parameters"),
+               "component_parameters": conf.get("component_parameters") or {}}, job_id=str(job_id))
+
+
+@bp.route("/dsl/generate", methods=["POST"])
+def generate_dsl():
+    """The predict DSL of chosen components of a v2 train DSL (the 1.5.0 SDK's deploy)."""
+    body = json_body()
+    (train_dsl,) = require(body, "train_dsl")
+    return ok(ModelDeployer.generate(train_dsl, body.get("cpn_str") or body.get("cpn_list")))
+
+
+@bp.route("/url/get", methods=["POST"])
+def job_url():
+    """FATEBoard's address of the job for one party."""
+    body = json_body()
+    job_id, role, party_id = require(body, "job_id", "role", "party_id")
+    job = job_queries.party_job(job_id, *as_text(("role", "party_id"), (role, party_id)))
+    return ok({"board_url": [job_queries.board_url(services().settings, job.f_job_id, job.f_role, job.f_party_id)]})

@@ -96,6 +96,40 @@ def transfer():
     return ok(center().transfer(*_required(json_body(), ("namespace", "name"))))
 
 
+@bp.route("/deploy", methods=["POST"])
+def deploy():
+    """A new model version holding chosen components of a DSL v2 model, with its predict DSL (FATE 1.5.1+)."""
+    body = json_body()
+    model_id, model_version = _required(body, ("model_id", "model_version"))
+    predict_dsl = body.get("predict_dsl") or body.get("dsl")  # the SDK's key, and the 1.6 CLI's (--dsl-path)
+    return ok(services().deployer.deploy(model_id, model_version, body.get("cpn_list"), predict_dsl))
+
+
+@bp.route("/get/predict/dsl", methods=["POST"])
+def get_predict_dsl():
+    """The predict DSL of a model version (a deployed one, for DSL v2)."""
+    model_id, model_version = _required(json_body(), ("model_id", "model_version"))
+    return ok(services().deployer.predict_dsl(model_id, model_version), keep_data=True)
+
+
+@bp.route("/get/predict/conf", methods=["POST"])
+def get_predict_conf():
+    """A predict conf template of a deployed version: its Reader tables left to fill in."""
+    model_id, model_version = _required(json_body(), ("model_id", "model_version"))
+    return ok(services().deployer.predict_conf(model_id, model_version), keep_data=True)
+
+
+@bp.route("/query", methods=["POST"])
+def query():
+    """Model versions of this server's parties, by model_id, model_version, role and party_id."""
+    body = json_body()
+    rows = services().models.models(body.get("role"), body.get("party_id"), body.get("model_id"),
+                                    body.get("model_version"))
+    if not rows:
+        raise FlowError("No model found, please check if arguments are specified correctly.")
+    return ok(rows, keep_data=True)
+
+
 @bp.route("/<path:operation>", methods=["GET", "POST"])
 def unsupported(operation):
     """Any other /v1/model operation: FATE's 'can not support' answer."""

@@ -31,3 +31,30 @@ def query_privilege():
     """The privileges a party holds here."""
     body = json_body()
     return ok(permission.query_privileges(body.get("src_party_id"), body.get("src_role")))
+
+
+def _party(body: dict) -> tuple:
+    """FATE 1.9+'s permission requests name the party as party_id (and role); 1.4's as src_*."""
+    return body.get("src_party_id", body.get("party_id")), body.get("src_role", body.get("role"))
+
+
+@bp.route("/grant", methods=["POST"])
+def grant():
+    """FATE 1.9+'s grant: the same privileges as /grant/privilege."""
+    body = json_body()
+    permission.grant_privileges(*_party(body), body)
+    return ok()
+
+
+@bp.route("/delete", methods=["POST"])
+def delete():
+    """FATE 1.9+'s delete: the same privileges as /delete/privilege."""
+    body = json_body()
+    permission.delete_privileges(*_party(body), body)
+    return ok()
+
+
+@bp.route("/query", methods=["POST"])
+def query():
+    """FATE 1.9+'s query: the same privileges as /query/privilege."""
+    return ok(permission.query_privileges(*_party(json_body())))

@@ -50,6 +50,20 @@ def save_pipeline(job_id, role, party_id):
     return ok()
 
 
+@bp.route("/<job_id>/<role>/<party_id>/rerun", methods=["POST"])
+def prepare_rerun(job_id, role, party_id):
+    """Forget this party's tasks of the components to rerun and put its job back to waiting."""
+    services().rerunner.prepare_party(job_id, role, party_id, json_body().get("components"))
+    return ok()
+
+
+@bp.route("/<job_id>/<role>/<party_id>/conf/update", methods=["POST"])
+def update_conf(job_id, role, party_id):
+    """Store the initiator's updated runtime conf of this party's ended job."""
+    services().rerunner.update_party_conf(job_id, role, party_id, json_body().get("runtime_conf"))
+    return ok()
+
+
 @bp.route("/<job_id>/<role>/<party_id>/clean", methods=["POST"])
 def clean_job(job_id, role, party_id):
     """Remove this party's temporary files of an ended job."""

@@ -92,6 +92,22 @@ def component_metric_delete():
     return ok(f"deleted {tracking.delete_metrics(filters)} metric rows of job {job_id}")
 
 
+@bp.route("/component/summary/download", methods=["POST"])
+def component_summary_download():
+    """A component's summary (FATE 1.5+): its single-valued metrics, ``{metric_name: {key: value}}``."""
+    summary = tracking.summary(tracking.read_metrics(*_component_request()))
+    if not summary:
+        raise FlowError("no summary: the component recorded no metrics")
+    return ok(summary)
+
+
+@bp.route("/component/list", methods=["POST"])
+def component_list():
+    """The job's component names in run order (FATE 1.5+)."""
+    (job_id,) = require(json_body(), "job_id")
+    return ok({"components": job_queries.job_parser(job_queries.require_job(job_id)).component_list()})
+
+
 @bp.route("/component/parameters", methods=["POST"])
 def component_parameters():
     """A component's merged parameters for one party."""
@@ -130,7 +146,7 @@ def component_output_data_download():
     job_id, component, role, party_id = _component_request()
     try:
         archive = services().output_data.archive(job_id, component, role, party_id, limit, head,
-                                                 services().settings.run_dir)
+                                                 services().settings.run_dir, job_queries.is_dsl_v2(job_id))
     except NoOutputData:
         return jsonify({"retcode": 500, "retmsg": "no data"}), 500
     stream = open(archive, "rb")

@@ -20,6 +20,7 @@ from typing import Any
 
 from fate_flow.components import registry
 from fate_flow.components.param import BaseParam
+from fate_flow.driver import dsl_v2
 from fate_flow.errors import ArgumentError, DSLError, FlowError, RequiredArgumentsError
 from fate_flow.utils import validate
 
@@ -79,6 +80,8 @@ def validate_runtime_conf(conf: dict, server_work_mode: int) -> dict:
         DSLError: the initiator is not one of the job's parties.
     """
     _require(_as_dict(conf, "job_runtime_conf"), ("initiator", "job_parameters", "role"))
+    if dsl_v2.dsl_version(conf) == 2:
+        conf = dsl_v2.normalise_conf(conf, server_work_mode, strict=True)
     conf = normalise_runtime_conf(conf)
     _require(conf["initiator"], ("role", "party_id"), "initiator.")
     _require(conf["job_parameters"], ("work_mode",), "job_parameters.")
@@ -297,7 +300,7 @@ def parse_job(dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = N
     Raises:
         DSLError, ArgumentError, RequiredArgumentsError: naming the component or field.
     """
-    version = _as_dict(runtime_conf, "job_runtime_conf").get("dsl_version", 1)
+    version = dsl_v2.dsl_version(_as_dict(runtime_conf, "job_runtime_conf"))
     parser_class = _PARSERS.get(version)
     if parser_class is None:
         raise ArgumentError("dsl_version", f"{version!r} is not supported (supported: {sorted(_PARSERS)})")
@@ -829,7 +832,8 @@ def _select_values(param: BaseParam, values: dict, name: str, party_index: int |
 def _unknown_message(item: _UnknownName, component: str, spec: registry.ComponentSpec, role: str,
                      party_id: int) -> str:
     """Why one unknown name is refused (after its conf path): the component, the parties, a hint."""
-    where = "every party" if item.path.startswith("algorithm_parameters.") else f"role {role} party {party_id}"
+    common = item.path.startswith(("algorithm_parameters.", "component_parameters.common."))
+    where = "every party" if common else f"role {role} party {party_id}"
     leaf = item.name.rsplit(".", 1)[-1]
     outer = item.name[:-len(leaf)]  # "init_param." for a nested name
     similar = [outer + name for name in item.param.similar_names(leaf)]
@@ -867,6 +871,7 @@ class DSLParserV1(DSLParser):
     """FATE-Flow 1.4's DSL v1: validated at construction, queried afterwards."""
 
     version = 1
+    _sections = _PARAMETER_SECTIONS
 
     def __init__(self, dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = None,
                  mode: str = TRAIN, max_components: int | None = None) -> None:
@@ -876,6 +881,10 @@ class DSLParserV1(DSLParser):
         self.runtime_conf = normalise_runtime_conf(runtime_conf)
         self.train_runtime_conf = self._read_train_conf(train_runtime_conf)
         self._components = _read_components(dsl, max_components)
+        readers = [name for name, c in self._components.items() if c.module == dsl_v2.READER]
+        if readers:
+            raise DSLError(f"component {readers[0]}: Reader component can only be set in dsl_version 2 "
+                           f"(add \"dsl_version\": 2 to the runtime conf, or read tables with args.<key>)")
         if mode == TRAIN:
             _check_component_names(self._components)
         _link_references(self._components, mode)
@@ -968,7 +977,7 @@ class DSLParserV1(DSLParser):
         spec = registry.get_spec(source.module)
         parameters = {spec.param_name(): self._build_param(source, role, index).to_dict()}
         for key, value in self._param_conf.items():
-            if key not in _PARAMETER_SECTIONS:
+            if key not in self._sections:
                 parameters[key] = copy.deepcopy(value)
         local = dict(parameters.get("local") or {})
         local.update(role=role, party_id=party_id)
@@ -1122,6 +1131,10 @@ class DSLParserV1(DSLParser):
         """The job input keys (``args.<key>``) component ``name`` reads."""
         return list(dict.fromkeys(self._component(name).args_keys))
 
+    def input_table_field(self, role: str, party_id: int, key: str) -> str:
+        """The conf field that names the party's input table ``key`` (for error messages)."""
+        return f"role_parameters.{role}.args.data.{key}[{self.runtime_conf['role'][role].index(party_id)}]"
+
     def check_inputs(self, name: str, role: str, party_id: int | str) -> None:
         """Raise ArgumentError if the party lacks a job input that component ``name`` reads."""
         given = self.job_args(role, party_id).get("data", {})
@@ -1141,4 +1154,169 @@ class DSLParserV1(DSLParser):
         return predict
 
 
-_PARSERS: dict[int, type[DSLParser]] = {1: DSLParserV1}
+class DSLParserV2(DSLParserV1):
+    """FATE 1.5+'s DSL v2: Reader components, ``component_parameters`` keyed by party index.
+
+    The DAG, references, parameter objects and checks are v1's; what differs is where a
+    party's parameters come from (``common``, then each matching index key of its role,
+    deep-merged in order), that tables are read by Readers, and that a train job's predict
+    DSL is made by deploy rather than deduced.
+    """
+
+    version = 2
+    _sections = ("component_parameters",)
+
+    def __init__(self, dsl: dict, runtime_conf: dict, train_runtime_conf: dict | None = None,
+                 mode: str = TRAIN, max_components: int | None = None) -> None:
+        if mode not in (TRAIN, PREDICT):
+            raise ArgumentError("mode", f"should be train or predict, got {mode!r}")
+        self.mode = mode
+        self.runtime_conf = normalise_runtime_conf(dsl_v2.normalise_conf(_as_dict(runtime_conf, "job_runtime_conf")))
+        self.train_runtime_conf = self._read_train_conf(train_runtime_conf)
+        dsl = dsl_v2.without_cache(dsl)
+        if isinstance(dsl, dict) and isinstance(dsl.get("components"), dict):
+            for name, definition in dsl["components"].items():
+                dsl_v2.check_component_name(name)
+                if isinstance(definition, dict):
+                    dsl_v2.check_inputs(name, definition)
+        self._components = _read_components(dsl, max_components)
+        _link_references(self._components, mode)
+        self._order = _topological_order(self._components)
+        self._predict_dsl = None
+        self._merged_conf = self._merge_confs()
+
+    def _read_train_conf(self, train_runtime_conf: dict | None) -> dict:
+        if self.mode == TRAIN:
+            return {}
+        if not train_runtime_conf:
+            raise DSLError("a predict job needs the runtime conf of its training job")
+        if dsl_v2.dsl_version(train_runtime_conf) != 2:
+            raise DSLError("a DSL v2 predict job needs a model trained by a DSL v2 job")
+        return normalise_runtime_conf(dsl_v2.normalise_conf(train_runtime_conf))
+
+    def _merge_confs(self) -> dict:
+        """Predict jobs: the train conf's component parameters under the predict conf's (FATE's merge)."""
+        if self.mode == TRAIN:
+            return self.runtime_conf
+        merged = copy.deepcopy(self.runtime_conf)
+        merged["component_parameters"] = dsl_v2.deep_merge(self.train_runtime_conf.get("component_parameters") or {},
+                                                           self.runtime_conf.get("component_parameters") or {})
+        return merged
+
+    @property
+    def _param_conf(self) -> dict:
+        return self._merged_conf
+
+    def _build_param(self, source: _Component, role: str, index: int,
+                     unknown: list[_UnknownName] | None = None) -> BaseParam:
+        """Defaults, then ``component_parameters.common`` deep-merged with each index key of the party's role.
+
+        The sections are merged as dicts first (FATE's merge: a later section changes only the
+        keys it sets, nested dicts included); each is checked for unknown names on its own, so
+        that a refusal names the section it came from.
+        """
+        spec = registry.get_spec(source.module)
+        param = _new_param(source.name, spec)
+        sections = self._param_conf.get("component_parameters") or {}
+        found = [(f"component_parameters.common.{source.name}", (sections.get("common") or {}).get(source.name))]
+        by_key = (sections.get("role") or {}).get(role) or {}
+        found += [(f"component_parameters.role.{role}.{key}.{source.name}", section.get(source.name))
+                  for key, section in dsl_v2.party_sections(by_key, index)]
+        merged: dict = {}
+        for path, values in found:
+            if values:
+                if unknown is not None:
+                    _select_values(_new_param(source.name, spec), values, path, None, unknown)
+                merged = dsl_v2.deep_merge(merged, values)
+        if merged:
+            param.update(_select_values(param, merged, f"component_parameters.{role}.{index}.{source.name}"))
+        return param
+
+    def dependencies(self) -> dict[str, list[dict]]:
+        """FATE 1.6's v2 answer: the input key as ``type`` and ``up_output_info`` [kind, output index]."""
+        answer: dict[str, list[dict]] = {}
+        for name, component in self._components.items():
+            links = []
+            for key, refs in (component.input.get("data") or {}).items():
+                for ref in refs:
+                    links.append(self._link(ref, key, "data"))
+            for key in _MODEL_INPUTS:
+                for ref in component.input.get(key, []):
+                    if not ref.startswith("pipeline."):
+                        links.append(self._link(ref, "model", "model"))
+            if links:
+                answer[name] = links
+        return answer
+
+    def _link(self, ref: str, key: str, kind: str) -> dict:
+        up, _, alias = ref.partition(".")
+        outputs = self._components[up].output.get(kind, [])
+        return {"component_name": up, "type": key,
+                "up_output_info": [kind, outputs.index(alias) if alias in outputs else 0]}
+
+    def ignored_sections(self) -> list[str]:
+        """Warnings for component sections of the conf that no task reads (unknown name, role or module)."""
+        if self.mode == PREDICT:
+            return []
+        warnings = []
+        sections = self.runtime_conf.get("component_parameters") or {}
+        for name in sections.get("common") or {}:
+            reason = self._ignored_because(name)
+            if reason:
+                warnings.append(f"component_parameters.common.{name} is ignored: {reason}")
+        for role, by_key in (sections.get("role") or {}).items():
+            if role not in self.runtime_conf["role"]:
+                warnings.append(f"component_parameters.role.{role} is ignored: the job has no {role} "
+                                f"(role names {', '.join(self.runtime_conf['role'])})")
+                continue
+            for key, section in by_key.items():
+                for name in section:
+                    reason = self._ignored_because(name, role)
+                    if reason:
+                        warnings.append(f"component_parameters.role.{role}.{key}.{name} is ignored: {reason}")
+        return warnings
+
+    def _reader_table(self, name: str, role: str, party_id: int) -> dict | None:
+        index = _party_index(self._param_conf["role"], role, party_id)
+        if index is None or not self.runs_on(name, role):
+            return None
+        return getattr(self._build_param(self._component(name), role, index), "table", None) or None
+
+    def job_args(self, role: str, party_id: int | str) -> dict:
+        """The tables the party's Readers read: ``{"data": {reader_name: {"name", "namespace"}}}`` or ``{}``."""
+        party_id = _to_party_id(party_id, "party_id")
+        if _party_index(self._param_conf["role"], role, party_id) is None:
+            raise ArgumentError("party_id", f"{role} {party_id} is not a party of the job")
+        tables = {}
+        for name, component in self._components.items():
+            if component.module == dsl_v2.READER:
+                table = self._reader_table(name, role, party_id)
+                if isinstance(table, dict):
+                    tables[name] = copy.deepcopy(table)
+        return {"data": tables} if tables else {}
+
+    def args_keys(self, name: str) -> list[str]:
+        """A Reader reads the table its parameters name (keyed by its own name); others read none."""
+        return [name] if self._component(name).module == dsl_v2.READER else []
+
+    def input_table_field(self, role: str, party_id: int, key: str) -> str:
+        """The conf field naming the table Reader ``key`` reads for the party."""
+        index = self._param_conf["role"][role].index(party_id)
+        return f"component_parameters.role.{role}.{index}.{key}.table"
+
+    def check_inputs(self, name: str, role: str, party_id: int | str) -> None:
+        """Refuse a Reader that names no table for a party that runs it."""
+        if self._component(name).module != dsl_v2.READER:
+            return
+        party_id = _to_party_id(party_id, "party_id")
+        if not self._reader_table(name, role, party_id):
+            raise ArgumentError(self.input_table_field(role, party_id, name),
+                                f"is required: Reader {name} of {role} {party_id} names no table "
+                                f"({{\"name\": ..., \"namespace\": ...}})")
+
+    def predict_dsl(self, role: str) -> dict:
+        """A v2 train job has no predict DSL until it is deployed (``/v1/model/deploy``): empty."""
+        return {}
+
+
+_PARSERS: dict[int, type[DSLParser]] = {1: DSLParserV1, 2: DSLParserV2}

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from fate_flow.db import Job, Queue
-from fate_flow.driver import dsl_parser
+from fate_flow.driver import dsl_parser, dsl_v2
 from fate_flow.driver.status import JobStatus, QueueState
-from fate_flow.errors import ComponentNotFound, FlowError, JobNotFound, NotFound, PartyNotFound
+from fate_flow.errors import ArgumentError, ComponentNotFound, FlowError, JobNotFound, NotFound, PartyNotFound
 from fate_flow.settings import Settings
 from fate_flow.utils import ids, validate
 from fate_flow.utils.model_layout import component_module, load_component_model, version_dir
@@ -35,6 +35,17 @@ def query_jobs(filters: dict[str, Any], with_position: bool = True) -> list[dict
             if row["f_status"] == str(JobStatus.WAITING) and row["f_job_id"] in order:
                 row["f_queue_position"] = order.index(row["f_job_id"]) + 1
     return rows
+
+
+def is_dsl_v2(job_id: Any) -> bool:
+    """Whether the job was submitted with a DSL v2 conf (False for an unknown job)."""
+    job = _any_row(check_job_id(job_id))
+    if job is None:
+        return False
+    try:
+        return dsl_v2.dsl_version(json.loads(job.f_runtime_conf or "{}")) == 2
+    except (ValueError, FlowError):
+        return False
 
 
 def job_config(row: dict) -> dict:
@@ -129,11 +140,12 @@ def _require_in_dsl(job: Job, component: str) -> None:
         raise ComponentNotFound(job.f_job_id, component, components)
 
 
-def job_parser(job: Job) -> dsl_parser.DSLParser:
-    """The parsed DSL and confs of a stored job row."""
+def job_parser(job: Job, runtime_conf: dict | None = None) -> dsl_parser.DSLParser:
+    """The parsed DSL and confs of a stored job row (with ``runtime_conf`` in place of its own if given)."""
     train_conf = json.loads(job.f_train_runtime_conf or "{}")
     mode = "predict" if train_conf else "train"
-    return dsl_parser.parse_job(json.loads(job.f_dsl), json.loads(job.f_runtime_conf), train_conf or None, mode=mode)
+    conf = runtime_conf if runtime_conf is not None else json.loads(job.f_runtime_conf)
+    return dsl_parser.parse_job(json.loads(job.f_dsl), conf, train_conf or None, mode=mode)
 
 
 def component_parameters(job_id: str, component: str, role: str, party_id: str) -> dict:
@@ -161,3 +173,82 @@ def component_model(settings: Settings, job_id: str, component: str, role: str, 
     pick = lambda suffix: next((v for k, v in messages.items() if k.endswith(suffix)), {})  # noqa: E731
     return {"param": pick("Param"), "meta": pick("Meta"), "module": component_module(root, component)}
 
+
+
+# keys only FATE-Flow 1.7.2+'s paged list requests carry (1.5-1.7.1 send only ``limit``)
+PAGED_LIST_KEYS = ("page", "order_by", "order", "job_id", "party_id", "role", "status", "description")
+_ORDER_COLUMNS = ("create_time", "start_time", "end_time", "elapsed", "job_id")
+
+
+def list_rows(model, body: dict) -> tuple[list[dict], int | None]:
+    """Rows for /v1/job/list/{job,task}: (rows, None) for a 1.5-1.7.1 request, (rows, count) for a paged one.
+
+    The plain form answers the newest ``limit`` rows with their ``f_`` keys; the paged form
+    filters by the request's keys, orders, pages, and answers keys without ``f_``.
+    """
+    limit = _positive(body.get("limit"), "limit", 20 if any(k in body for k in PAGED_LIST_KEYS) else None)
+    if not any(k in body for k in PAGED_LIST_KEYS):
+        query = model.select().order_by(model.f_create_time.desc())
+        return [row.to_json() for row in (query.limit(limit) if limit else query)], None
+    query = model.select()
+    for key in ("job_id", "party_id", "role", "status"):
+        value = body.get(key)
+        if value not in (None, "", []):
+            values = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            query = query.where(getattr(model, f"f_{key}").in_(values))
+    if body.get("description") and hasattr(model, "f_description"):
+        query = query.where(model.f_description.contains(str(body["description"])))
+    order_by = body.get("order_by") if body.get("order_by") in _ORDER_COLUMNS else "create_time"
+    column = getattr(model, f"f_{order_by}")
+    query = query.order_by(column.asc() if str(body.get("order", "desc")).lower() == "asc" else column.desc())
+    count = query.count()
+    page = _positive(body.get("page"), "page", 1)
+    rows = [_unprefixed(row.to_json()) for row in query.paginate(page, limit)]
+    return rows, count
+
+
+def _positive(value: Any, name: str, default: int | None) -> int | None:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ArgumentError(name, f"should be a positive integer, got {value!r}") from None
+    if number < 1:
+        raise ArgumentError(name, f"should be a positive integer, got {value!r}")
+    return number
+
+
+def _unprefixed(row: dict) -> dict:
+    plain = {key[2:] if key.startswith("f_") else key: value for key, value in row.items()}
+    if "roles" in plain and "role" in plain:
+        try:
+            roles = json.loads(plain["roles"]) if isinstance(plain["roles"], str) else plain["roles"]
+            plain["partners"] = sorted({str(p) for r, ids in roles.items() for p in ids
+                                        if not (r == plain["role"] and str(p) == str(plain.get("party_id")))})
+        except (TypeError, ValueError, AttributeError):
+            plain["partners"] = []
+    return plain
+
+
+def board_url(settings: Settings, job_id: str, role: str, party_id: Any) -> str:
+    """FATEBoard's dashboard address of one party's job."""
+    return (f"http://{settings.fateboard_host}:{settings.fateboard_port}/index.html#/dashboard"
+            f"?job_id={job_id}&role={role}&party_id={party_id}")
+
+
+def job_tables(job_id: Any, role: str, party_id: str) -> dict:
+    """``{component: {"input": [{name, namespace}], "output": [{name, namespace}]}}`` of one party's job."""
+    from fate_flow.db import DataView
+
+    job = party_job(job_id, role, party_id)
+    parser = job_parser(job)
+    answer: dict[str, dict] = {}
+    for name in parser.component_list():
+        inputs = [parser.job_args(role, int(party_id)).get("data", {}).get(key) for key in parser.args_keys(name)]
+        answer[name] = {"input": [t for t in inputs if t], "output": []}
+    for view in DataView.select().where(DataView.f_job_id == job.f_job_id, DataView.f_role == role,
+                                        DataView.f_party_id == str(party_id)):
+        answer.setdefault(view.f_component_name, {"input": [], "output": []})["output"].append(
+            {"name": view.f_table_name, "namespace": view.f_table_namespace})
+    return answer

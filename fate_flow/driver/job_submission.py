@@ -13,8 +13,9 @@ import json
 from typing import Any, Callable
 
 from fate_flow.db import Queue, StorageTableMeta, now_ms
-from fate_flow.driver import dsl_parser
+from fate_flow.driver import dsl_parser, dsl_v2
 from fate_flow.driver.job_files import write_job_files
+from fate_flow.driver.job_queries import board_url
 from fate_flow.driver.party_calls import schedule_path, sync_job_status
 from fate_flow.driver.status import JobStatus, QueueState
 from fate_flow.errors import ArgumentError, FlowError
@@ -47,10 +48,12 @@ class JobSubmitter:
         train_conf: dict = {}
         mode = "predict" if params.get("job_type", "train") == "predict" else "train"
         if mode == "predict":
-            dsl, train_conf = self._trained_pipeline(conf)
+            dsl, train_conf = self._trained_pipeline(conf, dsl)
         else:
             params["model_id"] = dsl_parser.gen_model_id(conf["role"])
             params["model_version"] = job_id
+            if "common" in params:  # DSL v2: where FATE keeps them
+                params["common"].update(model_id=params["model_id"], model_version=job_id)
         parser = dsl_parser.parse_job(dsl, conf, train_conf or None, mode=mode,
                                       max_components=self.settings.scheduler.max_job_components)
         warnings = parser.validate_all_parameters()
@@ -67,6 +70,21 @@ class JobSubmitter:
         if warnings:
             answer["warnings"] = warnings
         return job_id, answer
+
+    def validate(self, dsl: Any, runtime_conf: Any) -> list[str]:
+        """Check a job as ``submit`` does (conf, routes, DSL, parameters, standalone tables); its warnings."""
+        conf = dsl_parser.validate_runtime_conf(runtime_conf, self.settings.work_mode)
+        self._check_routes(conf["role"])
+        params, train_conf = conf["job_parameters"], None
+        mode = "predict" if params.get("job_type", "train") == "predict" else "train"
+        if mode == "predict":
+            dsl, train_conf = self._trained_pipeline(conf, dsl)
+        parser = dsl_parser.parse_job(dsl, conf, train_conf, mode=mode,
+                                      max_components=self.settings.scheduler.max_job_components)
+        warnings = parser.validate_all_parameters()
+        if params["work_mode"] == dsl_parser.STANDALONE:
+            self._check_input_tables(parser, conf["role"])
+        return warnings
 
     def submit_local(self, component: str, module: str, params: dict, job_id: str) -> dict:
         """Queue a one-component job of this server alone (role local, party 0): upload, store, ...
@@ -99,13 +117,18 @@ class JobSubmitter:
             namespace, name = table.get("namespace"), table.get("name")
             if not StorageTableMeta.select().where(StorageTableMeta.f_namespace == namespace,
                                                    StorageTableMeta.f_name == name).exists():
-                field = f"role_parameters.{role}.args.data.{key}[{roles[role].index(party_id)}]"
+                field = parser.input_table_field(role, party_id, key)
                 raise ArgumentError(field, f"names table {namespace}.{name} for {role} {party_id}, which does not "
                                            f"exist on this server (a standalone server holds every party's "
                                            f"tables): upload it first")
 
-    def _trained_pipeline(self, conf: dict) -> tuple[dict, dict]:
-        """The initiator's stored predict DSL and train runtime conf of ``model_id``/``model_version``."""
+    def _trained_pipeline(self, conf: dict, submitted_dsl: Any) -> tuple[dict, dict]:
+        """The initiator's stored predict DSL and train runtime conf of ``model_id``/``model_version``.
+
+        A DSL v2 model that was never deployed has no predict DSL: it is refused, unless the job
+        brings a predict DSL of its own (one reading ``pipeline.<component>`` models), as the
+        1.5.0 SDK does after ``/v1/job/dsl/generate``.
+        """
         params, initiator = conf["job_parameters"], conf["initiator"]
         party_model = ids.party_model_id(initiator["role"], initiator["party_id"], params["model_id"])
         path = self.settings.model_dir / party_model / str(params["model_version"]) / "pipeline.json"
@@ -113,6 +136,12 @@ class JobSubmitter:
             raise FlowError(f"model {params['model_id']} version {params['model_version']} has no pipeline for "
                             f"role {initiator['role']} party {initiator['party_id']}: was it trained (or imported) here?")
         pipeline = json.loads(path.read_text(encoding="utf-8"))
+        if not (pipeline.get("inference_dsl") or {}).get("components"):
+            if dsl_v2.is_predict_dsl(submitted_dsl):
+                return submitted_dsl, pipeline["train_runtime_conf"]
+            raise FlowError(f"model {params['model_id']} version {params['model_version']} has not been deployed "
+                            f"yet: deploy it first (flow model deploy, /v1/model/deploy) and predict with the "
+                            f"model_version the deploy answers")
         return pipeline["inference_dsl"], pipeline["train_runtime_conf"]
 
     def _create_on_parties(self, job_id: str, dsl: dict, conf: dict, train_conf: dict) -> None:
@@ -146,7 +175,6 @@ class JobSubmitter:
             "job_runtime_conf_path": str(job_dir / "job_runtime_conf.json"),
             "model_info": {"model_id": conf["job_parameters"]["model_id"],
                            "model_version": conf["job_parameters"]["model_version"]},
-            "board_url": (f"http://{self.settings.fateboard_host}:{self.settings.fateboard_port}/index.html#/dashboard"
-                          f"?job_id={job_id}&role={initiator['role']}&party_id={initiator['party_id']}"),
+            "board_url": board_url(self.settings, job_id, initiator["role"], initiator["party_id"]),
             "logs_directory": str(self.settings.job_log_dir(job_id)),
         }

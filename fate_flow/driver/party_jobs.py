@@ -13,7 +13,7 @@ from typing import Any, Callable
 from fate_flow.components.data_access.param import UPLOAD_TMP_DIR
 from fate_flow.computing.engine import conf_for_job
 from fate_flow.db import DB, Job, StorageTableMeta, Task, TrackingMetric, now_ms
-from fate_flow.driver import dsl_parser
+from fate_flow.driver import dsl_parser, dsl_v2
 from fate_flow.driver.job_files import create_model_dir, write_job_files
 from fate_flow.driver.job_queries import job_parser, party_job
 from fate_flow.driver.launcher import kill_process_group
@@ -144,10 +144,11 @@ class PartyJobs:
         conf = json.loads(job.f_runtime_conf)
         initiator = conf["initiator"]
         settings = self.settings
+        job_parameters = dsl_v2.party_job_parameters(conf, role, party_id)
         return {
             "job_id": job.f_job_id, "component_name": component, "task_id": ids.task_id(job.f_job_id, component),
             "role": role, "party_id": int(party_id), "module_name": parser.module(component),
-            "roles": conf["role"], "job_initiator": initiator, "job_parameters": conf["job_parameters"],
+            "roles": conf["role"], "job_initiator": initiator, "job_parameters": job_parameters,
             "component_parameters": parser.component_parameters(component, role, int(party_id)),
             "job_args": parser.job_args(role, int(party_id)),
             "input": parser.component_input(component), "output": parser.component_output(component),
@@ -163,7 +164,7 @@ class PartyJobs:
                            "party_servers": {str(p): self.api.address_of(p) for _, p in all_parties(conf["role"])}},
             "work_dir": str(settings.work_dir),
             "storage": {"engine": settings.data_access.storage_engine, "root": str(settings.data_dir)},
-            "computing": conf_for_job(conf["job_parameters"], settings.computing, str(
+            "computing": conf_for_job(job_parameters, settings.computing, str(
                 settings.task_dir(job.f_job_id, role, party_id, component) / "computing")).to_dict(),
             "model": {"root": str(settings.model_dir), "model_version": conf["job_parameters"].get("model_version"),
                       "party_model_id": ids.party_model_id(role, party_id, conf["job_parameters"].get("model_id"))},
@@ -251,7 +252,7 @@ class PartyJobs:
         if role == "local":
             self.models.record_restored(conf, {c: parser.module(c) for c in parser.component_list()})
         pipeline = {"inference_dsl": parser.predict_dsl(role), "train_dsl": json.loads(job.f_dsl),
-                    "train_runtime_conf": conf, "fate_version": "1.4.5",
+                    "train_runtime_conf": conf, "fate_version": "1.4.5", "dsl_version": parser.version,
                     "model_id": params["model_id"], "model_version": params["model_version"]}
         model_dir = self.settings.model_dir / ids.party_model_id(role, party_id, params["model_id"]) / params["model_version"]
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -288,9 +289,20 @@ def job_view(conf: dict, role: str, party_id: Any, is_initiator: bool) -> dict:
             if not is_initiator and not (r == role and str(p) == str(party_id)):
                 continue
             visible.setdefault(r, []).append(p)
-            data = (((conf.get("role_parameters") or {}).get(r) or {}).get("args") or {}).get("data") or {}
-            for key, refs in data.items():
-                if isinstance(refs, list) and i < len(refs) and isinstance(refs[i], dict):
-                    ref = refs[i]
-                    dataset.setdefault(r, {}).setdefault(str(p), {})[key] = f"{ref.get('namespace')}.{ref.get('name')}"
+            for key, ref in _party_tables(conf, r, i).items():
+                dataset.setdefault(r, {}).setdefault(str(p), {})[key] = f"{ref.get('namespace')}.{ref.get('name')}"
     return {"partner": {r: v for r, v in partner.items() if v}, "dataset": dataset, "roles": visible}
+
+
+def _party_tables(conf: dict, role: str, index: int) -> dict[str, dict]:
+    """The tables a party reads: v1's ``args.data`` entries, or v2's Reader ``table`` parameters by component."""
+    if dsl_v2.dsl_version(conf) == 2:
+        sections = ((conf.get("component_parameters") or {}).get("role") or {}).get(role) or {}
+        merged: dict = {}
+        for _, section in dsl_v2.party_sections(sections, index):
+            merged = dsl_v2.deep_merge(merged, section)
+        return {name: params["table"] for name, params in merged.items()
+                if isinstance(params, dict) and isinstance(params.get("table"), dict)}
+    data = (((conf.get("role_parameters") or {}).get(role) or {}).get("args") or {}).get("data") or {}
+    return {key: refs[index] for key, refs in data.items()
+            if isinstance(refs, list) and index < len(refs) and isinstance(refs[index], dict)}

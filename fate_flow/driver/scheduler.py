@@ -125,6 +125,8 @@ class Scheduler:
             task = _task(event.key)
             if task is None or task.f_status not in (str(TaskStatus.WAITING), str(TaskStatus.RUNNING)):
                 continue
+            if task.f_run_pid is not None and int(task.f_run_pid) != event.pid:
+                continue  # the exit of an earlier run of a rerun task, not of this one
             reason = f"task process {event.pid} ended without reporting a result: {describe_exit(event.returncode)}"
             job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
             self.party_jobs.set_task_status(task, TaskStatus.FAILED, reason)

@@ -10,7 +10,7 @@ import logging
 from enum import Enum
 from typing import Any
 
-from fate_flow.db import DB, now_ms
+from fate_flow.db import DB, Job, now_ms
 
 logger = logging.getLogger("fate_flow.status")
 
@@ -107,3 +107,16 @@ def _set_elapsed(model, where: dict[str, Any]) -> None:
     cond = [getattr(model, k) == str(v) for k, v in where.items()]
     model.update(f_elapsed=model.f_end_time - model.f_start_time).where(
         *cond, model.f_start_time.is_null(False)).execute()
+
+
+def restart_job(where: dict[str, Any], from_statuses: list[str]) -> bool:
+    """Put an ended job row back to waiting for a rerun: the one move out of a terminal status.
+
+    Only a user's rerun calls it (never a task or party event), so a late message still can not
+    revive a finished job. Returns True if the row changed.
+    """
+    cond = [getattr(Job, k) == str(v) for k, v in where.items()]
+    changed = Job.update(f_status=str(JobStatus.WAITING), f_end_time=None, f_elapsed=None, f_progress=0,
+                         f_status_reason="", f_update_time=now_ms(), f_tag="rerun").where(
+        *cond, Job.f_status.in_(from_statuses)).execute()
+    return bool(changed)

@@ -25,9 +25,16 @@ def output_table_name(job_id: str, component: str, role: str, party_id: Any, ali
     return f"output_data_{job_id}_{component}", f"{role}_{party_id}_{alias}"
 
 
+# DSL v2's data keys for what FATE 1.4's components call eval_data
+_EVAL_KEYS = {"validate_data": "eval_data", "test_data": "eval_data"}
+
+
 def resolve_inputs(ctx, config: dict) -> dict[str, Any]:
-    """``{"data": {data_key: StoredTable or [StoredTable, ...]}, "data_sources": {data_key: [component, ...]}}``."""
-    refs_by_key = (config.get("input") or {}).get("data") or {}
+    """``{"data": {data_key: StoredTable or [StoredTable, ...]}, "data_sources": {data_key: [component, ...]}}``.
+
+    DSL v2's ``validate_data`` and ``test_data`` reach the component as ``eval_data``.
+    """
+    refs_by_key = {_EVAL_KEYS.get(key, key): refs for key, refs in ((config.get("input") or {}).get("data") or {}).items()}
     if not refs_by_key:
         return {"data": {}, "data_sources": {}}
     storage = ctx.storage

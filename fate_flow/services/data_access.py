@@ -68,6 +68,9 @@ class DataAccess:
 
     def _upload_params(self, conf: dict, received: bool) -> dict:
         _required(conf, UPLOAD_REQUIRED)
+        for flag in ("extend_sid", "auto_increasing_sid"):  # fate-client 1.7+: generate ids for the rows
+            if str(conf.get(flag, False)).lower() not in ("false", "0", "", "none"):
+                raise ArgumentError(flag, "is not supported by this server: the file's first column must be the id")
         params = {"work_mode": _int_field(conf, "work_mode"), "head": _int_field(conf, "head"),
                   "partition": _int_field(conf, "partition"), "drop": _int_field(conf, "drop", DROP_REFUSE),
                   "namespace": conf["namespace"], "table_name": conf["table_name"],

@@ -113,12 +113,14 @@ class ModelCatalogue:
             MachineLearningModelMeta.f_model_version == ref.model_version)
         return row.to_json() if row else None
 
-    def models(self, role: str | None = None, party_id: Any = None, model_id: str | None = None) -> list[dict]:
+    def models(self, role: str | None = None, party_id: Any = None, model_id: str | None = None,
+               model_version: str | None = None) -> list[dict]:
         """Meta rows of the models in the cache (oldest first), after syncing rows with the disk."""
         self.sync()
         query = MachineLearningModelMeta.select().order_by(MachineLearningModelMeta.f_create_time,
                                                            MachineLearningModelMeta.f_id)
-        for column, value in (("f_role", role), ("f_party_id", party_id), ("f_model_id", model_id)):
+        for column, value in (("f_role", role), ("f_party_id", party_id), ("f_model_id", model_id),
+                              ("f_model_version", model_version)):
             if value not in (None, ""):
                 query = query.where(getattr(MachineLearningModelMeta, column) == str(value))
         return [row.to_json() for row in query]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 import tempfile
 from pathlib import Path
@@ -46,23 +47,32 @@ class OutputData:
             return rows, {"header": _header(table.meta), "total": table.count()}
 
     def archive(self, job_id: str, component: str, role: str, party_id: str, limit: int, head: bool,
-                tmp_dir: Path) -> Path:
-        """A tar.gz with output_data.csv and output_data_meta.json, as FATE's download route builds it."""
+                tmp_dir: Path, by_alias: bool = False) -> Path:
+        """A tar.gz with output_data.csv and output_data_meta.json, as FATE 1.4's download route builds it.
+
+        ``by_alias`` gives FATE 1.5+'s names instead, which the pipeline SDK reads: ``<alias>.csv``
+        and ``<alias>.meta`` (``data.csv``, ``data.meta`` for the usual output).
+        """
         from fate_flow.storage import write_delimited
 
         namespace, name = self.table_of(job_id, component, role, party_id)
+        prefix = f"{role}_{party_id}_"
+        alias = name[len(prefix):] if by_alias and name.startswith(prefix) else ""
+        csv_name, meta_name = (f"{alias}.csv", f"{alias}.meta") if alias else ("output_data.csv", "output_data_meta.json")
         tmp_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(dir=tmp_dir))
         with self._open(namespace, name) as table:
             header = _header(table.meta)
-            rows = write_delimited(table, work / "output_data.csv", ",", header=",".join(header) if head else None,
+            rows = write_delimited(table, work / csv_name, ",", header=",".join(header) if head else None,
                                    limit=limit)
         if not rows:
             raise NoOutputData()
-        (work / "output_data_meta.json").write_text(json.dumps({"header": header}, indent=4), encoding="utf-8")
+        if alias and "predict_detail" in header:
+            _quote_predict_details(work / csv_name)
+        (work / meta_name).write_text(json.dumps({"header": header}, indent=4), encoding="utf-8")
         archive = work / "output_data.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
-            for member in ("output_data.csv", "output_data_meta.json"):
+            for member in (csv_name, meta_name):
                 tar.add(work / member, arcname=member)
         return archive
 
@@ -80,3 +90,22 @@ def _header(meta) -> list[str]:
     fields = [f for f in str(schema.get("header") or "").split(",") if f]
     label = [schema["label_name"]] if schema.get("label_name") else []  # FATE: the label follows the sid
     return [schema.get("sid") or schema.get("sid_name") or "sid", *label, *fields]
+
+
+_DETAIL = re.compile(r"\{[^{}]*\}")
+
+
+def _quote_predict_details(path: Path) -> None:
+    """Write predict details as FATE 1.5+'s CSV does: ``"{'0': 0.7, '1': 0.3}"``, which the 1.7+ SDK parses.
+
+    The stored form (FATE 1.4's) separates the classes with ``;`` so the value has no comma.
+    """
+    def quoted(match: re.Match) -> str:
+        try:
+            detail = json.loads(match.group(0).replace(";", ","))
+        except ValueError:
+            return match.group(0)
+        return '"{' + ", ".join(f"'{key}': {value}" for key, value in detail.items()) + '}"'
+
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(_DETAIL.sub(quoted, line) for line in lines), encoding="utf-8")

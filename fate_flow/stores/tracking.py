@@ -81,3 +81,18 @@ def read_job_view(job_id: str, role: str, party_id: str) -> dict[str, Any]:
     if view:
         view.setdefault("model_summary", {})
     return view
+
+
+def summary(metrics: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """A component's summary from its metrics: each metric of few points as ``{name: {key: value}}``.
+
+    FATE 1.5+ components write a summary of their own; this server's components record
+    metrics, so the summary is made of those that are not curves (at most 50 points).
+    """
+    found: dict[str, dict] = {}
+    for entries in metrics.values():
+        for name, entry in entries.items():
+            points = entry.get("data") or []
+            if points and len(points) <= 50:
+                found[name] = {str(key): value for key, value in points}
+    return found

@@ -22,4 +22,5 @@ SPEC = ComponentSpec(
     },
     required_roles=frozenset({"guest", "host"}),
     serving=PASS_THROUGH,  # an online request names its ids itself
+    retired_params={"rsa_params": None},  # FATE 1.6's RSA tuning (key length, hashes): RSA runs with its own
 )

@@ -1,0 +1,49 @@
+"""/v1/info, /v1/component and /v1/checkpoint: FATE 1.5+'s service facts, DSL validation and checkpoints."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from fate_flow.apps._request import json_body
+from fate_flow.apps._response import ok
+from fate_flow.apps._services import services
+from fate_flow.errors import FlowError
+
+info_bp = Blueprint("info", __name__, url_prefix="/v1/info")
+component_bp = Blueprint("component", __name__, url_prefix="/v1/component")
+checkpoint_bp = Blueprint("checkpoint", __name__, url_prefix="/v1/checkpoint")
+
+
+@info_bp.route("/fateboard", methods=["POST", "GET"])
+def fateboard():
+    """Where this party's FATEBoard is (service_conf.yaml's fateboard section)."""
+    settings = services().settings
+    return ok({"host": settings.fateboard_host, "port": settings.fateboard_port})
+
+
+@info_bp.route("/<path:what>", methods=["POST", "GET"])
+def other_info(what):
+    """EggRoll, MySQL and the other 1.7+ facts: this server has no such service to describe."""
+    raise FlowError(f"/v1/info/{what} is not available: this server runs no EggRoll or FATE cluster services "
+                    f"(it computes on its local engine or Spark); see /v1/info/fateboard")
+
+
+@component_bp.route("/validate", methods=["POST"])
+def validate_dsl():
+    """Check a DSL and runtime conf as a submit would, without creating anything; the warnings."""
+    body = json_body()
+    dsl = body.get("dsl") or body.get("job_dsl") or {}
+    conf = body.get("runtime_conf") or body.get("job_runtime_conf") or {}
+    warnings = services().submitter.validate(dsl, conf)
+    return ok({"warnings": warnings} if warnings else None, retmsg="validate success")
+
+
+@checkpoint_bp.route("/list", methods=["POST"])
+def list_checkpoints():
+    """Checkpoints of a component: none, since no component of this server keeps any."""
+    return ok([], retmsg="no checkpoints: the components of this server keep none", keep_data=True)
+
+
+@checkpoint_bp.route("/get", methods=["POST"])
+def get_checkpoint():
+    """One checkpoint: refused, since no component of this server keeps any."""
+    raise FlowError("checkpoint not found: the components of this server keep no checkpoints")
