@@ -311,3 +311,17 @@ def test_online_model_of_two_hosts_scores_as_the_batch(breast):
     shares = [load_online(runs[("host", party)]["output"].model, "host", "secureboost_0").share(data)
               for party, data in ((HOST2, hosts[1]), (HOST, hosts[0]))]
     assert np.abs(model.score(model.share(guest), shares) - batch).max() < 1e-12
+
+
+def test_iterative_affine_is_accepted_and_trains_with_paillier():
+    """FATE 1.6's v2 SecureBoost example names iterativeAffine: it runs (with Paillier) instead of being refused."""
+    from fate_flow.components.hetero_secureboost.param import BoostingTreeParam
+
+    params = BoostingTreeParam()
+    params.encrypt_param.method = "IterativeAffine"
+    params.encrypt_param.key_length = 1024
+    params.check()
+    assert params.encrypt_param.method == "iterativeAffine"
+    params.encrypt_param.method = "rsa"
+    with pytest.raises(ValueError, match="encrypt_param.method 'rsa' not supported"):
+        params.check()

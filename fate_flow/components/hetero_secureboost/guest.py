@@ -22,6 +22,7 @@ from fate_flow.components.evaluation.metrics import evaluate
 from fate_flow.components.hetero_secureboost import kernels
 from fate_flow.components.hetero_secureboost.base import MODULE, SecureBoostBase
 from fate_flow.components.hetero_secureboost.loss import Objective
+from fate_flow.components.hetero_secureboost.param import TreeEncryptParam
 from fate_flow.components.hetero_secureboost.output import task_description
 from fate_flow.components.hetero_secureboost.packing import GHPacker, decompress
 from fate_flow.components.hetero_secureboost.tree import (
@@ -59,6 +60,9 @@ class HeteroSecureBoostGuest(SecureBoostBase):
                                         "validate_rounds": self.validate_rounds_}, role="host")
         binned, bins = self.bin_features(data)
         self.header_ = list(data.header)
+        if self.params.encrypt_param.method == TreeEncryptParam.ITERATIVE_AFFINE:
+            self.ctx.logger.warning("encrypt_param.method iterativeAffine: encrypting with Paillier, the one "
+                                    "additive cipher of this server (the trees are the same)")
         key = generate_keypair(self.params.encrypt_param.key_length)
         self.variables.paillier_pubkey.remote(key[0].to_bytes(), role="host")
         self._boost(data, binned, bins, targets, key, eval_data)

@@ -22,6 +22,22 @@ IMPORTANCE_TYPES = ("split", "gain")
 MIN_KEY_LENGTH = 128
 
 
+class TreeEncryptParam(EncryptParam):
+    """FATE's trees also accept ``iterativeAffine``. This server has one additive cipher for them,
+    Paillier: a conf naming iterativeAffine trains the same trees with Paillier (the guest logs it)."""
+
+    ITERATIVE_AFFINE = "iterativeAffine"
+
+    def check(self) -> None:
+        if isinstance(self.method, str) and self.method.lower() == self.ITERATIVE_AFFINE.lower():
+            self.method = self.ITERATIVE_AFFINE
+            if not _is_int(self.key_length) or self.key_length <= 0:
+                raise ValueError(f"encrypt_param.key_length {self.key_length!r} not supported, "
+                                 "should be a positive int")
+            return
+        super().check()
+
+
 def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
     if not _is_int(value) or value < minimum:
         raise ValueError(f"{name} {value!r} not supported, should be an integer >= {minimum}")
@@ -131,7 +147,7 @@ class BoostingTreeParam(BaseParam):
         self.subsample_feature_rate = 0.8
         self.n_iter_no_change = True
         self.tol = 1e-4
-        self.encrypt_param = EncryptParam()
+        self.encrypt_param = TreeEncryptParam()
         self.bin_num = 32
         self.use_missing = False
         self.zero_as_missing = False
