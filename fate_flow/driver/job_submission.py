@@ -146,7 +146,7 @@ class JobSubmitter:
             "job_runtime_conf_path": str(job_dir / "job_runtime_conf.json"),
             "model_info": {"model_id": conf["job_parameters"]["model_id"],
                            "model_version": conf["job_parameters"]["model_version"]},
-            "board_url": (f"http://{self.settings.fateboard_host}:{self.settings.fateboard_port}/index.html#/dashboard"
+            "board_url": (f"http://{self.settings.board_address}/index.html#/dashboard"
                           f"?job_id={job_id}&role={initiator['role']}&party_id={initiator['party_id']}"),
             "logs_directory": str(self.settings.job_log_dir(job_id)),
         }
