@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, redirect, render_template, request, send_file, session, url_for
 
-from fate_flow.apps._request import json_body, require
+from fate_flow.apps._request import json_body, raw_body, require
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
 from fate_flow.dashboard import service
@@ -37,6 +37,7 @@ def plotly_js():
 
 
 @bp.route("/board/login", methods=["GET", "POST"])
+@raw_body  # a form, not JSON
 def login():
     """A user and password form; a good one sets the session and goes where it was asked to."""
     error = ""
@@ -52,6 +53,7 @@ def login():
 
 
 @bp.route("/board/logout", methods=["POST"])
+@raw_body
 def logout():
     """Forget the login."""
     session.clear()

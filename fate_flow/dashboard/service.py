@@ -96,7 +96,7 @@ def read_log(settings: Settings, job_id: Any, role: str, party_id: Any, componen
     page tails a growing log by passing back what it got.
     """
     folder = _log_folder(settings, job_id, role, party_id, component)
-    path = _confined(folder / str(name), folder)
+    path = _confined(folder / _plain("file", name), folder)
     if path.suffix != ".log" or not path.is_file():
         return {"text": "", "offset": max(offset, 0), "size": 0}
     with open(path, "rb") as f:
@@ -113,13 +113,22 @@ def _log_folder(settings: Settings, job_id: Any, role: str, party_id: Any, compo
     if str(party_id) not in {str(p) for p in settings.party_ids}:
         raise ArgumentError("party_id", "is not a party of this server")
     root = settings.job_log_dir(job_id).resolve()
-    folder = root / str(role) / str(party_id)
+    folder = root / _plain("role", role) / str(party_id)
     if component:
-        folder = folder / str(component)
+        folder = folder / _plain("component_name", component)
     return _confined(folder, root)
 
 
+def _plain(field: str, value: Any) -> str:
+    """``value`` as one path segment; ArgumentError if it names a parent or holds a separator."""
+    text = str(value)
+    if not text or text in (".", "..") or "/" in text or "\\" in text or "\0" in text:
+        raise ArgumentError(field, "must be a plain name")
+    return text
+
+
 def _confined(path: Path, root: Path) -> Path:
+    """``path`` resolved (symlinks too); ArgumentError if that is outside ``root``."""
     resolved = path.resolve()
     if resolved != root.resolve() and root.resolve() not in resolved.parents:
         raise ArgumentError("log", "is outside the job's log directory")
