@@ -69,7 +69,7 @@ function dataTableOfJobs(jobs, message, reload) {
   const rows = jobs.map(j => {
     const actions = el("td", {});
     if (!FINISHED.has(j.f_status)) actions.append(el("button", { class: "stop", onclick: () => stopJob(j.f_job_id, message, reload) }, "stop"));
-    if (FINISHED.has(j.f_status) && j.f_is_initiator === 1)
+    if (FINISHED.has(j.f_status) && j.f_is_initiator === 1 && j.f_role !== "local")
       actions.append(el("button", { class: "rerun", onclick: () => rerunJob(j.f_job_id, message, reload) }, "rerun"));
     const progress = j.f_status === "waiting" && j.f_queue_position ? `queue #${j.f_queue_position}` : `${j.f_progress || 0}%`;
     return el("tr", { class: "job-row", "data-job-id": j.f_job_id, "data-role": j.f_role, "data-status": j.f_status },
