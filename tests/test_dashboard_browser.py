@@ -22,6 +22,7 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                        "(apt-get install -y chromium chromium-driver)")
 
 LR = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
+SELECTION = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_feature_selection"
 TOY = ROOT / "examples" / "toy_example"
 DATA = ROOT / "examples" / "data"
 XSS = "<script>window.__xss=1</script>"
@@ -62,12 +63,15 @@ def board(tmp_path_factory):
         "toy": server.post("/v1/job/submit", {"job_dsl": json.loads((TOY / "toy_example_dsl.json").read_text()),
                                               "job_runtime_conf": json.loads((TOY / "toy_example_conf.json").read_text())}),
     }
+    answers["selection"] = server.post("/v1/job/submit", {
+        "job_dsl": json.loads((SELECTION / "test_hetero_feature_selection_job_dsl.json").read_text()),
+        "job_runtime_conf": json.loads((SELECTION / "test_hetero_feature_selection_job_conf.json").read_text())})
     dsl, conf = sleep_job(0, fail=True)
     answers["failed"] = server.post("/v1/job/submit", {"job_dsl": dsl, "job_runtime_conf": conf})
     for answer in answers.values():
         assert answer["retcode"] == 0, answer
     statuses = {name: server.wait_job(a["jobId"], timeout=300)["f_status"] for name, a in answers.items()}
-    assert statuses == {"lr": "success", "toy": "success", "failed": "failed"}, statuses
+    assert statuses == {"lr": "success", "toy": "success", "selection": "success", "failed": "failed"}, statuses
     yield server, answers
     server.stop()
 
@@ -184,6 +188,22 @@ def test_the_output_data_tab_shows_100_rows_and_the_count(board, page):
     assert "of 569 rows" in page.find_element("id", "output-count").text
     click_tab(page, "Model")
     wait_for(page, 'document.querySelector("table.weights")', "the LR weights")
+
+
+def test_binning_shows_iv_per_feature_and_selection_its_kept_columns(board, page):
+    server, answers = board
+    open_url(page, answers["selection"]["data"]["board_url"])
+    click_component(page, "hetero_feature_binning_0")
+    click_tab(page, "Model")
+    wait_for(page, 'document.querySelector(\'.chart[data-kind="iv"][data-drawn]\')', "the IV chart")
+    features = page.execute_script('return document.querySelector(\'.chart[data-kind="iv"]\').data[0].x')
+    assert len(features) == 10 and "x0" in features
+    wait_for(page, 'document.querySelector(\'.chart[data-kind="woe"][data-drawn]\')', "the WOE chart")
+    click_component(page, "hetero_feature_selection_0")
+    click_tab(page, "Model")
+    results = wait_for(page, '[...document.querySelectorAll("table.selection tbody tr td:last-child")].map(td => td.textContent)',
+                       "the selection table")
+    assert len(results) == 10 and set(results) <= {"kept", "dropped"} and "kept" in results
 
 
 def test_a_failed_job_shows_its_reason(board, page):
