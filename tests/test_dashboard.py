@@ -54,6 +54,17 @@ def test_job_list_pages_filters_and_counts(client):
     assert client.post("/v1/board/jobs", json={"page": "x"}).get_json()["retcode"] != 0
 
 
+def test_waiting_jobs_show_their_queue_position(client):
+    from fate_flow.db import Queue
+    from fate_flow.driver.status import QueueState
+
+    ids = make_jobs(3, status="waiting")
+    for job_id in reversed(ids):  # queued newest first: positions are the queue's order, not the rows'
+        Queue.create(f_job_id=job_id, f_event="{}", f_is_waiting=QueueState.WAITING)
+    jobs = client.post("/v1/board/jobs", json={"status": "waiting"}).get_json()["data"]["jobs"]
+    assert {j["f_job_id"]: j["f_queue_position"] for j in jobs} == {ids[2]: 1, ids[1]: 2, ids[0]: 3}
+
+
 def test_log_reads_stay_in_the_job_log_directory(settings):
     from fate_flow.dashboard import service
 
