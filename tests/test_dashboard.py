@@ -35,6 +35,7 @@ def test_pages_and_assets_are_served(client):
         assert client.get(f"/board/static/{asset}").status_code == 200
     plotly = client.get("/board/vendor/plotly.min.js")
     assert plotly.status_code == 200 and len(plotly.get_data()) > 1_000_000
+    assert client.get("/board/vendor/plotly.js").status_code == 404  # only the listed files of the wheel
 
 
 def test_board_url_points_at_this_server_unless_configured(settings):
@@ -122,6 +123,8 @@ def test_beyond_loopback_the_dashboard_needs_a_login(public_client):
     token = page.data.split(b'name="csrf-token" content="')[1].split(b'"')[0].decode()
     assert public_client.post("/v1/board/jobs", json={}).status_code == 403, "a logged-in POST needs its CSRF token"
     assert public_client.post("/v1/board/jobs", json={}, headers={"X-CSRF-Token": token}).status_code == 200
+    assert public_client.post("/board/logout", json={}, headers={"X-CSRF-Token": token}).get_json()["retcode"] == 0
+    assert public_client.get("/index.html").status_code == 302
 
 
 def test_a_token_opens_the_dashboard(public_client):

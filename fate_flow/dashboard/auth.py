@@ -85,7 +85,7 @@ def _cross_site_refusal():
     if origin and urlsplit(origin).netloc != request.host:
         return jsonify(envelope(GENERIC_ERROR, "cross-site request refused")), 403
     if session.get("user") and request.path != "/board/login":
-        sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf", "")
+        sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
             return jsonify(envelope(GENERIC_ERROR, "missing or wrong CSRF token")), 403
     return None

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, send_from_directory, session, url_for
 
 from fate_flow.apps._request import json_body, raw_body, require
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
 from fate_flow.dashboard import service
 from fate_flow.dashboard.auth import check_login, csrf_token
+from fate_flow.errors import ArgumentError
 
 HERE = Path(__file__).resolve().parent
+VENDOR_FILES = frozenset({"plotly.min.js"})
 bp = Blueprint("board", __name__, static_folder=str(HERE / "static"), static_url_path="/board/static",
                template_folder=str(HERE / "templates"))
 
@@ -28,12 +30,17 @@ def index():
     return render_template("index.html", csrf=csrf_token(), user=session.get("user", ""))
 
 
-@bp.route("/board/vendor/plotly.min.js")
-def plotly_js():
-    """plotly.js as the installed plotly wheel ships it (no CDN: servers may be offline)."""
+@bp.route("/board/vendor/<path:filename>")
+def vendor(filename: str):
+    """plotly.js as the installed plotly wheel ships it (no CDN: servers may be offline).
+
+    Like the static folder, but over the wheel's package_data, and only the files listed.
+    """
     import plotly
 
-    return send_file(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", max_age=86400)
+    if filename not in VENDOR_FILES:
+        abort(404)
+    return send_from_directory(Path(plotly.__file__).parent / "package_data", filename, max_age=86400)
 
 
 @bp.route("/board/login", methods=["GET", "POST"])
@@ -53,11 +60,10 @@ def login():
 
 
 @bp.route("/board/logout", methods=["POST"])
-@raw_body
 def logout():
-    """Forget the login."""
+    """Forget the login (a JSON POST from the page, with its CSRF token)."""
     session.clear()
-    return redirect(url_for("board.login"))
+    return ok()
 
 
 @bp.route("/v1/board/jobs", methods=["POST"])
@@ -83,7 +89,7 @@ def log_read():
     try:
         offset = int(body.get("offset", -1))
     except (TypeError, ValueError):
-        abort(400)
+        raise ArgumentError("offset", "must be an integer") from None
     return ok(service.read_log(services().settings, job_id, role, party_id, body.get("component_name") or "",
                                name, offset), keep_data=True)
 
