@@ -8,7 +8,7 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["fate_flow", "fate_flow.*"]),
     py_modules=["fate_flow_server", "fate_flow_client"],
-    package_data={"fate_flow": ["components/README.md"]},
+    package_data={"fate_flow": ["components/README.md", "dashboard/static/*", "dashboard/templates/*"]},
     install_requires=[
         "flask>=2.2",
         "werkzeug>=2.2",
@@ -34,11 +34,15 @@ setup(
         # cloudpickle: kernels (closures included) shipped to the local engine's worker processes,
         # as Spark ships them to executors; only ever within one party, never across parties
         "cloudpickle>=2.2",
+        # plotly: only for the plotly.min.js its wheel ships, which the dashboard serves (no CDN, no npm step)
+        "plotly>=5",
     ],
     extras_require={
         # scikit-learn: reference values for the metric tests; xgboost: the central reference SecureBoost
         # is held to (AUC/accuracy/RMSE of the same trees on the joined data)
-        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "scikit-learn>=1.2", "xgboost>=2"],
+        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "scikit-learn>=1.2", "xgboost>=2",
+                 # selenium: drives Debian's chromium through its chromedriver in the dashboard tests
+                 "selenium>=4.10"],
         # pyspark: the Spark computing engine (backend 1) and its standalone test cluster. Its wheel
         # carries Spark's jars, so no Spark install is needed. 3.5 is Spark's maintained 3.x line and
         # runs on Java 8/11/17 and Python 3.9-3.11 alike; 4.x needs Java 17+ on every cluster node

@@ -11,6 +11,7 @@ from fate_flow.apps._request import FlowRequest, check_request
 from fate_flow.apps._response import error_status
 from fate_flow.apps._security import install_security
 from fate_flow.apps._services import EXTENSION
+from fate_flow.dashboard import install_dashboard
 from fate_flow.db import close_db, connect_db
 from fate_flow.errors import GENERIC_ERROR, FlowError
 from fate_flow.root import Services, build_services
@@ -34,6 +35,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     app.before_request(check_request)  # after the party guard, which refuses oversized bodies unread
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    install_dashboard(app, settings)  # FATEBoard's pages at /index.html, so board_url works as printed
     app.register_error_handler(FlowError, _render_flow_error)
     app.register_error_handler(Exception, _render_unexpected)
     return app

@@ -91,6 +91,18 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True)
+class DashboardSettings:
+    """Who may open the dashboard when the server listens beyond loopback (fateboard section)."""
+
+    # user name -> werkzeug password hash (``python -m fate_flow.dashboard.hash_password``)
+    users: Mapping[str, str] = field(default_factory=dict)
+    # tokens accepted as ``?token=`` or ``Authorization: Bearer``, for scripts and kiosks
+    tokens: tuple[str, ...] = ()
+    # key signing the login cookie; empty: one made once per work dir (shared by gunicorn workers)
+    secret_key: str = ""
+
+
+@dataclass(frozen=True)
 class DataAccessSettings:
     """Where user-named server paths may point, and how uploads are read."""
 
@@ -131,8 +143,10 @@ class Settings:
     federation: FederationSettings = field(default_factory=FederationSettings)
     data_access: DataAccessSettings = field(default_factory=DataAccessSettings)
     computing: ComputingSettings = field(default_factory=ComputingSettings)
-    fateboard_host: str = "127.0.0.1"
-    fateboard_port: int = 8080
+    # where board_url points; empty/0: this server, which serves the dashboard itself
+    fateboard_host: str = ""
+    fateboard_port: int = 0
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     routes: Mapping[str, str] = field(default_factory=dict)
     conf_path: Path | None = None
     task_python: str = ""
@@ -169,6 +183,12 @@ class Settings:
     @property
     def federation_dir(self) -> Path:
         return self.work_dir / "federation"
+
+    @property
+    def board_address(self) -> str:
+        """``host:port`` of the dashboard in board_url: fateboard's if set, else this server's."""
+        host, port = self.address.rsplit(":", 1)
+        return f"{self.fateboard_host or host}:{self.fateboard_port or port}"
 
     @property
     def address(self) -> str:
@@ -222,8 +242,9 @@ def load_settings(path: str | os.PathLike | None = None,
         federation=FederationSettings(**_known(FederationSettings, raw.get("federation"))),
         data_access=_data_access(raw.get("data_access") or {}),
         computing=_computing(raw.get("computing") or {}),
-        fateboard_host=str(_get(raw, "fateboard", "host", "127.0.0.1")),
-        fateboard_port=int(_get(raw, "fateboard", "port", 8080)),
+        fateboard_host=str(_get(raw, "fateboard", "host", "") or ""),
+        fateboard_port=int(_get(raw, "fateboard", "port", 0) or 0),
+        dashboard=_dashboard(raw.get("fateboard") or {}),
         routes={str(k): str(v) for k, v in (raw.get("routes") or {}).items()},
         conf_path=conf_path,
         task_python=str(raw.get("task_python") or ""),
@@ -279,6 +300,12 @@ def _computing(raw: Mapping[str, Any]) -> ComputingSettings:
     return ComputingSettings(engine=str(raw.get("engine", "local")), partitions=int(raw.get("partitions", 4)),
                              cores=int(raw.get("cores", 2)), spark_master=str(spark.get("master") or "local[*]"),
                              spark_conf={str(k): v for k, v in (spark.get("conf") or {}).items()})
+
+
+def _dashboard(raw: Mapping[str, Any]) -> DashboardSettings:
+    return DashboardSettings(users={str(k): str(v) for k, v in (raw.get("users") or {}).items()},
+                             tokens=tuple(str(t) for t in _as_list(raw.get("tokens") or [])),
+                             secret_key=str(raw.get("secret_key") or ""))
 
 
 def _security(raw: Mapping[str, Any]) -> SecuritySettings:

@@ -30,6 +30,7 @@ class Sleep(ComponentBase):
         for step in range(steps):
             time.sleep(self.params.seconds / steps)
             if steps > 1:
+                ctx.logger.info("step %s of %s done", step + 1, steps)  # a log that grows while it runs
                 ctx.tracker.set_progress(100 * (step + 1) / steps)
         if self.params.exit_code:
             os._exit(self.params.exit_code)

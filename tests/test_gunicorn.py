@@ -42,9 +42,15 @@ def test_gunicorn_two_workers_one_scheduler(tmp_path):
         workers = [p for p in psutil.Process(proc.pid).children() if "--scheduler-only" not in p.cmdline()]
         assert len(workers) == 2
         toy = ROOT / "examples/toy_example"
-        job_id = server.submit(json.loads((toy / "toy_example_dsl.json").read_text()),
-                               json.loads((toy / "toy_example_conf.json").read_text()))
+        answer = server.post("/v1/job/submit", {"job_dsl": json.loads((toy / "toy_example_dsl.json").read_text()),
+                                                "job_runtime_conf": json.loads((toy / "toy_example_conf.json").read_text())})
+        job_id = answer["jobId"]
         assert server.wait_job(job_id, timeout=60)["f_status"] == "success"
+        # the dashboard is served by the workers too, at the address board_url names
+        assert answer["data"]["board_url"].startswith(server.url + "/index.html#/dashboard?job_id=" + job_id)
+        assert requests.get(server.url + "/index.html", timeout=10).status_code == 200
+        jobs = server.post("/v1/board/jobs", {"job_id": job_id})["data"]["jobs"]
+        assert {j["f_status"] for j in jobs} == {"success"}
         upload = server.client("-f", "upload", "-c", str(ROOT / "examples/upload_host.json"))
         assert server.wait_job(upload["jobId"], timeout=60)["f_status"] == "success"
         info = server.post("/v1/table/table_info", {"namespace": "fate_flow_test_breast_hetero",

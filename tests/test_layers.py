@@ -17,7 +17,7 @@ PACKAGE = ROOT / "fate_flow"
 LAYERS = [
     ("entry points", ["server.py", "wsgi.py", "fate_flow_client.py"]),
     ("flask app", ["app.py"]),
-    ("routes", ["apps/"]),
+    ("routes", ["apps/", "dashboard/"]),
     ("composition root", ["root.py"]),
     ("use-cases", ["services/", "serving/"]),
     ("driver", ["driver/"]),

@@ -15,9 +15,9 @@ checkpoint_bp = Blueprint("checkpoint", __name__, url_prefix="/v1/checkpoint")
 
 @info_bp.route("/fateboard", methods=["POST", "GET"])
 def fateboard():
-    """Where this party's FATEBoard is (service_conf.yaml's fateboard section)."""
-    settings = services().settings
-    return ok({"host": settings.fateboard_host, "port": settings.fateboard_port})
+    """Where this party's FATEBoard is: service_conf.yaml's fateboard section, else this server's own dashboard."""
+    host, port = services().settings.board_address.rsplit(":", 1)
+    return ok({"host": host, "port": int(port)})
 
 
 @info_bp.route("/<path:what>", methods=["POST", "GET"])

@@ -233,7 +233,7 @@ def _unprefixed(row: dict) -> dict:
 
 def board_url(settings: Settings, job_id: str, role: str, party_id: Any) -> str:
     """FATEBoard's dashboard address of one party's job."""
-    return (f"http://{settings.fateboard_host}:{settings.fateboard_port}/index.html#/dashboard"
+    return (f"http://{settings.board_address}/index.html#/dashboard"
             f"?job_id={job_id}&role={role}&party_id={party_id}")
 
 
