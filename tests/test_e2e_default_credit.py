@@ -10,7 +10,7 @@ from tests.flow_server import ROOT
 EXAMPLE = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
 
 
-# 30 encrypted iterations over 30,000 rows take 4-6 minutes on two shared cores
+# 30 encrypted iterations over 30,000 rows: about a minute with a 512-bit key on two shared cores
 @pytest.mark.timeout(900)
 def test_hetero_lr_on_default_credit(flow_server):
     server = flow_server(conf={"federation": {"timeout": 600}})
@@ -23,6 +23,9 @@ def test_hetero_lr_on_default_credit(flow_server):
     # FATE's parameters, but a zeros start: from random_uniform the AUC after 30 iterations
     # moves by a few points from run to run (0.67-0.70 seen), too much for a fixed bar
     conf["algorithm_parameters"]["hetero_lr_0"]["init_param"] = {"init_method": "zeros"}
+    # the bar is about the model, not the cipher: a 512-bit Paillier key trains the same weights (to the
+    # fixed-point precision) at a fraction of the 1024-bit key's cost, which made this the suite's longest test
+    conf["algorithm_parameters"]["hetero_lr_0"]["encrypt_param"] = {"method": "Paillier", "key_length": 512}
     job_id = server.submit(json.loads((EXAMPLE / "test_hetero_lr_train_job_dsl.json").read_text()), conf)
     job = server.wait_job(job_id, timeout=840)
     assert job["f_status"] == "success", job["f_status_reason"]
