@@ -13,7 +13,9 @@ from fate_flow.errors import ArgumentError, DSLError
 
 ROOT = Path(__file__).resolve().parent.parent
 V2 = ROOT / "examples" / "dsl_v2"
-SHIPPED = ROOT.parent / "shared" / "fate-reference" / "dsl_v2" / "dsl"
+# FATE 1.6.1's shipped v2 examples live beside the repository (../shared), not in it
+SHIPPED = next((p for p in (ROOT.parent / "shared", Path("/work/shared")) if p.exists()),
+               ROOT.parent / "shared") / "fate-reference" / "dsl_v2" / "dsl"
 
 
 def load(name: str) -> tuple[dict, dict]:
@@ -171,6 +173,7 @@ def test_dependency_answer_names_input_keys_and_output_positions():
     assert all(answer["component_need_run"].values())
 
 
+@pytest.mark.skipif(not SHIPPED.exists(), reason="FATE's shipped v2 examples (../shared/fate-reference) are not here")
 def test_shipped_fate_examples_of_registered_modules_parse():
     pairs = [("hetero_logistic_regression", "hetero_lr_normal"), ("homo_logistic_regression", "homo_lr_train"),
              ("hetero_feature_binning", "hetero_binning_quantile_binning"), ("intersect", "test_intersect_job")]
