@@ -165,9 +165,13 @@ def test_what_the_server_and_the_examples_write_is_git_ignored(trained, user_dir
     """Run from the repository root with the default conf (work dir = the root), nothing shows as untracked."""
     if not (ROOT / ".git").exists() or shutil.which("git") is None:
         pytest.skip("not a git checkout")
+    server, job_id = trained["server"], trained["job_id"]
+    # what an export (temp/) and a load (serving/) write, whichever tests of this module ran before
+    assert flow(server, user_dir, "-f", "export", "-c", shipped("export_model.json"), "-j", job_id)["retcode"] == 0
+    assert flow(server, user_dir, "-f", "load", "-c", shipped("publish_load_model.json"), "-j", job_id)["retcode"] == 0
     harness = {"service_conf.yaml", "server.out"}  # FlowServer's own files
-    written = [p for p in trained["server"].work_dir.rglob("*") if p.is_file() and p.name not in harness]
-    written = [p.relative_to(trained["server"].work_dir).as_posix() for p in written]
+    written = [p for p in server.work_dir.rglob("*") if p.is_file() and p.name not in harness]
+    written = [p.relative_to(server.work_dir).as_posix() for p in written]
     assert {path.split("/")[0] for path in written} >= {"serving", "temp", "jobs", "logs", "model_local_cache"}
     written += [p.relative_to(user_dir).as_posix() for p in (user_dir / "exported_models").rglob("*")]
     written += ["fate_flow_test_breast_guest.csv", "fate_flow_test_breast_host.csv", "download_test.csv"]
