@@ -15,7 +15,9 @@ import numpy as np
 import pyarrow as pa
 
 from fate_flow.components.hetero_binning.base import HeteroFeatureBinningBase, block_bins
-from fate_flow.components.hetero_binning.optimal import OptimalSettings, merged_counts, optimal_positions
+from fate_flow.components.hetero_binning.optimal import (
+    OptimalSettings, merged_counts, optimal_positions, unmet_constraints,
+)
 from fate_flow.components.hetero_binning.param import OPTIMAL_METRICS
 from fate_flow.components.hetero_binning.transfer import HeteroFeatureBinningTransferVariable
 from fate_flow.components.hetero_binning.woe import bin_offsets, event_counts, iv_param, split_by_column, woe_iv
@@ -81,6 +83,8 @@ class HeteroFeatureBinningGuest(HeteroFeatureBinningBase):
             positions = optimal_positions(events[i], non_events[i], settings)
             self.split_points_[name] = self.split_points_[name][positions]
             events[i], non_events[i] = merged_counts(events[i], non_events[i], positions)
+            for problem in unmet_constraints(events[i], non_events[i], settings):
+                ctx.logger.warning("optimal binning of column %s: %s", name, problem)
         ctx.logger.info("optimal binning (%s) of %d columns", o.metric_method,
                         len(self.split_points_) - len(self.category_cols_))
         return events, non_events

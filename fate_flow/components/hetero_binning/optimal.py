@@ -74,6 +74,20 @@ def optimal_positions(events, non_events, settings: OptimalSettings) -> list[int
     return _merged_positions(events, non_events, settings)
 
 
+def unmet_constraints(events, non_events, settings: OptimalSettings) -> list[str]:
+    """What the final bins of one column still violate (FATE logs these as warnings, not errors)."""
+    events, non_events = np.asarray(events), np.asarray(non_events)
+    sizes = events + non_events
+    unmet = []
+    if settings.mixture and np.any((events == 0) | (non_events == 0)):
+        unmet.append("a bin lacks events or non-events (mixture)")
+    if np.any(sizes < settings.min_items):
+        unmet.append(f"a bin holds fewer than {settings.min_items} rows (min_bin_pct)")
+    if len(sizes) > settings.max_bin:
+        unmet.append(f"{len(sizes)} bins, more than {settings.max_bin} (bin_num)")
+    return unmet
+
+
 def merged_counts(events, non_events, positions: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Event and non-event counts of the bins ending at ``positions`` (sums of their initial buckets)."""
     bounds = np.concatenate([[0], np.asarray(positions) + 1])
