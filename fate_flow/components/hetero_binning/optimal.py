@@ -25,6 +25,7 @@ import heapq
 import math
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -47,11 +48,11 @@ class OptimalSettings:
     total_non_events: float
     sample_count: int
 
-    @property
+    @cached_property
     def max_items(self) -> int:
         return math.floor(self.max_bin_pct * self.sample_count)
 
-    @property
+    @cached_property
     def min_items(self) -> int:
         return math.ceil(self.min_bin_pct * self.sample_count)
 
