@@ -164,6 +164,14 @@ def test_manually_filters_out_or_keeps_listed_columns(breast):
     runs = run_selection(guest, host, conf, host_conf=host_conf)
     assert kept(runs, "guest") == [h for h in guest.header if h not in ("x0", "x3")]
     assert kept(runs, "host") == ["x1", "x2", "x7"]
+    for role, party, removed in (("guest", GUEST, {"x0", "x3"}), ("host", HOST, set(host.header) - {"x1", "x2", "x7"})):
+        model = runs[(role, party)]["output"].model
+        [result] = model["FeatureSelectionParam"]["results"]
+        assert result["filter_name"] == "manually" and result["left_cols"]["original_cols"] == (
+            guest.header if role == "guest" else host.header)
+        assert {n for n, keep in result["left_cols"]["left_cols"].items() if not keep} == removed
+    meta = runs[("host", HOST)]["output"].model["FeatureSelectionMeta"]["manually_meta"]
+    assert meta["left_col_names"] == ["x1", "x7", "nope"] and meta["left_col_indexes"] == [2]
 
 
 def test_only_the_select_columns_are_judged_and_every_filter_keeps_one(breast):
