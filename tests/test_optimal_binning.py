@@ -16,7 +16,7 @@ import pytest
 from fate_flow.components.hetero_binning.guest import HeteroFeatureBinningGuest
 from fate_flow.components.hetero_binning.host import HeteroFeatureBinningHost
 from tests.component_harness import close_contexts, read_back, read_breast_hetero, store
-from tests.test_hetero_binning import GUEST, HOST, HOST2, plain_bins, plain_woe_iv, run_parties
+from tests.test_hetero_binning import GUEST, HOST, HOST2, make_ctx, plain_bins, plain_woe_iv, run_parties
 
 CLASSES = {"guest": HeteroFeatureBinningGuest, "host": HeteroFeatureBinningHost}
 INIT_BINS, BIN_NUM, MIN_PCT, MAX_PCT = 20, 6, 0.05, 0.8
@@ -129,8 +129,28 @@ def ref_optimal_points(metric, x, y, max_bin, init="quantile", mixture=True):
 # ----------------------------------------------------------------------------- the federated runs
 
 def sparse(features: np.ndarray) -> np.ndarray:
-    """Most values zero (as svmlight data read densely): everything under the column's 60th percentile."""
+    """Most values zero: everything under the column's 60th percentile."""
     return np.where(features < np.percentile(features, 60, axis=0), 0.0, features)
+
+
+def through_svmlight(instances, tmp_path):
+    """``instances`` with most values zero, written as svmlight rows ("label fid:value", zeros left out; a host's
+    label is a dummy 0 as in FATE's sparse host files) and read back by DataIO's sparse reader."""
+    from fate_flow.components.dataio import DataIO
+    from tests.test_dataio import params, upload
+
+    features = sparse(instances.features)
+    labels = instances.labels if instances.labels is not None else np.zeros(len(instances))
+    lines = [f"{i},{int(y)} " + " ".join(f"{j}:{float(v)!r}" for j, v in enumerate(row) if v != 0)
+             for i, y, row in zip(instances.ids.to_pylist(), labels, features)]
+    path = tmp_path / "svm.txt"
+    path.write_text("\n".join(lines) + "\n")
+    ctx = make_ctx("guest", GUEST, {"guest": [GUEST]}, None, "dataio_0")
+    conf = {"input_format": "sparse", "delimitor": " ", "with_label": instances.labels is not None}
+    out = read_back(DataIO(params(**conf)).run(ctx, {"data": {"data": upload(path, head=False)}}).data)
+    out = out.align_to(instances.ids)  # the input's row order, so that guest and host rows line up
+    assert np.array_equal(out.features[:, :features.shape[1]], features)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -159,10 +179,10 @@ def results_of(runs, role, party):
 
 @pytest.mark.parametrize("layout", ["dense", "sparse"])
 @pytest.mark.parametrize("metric", ["iv", "gini", "chi_square", "ks"])
-def test_split_points_equal_the_central_reference_for_guest_and_two_hosts(breast, metric, layout):
+def test_split_points_equal_the_central_reference_for_guest_and_two_hosts(breast, metric, layout, tmp_path_factory):
     guest, host1, host2 = breast
-    if layout == "sparse":
-        guest, host1, host2 = (t.with_features(sparse(t.features)) for t in (guest, host1, host2))
+    if layout == "sparse":  # svmlight input read by DataIO (the header is the feature ids "0", "1", ...)
+        guest, host1, host2 = (through_svmlight(t, tmp_path_factory.mktemp("svm")) for t in (guest, host1, host2))
     runs = run_optimal(guest, [host1, host2], optimal_conf(metric))
     y = guest.labels
     for j, name in enumerate(guest.header):
