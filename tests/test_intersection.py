@@ -587,9 +587,12 @@ def test_intersection_job_on_uploaded_tables_through_the_server(flow_server):
 # ---- RSA with the id cache in Redis (intersect_cache_param) -------------------------------------
 
 @pytest.fixture
-def redis_cache():
-    """A unique id_type per test (its own namespaces) on the machine's Redis; its keys removed after."""
+def redis_cache(monkeypatch):
+    """A unique id_type per test (its own namespaces) on the machine's Redis; its keys removed after.
+    The host's keys are 512-bit here: these tests are about the cache, not the cipher."""
     import uuid
+
+    monkeypatch.setattr(rsa, "generate_rsa_key", functools.partial(rsa.generate_rsa_key, 512))
 
     redis = pytest.importorskip("redis")
     client = redis.Redis.from_url(id_cache.DEFAULT_REDIS)
@@ -681,3 +684,12 @@ def test_rsa_cache_options_namespace_stale_ids_and_off(overlap, redis_cache, mon
                                  cache_conf(id_type, use_cache=False)))
     assert set(client.scan_iter(match=f"*{id_type}*")) == keys
     assert "cache_version_info" not in names_sent(runs[("guest", 9999)])
+
+
+def test_rsa_cache_without_redis_fails_on_both_sides_naming_it(overlap, monkeypatch):
+    guest, host, _ = overlap
+    monkeypatch.setenv(id_cache.REDIS_ENV, "redis://127.0.0.1:1/0")
+    runs = run_parties({("guest", 9999): guest, ("host", 10000): host}, cache_conf("phone"), timeout=5)
+    for entry in runs.values():
+        assert isinstance(entry.error, RuntimeError)
+        assert "use_cache needs the Redis at redis://127.0.0.1:1/0" in str(entry.error)

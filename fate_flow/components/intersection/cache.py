@@ -71,7 +71,14 @@ class IdCache:
         if self._client is None:
             import redis
 
-            self._client = redis.Redis.from_url(os.environ.get(REDIS_ENV, DEFAULT_REDIS))
+            url = os.environ.get(REDIS_ENV, DEFAULT_REDIS)
+            client = redis.Redis.from_url(url)
+            try:
+                client.ping()
+            except (redis.RedisError, OSError) as exc:
+                raise RuntimeError(f"intersect_cache_param.use_cache needs the Redis at {url} "
+                                   f"({REDIS_ENV}): {exc}") from None
+            self._client = client
         return self._client
 
     # ---- reading ----

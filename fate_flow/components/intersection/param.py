@@ -54,8 +54,8 @@ class IntersectCache(BaseParam):
     ``encrypt_type`` name the id library (they are parts of its namespace).
 
     FATE's IntersectParam.check does not check this param (FATE's own cache example uses the id
-    types "tag1"/"tag2"), so any non-empty strings are accepted; ``check_fate_values`` is the
-    stricter check of FATE's class (phone|imei, md5|sha256), which FATE never calls.
+    types "tag1"/"tag2"), so any non-empty strings are accepted (FATE's own IntersectCache.check,
+    never called, would allow phone|imei and md5|sha256).
     """
 
     def __init__(self, use_cache: bool = False, id_type: str = "phone", encrypt_type: str = "sha256") -> None:
@@ -71,13 +71,6 @@ class IntersectCache(BaseParam):
             if not isinstance(value, str) or not value or "#" in value:
                 raise ValueError(f"intersect cache param's {name} {value!r} not supported, "
                                  f"should be a non-empty string without '#'")
-
-    def check_fate_values(self) -> None:
-        """FATE's IntersectCache.check: id_type phone|imei, encrypt_type md5|sha256."""
-        self.check()
-        self.id_type = _check_choice("intersect cache param's", "id_type", self.id_type, ("phone", "imei"))
-        self.encrypt_type = _check_choice("intersect cache param's", "encrypt_type", self.encrypt_type,
-                                          ("md5", "sha256"))
 
 
 class IntersectParam(BaseParam):

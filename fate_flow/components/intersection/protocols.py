@@ -38,8 +38,8 @@ def rsa_guest(ctx: Any, params: IntersectParam, data: Any) -> Any:
     """Blind own ids for every host, have them signed, keep the ids whose signature every host has."""
     variables = RsaIntersectTransferVariable(ctx.federation)
     partitions = ctx.computing.partitions
+    caches = _guest_caches(ctx, params, variables)  # first: a cache that can not be read fails at once
     keys = [_public_key(key) for key in variables.rsa_pubkey.get(idx=-1)]
-    caches = _guest_caches(ctx, params, variables)
     # all blinded ids go out first, so the hosts work in parallel
     blinded = [_send_blinded(variables, params, data, idx, key) for idx, key in enumerate(keys)]
     ctx.logger.info("sent %s blinded ids to %s host(s)", data.rows_hint, len(keys))
