@@ -118,8 +118,12 @@ class IdCache:
               fingerprints: list[bytes] | None = None) -> None:
         """Write ``version`` under the lock, make it current and drop the version it replaces."""
         client = self.client
-        if not client.set(self.prefix, version, nx=True, ex=LOCK_TTL):
-            raise RuntimeError(f"id cache {self.namespace} is being written by another task; retry later")
+        deadline = time.monotonic() + LOCK_WAIT
+        while not client.set(self.prefix, version, nx=True, ex=LOCK_TTL):  # another task writes: wait for it
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"id cache {self.namespace} is still being written by another task "
+                                   f"after {LOCK_WAIT} s")
+            time.sleep(1)
         try:
             old = client.get(f"{self.prefix}:version")
             pipe = client.pipeline()
