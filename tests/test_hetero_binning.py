@@ -142,7 +142,8 @@ def test_defaults_are_fates_effective_ones():
         "category_names": None, "local_only": False,
         "transform_param": {"transform_cols": -1, "transform_names": None, "transform_type": "bin_num"},
         "optimal_binning_param": {"metric_method": "iv", "min_bin_pct": 0.05, "max_bin_pct": 1.0,
-                                  "init_bin_nums": 1000, "mixture": True, "init_bucket_method": "quantile"},
+                                  "init_bin_nums": 1000, "mixture": True, "init_bucket_method": "quantile",
+                                  "max_bin": None, "adjustment_factor": None},
         "need_run": True}
     spec = get_spec("HeteroFeatureBinning")
     assert spec.param_name() == "FeatureBinningParam" and spec.roles == {"guest", "host"}
@@ -157,6 +158,9 @@ def test_defaults_are_fates_effective_ones():
     ({"transform_param": {"transform_type": "onehot"}}, "transform_param.transform_type"),
     ({"transform_param": {"transform_cols": [-2]}}, "transform_param.transform_cols"),
     ({"optimal_binning_param": {"metric_method": "auc"}}, "optimal_binning_param.metric_method"),
+    ({"optimal_binning_param": {"init_bucket_method": "kmeans"}}, "optimal_binning_param.init_bucket_method"),
+    ({"optimal_binning_param": {"min_bin_pct": 0.5, "max_bin_pct": 0.4}}, "optimal_binning_param.min_bin_pct"),
+    ({"optimal_binning_param": {"mixture": "yes"}}, "optimal_binning_param.mixture"),
 ])
 def test_bad_parameters_are_named(conf, name):
     with pytest.raises(ValueError, match=name.replace(".", r"\.")):
@@ -442,8 +446,9 @@ def test_unsupported_inputs_are_refused(breast):
     guest = breast[0]
     with pytest.raises(ValueError, match="binary labels only"):
         run_alone(HeteroFeatureBinningGuest, store(_three_classes(guest)), {"local_only": True})
-    with pytest.raises(ValueError, match="method 'optimal' is not supported"):
-        run_alone(HeteroFeatureBinningGuest, store(guest), {"method": "optimal"})
+    with pytest.raises(ValueError, match="max_bin_pct 0.25 needs at least 4 bins, more than bin_num 3"):
+        run_alone(HeteroFeatureBinningGuest, store(guest), {"method": "optimal", "bin_num": 3,
+                                                            "optimal_binning_param": {"max_bin_pct": 0.25}})
     with pytest.raises(ValueError, match="bin_names: column 'nope' is not in the header"):
         run_alone(HeteroFeatureBinningGuest, store(guest), {"bin_names": ["nope"], "local_only": True})
     with pytest.raises(ValueError, match="needs labelled data"):

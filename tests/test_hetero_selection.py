@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import time
 
 import numpy as np
 import pytest
 
 from fate_flow.components import get_spec
 from fate_flow.components.hetero_selection.base import NO_BINNING_MODEL
+from fate_flow.components.hetero_binning.guest import HeteroFeatureBinningGuest
+from fate_flow.components.hetero_binning.host import HeteroFeatureBinningHost
 from fate_flow.components.hetero_selection.guest import HeteroFeatureSelectionGuest
 from fate_flow.components.hetero_selection.host import HeteroFeatureSelectionHost
 from fate_flow.computing import Instances
@@ -20,6 +24,7 @@ from tests.component_harness import (
 )
 from tests.flow_server import ROOT
 from tests.test_hetero_binning import GUEST, HOST, HOST2, make_ctx, run_binning, run_parties
+from tests.test_hetero_binning import run_alone as run_binning_alone
 
 EXAMPLES = ROOT / "examples"
 FED_EXAMPLE = EXAMPLES / "federatedml-1.x-examples" / "hetero_feature_selection"
@@ -159,6 +164,14 @@ def test_manually_filters_out_or_keeps_listed_columns(breast):
     runs = run_selection(guest, host, conf, host_conf=host_conf)
     assert kept(runs, "guest") == [h for h in guest.header if h not in ("x0", "x3")]
     assert kept(runs, "host") == ["x1", "x2", "x7"]
+    for role, party, removed in (("guest", GUEST, {"x0", "x3"}), ("host", HOST, set(host.header) - {"x1", "x2", "x7"})):
+        model = runs[(role, party)]["output"].model
+        [result] = model["FeatureSelectionParam"]["results"]
+        assert result["filter_name"] == "manually" and result["left_cols"]["original_cols"] == (
+            guest.header if role == "guest" else host.header)
+        assert {n for n, keep in result["left_cols"]["left_cols"].items() if not keep} == removed
+    meta = runs[("host", HOST)]["output"].model["FeatureSelectionMeta"]["manually_meta"]
+    assert meta["left_col_names"] == ["x1", "x7", "nope"] and meta["left_col_indexes"] == [2]
 
 
 def test_only_the_select_columns_are_judged_and_every_filter_keeps_one(breast):
@@ -216,6 +229,44 @@ def test_iv_filters_keep_each_partys_best_column_and_local_only_spares_the_host(
     assert len(kept(runs, "guest")) == 2 and kept(runs, "host") == host.header
     result = runs[("guest", GUEST)]["output"].model["FeatureSelectionParam"]["results"][0]
     assert result["host_feature_values"] == [{"feature_values": {}}]
+
+
+def run_with_isometric(guest, host, conf, guest_model, host_model, component="hetero_feature_binning_1"):
+    """Selection whose isometric_model comes from ``component`` (not the data's upstream), as FATE allows."""
+    def inputs(data, model, name):
+        return {"data": {"data": store(data, name, partitions=2)}, "isometric_model": {component: model}}
+
+    return run_parties("HeteroFeatureSelection", CLASSES, {"guest": conf, "host": conf},
+                       {"guest": inputs(guest, guest_model, "g"), "host": inputs(host, host_model, "h")})
+
+
+@pytest.mark.parametrize("conf, rule", [
+    ({"filter_methods": ["iv_value_thres"], "iv_value_param": {"value_threshold": 2.0}}, lambda iv, pooled: iv > 2.0),
+    ({"filter_methods": ["iv_percentile"], "iv_percentile_param": {"percentile_threshold": 0.5}},
+     lambda iv, pooled: iv >= pooled[math.floor(0.5 * len(pooled) - 1e-8)]),
+    ({"filter_methods": ["iv_top_k"], "iv_top_k_param": {"k": 7}}, lambda iv, pooled: iv >= pooled[6]),
+])
+def test_every_iv_filter_takes_the_binning_model_of_another_component(breast, binned, conf, rule):
+    guest, host = breast
+    runs = run_with_isometric(guest, host, conf, binned["guest_model"], binned["host_model"])
+    pooled = sorted([*binned["guest_iv"].values(), *binned["host_iv"].values()], reverse=True)
+    assert kept(runs, "guest") == [n for n in guest.header if rule(binned["guest_iv"][n], pooled)]
+    assert kept(runs, "host") == [n for n in host.header if rule(binned["host_iv"][n], pooled)]
+
+
+def test_a_binning_model_without_result_for_a_party_explains_itself(breast, binned):
+    guest, host = breast
+    unfitted = run_binning_alone(HeteroFeatureBinningHost, store(host), {"need_run": False}, role="host", party=HOST).model
+    conf = {"filter_methods": ["unique_value", "iv_top_k"]}
+    expected = ("host 10000 stopped the selection: the isometric_model input hetero_feature_binning_1 produced "
+                "no binning result for host 10000 (it ran with need_run false)")
+    started = time.monotonic()
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        run_with_isometric(guest, host, conf, binned["guest_model"], unfitted)
+    unfitted = run_binning_alone(HeteroFeatureBinningGuest, store(guest), {"need_run": False}).model
+    with pytest.raises(ValueError, match="produced no binning result for guest 9999"):
+        run_with_isometric(guest, host, conf, unfitted, binned["host_model"])
+    assert time.monotonic() - started < 8, "both parties stop at once (told why), none waits for a timeout"
 
 
 def test_what_crosses_the_boundary_and_the_model(breast, binned):

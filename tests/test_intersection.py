@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from fate_flow.components import ComponentContext, get_spec
+from fate_flow.components.intersection import cache as id_cache
 from fate_flow.components.intersection import kernels, protocols, rsa, wire
 from fate_flow.components.intersection.encode import encode_ids
 from fate_flow.components.intersection.intersect_model import IntersectGuest, IntersectHost
@@ -218,7 +219,8 @@ def test_check_lower_cases_choices():
     ({"need_run": "false"}, "need_run"), ({"encode_params": None}, "encode_params"),
     ({"encode_params": {"encode_method": "sha3"}}, "encode_method"), ({"encode_params": {"salt": 1}}, "salt"),
     ({"encode_params": {"base64": "yes"}}, "base64"), ({"intersect_cache_param": {"use_cache": 1}}, "use_cache"),
-    ({"intersect_cache_param": {"id_type": "email"}}, "id_type"),
+    ({"intersect_cache_param": {"id_type": 3}}, "id_type"), ({"intersect_cache_param": {"encrypt_type": ""}},
+                                                             "encrypt_type"),
 ])
 def test_check_names_the_bad_parameter(conf, name):
     with pytest.raises(ValueError, match=rf"param's {name} "):
@@ -580,3 +582,114 @@ def test_intersection_job_on_uploaded_tables_through_the_server(flow_server):
         assert preview["data"][0] == source_rows[preview["data"][0][0]]
         [log] = server.work_dir.glob(f"**/{job_id}/{role}/{party}/intersection_0/INFO.log")
         assert f"rsa intersection of 569 ids as {role}" in log.read_text(), "the default method is RSA"
+
+
+# ---- RSA with the id cache in Redis (intersect_cache_param) -------------------------------------
+
+@pytest.fixture
+def redis_cache(monkeypatch):
+    """A unique id_type per test (its own namespaces) on the machine's Redis; its keys removed after.
+    The host's keys are 512-bit here: these tests are about the cache, not the cipher."""
+    import uuid
+
+    monkeypatch.setattr(rsa, "generate_rsa_key", functools.partial(rsa.generate_rsa_key, 512))
+
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(id_cache.DEFAULT_REDIS)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        pytest.skip(f"no Redis at {id_cache.DEFAULT_REDIS}: {exc}")
+    id_type = f"test-{uuid.uuid4().hex[:8]}"
+    yield client, id_type
+    keys = list(client.scan_iter(match=f"*{id_type}*"))
+    if keys:
+        client.delete(*keys)
+
+
+def cache_conf(id_type: str, **cache) -> dict:
+    return {"intersect_method": "rsa",
+            "intersect_cache_param": {"use_cache": True, "id_type": id_type, "encrypt_type": "sha256", **cache}}
+
+
+def counting_signatures(monkeypatch) -> list:
+    """Count the host's signings of its own ids (the RSA kernels of these small tables run in-process)."""
+    calls, sign = [], rsa.sign_own_ids
+    monkeypatch.setattr(rsa, "sign_own_ids", lambda ids, key: calls.append(len(ids)) or sign(ids, key))
+    return calls
+
+
+def names_sent(entry: PartyRun) -> set:
+    return {name.rpartition(".")[2] for name, *_ in entry.ctx.federation.sent}
+
+
+def test_rsa_cache_hit_reads_redis_and_does_not_sign_again(overlap, redis_cache, monkeypatch):
+    client, id_type = redis_cache
+    guest, host, _ = overlap
+    tables, conf = {("guest", 9999): guest, ("host", 10000): host}, cache_conf(id_type)
+    signed = counting_signatures(monkeypatch)
+    first = succeeded(run_parties(tables, conf))
+    assert sum(signed) == len(HOST_IDS), "the first job signs every host id"
+    namespace = id_cache.cache_namespace(10000, 9999, id_type, "sha256")
+    host_cache, guest_cache = (id_cache.IdCache(role, party, namespace, client)
+                               for role, party in (("host", 10000), ("guest", 9999)))
+    version = host_cache.current_version()
+    assert version and guest_cache.current_version() == version, "the guest keeps its copy under the host's version"
+    assert client.get(host_cache.prefix) is None, "the write lock is released"
+
+    signed.clear()
+    second = succeeded(run_parties(tables, conf))
+    g, h = second[("guest", 9999)], second[("host", 10000)]
+    assert signed == [], "the host reused its cached signed ids"
+    assert "intersect_host_ids_process" not in names_sent(h)
+    assert {"cache_version_info"} <= names_sent(g) and {"cache_version_match_info"} <= names_sent(h)
+    match = next(obj for name, *_, obj in h.ctx.federation.sent if name.endswith("cache_version_match_info"))
+    assert match == {"version_match": True, "version": version, "namespace": namespace}
+    assert rows(g) == rows(first[("guest", 9999)]) and rows(h) == rows(first[("host", 10000)])
+    assert sent_objects(h)[0] == sent_objects(first[("host", 10000)])[0], "the same cached RSA key"
+
+    # the guest really reads its Redis copy: empty one partition of it and that partition's ids go missing
+    client.set(f"{guest_cache.prefix}:{version}:0", b"")
+    third = succeeded(run_parties(tables, conf))
+    lost = set(ids_out(first[("guest", 9999)])) - set(ids_out(third[("guest", 9999)]))
+    assert lost and lost == set(first[("guest", 9999)].partition_ids[0]) & set(ids_out(first[("guest", 9999)]))
+
+
+def test_rsa_cache_options_namespace_stale_ids_and_off(overlap, redis_cache, monkeypatch, storage):
+    client, id_type = redis_cache
+    guest, host, _ = overlap
+    signed = counting_signatures(monkeypatch)
+    succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host}, cache_conf(id_type)))
+    # another encrypt_type (or id_type) is another id library: no hit, a namespace of its own
+    signed.clear()
+    runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host},
+                                 cache_conf(id_type, encrypt_type="md5")))
+    assert signed and "intersect_host_ids_process" in names_sent(runs[("host", 10000)])
+    assert client.get(f"fate_flow:id_cache:host:10000:{id_cache.cache_namespace(10000, 9999, id_type, 'md5')}"
+                      ":version")
+    # the host's ids changed: the cached version does not serve them, they are signed anew as a new version
+    namespace = id_cache.cache_namespace(10000, 9999, id_type, "sha256")
+    before = id_cache.IdCache("host", 10000, namespace, client).current_version()
+    signed.clear()
+    changed = make_table(storage, "h3", HOST_IDS[:-1] + ["new-id"])
+    runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): changed}, cache_conf(id_type)))
+    after = id_cache.IdCache("host", 10000, namespace, client).current_version()
+    assert sum(signed) == len(HOST_IDS) and after != before
+    assert ids_out(runs[("guest", 9999)]) == sorted(expected(GUEST_IDS, HOST_IDS[:-1]))
+    assert not list(client.scan_iter(match=f"fate_flow:id_cache:host:10000:{namespace}:{before}:*")), \
+        "the replaced version is dropped"
+    # use_cache false touches nothing
+    keys = set(client.scan_iter(match=f"*{id_type}*"))
+    runs = succeeded(run_parties({("guest", 9999): guest, ("host", 10000): host},
+                                 cache_conf(id_type, use_cache=False)))
+    assert set(client.scan_iter(match=f"*{id_type}*")) == keys
+    assert "cache_version_info" not in names_sent(runs[("guest", 9999)])
+
+
+def test_rsa_cache_without_redis_fails_on_both_sides_naming_it(overlap, monkeypatch):
+    guest, host, _ = overlap
+    monkeypatch.setenv(id_cache.REDIS_ENV, "redis://127.0.0.1:1/0")
+    runs = run_parties({("guest", 9999): guest, ("host", 10000): host}, cache_conf("phone"), timeout=5)
+    for entry in runs.values():
+        assert isinstance(entry.error, RuntimeError)
+        assert "use_cache needs the Redis at redis://127.0.0.1:1/0" in str(entry.error)

@@ -18,6 +18,7 @@ from typing import Any
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 from fate_flow.components.columns import only_input_table
 from fate_flow.components.dataio import dense, sparse
+from fate_flow.components.dataio.imputer import fit_replacement
 from fate_flow.components.dataio.param import DataIOParam
 from fate_flow.components.dataio.state import FittedState, export_model, load_model
 
@@ -69,8 +70,18 @@ class DataIO(ComponentBase):
             header = sparse.tag_header(rows.aggregate(functools.partial(sparse.distinct_tags, params), _unite))
         else:
             header = list(fitted.header)
-        return _with_schema(rows.map_values(functools.partial(sparse.parse_tag, params, header)),
-                            sparse.sparse_state(header, params), params)
+        parsed = rows.map_values(functools.partial(sparse.parse_tag, params, header))
+        missing = None
+        if sparse.tag_fills_missing(params):
+            if fitted is None:
+                parsed = parsed.persist()  # parsed once for the statistics and the output
+                missing = fit_replacement(parsed.aggregate(sparse.nan_stats), params.missing_fill_method,
+                                          params.default_value, "default_value")
+            else:
+                missing = fitted.missing
+            if missing is not None:
+                parsed = parsed.map_values(functools.partial(sparse.fill_nan, missing.values))
+        return _with_schema(parsed, sparse.sparse_state(header, params, missing), params)
 
 
 def _read_dense(rows, schema: dict, params: DataIOParam, fitted: FittedState | None):
@@ -93,7 +104,7 @@ def _with_schema(data, state: FittedState, params: DataIOParam, has_label: bool 
     has_label = params.with_label if has_label is None else has_label
     schema = {"header": ",".join(state.header), "sid": state.sid_name}
     if has_label:
-        schema["label_name"] = params.label_name
+        schema["label_name"] = sparse.output_label_name(params)
     return data.with_schema(schema), state
 
 

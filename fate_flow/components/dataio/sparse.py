@@ -11,9 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fate_flow.components.dataio.imputer import apply_replace, replace_stats
 from fate_flow.components.dataio.param import INT_TYPES, DataIOParam
 from fate_flow.components.dataio.parsing import block_rows, cast_numbers, check_integral, parse_labels, split_tokens
-from fate_flow.components.dataio.state import FittedState
+from fate_flow.components.dataio.state import FittedState, missing_values
 from fate_flow.computing import Instances
 
 SPARSE_SID = "sid"  # FATE's sparse and tag readers name the id column "sid"
@@ -67,10 +68,30 @@ def parse_tag(params: DataIOParam, header: list[str], block) -> Instances:
     return _assemble(ids, rows[known], columns[known], numbers[known], header, labels, params)
 
 
-def sparse_state(header: list[str], params: DataIOParam) -> FittedState:
+def output_label_name(params: DataIOParam) -> str:
+    """The label's name in the output: FATE's tag reader renames it "label" whatever was configured."""
+    return "label" if params.input_format == "tag" else params.label_name
+
+
+def tag_fills_missing(params: DataIOParam) -> bool:
+    """Missing fill of a tag read: only with tag_with_value, as in FATE (a bare tag has no value to miss)."""
+    return params.input_format == "tag" and params.tag_with_value and params.missing_fill
+
+
+def sparse_state(header: list[str], params: DataIOParam, missing=None) -> FittedState:
     """What the model of a sparse or tag read saves."""
     return FittedState(header=list(header), sid_name=SPARSE_SID,
-                       label_name=params.label_name if params.with_label else None)
+                       label_name=output_label_name(params) if params.with_label else None, missing=missing)
+
+
+def nan_stats(block: Instances):
+    """The replace statistics of a tag block whose missing values are NaN (a kernel for ``aggregate``)."""
+    return replace_stats(block.features, np.isnan(block.features))
+
+
+def fill_nan(values: np.ndarray, block: Instances) -> Instances:
+    """The block with its NaN cells (missing tag values) set to their column's replace value (a kernel)."""
+    return block.with_features(apply_replace(block.features, np.isnan(block.features), values))
 
 
 def _sparse_pairs(ids: pa.Array, values: pa.Array, params: DataIOParam) -> tuple:
@@ -93,7 +114,10 @@ def _tag_pairs(ids: pa.Array, values: pa.Array, params: DataIOParam) -> tuple:
     if params.tag_with_value:
         pairs = _pairs(tokens, params.tag_value_delimitor, where, f"tag{params.tag_value_delimitor}value")
         tags = pc.utf8_trim_whitespace(pc.list_element(pairs, 0))
-        numbers = cast_numbers(pc.utf8_trim_whitespace(pc.list_element(pairs, 1)), lambda i: f"value of {where(i)}")
+        texts = pc.utf8_trim_whitespace(pc.list_element(pairs, 1))
+        # a value of the missing list (missing_impute, else FATE's default) is read as NaN, filled later
+        missing = pc.is_in(texts, value_set=pa.array([str(v) for v in missing_values(params)], type=pa.string()))
+        numbers = cast_numbers(pc.if_else(missing, "nan", texts), lambda i: f"value of {where(i)}")
     else:
         tags, numbers = tokens, np.ones(len(tokens))
     return rows, tags, numbers, labels
@@ -101,17 +125,24 @@ def _tag_pairs(ids: pa.Array, values: pa.Array, params: DataIOParam) -> tuple:
 
 def _split_rows(ids: pa.Array, values: pa.Array,
                 params: DataIOParam) -> tuple[np.ndarray, pa.Array, np.ndarray | None]:
-    """The feature tokens with their rows, and the labels (the first token of each row) when with_label."""
+    """The feature tokens with their rows, and the labels (the first token of each row) when with_label.
+
+    In svmlight (sparse) rows the first token is always the label, as FATE's sparse reader reads it:
+    without with_label it is skipped (a host's svmlight file carries one too).
+    """
     rows, tokens = split_tokens(values, params.delimitor)
-    if not params.with_label:
+    first_is_label = params.with_label or params.input_format == "sparse"
+    if not first_is_label:
         return rows, tokens, None
     counts = np.bincount(rows, minlength=len(ids))
     empty = np.flatnonzero(counts == 0)
     if len(empty):
         row = int(empty[0])
-        raise ValueError(f"row {row + 1} (id {ids[row].as_py()!r}) has no label (with_label is true)")
+        raise ValueError(f"row {row + 1} (id {ids[row].as_py()!r}) has no label (with_label is true)"
+                         if params.with_label else f"row {row + 1} (id {ids[row].as_py()!r}) is empty")
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    labels = parse_labels(tokens.take(pa.array(first)), ids, params.label_type, params.label_name)
+    labels = parse_labels(tokens.take(pa.array(first)), ids, params.label_type, params.label_name) \
+        if params.with_label else None
     rest = np.ones(len(tokens), dtype=bool)
     rest[first] = False
     return rows[rest], tokens.filter(pa.array(rest)), labels
@@ -139,6 +170,6 @@ def _assemble(ids: pa.Array, rows: np.ndarray, columns: np.ndarray, numbers: np.
     matrix = np.zeros((len(ids), len(header)))
     matrix[rows[inside], columns[inside]] = numbers[inside]
     check_integral(matrix, np.full(len(header), params.data_type in INT_TYPES), header, ids)
-    label_name = params.label_name if labels is not None else None
+    label_name = output_label_name(params) if labels is not None else None
     return Instances(ids=ids, features=matrix, labels=labels, header=list(header), sid_name=SPARSE_SID,
                      label_name=label_name)

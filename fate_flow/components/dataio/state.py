@@ -31,6 +31,14 @@ def outlier_values(params: DataIOParam) -> list:
     return list(DEFAULT_MISSING_VALUES if params.outlier_impute is None else params.outlier_impute)
 
 
+def fills_missing(params: DataIOParam) -> bool:
+    """Whether the read fills missing values: dense, and tag with values; FATE's sparse reader has no
+    missing fill (nor outlier replacement) and saves both as disabled."""
+    if params.input_format == "sparse":
+        return False
+    return params.missing_fill and (params.input_format == "dense" or params.tag_with_value)
+
+
 def export_model(params: DataIOParam, state: FittedState | None) -> dict[str, Any]:
     """``{"DataIOMeta": {...}, "DataIOParam": {...}}``; ``state`` None (need_run false) leaves the param empty."""
     meta = {
@@ -38,10 +46,10 @@ def export_model(params: DataIOParam, state: FittedState | None) -> dict[str, An
         "tag_with_value": params.tag_with_value, "tag_value_delimitor": params.tag_value_delimitor,
         "with_label": params.with_label, "label_name": params.label_name, "label_type": params.label_type,
         "output_format": params.output_format,
-        "imputer_meta": {"is_imputer": params.missing_fill,
+        "imputer_meta": {"is_imputer": fills_missing(params),
                          "strategy": params.missing_fill_method or "designated",
                          "missing_value": [str(v) for v in missing_values(params)]},
-        "outlier_meta": {"is_outlier": params.outlier_replace,
+        "outlier_meta": {"is_outlier": params.outlier_replace and params.input_format == "dense",
                          "strategy": params.outlier_replace_method or "designated",
                          "outlier_value": [str(v) for v in outlier_values(params)]},
         "need_run": params.need_run,

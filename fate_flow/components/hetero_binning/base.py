@@ -21,6 +21,7 @@ import numpy as np
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 from fate_flow.components.hetero_binning import split_points as sp
 from fate_flow.components.columns import column_positions, first_model, only_input_table
+from fate_flow.components.hetero_binning.optimal import check_bin_pct
 from fate_flow.components.hetero_binning.woe import iv_param
 from fate_flow.computing.column_stats import gather_columns
 
@@ -60,8 +61,7 @@ class HeteroFeatureBinningBase(ComponentBase):
             model_out = model  # re-exported as loaded, as FATE's transform does
         else:
             if self.params.method == "optimal":
-                raise ValueError("method 'optimal' is not supported by this HeteroFeatureBinning; "
-                                 "use quantile or bucket")
+                check_bin_pct(self.params.optimal_binning_param.max_bin_pct, self.params.bin_num)
             self.header_, self.rows_ = list(empty.header), table.count()
             data = data.persist()  # parsed once for the split points, the counts and the output
             self.fit(ctx, data, empty)
@@ -96,14 +96,25 @@ class HeteroFeatureBinningBase(ComponentBase):
         if not columns:
             return []
         names = [self.header_[j] for j in columns]
-        if self.params.method == "bucket":
+        method, bin_num = self.initial_method()
+        if method == "bucket":
             low, high, present, rows = data.aggregate(functools.partial(_column_range, columns), sp.combine_ranges)
             sp.check_counts(rows, present, names)
-            return sp.bucket_points_of_range(low, high, self.params.bin_num)
+            return sp.bucket_points_of_range(low, high, bin_num)
         points = []
         for group, x in gather_columns(data, columns, self.rows_):
-            points += sp.quantile_split_points(x, self.params.bin_num, [self.header_[j] for j in group])
+            points += sp.quantile_split_points(x, bin_num, [self.header_[j] for j in group])
         return points
+
+    def initial_method(self) -> tuple[str, int]:
+        """(method, bin count) of the first split points: the final ones for quantile and bucket; for
+        optimal, the fine buckets it merges (the guest's init_bucket_method; a host always uses
+        quantile, as FATE's host does) at ``init_bin_nums``."""
+        p = self.params
+        if p.method != "optimal":
+            return p.method, p.bin_num
+        init = p.optimal_binning_param
+        return (init.init_bucket_method if self.role == "guest" else "quantile"), init.init_bin_nums
 
     def _category_split_points(self, data, columns: list[int]) -> list[np.ndarray]:
         """The union of every partition's distinct values of each column."""

@@ -69,8 +69,35 @@ class HeteroFeatureBinningHost(HeteroFeatureBinningBase):
                    "category_names": [anonymous_name("host", self.header_.index(name))
                                       for name in self.category_cols_],
                    "bin_method": self.params.method}
+        if self.params.method == "optimal":
+            o = self.params.optimal_binning_param
+            # FATE's host sends its overwritten bin_num (= init_bin_nums) as the bin count aimed at
+            message["optimal_params"] = {"metric_method": o.metric_method, "bin_num": o.init_bin_nums,
+                                         "mixture": o.mixture, "max_bin_pct": o.max_bin_pct,
+                                         "min_bin_pct": o.min_bin_pct}
         variables.encrypted_bin_sum.remote(message, role="guest", idx=0)
         ctx.logger.info("sent encrypted bin sums of %d columns (%d shared rows) to the guest", len(names), shared)
+        if self.params.method == "optimal":
+            self._keep_optimal_buckets(variables.bucket_idx.get(idx=0), dict(zip(names, self.split_points_)))
+
+    def _keep_optimal_buckets(self, bucket_idx, columns: dict[str, str]) -> None:
+        """Replace each numeric column's split points by those of the buckets the guest kept.
+
+        Raises:
+            ValueError: a malformed bucket_idx (unknown column, positions out of range or not ascending).
+        """
+        if not isinstance(bucket_idx, dict):
+            raise ValueError(f"bucket_idx from the guest should be a dict, got {type(bucket_idx).__name__}")
+        for anonymous, positions in bucket_idx.items():
+            name = columns.get(anonymous)
+            points = self.split_points_.get(name) if name is not None else None
+            if points is None or name in self.category_cols_:
+                raise ValueError(f"bucket_idx from the guest names column {anonymous!r} this host did not bin optimally")
+            kept = np.asarray(positions, dtype=np.int64) if isinstance(positions, list) and positions else None
+            if kept is None or kept[0] < 0 or kept[-1] != len(points) - 1 or np.any(np.diff(kept) <= 0):
+                raise ValueError(f"bucket_idx from the guest: bad bucket positions for column {anonymous!r}")
+            self.split_points_[name] = points[kept]
+        self.bin_results_ = self.own_results_from_split_points()
 
 
 def _received_labels(public_key, message) -> tuple[pa.Array, EncryptedArray, EncryptedArray]:

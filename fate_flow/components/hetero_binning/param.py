@@ -1,8 +1,8 @@
 """Parameters of HeteroFeatureBinning: FATE 1.4's ``FeatureBinningParam`` and the params it nests.
 
 Names, defaults and accepted values are FATE's. ``check()`` lower-cases ``method`` as
-FATE does and raises ValueError naming the parameter. ``method="optimal"`` is a valid
-FATE value, so it passes ``check()``; the component refuses it when it starts.
+FATE does and raises ValueError naming the parameter. ``method="optimal"`` merges (or,
+for ks, splits) fine initial buckets as ``optimal`` describes.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fate_flow.components.param import BaseParam
 METHODS = ("quantile", "bucket", "optimal")
 TRANSFORM_TYPES = ("bin_num", "woe", None)
 OPTIMAL_METRICS = ("iv", "gini", "ks", "chi_square")
+INIT_BUCKET_METHODS = ("quantile", "bucket")
 
 
 def _is_number(value: Any) -> bool:
@@ -60,7 +61,11 @@ class TransformParam(BaseParam):
 
 
 class OptimalBinningParam(BaseParam):
-    """FATE's optimal-binning settings; kept so that confs naming them parse (the method is not run)."""
+    """FATE's optimal-binning settings (``method: optimal``; see ``optimal``).
+
+    ``max_bin`` and ``adjustment_factor`` are FATE's fields that the component overwrites with
+    FeatureBinningParam's ``bin_num`` and ``adjustment_factor`` whatever the conf says.
+    """
 
     def __init__(self, metric_method: str = "iv", min_bin_pct: float = 0.05, max_bin_pct: float = 1.0,
                  init_bin_nums: int = 1000, mixture: bool = True, init_bucket_method: str = "quantile") -> None:
@@ -70,26 +75,40 @@ class OptimalBinningParam(BaseParam):
         self.init_bin_nums = init_bin_nums
         self.mixture = mixture
         self.init_bucket_method = init_bucket_method
+        self.max_bin = None
+        self.adjustment_factor = None
 
     def check(self) -> None:
-        if not isinstance(self.metric_method, str) or self.metric_method.lower() not in OPTIMAL_METRICS:
+        metric = self.metric_method.lower().replace("chi-square", "chi_square") \
+            if isinstance(self.metric_method, str) else None
+        if metric not in OPTIMAL_METRICS:
             raise ValueError(f"optimal_binning_param.metric_method {self.metric_method!r} not supported, "
                              f"should be one of {', '.join(OPTIMAL_METRICS)}")
-        self.metric_method = self.metric_method.lower()
+        self.metric_method = metric
+        method = self.init_bucket_method.lower() if isinstance(self.init_bucket_method, str) else None
+        if method not in INIT_BUCKET_METHODS:
+            raise ValueError(f"optimal_binning_param.init_bucket_method {self.init_bucket_method!r} not supported, "
+                             f"should be quantile or bucket")
+        self.init_bucket_method = method
         for name in ("min_bin_pct", "max_bin_pct"):
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:
                 raise ValueError(f"optimal_binning_param.{name} should be a number in [0, 1], got {value!r}")
+        if self.min_bin_pct > self.max_bin_pct:
+            raise ValueError(f"optimal_binning_param.min_bin_pct {self.min_bin_pct} should not exceed "
+                             f"max_bin_pct {self.max_bin_pct}")
         if not _is_positive_int(self.init_bin_nums):
             raise ValueError(f"optimal_binning_param.init_bin_nums should be a positive integer, "
                              f"got {self.init_bin_nums!r}")
+        if not isinstance(self.mixture, bool):
+            raise ValueError(f"optimal_binning_param.mixture should be true or false, got {self.mixture!r}")
 
 
 class FeatureBinningParam(BaseParam):
     """FATE 1.4's FeatureBinningParam (defaults as in FATE; see components.md §2.3).
 
     Args:
-        method: "quantile" (equal frequency), "bucket" (equal width) or "optimal" (not run here).
+        method: "quantile" (equal frequency), "bucket" (equal width) or "optimal" (see ``optimal``).
         compress_thres, head_size: FATE's quantile-summary sizes; recorded in the model meta
             (the split points here are exact, see ``split_points``).
         error: the rank error FATE's summaries allow; exact ranks are within any error.

@@ -65,6 +65,7 @@ class HeteroFeatureSelectionBase(ComponentBase):
         self.header_, self.rows_ = list(empty.header), table.count()
         if any(method in DATA_FILTERS for method in self.params.filter_methods):
             data = data.persist()  # parsed once for every filter's pass and the output
+        self.isometric_name_ = next(iter(inputs.get("isometric_model") or {}), None)
         self.fit(ctx, data, first_model(inputs, "isometric_model"))
         kept = [j for j, name in enumerate(self.header_) if self.left_cols_[name]]
         return ComponentOutput(data=data.map_values(functools.partial(_select_columns, kept))
@@ -74,12 +75,16 @@ class HeteroFeatureSelectionBase(ComponentBase):
     def fit(self, ctx: ComponentContext, data, binning_model: dict | None) -> None:
         """Run every filter in order; set ``results_`` and ``left_cols_``."""
         p = self.params
-        if any(m in IV_FILTERS for m in p.filter_methods) and binning_model is None:
-            raise ValueError(NO_BINNING_MODEL)
         positions = column_positions(self.header_, p.select_col_indexes, p.select_names, ("select_col_indexes", "select_names"))
         self.select_cols_ = [self.header_[j] for j in positions]
         self.host_col_names_ = []
         variables = HeteroFeatureSelectionTransferVariable(ctx.federation) if ctx.federation else None
+        iv_filters = [i for i, m in enumerate(p.filter_methods) if m in IV_FILTERS]
+        problem = self.binning_model_problem(ctx, binning_model) if iv_filters else None
+        if problem is not None:
+            if variables is not None and ctx.parties("host" if self.role == "guest" else "guest"):
+                self.report_problem(ctx, variables, iv_filters[0], problem)
+            raise ValueError(problem)
         current, self.results_ = list(self.select_cols_), []
         for index, method in enumerate(p.filter_methods):
             if method in IV_FILTERS:
@@ -91,6 +96,32 @@ class HeteroFeatureSelectionBase(ComponentBase):
             current = [name for name in current if name in kept]
         outside = set(self.header_) - set(self.select_cols_)
         self.left_cols_ = {name: name in outside or name in current for name in self.header_}
+
+    def binning_model_problem(self, ctx, binning_model: dict | None) -> str | None:
+        """Why ``binning_model`` cannot feed the IV filters on this party, or None when it can.
+
+        An upstream HeteroFeatureBinning that did not fit on this party (need_run false, or no
+        column binned) leaves a model without results: the filters would judge nothing.
+        """
+        if binning_model is None:
+            return NO_BINNING_MODEL
+        component = self.isometric_name_ or "the isometric_model input"
+        try:
+            param = binning_param(binning_model)
+        except ValueError as exc:
+            return f"{component}: {exc}"
+        results = (param.get("binning_result") or {}).get("binning_result") or {}
+        if not param.get("header") or not results:
+            need_run = (binning_model.get("FeatureBinningMeta") or {}).get("need_run")
+            why = "it ran with need_run false" if need_run is False else "it binned no column"
+            return (f"the isometric_model input {component} produced no binning result for {ctx.role} "
+                    f"{ctx.party_id} ({why}); the IV filters need a HeteroFeatureBinning model fitted on "
+                    f"every party")
+        return None
+
+    def report_problem(self, ctx, variables, index: int, problem: str) -> None:
+        """Tell the other party why this one stops, in place of its message of IV filter ``index``."""
+        raise NotImplementedError
 
     def iv_filter(self, ctx, variables, index: int, method: str, current: list[str],
                   binning_model: dict) -> tuple[dict, set]:
@@ -203,6 +234,12 @@ def apply_selection_model(model: dict, data):
     if missing:
         raise ValueError(f"column {missing[0]!r} of the selection model is not in the data header")
     return data.select_features([j for j, name in enumerate(data.header) if left.get(name)])
+
+
+def reported_problem(message: Any, role: str, party: Any) -> None:
+    """Raise the problem the other party reported instead of its IV-filter message, if it did."""
+    if isinstance(message, dict) and isinstance(message.get("error"), str):
+        raise ValueError(f"{role} {party} stopped the selection: {message['error']}")
 
 
 def own_ivs(binning_model: dict, names: list[str]) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fate_flow.components.hetero_selection import filters
 from fate_flow.components.hetero_selection.base import (
-    HeteroFeatureSelectionBase, binning_param, filter_result, left_cols, own_ivs,
+    HeteroFeatureSelectionBase, binning_param, filter_result, left_cols, own_ivs, reported_problem,
 )
 
 
@@ -47,9 +47,21 @@ class HeteroFeatureSelectionGuest(HeteroFeatureSelectionBase):
             result["host_left_cols"].append(left_cols(names, kept))
         return result, own_kept
 
+    def report_problem(self, ctx, variables, index, problem) -> None:
+        """Take every host's first IV-filter message, then send each the problem instead of its result."""
+        variables.host_select_cols.get(idx=-1, suffix=(str(index),))
+        variables.result_left_cols.remote({"error": problem}, role="host", idx=-1, suffix=(str(index),))
+
     def _host_select_cols(self, variables, index: int, hosts: list) -> list[list[str]]:
         received = variables.host_select_cols.get(idx=-1, suffix=(str(index),))
         for party, names in zip(hosts, received):
+            if isinstance(names, dict) and "error" in names:
+                # a host stops: free the others before raising its reason here
+                others = [i for i, other in enumerate(received) if not (isinstance(other, dict) and "error" in other)]
+                for i in others:
+                    variables.result_left_cols.remote({"error": f"host {party} stopped: {names['error']}"},
+                                                      role="host", idx=i, suffix=(str(index),))
+                reported_problem(names, "host", party)
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise ValueError(f"host_select_cols from host {party} should be a list of column names")
         if not self.host_col_names_:

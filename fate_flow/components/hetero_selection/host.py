@@ -9,7 +9,9 @@ that a guest-side ``local_only`` cannot leave it waiting.
 from __future__ import annotations
 
 from fate_flow.components.hetero_binning.base import anonymous_name
-from fate_flow.components.hetero_selection.base import HeteroFeatureSelectionBase, binning_header, filter_result
+from fate_flow.components.hetero_selection.base import (
+    HeteroFeatureSelectionBase, binning_header, filter_result, reported_problem,
+)
 
 
 class HeteroFeatureSelectionHost(HeteroFeatureSelectionBase):
@@ -17,12 +19,17 @@ class HeteroFeatureSelectionHost(HeteroFeatureSelectionBase):
 
     role = "host"
 
+    def report_problem(self, ctx, variables, index, problem) -> None:
+        """Send the guest the problem in place of the first IV filter's columns, so it stops at once too."""
+        variables.host_select_cols.remote({"error": problem}, role="guest", idx=0, suffix=(str(index),))
+
     def iv_filter(self, ctx, variables, index, method, current, binning_model):
         """Send the selectable columns by anonymous name; keep those the guest sends back."""
         header = binning_header(binning_model)
         encoded = {anonymous_name("host", header.index(name)): name for name in current if name in header}
         variables.host_select_cols.remote(list(encoded), role="guest", idx=0, suffix=(str(index),))
         left = variables.result_left_cols.get(idx=0, suffix=(str(index),))
+        reported_problem(left, "guest", ctx.parties("guest")[0])
         if not isinstance(left, list) or any(name not in encoded for name in left):
             raise ValueError(f"result_left_cols from the guest should list some of the names sent, got {left!r}")
         kept = {encoded[name] for name in left} | {name for name in current if name not in header}

@@ -43,8 +43,8 @@ class IntersectModelBase(ComponentBase):
         if not params.need_run:
             return ComponentOutput(data=table)
         _refuse_unsupported(params)
-        if params.intersect_cache_param.use_cache:
-            ctx.logger.warning("intersect_cache_param.use_cache is ignored: there is no intersection cache")
+        if params.intersect_cache_param.use_cache and params.intersect_method != "rsa":
+            ctx.logger.warning("intersect_cache_param.use_cache is for rsa intersection only: ignored")
         data = _partitioned(ctx.computing, table)
         ctx.logger.info("%s intersection of %s ids as %s", params.intersect_method, table.count(), self.role)
         mask = self.protocol_of[params.intersect_method](ctx, params, data)

@@ -50,7 +50,13 @@ class EncodeParam(BaseParam):
 
 
 class IntersectCache(BaseParam):
-    """FATE's RSA intersection cache settings: accepted and checked, never used here (no cache)."""
+    """The RSA intersection's id cache (see ``cache``): ``use_cache`` turns it on; ``id_type`` and
+    ``encrypt_type`` name the id library (they are parts of its namespace).
+
+    FATE's IntersectParam.check does not check this param (FATE's own cache example uses the id
+    types "tag1"/"tag2"), so any non-empty strings are accepted (FATE's own IntersectCache.check,
+    never called, would allow phone|imei and md5|sha256).
+    """
 
     def __init__(self, use_cache: bool = False, id_type: str = "phone", encrypt_type: str = "sha256") -> None:
         self.use_cache = use_cache
@@ -58,11 +64,13 @@ class IntersectCache(BaseParam):
         self.encrypt_type = encrypt_type
 
     def check(self) -> None:
-        """Raise ValueError naming the bad parameter."""
+        """Raise ValueError naming the bad parameter (types only, see the class)."""
         _check_bool("intersect cache param's", "use_cache", self.use_cache)
-        self.id_type = _check_choice("intersect cache param's", "id_type", self.id_type, ("phone", "imei"))
-        self.encrypt_type = _check_choice("intersect cache param's", "encrypt_type", self.encrypt_type,
-                                          ("md5", "sha256"))
+        for name in ("id_type", "encrypt_type"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value or "#" in value:
+                raise ValueError(f"intersect cache param's {name} {value!r} not supported, "
+                                 f"should be a non-empty string without '#'")
 
 
 class IntersectParam(BaseParam):
@@ -78,7 +86,7 @@ class IntersectParam(BaseParam):
         with_encode: raw only: hash the ids as ``encode_params`` says before sending them.
         encode_params: an EncodeParam.
         only_output_key: output the common ids with a placeholder value instead of the input rows.
-        intersect_cache_param: an IntersectCache (accepted, not used).
+        intersect_cache_param: an IntersectCache (RSA only: reuse the host's signed ids, see ``cache``).
         repeated_id_process, repeated_id_owner: FATE's repeated-id handling; not supported
             here (a stored table's ids are unique), refused at run time when set.
         allow_info_share, info_owner: FATE's sharing of extra information about the common

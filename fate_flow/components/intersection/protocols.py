@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+from fate_flow.components.intersection import cache as id_cache
 from fate_flow.components.intersection import kernels, rsa, wire
 from fate_flow.components.intersection.param import GUEST, IntersectParam
 from fate_flow.components.intersection.transfer import RawIntersectTransferVariable, RsaIntersectTransferVariable
@@ -37,14 +38,14 @@ def rsa_guest(ctx: Any, params: IntersectParam, data: Any) -> Any:
     """Blind own ids for every host, have them signed, keep the ids whose signature every host has."""
     variables = RsaIntersectTransferVariable(ctx.federation)
     partitions = ctx.computing.partitions
+    caches = _guest_caches(ctx, params, variables)  # first: a cache that can not be read fails at once
     keys = [_public_key(key) for key in variables.rsa_pubkey.get(idx=-1)]
     # all blinded ids go out first, so the hosts work in parallel
     blinded = [_send_blinded(variables, params, data, idx, key) for idx, key in enumerate(keys)]
     ctx.logger.info("sent %s blinded ids to %s host(s)", data.rows_hint, len(keys))
     mask, own_digests = None, []
     for idx, key in enumerate(keys):
-        host_digests = _receive_partitions(ctx.computing, variables.intersect_host_ids_process, idx,
-                                           _rows_reader("intersect_host_ids_process", partitions, wire.DIGEST_BYTES))
+        host_digests = _host_digests(ctx, variables, idx, caches[idx] if caches else None)
         signed = _receive_partitions(ctx.computing, variables.intersect_guest_ids_process, idx,
                                      _rows_reader("intersect_guest_ids_process", partitions,
                                                   rsa.modulus_bytes(key["n"])))
@@ -75,10 +76,21 @@ def rsa_host(ctx: Any, params: IntersectParam, data: Any) -> Any:
     variables = RsaIntersectTransferVariable(ctx.federation)
     partitions = ctx.computing.partitions
     rows_message = functools.partial(wire.rows_message, partitions=partitions)
-    key = rsa.generate_rsa_key()
+    cache = _host_cache(ctx, params)
+    key, version, own = _cached_own_ids(ctx, cache, data) if cache is not None else (None, None, None)
+    key = key or rsa.generate_rsa_key()
     variables.rsa_pubkey.remote(key.public(), role="guest", idx=0)
-    own = _costly(data.map_values(functools.partial(kernels.sign_own, key))).persist()  # sent now, compared later
-    own_count = _send_partitions(own, variables.intersect_host_ids_process, "guest", 0, rows_message)
+    if own is None:
+        own = _costly(data.map_values(functools.partial(kernels.sign_own, key))).persist()  # sent now, compared later
+        if cache is not None:
+            version = id_cache.new_version()
+            cache.write(version, own.map_reduce(_rows_of), key, data.map_reduce(id_cache.id_fingerprint))
+            ctx.logger.info("id cache %s: wrote version %s", cache.namespace, version)
+    if cache is not None and _cache_matches(variables, cache, version):
+        own_count = 0  # the guest reads its own copy of this version
+        ctx.logger.info("id cache %s: the guest holds version %s, own ids not sent", cache.namespace, version)
+    else:
+        own_count = _send_partitions(own, variables.intersect_host_ids_process, "guest", 0, rows_message)
     blinded = _receive_partitions(ctx.computing, variables.intersect_guest_ids, 0,
                                   _rows_reader("intersect_guest_ids", partitions, rsa.modulus_bytes(key.n)))
     guest_count = _send_partitions(_costly(blinded.map_values(functools.partial(kernels.sign_received, key))),
@@ -89,6 +101,85 @@ def rsa_host(ctx: Any, params: IntersectParam, data: Any) -> Any:
     common = _receive_partitions(ctx.computing, variables.intersect_ids, 0,
                                  _rows_reader("intersect_ids", partitions, wire.DIGEST_BYTES))
     return own.join(common, kernels.member_digests)
+
+
+# ---- RSA id cache (intersect_cache_param) -------------------------------------------------------
+
+def _cache_param_namespace(params: IntersectParam, host: Any, guest: Any) -> str:
+    c = params.intersect_cache_param
+    return id_cache.cache_namespace(host, guest, c.id_type, c.encrypt_type)
+
+
+def _host_cache(ctx: Any, params: IntersectParam) -> id_cache.IdCache | None:
+    if not params.intersect_cache_param.use_cache:
+        return None
+    guest = ctx.parties("guest")[0]
+    return id_cache.IdCache("host", ctx.party_id, _cache_param_namespace(params, ctx.party_id, guest))
+
+
+def _cached_own_ids(ctx: Any, cache: id_cache.IdCache, data: Any) -> tuple:
+    """(key, version, own signed-id digests table) of the current version when it serves exactly
+    these ids in this partitioning; (None, None, None) otherwise (the ids are signed anew)."""
+    version = cache.current_version()
+    key = cache.read_key(version) if version else None
+    if key is None or cache.partitions(version) != data.partitions:
+        return None, None, None
+    if cache.fingerprints(version, data.partitions) != data.map_reduce(id_cache.id_fingerprint):
+        ctx.logger.info("id cache %s: version %s holds other ids, signing anew", cache.namespace, version)
+        return None, None, None
+    own = ctx.computing.parallelize([cache.read_digests(version, i) for i in range(data.partitions)]).persist()
+    ctx.logger.info("id cache %s: reusing version %s (key and signed ids)", cache.namespace, version)
+    return key, version, own
+
+
+def _cache_matches(variables: Any, cache: id_cache.IdCache, version: str) -> bool:
+    """Answer the guest's cache_version_info; True when it already holds ``version``."""
+    info = variables.cache_version_info.get(idx=0)
+    if info is not None and not (isinstance(info, dict) and {"table_name", "namespace"} <= set(info)):
+        raise ValueError(f"cache_version_info should be None or a dict of table_name and namespace, got {info!r:.200}")
+    match = info is not None and info["table_name"] == version and info["namespace"] == cache.namespace
+    variables.cache_version_match_info.remote({"version_match": match, "version": version,
+                                               "namespace": cache.namespace}, role="guest", idx=0)
+    return match
+
+
+def _guest_caches(ctx: Any, params: IntersectParam, variables: Any) -> list | None:
+    """The guest's cache of every host, each announced to its host (cache_version_info); None without cache."""
+    if not params.intersect_cache_param.use_cache:
+        return None
+    caches = []
+    for idx, host in enumerate(ctx.parties("host")):
+        cache = id_cache.IdCache("guest", ctx.party_id, _cache_param_namespace(params, host, ctx.party_id))
+        version = cache.current_version()
+        info = {"table_name": version, "namespace": cache.namespace} if version else None
+        variables.cache_version_info.remote(info, role="host", idx=idx)
+        caches.append(cache)
+    return caches
+
+
+def _host_digests(ctx: Any, variables: Any, idx: int, cache: id_cache.IdCache | None) -> Any:
+    """Host ``idx``'s signed-id digests: from the own cache when the host says the version matches,
+    otherwise received (and, with a cache, kept under the host's version)."""
+    partitions = ctx.computing.partitions
+    match = None
+    if cache is not None:
+        match = variables.cache_version_match_info.get(idx=idx)
+        if not (isinstance(match, dict) and isinstance(match.get("version"), str)):
+            raise ValueError(f"cache_version_match_info should be a dict with a version, got {match!r:.200}")
+        if match.get("version_match") is True:
+            ctx.logger.info("id cache %s: reading version %s", cache.namespace, match["version"])
+            return ctx.computing.parallelize([cache.read_digests(match["version"], i)
+                                              for i in range(partitions)]).persist()
+    received = _receive_partitions(ctx.computing, variables.intersect_host_ids_process, idx,
+                                   _rows_reader("intersect_host_ids_process", partitions, wire.DIGEST_BYTES))
+    if cache is not None:
+        cache.write(match["version"], received.map_reduce(_rows_of))
+        ctx.logger.info("id cache %s: kept version %s", cache.namespace, match["version"])
+    return received
+
+
+def _rows_of(block: Any) -> Any:
+    return block
 
 
 # ---- raw ---------------------------------------------------------------------------------------

@@ -16,6 +16,10 @@ class RsaIntersectTransferVariable(TransferVariables):
     intersect_guest_ids = Variable("intersect_guest_ids", src=("guest",), dst=("host",))
     intersect_guest_ids_process = Variable("intersect_guest_ids_process", src=("host",), dst=("guest",))
     intersect_ids = Variable("intersect_ids", src=("guest",), dst=("host",))
+    # intersect_cache_param.use_cache: the guest's {table_name, namespace} of its copy (None: no copy),
+    # and the host's answer {version_match, version, namespace}
+    cache_version_info = Variable("cache_version_info", src=("guest",), dst=("host",))
+    cache_version_match_info = Variable("cache_version_match_info", src=("host",), dst=("guest",))
 
 
 class RawIntersectTransferVariable(TransferVariables):
