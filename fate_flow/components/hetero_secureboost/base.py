@@ -36,6 +36,17 @@ class SecureBoostBase(ComponentBase):
     meta_name = ""
     param_name = ""
 
+    def _fit_round(self, targets: list, grow) -> None:
+        """One boosting round: a tree per output dimension, grown by ``grow(k, gradients, hessians)`` (each a
+        list per block) and returning (nodes, leaf position per row of each block); the scores move by it."""
+        for k in range(self.tree_dim_):
+            grads = [self.objective_.gradients(y, f) for y, f in zip(targets, self.scores_)]
+            nodes, leaves = grow(k, [g[:, k] for g, _ in grads], [h[:, k] for _, h in grads])
+            weight = np.array([node.weight for node in nodes])
+            self.row_weights_.append([weight[pos] for pos in leaves])
+            for f, pos in zip(self.scores_, leaves):
+                f[:, k] += self.params.learning_rate * weight[pos]
+
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
         """Fit on train_data (its rows output as "train"), predict eval_data ("validate", or "predict" with a model)."""
         self.params.check()

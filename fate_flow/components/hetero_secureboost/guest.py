@@ -106,14 +106,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         self.best_iteration_, recorder = -1, EarlyStopRecorder(p.early_stopping_rounds, p.use_first_metric_only)
         y_all = np.concatenate(targets)
         for r in range(p.num_trees):
-            for k in range(self.tree_dim_):
-                grads = [self.objective_.gradients(y, f) for y, f in zip(targets, self.scores_)]
-                nodes, leaves = self._grow_tree(binned, bins, [g[:, k] for g, _ in grads], [h[:, k] for _, h in grads],
-                                                (r, k), key)
-                weight = np.array([node.weight for node in nodes])
-                self.row_weights_.append([weight[pos] for pos in leaves])
-                for f, pos in zip(self.scores_, leaves):
-                    f[:, k] += p.learning_rate * weight[pos]
+            self._fit_round(targets, lambda k, g, h, r=r: self._grow_tree(binned, bins, g, h, (r, k), key))
             loss = self.objective_.loss(y_all, np.concatenate(self.scores_))
             self.losses_.append(loss)
             self.ctx.tracker.log_metric_data("train", self._loss_name(), [(r, loss)])

@@ -133,14 +133,8 @@ class HomoSecureBoostClient(SecureBoostBase):
         y_all = np.concatenate(targets)
         offsets, width = histogram_layout(bins)
         for r in range(p.num_trees):
-            for k in range(self.tree_dim_):
-                grads = [self.objective_.gradients(y, f) for y, f in zip(targets, self.scores_)]
-                nodes, leaves = self._grow_tree(binned, bins, offsets, width, [g[:, k] for g, _ in grads],
-                                                [h[:, k] for _, h in grads], masker, (r, k))
-                weight = np.array([node.weight for node in nodes])
-                self.row_weights_.append([weight[pos] for pos in leaves])
-                for f, pos in zip(self.scores_, leaves):
-                    f[:, k] += p.learning_rate * weight[pos]
+            self._fit_round(targets,
+                            lambda k, g, h, r=r: self._grow_tree(binned, bins, offsets, width, g, h, masker, (r, k)))
             loss = self.objective_.loss(y_all, np.concatenate(self.scores_))
             self.losses_.append(loss)
             self.variables.loss.remote(masker.mask(np.array([loss * len(y_all), len(y_all)]), f"loss.{r}"),
