@@ -41,7 +41,7 @@ def test_demo_runs_hetero_lr_across_three_parties_and_stops_clean(tmp_path):
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
     try:
-        wait_until(lambda: READY_LINE in lines or proc.poll() is not None, 120, interval=0.2, what="the demo")
+        wait_until(lambda: f"{READY_LINE}\n" in lines or proc.poll() is not None, 120, interval=0.2, what="the demo")
         assert proc.poll() is None, "".join(lines)
         export, submit, query = [line.strip()[2:] for line in lines if line.strip().startswith("$ ")]
         job_env = dict(env, **dict(pair.split("=", 1) for pair in shlex.split(export)[1:]))
@@ -54,7 +54,8 @@ def test_demo_runs_hetero_lr_across_three_parties_and_stops_clean(tmp_path):
             rows = run_printed(query.replace("JOB_ID", job_id), job_env).get("data") or []
             return rows[0]["f_status"] if rows and rows[0]["f_status"] not in ("waiting", "running") else None
         assert wait_until(finished, 240, interval=1, what=f"job {job_id}") == "success"
-        unsigned = run_printed(query.replace("JOB_ID", job_id), env)  # the demo's parties require keys
+        keyless = {k: v for k, v in job_env.items() if k not in ("FATE_FLOW_APP_KEY", "FATE_FLOW_SECRET_KEY")}
+        unsigned = run_printed(query.replace("JOB_ID", job_id), keyless)  # the demo's parties require keys
         assert unsigned["retcode"] == 109
         parties = json.loads((root / "demo.json").read_text())["parties"]
         for party, info in parties.items():  # every party ran its share, asked with its own key
