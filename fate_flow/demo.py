@@ -187,12 +187,14 @@ class Demo:
         from fate_flow.server import stop_server
         from fate_flow.settings import load_settings
 
+        from concurrent.futures import ThreadPoolExecutor
+
         state = _read_state(root) or {"parties": {}}
-        code = 0
-        for info in state["parties"].values():
-            code |= stop_server(load_settings(info["conf"]), timeout=10)
+        confs = [info["conf"] for info in state["parties"].values()]
+        with ThreadPoolExecutor(max(len(confs), 1)) as pool:  # all three wait for their tasks at once
+            codes = list(pool.map(lambda conf: stop_server(load_settings(conf), timeout=10), confs))
         (root / STATE_FILE).unlink(missing_ok=True)
-        return code
+        return max(codes, default=0)
 
     def _write_state(self) -> None:
         path = self.root / STATE_FILE

@@ -208,9 +208,11 @@ def werkzeug_server(tmp_path_factory):
     assert made.returncode == 0, made.stderr
     key = json.loads(made.stdout)
     server.auth = AppKeyAuth(key["app_key"], key["secret_key"])
-    server.start()
-    yield server, key
-    server.stop()
+    try:
+        server.start()
+        yield server, key
+    finally:
+        server.stop()  # also when it never answered
 
 
 def test_key_cli_lists_without_secrets_and_deletes(werkzeug_server):

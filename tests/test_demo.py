@@ -35,7 +35,8 @@ def run_printed(command: str, env: dict) -> dict:
 def test_demo_runs_hetero_lr_across_three_parties_and_stops_clean(tmp_path):
     root = tmp_path / "demo"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([PYTHON, str(ROOT / "fate_flow_server.py"), "demo", "--dir", str(root)], cwd=str(tmp_path),
+    proc = subprocess.Popen([PYTHON, str(ROOT / "fate_flow_server.py"), "demo", "--dir", str(root), "--max-iter", "1"],
+                            cwd=str(tmp_path),
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
