@@ -89,8 +89,8 @@ def demo_command(argv: list[str]) -> int:
         print(f"demo: the example data is not here ({EXAMPLES / 'data'}): run it from a source checkout",
               file=sys.stderr)
         return 1
-    demo = Demo(root, max_iter=args.max_iter)
     stop = threading.Event()
+    demo = Demo(root, max_iter=args.max_iter, interrupted=stop)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
@@ -131,9 +131,10 @@ def request_stop(root: Path) -> int:
 class Demo:
     """The three party servers of a demo under ``root``."""
 
-    def __init__(self, root: Path, max_iter: int = 3) -> None:
+    def __init__(self, root: Path, max_iter: int = 3, interrupted: threading.Event | None = None) -> None:
         self.root = root
         self.max_iter = max_iter
+        self.interrupted = interrupted or threading.Event()  # Ctrl-C while starting ends the waits
         self.procs: dict[int, subprocess.Popen] = {}
         self.parties: dict[int, dict[str, Any]] = {}
 
@@ -183,16 +184,12 @@ class Demo:
 
     @staticmethod
     def stop_parties(root: Path) -> int:
-        """Stop the party servers of the demo in ``root`` (each as ``fate_flow_server.py stop`` does)."""
-        from fate_flow.server import stop_server
-        from fate_flow.settings import load_settings
-
-        from concurrent.futures import ThreadPoolExecutor
-
+        """Stop the party servers of the demo in ``root`` with ``fate_flow_server.py stop``, all at once."""
         state = _read_state(root) or {"parties": {}}
-        confs = [info["conf"] for info in state["parties"].values()]
-        with ThreadPoolExecutor(max(len(confs), 1)) as pool:  # all three wait for their tasks at once
-            codes = list(pool.map(lambda conf: stop_server(load_settings(conf), timeout=10), confs))
+        stops = [subprocess.Popen([sys.executable, "-m", "fate_flow.server", "stop", "--conf", info["conf"],
+                                   "--timeout", "10"], env=_server_env())
+                 for info in state["parties"].values()]
+        codes = [stop.wait() for stop in stops]
         (root / STATE_FILE).unlink(missing_ok=True)
         return max(codes, default=0)
 
@@ -210,7 +207,7 @@ class Demo:
                 return self.call(party, "/v1/version/get", {"module": "FATE"}).get("retcode") == 0
             except OSError:
                 return False
-        _wait(answers, timeout, f"party {party} server to answer")
+        _wait(answers, timeout, f"party {party} server to answer", self.interrupted)
 
     # ---- calls as a user ------------------------------------------------------------
 
@@ -238,7 +235,8 @@ class Demo:
                 raise RuntimeError(f"upload of {name} to party {party} failed: {answer.get('retmsg')}")
             jobs[party] = answer["jobId"]
         for party, job_id in jobs.items():
-            status = _wait(lambda: self._final_status(party, job_id), timeout, f"upload job {job_id}")
+            status = _wait(lambda: self._final_status(party, job_id), timeout, f"upload job {job_id}",
+                           self.interrupted)
             if status != "success":
                 raise RuntimeError(f"upload job {job_id} on party {party} ended {status}")
 
@@ -318,7 +316,7 @@ def _is_demo_process(pid: int) -> bool:
         return False
 
 
-def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+def _wait(predicate: Callable[[], Any], timeout: float, what: str, interrupted: threading.Event) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -326,4 +324,5 @@ def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
             return value
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.2)
+        if interrupted.wait(0.2):
+            raise RuntimeError(f"interrupted while waiting for {what}")

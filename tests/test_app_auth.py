@@ -280,6 +280,12 @@ def test_fate_client_1_11_signs(werkzeug_server, tmp_path):
     signed, unsigned = [json.loads(line) for line in done.stdout.strip().splitlines()[-2:]]
     assert signed["retcode"] not in (AUTH_ERROR, None), signed
     assert unsigned["retcode"] == AUTH_ERROR
+    assert client.flow("job", "query", "-j", "nope").get("retcode") == AUTH_ERROR
+    settings = client.home / "flow_client" / "settings.yaml"  # the flow CLI signs with the keys set here
+    settings.write_text(settings.read_text().replace("app_key:\n", f"app_key: '{key['app_key']}'\n")
+                        .replace("secret_key:\n", f"secret_key: '{key['secret_key']}'\n"))
+    answer = client.flow("job", "query", "-j", "nope")
+    assert answer.get("retcode") not in (AUTH_ERROR, None), answer
 
 
 def test_gunicorn_passes_app_key_header(tmp_path):
