@@ -23,6 +23,7 @@ from fate_flow.services.app_keys import AppKeyVerifier, SignedRequest
 from fate_flow.settings import Settings
 from fate_flow.utils.app_auth import APP_KEY_HEADER, AUTH_HEADERS, form_bytes, json_part
 from fate_flow.utils.response import envelope
+from fate_flow.utils.signing import signing_enabled
 
 logger = logging.getLogger("fate_flow.security")
 
@@ -34,6 +35,9 @@ def install_app_auth(app: Flask, settings: Settings) -> None:
     """Register the guard when the user routes need app keys."""
     if not settings.requires_app_keys:
         return
+    if not signing_enabled(settings) and not settings.is_loopback_only:
+        logger.warning("app keys guard the user routes, but party routes (/v1/schedule, /v1/federation, ...) "
+                       "are unsigned on %s: set security.sign_requests and security.secret", settings.host)
     verifier = AppKeyVerifier(settings.security.max_age)
 
     def guard_user_call():
