@@ -22,6 +22,9 @@ workers = int(_env.get("FATE_FLOW_WORKERS", "2"))
 worker_class = "gthread"
 threads = 8
 timeout = 300
+# gunicorn 22+ drops request headers named with '_'; FATE's signing clients send APP_KEY (the
+# signature covers its value, so a '-' twin can not pose as it); older gunicorn ignores this
+header_map = "dangerous"
 _scheduler = None
 
 

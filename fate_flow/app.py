@@ -7,6 +7,7 @@ from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from fate_flow.apps import BLUEPRINTS
+from fate_flow.apps._app_auth import install_app_auth
 from fate_flow.apps._request import FlowRequest, check_request
 from fate_flow.apps._response import error_status
 from fate_flow.apps._security import install_security
@@ -32,6 +33,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     app.before_request(connect_db)
     app.teardown_request(close_db)
     install_security(app, settings)  # after connect_db: the guard reads nonces and privileges
+    install_app_auth(app, settings)  # app keys on the user routes, before anything reads their body
     app.before_request(check_request)  # after the party guard, which refuses oversized bodies unread
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -12,6 +12,8 @@ from typing import Any
 SUCCESS = 0
 GENERIC_ERROR = 100
 NOT_FOUND = 101
+# FATE-Flow 1.7's code for a request its app-key check refused
+AUTHENTICATION_ERROR = 109
 SERVER_UNREACHABLE = 999
 
 
@@ -159,6 +161,37 @@ class SignatureError(FlowError):
 
 class PermissionDenied(FlowError):
     """A party asks for a schedule command it holds no privilege for (answered with HTTP 403)."""
+
+
+class AuthenticationError(FlowError):
+    """A user-route request without a valid app-key signature (retcode 109); ``status`` is its HTTP status.
+
+    401: unsigned, malformed or an unknown app key; 403: a wrong signature or a replayed nonce;
+    425: a timestamp outside the accepted window (FATE-Flow 1.7's statuses).
+    """
+
+    retcode = AUTHENTICATION_ERROR
+    status = 401
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"authentication failed: {reason}")
+
+
+class UnknownAppKey(AuthenticationError):
+    status = 401
+
+
+class BadAppSignature(AuthenticationError):
+    status = 403
+
+
+class ReplayedRequest(AuthenticationError):
+    status = 403
+
+
+class StaleRequest(AuthenticationError):
+    status = 425
 
 
 # ---- online serving: FATE-Serving's inference codes. The thousands digit says where it went

@@ -29,7 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The server's command line: ``[start|stop] [--conf F] [--host H] [--port P] [--work-dir D] ...``."""
     parser = argparse.ArgumentParser(description="FATE-Flow 1.4 compatible server")
     parser.add_argument("command", nargs="?", choices=("start", "stop"), default="start",
-                        help="start a server (the default), or stop the one running on the work dir")
+                        help="start a server (the default), or stop the one running on the work dir; "
+                             "'key --help' manages API keys, 'demo --help' runs three parties here")
     parser.add_argument("--conf", help="service_conf.yaml (default: $FATE_FLOW_CONF or conf/service_conf.yaml)")
     parser.add_argument("--host", help="bind address (overrides fate_flow.host)")
     parser.add_argument("--port", type=int, help="HTTP port, 0 for any free one (overrides fate_flow.http_port)")
@@ -125,8 +126,19 @@ def _request_log_handler():
     from werkzeug.serving import WSGIRequestHandler
 
     from fate_flow.apps import is_internal_call
+    from fate_flow.apps._app_auth import APP_KEY_ENVIRON
+    from fate_flow.utils.app_auth import APP_KEY_HEADER
 
     class RequestLogHandler(WSGIRequestHandler):
+        def make_environ(self) -> dict:
+            environ = super().make_environ()
+            # werkzeug drops headers named with '_' (one could pose as its '-' twin); FATE's signing
+            # clients send APP_KEY: keep that one, apart, where only the app-key guard reads it
+            app_key = self.headers.get(APP_KEY_HEADER)
+            if app_key:
+                environ[APP_KEY_ENVIRON] = app_key
+            return environ
+
         def log_request(self, code="-", size="-") -> None:
             path = getattr(self, "path", "").split("?", 1)[0]
             if not (str(code).startswith("2") and is_internal_call(path)):
@@ -223,11 +235,54 @@ def _server_process(psutil, pid: int):
     return process if alive and ("fate_flow_server" in command or "fate_flow.server" in command) else None
 
 
+def key_command(argv: list[str]) -> int:
+    """``key create --user NAME [--description D] | key list | key delete APP_KEY`` on the party's database.
+
+    ``create`` prints the app key and its secret key once, as JSON; nothing else shows a secret.
+    """
+    parser = argparse.ArgumentParser(prog="fate_flow_server.py key", description="API keys of the user routes")
+    parser.add_argument("action", choices=("create", "list", "delete"))
+    parser.add_argument("app_key", nargs="?", help="delete: the app key to revoke")
+    parser.add_argument("--user", help="create: the user or application the key is for")
+    parser.add_argument("--description", default="", help="create: a note kept with the key")
+    for flag in ("--conf", "--work-dir", "--database-url"):
+        parser.add_argument(flag)
+    args = parser.parse_args(argv)
+    from fate_flow.db import init_db
+    from fate_flow.errors import ArgumentError
+    from fate_flow.services import app_keys
+
+    settings = load_settings(args.conf, work_dir=args.work_dir, database_url=args.database_url)
+    init_db(settings.database)
+    if args.action == "create":
+        try:
+            app_key, secret_key = app_keys.create_key(args.user or "", args.description)
+        except ArgumentError as exc:
+            parser.error(exc.retmsg)
+        print(json.dumps({"user": args.user, "app_key": app_key, "secret_key": secret_key}, indent=4))
+    elif args.action == "list":
+        print(json.dumps(app_keys.list_keys(), indent=4))
+    elif not args.app_key or not app_keys.delete_key(args.app_key):
+        print(f"no app key {args.app_key!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Start a server (or ``stop`` the one running on the work dir); the process's exit code."""
+    """Start a server (or ``stop`` the one running on the work dir); the process's exit code.
+
+    ``key ...`` manages the API keys, ``demo ...`` runs three parties on this machine.
+    """
     from fate_flow.driver.work_dir_lock import SchedulerLocked, WorkDirLock
     from fate_flow.utils.signing import SecurityConfigError
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["key"]:
+        return key_command(argv[1:])
+    if argv[:1] == ["demo"]:
+        from fate_flow.demo import demo_command
+
+        return demo_command(argv[1:])
     args = parse_args(argv)
     settings = settings_of(args)
     if args.command == "stop":

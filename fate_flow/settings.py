@@ -88,6 +88,9 @@ class SecuritySettings:
     max_age: float = 300.0
     # enforce /v1/permission privileges on incoming schedule calls
     use_permission: bool = False
+    # app-key signatures on the user routes (/v1/job, /v1/data, ...): None (the default) turns
+    # them on unless the server listens on loopback only; true/false force them on/off
+    client_authentication: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,12 @@ class Settings:
     def is_loopback_only(self) -> bool:
         """True if the server listens on a loopback address only (clients are on this machine)."""
         return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
+
+    @property
+    def requires_app_keys(self) -> bool:
+        """True if the user routes take only app-key signed requests (security.client_authentication)."""
+        forced = self.security.client_authentication
+        return not self.is_loopback_only if forced is None else bool(forced)
 
     @property
     def run_dir(self) -> Path:

@@ -1,28 +1,22 @@
 """Three real servers, one per party (guest 9999, host 10000, arbiter 10001), in cluster mode.
 
+The confs and the job are the product's (``fate_flow.demo``, which ``fate_flow_server.py demo`` runs);
+these servers are the tests' FlowServers, on a database of the test's choice.
+
 Each has its own work dir (database, tables, models, logs) and reaches the others only through
 its route table; party calls are signed with per-party secrets. One party can be put on
 MariaDB. Used by the cluster end-to-end tests and the cluster benchmark.
 """
 from __future__ import annotations
 
-import json
-import socket
 import uuid
 from pathlib import Path
 
+from fate_flow.demo import ARBITER, GUEST, HOST, ROLES, free_port, hetero_lr_job, party_conf
 from tests.flow_server import ROOT, FlowServer, drop_mysql_database, mysql_admin
 
-GUEST, HOST, ARBITER = 9999, 10000, 10001
-ROLES = {GUEST: "guest", HOST: "host", ARBITER: "arbiter"}
+__all__ = ["ARBITER", "GUEST", "HOST", "ROLES", "DATA", "Cluster", "free_port"]
 DATA = ROOT / "examples" / "data"
-FATE_FLOW_EXAMPLES = ROOT / "examples" / "fate_flow"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Cluster:
@@ -38,15 +32,11 @@ class Cluster:
         sched = {"party_poll_interval": 1, "party_timeout": 10, **(scheduler or {})}
         self.servers: dict[int, FlowServer] = {}
         for party, port in ports.items():
-            conf = {"work_mode": 1, "party_id": [party],
-                    "fate_flow": {"host": "127.0.0.1", "http_port": port},
-                    "routes": {p: a for p, a in self.routes.items() if p != str(party)},
-                    "federation": {"backend": backend, "timeout": 120},
-                    "security": {"sign_requests": True, "secret": self.secrets[str(party)],
-                                 "party_secrets": {p: s for p, s in self.secrets.items() if p != str(party)}},
-                    "scheduler": sched}
+            work_dir = self.root / f"party_{party}"
+            conf = party_conf(party, port, self.routes, self.secrets, work_dir, backend=backend, scheduler=sched)
+            del conf["work_dir"]  # FlowServer writes its own, with the database it picks
             database = mysql_url if party == mysql_party else None
-            self.servers[party] = FlowServer(self.root / f"party_{party}", database_url=database, conf=conf, env=env)
+            self.servers[party] = FlowServer(work_dir, database_url=database, conf=conf, env=env)
 
     def start(self) -> "Cluster":
         if self.mysql_url:
@@ -79,16 +69,7 @@ class Cluster:
     @staticmethod
     def hetero_lr_job(max_iter: int = 5, seed: int | None = 1) -> tuple[dict, dict]:
         """FATE's fate_flow hetero LR example (DSL + conf) with the three parties of this cluster."""
-        dsl = json.loads((FATE_FLOW_EXAMPLES / "test_hetero_lr_job_dsl.json").read_text())
-        conf = json.loads((FATE_FLOW_EXAMPLES / "test_hetero_lr_job_conf.json").read_text())
-        conf["job_parameters"]["work_mode"] = 1
-        conf["initiator"] = {"role": "guest", "party_id": GUEST}
-        conf["role"] = {"guest": [GUEST], "host": [HOST], "arbiter": [ARBITER]}
-        lr = conf["algorithm_parameters"]["hetero_lr_0"]
-        lr["max_iter"] = max_iter
-        if seed is not None:
-            lr["init_param"]["random_seed"] = seed
-        return dsl, conf
+        return hetero_lr_job(max_iter, seed)
 
     def auc(self, job_id: str, party: int = GUEST) -> float:
         answer = self.servers[party].post("/v1/tracking/component/metric/all", {

@@ -613,7 +613,8 @@ def bound(request, settings):
     from fate_flow.db import init_db
     from fate_flow.settings import apply_overrides
 
-    bound_settings = apply_overrides(settings, host=request.param)
+    # the path rules are under test here, not the app keys a public bind requires (test_app_auth.py)
+    bound_settings = apply_overrides(settings, host=request.param, security={"client_authentication": False})
     init_db(bound_settings.database)
     return create_app(bound_settings).test_client(), bound_settings
 
@@ -661,7 +662,8 @@ def test_allowed_dirs_open_more_directories(settings, tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
     (shared / "in.csv").write_text("id,x\n1,2\n")
-    opened = apply_overrides(settings, host="0.0.0.0", data_access={"allowed_dirs": (str(shared),)})
+    opened = apply_overrides(settings, host="0.0.0.0", data_access={"allowed_dirs": (str(shared),)},
+                             security={"client_authentication": False})
     init_db(opened.database)
     client = create_app(opened).test_client()
     answer = client.post("/v1/data/upload", json=dict(UPLOAD, file=str(shared / "in.csv"))).get_json()

@@ -15,7 +15,7 @@ PACKAGE = ROOT / "fate_flow"
 
 # top to bottom; a module may import modules of its own layer and of the layers below
 LAYERS = [
-    ("entry points", ["server.py", "wsgi.py", "fate_flow_client.py"]),
+    ("entry points", ["server.py", "wsgi.py", "fate_flow_client.py", "demo.py"]),
     ("flask app", ["app.py"]),
     ("routes", ["apps/", "dashboard/"]),
     ("composition root", ["root.py"]),

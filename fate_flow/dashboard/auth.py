@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, redirect, request, session, url_for
+from flask import Flask, g, jsonify, redirect, request, session, url_for
 from werkzeug.security import check_password_hash
 
 from fate_flow.errors import GENERIC_ERROR
@@ -32,7 +32,8 @@ def install_auth(app: Flask, settings: Settings) -> None:
     app.secret_key = settings.dashboard.secret_key or _work_dir_key(settings.run_dir)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                       SESSION_COOKIE_NAME="fate_board")
-    needs_login = not settings.is_loopback_only
+    # the /v1 routes the page reads need an identity too when app keys are required
+    needs_login = not settings.is_loopback_only or settings.requires_app_keys
 
     def guard():
         refused = _cross_site_refusal()
@@ -52,7 +53,7 @@ def csrf_token() -> str:
 
 def is_logged_in(settings: Settings) -> bool:
     """True if the session holds a login or the request carries a configured token."""
-    if session.get("user"):
+    if session.get("user") or g.get("fate_user"):  # logged in, or an app-key signed call
         return True
     token = request.args.get("token") or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if token and any(hmac.compare_digest(token, t) for t in settings.dashboard.tokens):
@@ -65,6 +66,21 @@ def check_login(settings: Settings, user: str, password: str) -> bool:
     """True if ``password`` matches ``user``'s hash in the settings."""
     stored = settings.dashboard.users.get(user)
     return bool(stored) and check_password_hash(stored, password)
+
+
+def login_identity(settings: Settings, name: str, password: str) -> str | None:
+    """Who logs in: a user of fateboard.users, or the user of an app key typed with its secret key.
+
+    The app keys make the dashboard and the API clients share one set of identities.
+    """
+    if check_login(settings, name, password):
+        return name
+    from fate_flow.db.models import AppKey  # the dashboard's pages need no database otherwise
+
+    row = AppKey.get_or_none(AppKey.f_app_key == name) if name and len(name) <= 32 else None
+    if row is not None and hmac.compare_digest(row.f_secret_key.encode(), password.encode()):
+        return row.f_user
+    return None
 
 
 def _is_board_path(path: str) -> bool:

@@ -9,7 +9,7 @@ from fate_flow.apps._request import json_body, raw_body, require
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
 from fate_flow.dashboard import service
-from fate_flow.dashboard.auth import check_login, csrf_token
+from fate_flow.dashboard.auth import csrf_token, login_identity
 from fate_flow.errors import ArgumentError
 
 HERE = Path(__file__).resolve().parent
@@ -49,8 +49,8 @@ def login():
     """A user and password form; a good one sets the session and goes where it was asked to."""
     error = ""
     if request.method == "POST":
-        user = request.form.get("user", "")
-        if check_login(services().settings, user, request.form.get("password", "")):
+        user = login_identity(services().settings, request.form.get("user", ""), request.form.get("password", ""))
+        if user:
             session.clear()
             session["user"] = user
             target = request.args.get("next", "")

@@ -191,6 +191,22 @@ class RequestNonce(BaseModel):
         table_name = "t_request_nonce"
 
 
+class AppKey(BaseModel):
+    """An API key of a user or application for the user routes (``fate_flow_server.py key create``).
+
+    The secret is kept as it is: an HMAC signature can only be checked with it (FATE-Flow 1.7
+    keeps it in its conf). Protect the database as the keys it holds.
+    """
+
+    f_app_key = CharField(max_length=32, primary_key=True)
+    f_secret_key = CharField(max_length=64)
+    f_user = CharField(max_length=100, index=True)
+    f_description = CharField(max_length=255, null=True)
+
+    class Meta:
+        table_name = "t_app_key"
+
+
 class Permission(BaseModel):
     """One granted privilege value: party ``src`` as ``src_role`` may use ``value`` of ``type``."""
 
@@ -206,4 +222,4 @@ class Permission(BaseModel):
 
 
 ALL_MODELS = [Job, Task, DataView, Queue, TrackingMetric, MachineLearningModelMeta, StorageTableMeta,
-              RequestNonce, Permission]
+              RequestNonce, Permission, AppKey]
