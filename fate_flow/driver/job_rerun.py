@@ -52,12 +52,7 @@ class JobRerunner:
         if not components:
             raise FlowError(f"job {job.f_job_id}: every component succeeded, nothing to rerun "
                             f"(name a component_name to run it again)")
-        parties = all_parties(json.loads(job.f_roles))
-        answers = call_every_party(self.api, job.f_job_id, parties, "rerun", {"components": components})
-        refused = [(party, a) for party, a in answers.items() if a.get("retcode") != 0]
-        if refused:
-            (role, party_id), answer = refused[0]
-            raise FlowError(f"rerun refused by role {role} party {party_id}: {answer.get('retmsg')}")
+        self._ask_every_party(job, "rerun", {"components": components}, "rerun")
         event = {"job_id": job.f_job_id, "initiator_role": job.f_role, "initiator_party_id": job.f_party_id}
         with DB.atomic():  # to the end of the queue, as a new submit would be
             Queue.delete().where(Queue.f_job_id == job.f_job_id).execute()
@@ -118,13 +113,16 @@ class JobRerunner:
         conf = _merged_conf(conf, job_parameters, component_parameters)
         parser = job_parser(job, runtime_conf=conf)
         parser.validate_all_parameters()
-        parties = all_parties(json.loads(job.f_roles))
-        answers = call_every_party(self.api, job.f_job_id, parties, "conf/update", {"runtime_conf": conf})
+        self._ask_every_party(job, "conf/update", {"runtime_conf": conf}, "parameter update")
+        return conf
+
+    def _ask_every_party(self, job, path: str, body: dict, what: str) -> None:
+        """Send ``body`` to ``path`` of every party of ``job``; the first refusal is raised, naming its party."""
+        answers = call_every_party(self.api, job.f_job_id, all_parties(json.loads(job.f_roles)), path, body)
         refused = [(party, a) for party, a in answers.items() if a.get("retcode") != 0]
         if refused:
             (role, party_id), answer = refused[0]
-            raise FlowError(f"parameter update refused by role {role} party {party_id}: {answer.get('retmsg')}")
-        return conf
+            raise FlowError(f"{what} refused by role {role} party {party_id}: {answer.get('retmsg')}")
 
     def update_party_conf(self, job_id: str, role: str, party_id: str, conf: Any) -> None:
         """This party's side of a parameter update: store the new runtime conf of its ended job."""
