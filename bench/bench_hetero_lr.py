@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", default="3,30")
     parser.add_argument("--skip-federatedml", action="store_true")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="init_param.random_seed for (b): the same iterations run on every build compared")
     args = parser.parse_args(argv)
     print(describe_machine())
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,9 +95,11 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"   FATE 1.4.5: {FATE_145[f'a{iters}']} s -> {FATE_145[f'a{iters}'] / result['seconds']:.1f}x")
             if not args.skip_federatedml:
                 folder = EXAMPLES / "federatedml-1.x-examples" / "hetero_logistic_regression"
+                conf = json.loads((folder / "test_hetero_lr_train_job_conf.json").read_text())
+                if args.seed is not None:  # the shipped conf's random init differs per run, and so may its iterations
+                    conf["algorithm_parameters"]["hetero_lr_0"]["init_param"]["random_seed"] = args.seed
                 result = run_job(server, sampler, json.loads((folder / "test_hetero_lr_train_job_dsl.json").read_text()),
-                                 json.loads((folder / "test_hetero_lr_train_job_conf.json").read_text()),
-                                 "(b) federatedml-1.x hetero LR train (30 iterations, full batch)")
+                                 conf, "(b) federatedml-1.x hetero LR train (30 iterations, full batch)")
                 report(result)
         finally:
             sampler.stop()

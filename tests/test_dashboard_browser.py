@@ -23,6 +23,7 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
 
 LR = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
 SELECTION = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_feature_selection"
+SBT = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_secureboost"
 TOY = ROOT / "examples" / "toy_example"
 DATA = ROOT / "examples" / "data"
 XSS = "<script>window.__xss=1</script>"
@@ -66,12 +67,19 @@ def board(tmp_path_factory):
     answers["selection"] = server.post("/v1/job/submit", {
         "job_dsl": json.loads((SELECTION / "test_hetero_feature_selection_job_dsl.json").read_text()),
         "job_runtime_conf": json.loads((SELECTION / "test_hetero_feature_selection_job_conf.json").read_text())})
+    sbt = json.loads((SBT / "test_secureboost_train_binary_conf.json").read_text())
+    sbt["algorithm_parameters"]["secureboost_0"].update(  # a small model of the same layout, quickly
+        num_trees=3, validation_freqs=None, tree_param={"max_depth": 3},
+        encrypt_param={"method": "paillier", "key_length": 512})
+    answers["sbt"] = server.post("/v1/job/submit", {
+        "job_dsl": json.loads((SBT / "test_secureboost_train_dsl.json").read_text()), "job_runtime_conf": sbt})
     dsl, conf = sleep_job(0, fail=True)
     answers["failed"] = server.post("/v1/job/submit", {"job_dsl": dsl, "job_runtime_conf": conf})
     for answer in answers.values():
         assert answer["retcode"] == 0, answer
     statuses = {name: server.wait_job(a["jobId"], timeout=300)["f_status"] for name, a in answers.items()}
-    assert statuses == {"lr": "success", "toy": "success", "selection": "success", "failed": "failed"}, statuses
+    assert statuses == {"lr": "success", "toy": "success", "selection": "success", "sbt": "success",
+                        "failed": "failed"}, statuses
     yield server, answers
     server.stop()
 
@@ -204,6 +212,33 @@ def test_binning_shows_iv_per_feature_and_selection_its_kept_columns(board, page
     results = wait_for(page, '[...document.querySelectorAll("table.selection tbody tr td:last-child")].map(td => td.textContent)',
                        "the selection table")
     assert len(results) == 10 and set(results) <= {"kept", "dropped"} and "kept" in results
+
+
+def test_secureboost_shows_its_trees_and_feature_importance(board, page):
+    server, answers = board
+    open_url(page, answers["sbt"]["data"]["board_url"])
+    click_component(page, "secureboost_0")
+    click_tab(page, "Model")
+    trees = wait_for(page, '[...document.querySelectorAll("select.tree-index option")].map(o => o.textContent)',
+                     "the tree selector")
+    assert trees == ["tree 0", "tree 1", "tree 2"]
+    nodes = wait_for(page, 'document.querySelectorAll(".tree li").length', "the first tree's nodes")
+    assert 3 <= nodes <= 15  # a root split at least, depth 3 at most
+    wait_for(page, 'document.querySelector(\'.chart[data-kind="importance"][data-drawn]\')', "the importance chart")
+    chart = page.execute_script('return document.querySelector(\'.chart[data-kind="importance"]\').data[0]')
+    guest_columns = {f"x{i}" for i in range(10)}
+    host_features = {f"host:10000 feature {i}" for i in range(20)}
+    assert chart["y"] and set(chart["y"]) <= guest_columns | host_features, chart["y"]
+    # the guest knows a host's split only by party and feature index: that is what its tree viewer shows
+    model = server.post("/v1/tracking/component/output/model", {"job_id": answers["sbt"]["jobId"], "role": "guest",
+                                                               "party_id": 10000, "component_name": "secureboost_0"})
+    sites = {n["sitename"] for tree in model["data"]["trees_"] for n in tree["tree_"] if not n["is_leaf"]}
+    assert "host:10000" in sites, sites
+    shown = "".join(page.execute_script(
+        'const s = document.querySelector("select.tree-index"); const out = [];'
+        'for (const o of s.options) { s.value = o.value; s.dispatchEvent(new Event("change"));'
+        ' out.push(document.querySelector(".tree").textContent); } return out;'))
+    assert "host:10000 feature" in shown and any(f"{c} <= bin" in shown for c in guest_columns), shown
 
 
 def test_a_failed_job_shows_its_reason(board, page):

@@ -157,7 +157,7 @@ function showComponent(box, ctx, name, module, isFinished) {
     Parameters: async () => { const a = await api("/v1/tracking/component/parameters", query); body.replaceChildren(el("pre", { class: "conf" }, JSON.stringify(a.data || a.retmsg, null, 2))); },
     Metrics: async () => { body.replaceChildren(); renderMetrics(body, await metricsOf(query)); },
     "Output data": async () => { body.replaceChildren(outputTable(await api("/v1/tracking/component/output/data", query))); },
-    Model: async () => { const a = await api("/v1/tracking/component/output/model", query); body.replaceChildren(); if (a.retcode === 0 && a.data) renderModel(body, a); else body.append(el("p", { class: "muted" }, a.retmsg || "No model.")); },
+    Model: async () => { const a = await api("/v1/tracking/component/output/model", query); body.replaceChildren(); if (a.retcode === 0 && a.data) renderModel(body, a, `${ctx.role}:${ctx.party_id}`); else body.append(el("p", { class: "muted" }, a.retmsg || "No model.")); },
     Logs: () => showLogs(body, ctx, name, isFinished),
   };
   box.replaceChildren(el("h3", {}, `${name} `, el("span", { class: "muted" }, module)), tabBar(tabs, "component-tabs"), body);

@@ -121,16 +121,17 @@ function renderCurves(box, kind, list, summary) {
 }
 
 /* The component's model summary: LR weights, binning IV/WOE, selection, tree models, else the raw JSON. */
-function renderModel(parent, answer) {
+function renderModel(parent, answer, site = "") {
   const data = answer.data || {}, meta = answer.meta || {};
   parent.append(el("p", {}, `module: ${meta.module_name || "-"}`));
   if (data.weight) renderWeights(parent, data);
   if (data.binning_result) renderBinning(parent, data.binning_result.binning_result || {});
   if (data.final_left_cols) renderSelection(parent, data.final_left_cols.left_cols || {});
   const importance = data.feature_importances || data.featureImportances;
-  if (importance) renderImportance(parent, importance);
+  const names = { site, columns: data.feature_name_fid_mapping || {} };
+  if (importance) renderImportance(parent, importance, names);
   const trees = data.trees_ || data.trees;
-  if (Array.isArray(trees)) renderTrees(parent, trees);
+  if (Array.isArray(trees)) renderTrees(parent, trees, names);
   parent.append(el("details", {}, el("summary", {}, "Raw model"),
                    el("pre", { class: "conf" }, JSON.stringify(data, null, 1).slice(0, 200000))));
 }
@@ -163,9 +164,18 @@ function renderSelection(parent, left) {
                 dataTable(["feature", "result"], rows, { class: "selection" }));
 }
 
-function renderImportance(parent, importance) {
+/* A tree feature's label: its column name when the viewing party (names.site) owns it, else
+   "<sitename> feature <fid>": a hetero guest knows a host's splits only by party and feature index. */
+function featureLabel(node, names) {
+  const fid = node.fid ?? node.feature;
+  if (node.fullname || node.name) return node.fullname || node.name;
+  const own = !node.sitename || node.sitename === names.site;
+  return (own && names.columns[String(fid)]) || (node.sitename ? `${node.sitename} feature ${fid}` : String(fid));
+}
+
+function renderImportance(parent, importance, names = { site: "", columns: {} }) {
   const pairs = Array.isArray(importance)
-    ? importance.map(f => [f.fullname || f.name || String(f.fid), f.importance || f.gain || 0])
+    ? importance.map(f => [featureLabel(f, names), f.importance || f.gain || 0])
     : Object.entries(importance);
   pairs.sort((a, b) => b[1] - a[1]);
   plot(parent, [{ type: "bar", orientation: "h", y: pairs.map(p => p[0]).reverse(), x: pairs.map(p => p[1]).reverse() }],
@@ -173,7 +183,7 @@ function renderImportance(parent, importance) {
 }
 
 /* Trees as nested lists: a node is {id, fid|feature, bid|split, weight, left_nodeid|left, right_nodeid|right, is_leaf}. */
-function renderTrees(parent, trees) {
+function renderTrees(parent, trees, names = { site: "", columns: {} }) {
   const select = el("select", { class: "tree-index" }, trees.map((_, i) => el("option", { value: i }, `tree ${i}`)));
   const target = el("div", { class: "tree" });
   const draw = () => {
@@ -184,7 +194,7 @@ function renderTrees(parent, trees) {
     const item = (node, depth) => {
       if (!node || depth > 64) return null;
       const leaf = node.is_leaf || node.isLeaf;
-      const text = leaf ? `leaf: weight ${node.weight}` : `${node.feature ?? node.fid} <= ${node.split ?? node.bid}`;
+      const text = leaf ? `leaf: weight ${node.weight}` : `${featureLabel(node, names)} <= bin ${node.split ?? node.bid}`;
       const kids = leaf ? [] : [node.left_nodeid ?? node.left, node.right_nodeid ?? node.right].map(id => item(byId[id], depth + 1));
       return el("li", {}, text, kids.some(k => k) ? el("ul", {}, kids) : null);
     };
