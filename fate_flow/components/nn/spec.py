@@ -1,0 +1,25 @@
+"""Registration of HeteroNN and HomoNN (FATE's setting_conf/HeteroNN.json and HomoNN.json).
+
+The programs are imported only when a task runs; they import torch only inside ``run``.
+"""
+from fate_flow.components.component_spec import ComponentSpec
+
+_PACKAGE = "fate_flow.components.nn"
+
+HETERO_SPEC = ComponentSpec(
+    module="HeteroNN",
+    programs={"guest": f"{_PACKAGE}.hetero:HeteroNNGuest", "host": f"{_PACKAGE}.hetero:HeteroNNHost"},
+    param_class=f"{_PACKAGE}.param:HeteroNNParam",
+    required_roles=frozenset({"guest", "host"}),
+)
+
+HOMO_SPEC = ComponentSpec(
+    module="HomoNN",
+    programs={"guest": f"{_PACKAGE}.homo:HomoNNGuest", "host": f"{_PACKAGE}.homo:HomoNNHost",
+              "arbiter": f"{_PACKAGE}.homo:HomoNNArbiter"},
+    param_class=f"{_PACKAGE}.param:HomoNNParam",
+    # the arbiter aggregates; the clients may be guests, hosts or both (two at least, checked at run)
+    required_roles=frozenset({"arbiter"}),
+)
+
+SPECS = [HETERO_SPEC, HOMO_SPEC]

@@ -1,0 +1,67 @@
+"""FATE 1.4's HomoNN and HeteroNN example confs, unchanged, through the original client against a
+real server: train, then the DSL's second component predicts with the trained model."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch", reason="torch is the optional extra 'nn' (pip install -e '.[nn]')")
+
+from tests.flow_server import ROOT, FlowServer  # noqa: E402
+
+EXAMPLES = ROOT / "examples" / "federatedml-1.x-examples"
+DATA = ROOT / "examples" / "data"
+
+pytestmark = pytest.mark.xdist_group("e2e_nn")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = FlowServer(tmp_path_factory.mktemp("nn") / "server", conf={"federation": {"timeout": 300}}).start()
+    for name in ("breast_homo_guest", "breast_homo_host", "breast_hetero_guest", "breast_hetero_host"):
+        answer = server.post("/v1/data/upload", {
+            "file": str(DATA / f"{name}.csv"), "head": 1, "partition": 2, "work_mode": 0,
+            "namespace": "experiment", "table_name": name, "use_local_data": 0})
+        assert server.wait_job(answer["jobId"])["f_status"] == "success"
+    yield server
+    server.stop()
+
+
+def run_client(server, conf, dsl) -> str:
+    submit = server.client("-f", "submit_job", "-c", str(conf), "-d", str(dsl))
+    assert submit["retcode"] == 0, submit
+    job = server.wait_job(submit["jobId"], timeout=600)
+    assert job["f_status"] == "success", [(t["f_component_name"], t["f_role"], t["f_status_reason"])
+                                          for t in server.tasks(submit["jobId"])]
+    return submit["jobId"]
+
+
+def output_rows(server, job_id, component, role="guest") -> dict:
+    return server.post("/v1/tracking/component/output/data", {"job_id": job_id, "component_name": component,
+                                                              "role": role, "party_id": 10000})
+
+
+def metric(server, job_id, component, role):
+    return server.post("/v1/tracking/component/metric/all", {"job_id": job_id, "component_name": component,
+                                                            "role": role, "party_id": 10000})["data"]
+
+
+def test_homo_nn_example(server):
+    job_id = run_client(server, EXAMPLES / "homo_nn" / "test_homo_dnn_single_layer.json",
+                        EXAMPLES / "homo_nn" / "test_homo_dnn_dsl.json")
+    loss = metric(server, job_id, "homo_nn_0", "arbiter")["train"]["loss"]
+    assert loss["meta"]["metric_type"] == "LOSS" and loss["data"][-1][1] < loss["data"][0][1]
+    for component in ("homo_nn_0", "homo_nn_1"):
+        rows = output_rows(server, job_id, component)
+        assert rows["meta"]["total"] == 227 and rows["meta"]["header"][:2] == ["label", "predict_result"]
+    model = server.post("/v1/tracking/component/output/model", {"job_id": job_id, "component_name": "homo_nn_0",
+                                                                "role": "host", "party_id": 10000})
+    assert model["meta"]["module_name"] == "HomoNN"
+
+
+def test_hetero_nn_example(server):
+    job_id = run_client(server, EXAMPLES / "hetero_nn" / "test_hetero_nn_keras.json",
+                        EXAMPLES / "hetero_nn" / "test_hetero_nn_dsl.json")
+    loss = metric(server, job_id, "hetero_nn_0", "guest")["train"]["loss"]
+    assert loss["meta"]["metric_type"] == "LOSS" and loss["data"][-1][1] < loss["data"][0][1]
+    rows = output_rows(server, job_id, "hetero_nn_1")
+    assert rows["meta"]["total"] == 569
