@@ -5,7 +5,7 @@ Tolerances: HomoNN's weights after 15 full-batch SGD rounds are within 2e-3 of c
 the union (FATE weighs the two clients' models by their batch counts, 1 each, where the union
 weighs by rows: 227 vs 228, plus the masks' 2^-24 fixed point); HeteroNN's train AUC on breast
 is within 0.01 of the central network's (the interactive layer's noise cancels exactly, the
-difference is float32 against the Paillier fixed point). Keys are 512 bits: the test is about
+difference is float32 against the Paillier fixed point). Keys are 256 bits: the test is about
 the model, not the cipher.
 """
 from __future__ import annotations
@@ -169,8 +169,8 @@ def _dense(units: int, activation: str, init=None) -> dict:
 def test_hetero_nn_reaches_the_central_networks_auc_on_breast():
     guest, host = read_breast_hetero()
     common = {"bottom_nn_define": _dense(3, "relu"), "interactive_layer_lr": 0.3,
-              "optimizer": {"optimizer": "SGD", "learning_rate": 0.3}, "loss": "binary_crossentropy", "epochs": 12,
-              "batch_size": -1, "encrypt_param": {"key_length": 512}}
+              "optimizer": {"optimizer": "SGD", "learning_rate": 0.3}, "loss": "binary_crossentropy", "epochs": 8,
+              "batch_size": -1, "encrypt_param": {"key_length": 256}}
     conf = {"guest": {**common, "interactive_layer_define": _dense(2, "relu"),
                       "top_nn_define": _dense(1, "sigmoid")}, "host": common}
     roles = {"guest": [GUEST], "host": [HOST]}
