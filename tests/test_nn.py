@@ -49,8 +49,8 @@ def run_parties(module: str, classes: dict, conf: dict, inputs: dict, roles: dic
             runs[role] = {"component": classes[role](params), "ctx": ctx, "inputs": inputs.get(role, {}),
                           "federation": federation}
     errors = run_in_threads(runs, timeout)
-    if errors:
-        raise errors[0]
+    if errors:  # the party that failed first, rather than the one left waiting for it
+        raise next((e for e in errors if not isinstance(e, TimeoutError) and "waited" not in str(e)), errors[0])
     assert board.pending() == [], "a message was sent but never received"
     return runs
 
