@@ -22,24 +22,38 @@ pytestmark = pytest.mark.xdist_group("e2e_nn")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = FlowServer(tmp_path_factory.mktemp("nn") / "server", conf={"federation": {"timeout": 300}}).start()
+def jobs(tmp_path_factory):
+    """One server; both examples submitted through the client at once (they run side by side)."""
+    tmp = tmp_path_factory.mktemp("nn")
+    server = FlowServer(tmp / "server", conf={"federation": {"timeout": 300}}).start()
     for name in ("breast_homo_guest", "breast_homo_host", "breast_hetero_guest", "breast_hetero_host"):
         answer = server.post("/v1/data/upload", {
             "file": str(DATA / f"{name}.csv"), "head": 1, "partition": 2, "work_mode": 0,
             "namespace": "experiment", "table_name": name, "use_local_data": 0})
         assert server.wait_job(answer["jobId"])["f_status"] == "success"
-    yield server
+    conf = json.loads((EXAMPLES / "hetero_nn" / "test_hetero_nn_keras.json").read_text())
+    conf["algorithm_parameters"]["hetero_nn_0"].update({"epochs": 2, "encrypt_param": {"key_length": 512}})
+    (tmp / "hetero_conf.json").write_text(json.dumps(conf))
+    submitted = {
+        "homo": submit(server, EXAMPLES / "homo_nn" / "test_homo_dnn_single_layer.json",
+                       EXAMPLES / "homo_nn" / "test_homo_dnn_dsl.json"),
+        "hetero": submit(server, tmp / "hetero_conf.json", EXAMPLES / "hetero_nn" / "test_hetero_nn_dsl.json"),
+    }
+    yield server, submitted
     server.stop()
 
 
-def run_client(server, conf, dsl) -> str:
-    submit = server.client("-f", "submit_job", "-c", str(conf), "-d", str(dsl))
-    assert submit["retcode"] == 0, submit
-    job = server.wait_job(submit["jobId"], timeout=600)
+def submit(server, conf, dsl) -> str:
+    answer = server.client("-f", "submit_job", "-c", str(conf), "-d", str(dsl))
+    assert answer["retcode"] == 0, answer
+    return answer["jobId"]
+
+
+def finished(server, job_id) -> str:
+    job = server.wait_job(job_id, timeout=600)
     assert job["f_status"] == "success", [(t["f_component_name"], t["f_role"], t["f_status_reason"])
-                                          for t in server.tasks(submit["jobId"])]
-    return submit["jobId"]
+                                          for t in server.tasks(job_id)]
+    return job_id
 
 
 def output_rows(server, job_id, component, role="guest") -> dict:
@@ -52,9 +66,9 @@ def metric(server, job_id, component, role):
                                                             "role": role, "party_id": 10000})["data"]
 
 
-def test_homo_nn_example(server):
-    job_id = run_client(server, EXAMPLES / "homo_nn" / "test_homo_dnn_single_layer.json",
-                        EXAMPLES / "homo_nn" / "test_homo_dnn_dsl.json")
+def test_homo_nn_example(jobs):
+    server, submitted = jobs
+    job_id = finished(server, submitted["homo"])
     loss = metric(server, job_id, "homo_nn_0", "arbiter")["train"]["loss"]
     assert loss["meta"]["metric_type"] == "LOSS" and loss["data"][-1][1] < loss["data"][0][1]
     for component in ("homo_nn_0", "homo_nn_1"):
@@ -65,11 +79,9 @@ def test_homo_nn_example(server):
     assert model["meta"]["module_name"] == "HomoNN"
 
 
-def test_hetero_nn_example(server, tmp_path):
-    conf = json.loads((EXAMPLES / "hetero_nn" / "test_hetero_nn_keras.json").read_text())
-    conf["algorithm_parameters"]["hetero_nn_0"].update({"epochs": 2, "encrypt_param": {"key_length": 512}})
-    (tmp_path / "conf.json").write_text(json.dumps(conf))
-    job_id = run_client(server, tmp_path / "conf.json", EXAMPLES / "hetero_nn" / "test_hetero_nn_dsl.json")
+def test_hetero_nn_example(jobs):
+    server, submitted = jobs
+    job_id = finished(server, submitted["hetero"])
     loss = metric(server, job_id, "hetero_nn_0", "guest")["train"]["loss"]
     assert loss["meta"]["metric_type"] == "LOSS" and loss["data"][-1][1] < loss["data"][0][1]
     rows = output_rows(server, job_id, "hetero_nn_1")

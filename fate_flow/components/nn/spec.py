@@ -22,4 +22,12 @@ HOMO_SPEC = ComponentSpec(
     required_roles=frozenset({"arbiter"}),
 )
 
-SPECS = [HETERO_SPEC, HOMO_SPEC]
+# FATE 1.4 also registers HomoNN's experimental entry: the arbiter server and host clients only
+HOMO_EXPERIMENT_SPEC = ComponentSpec(
+    module="HomoNNExperiment",
+    programs={"host": f"{_PACKAGE}.homo:HomoNNHost", "arbiter": f"{_PACKAGE}.homo:HomoNNArbiter"},
+    param_class=f"{_PACKAGE}.param:HomoNNParam",
+    required_roles=frozenset({"arbiter", "host"}),
+)
+
+SPECS = [HETERO_SPEC, HOMO_SPEC, HOMO_EXPERIMENT_SPEC]
