@@ -77,6 +77,10 @@ def test_keras_sequential_json_becomes_torch_layers():
     glorot, _ = layers.build_model("nn", [{"layer": "Dense", "units": 50, "activation": "tanh"}], 30, 1, "nn_define")
     limit = np.sqrt(6 / (30 + 50))
     assert glorot[0].weight.abs().max() <= limit and glorot[0].weight.abs().max() > 0.8 * limit
+    pytorch, width = layers.build_model("pytorch", [{"layer": "Linear", "name": "line1", "type": "normal",
+                                                      "config": [30, 4]},
+                                                     {"layer": "Relu", "type": "activate", "name": "relu"}], 30, 0, "p")
+    assert width == 4 and isinstance(pytorch[1], torch.nn.ReLU) and pytorch(torch.randn(2, 30)).min() >= 0
     with pytest.raises(ValueError, match="LSTM is not supported"):
         layers.build_model("nn", [{"layer": "LSTM", "units": 2}], 3, 0, "nn_define")
     with pytest.raises(ValueError, match="loss 'hinge_squared' not supported"):
@@ -132,7 +136,7 @@ def test_homo_nn_matches_central_training_on_the_union():
         optim.step()
     model = runs["guest"]["component"].model_
     for (name, mine), theirs in zip(model.state_dict().items(), central.state_dict().values()):
-        assert np.abs(mine.numpy() - theirs.numpy()).max() < 2e-3, name
+        assert np.abs(mine.numpy() - theirs.numpy()).max() < 2e-3, (name, np.abs(mine.numpy() - theirs.numpy()).max())
     host_model = runs["host"]["component"].model_
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), host_model.state_dict().values()))
 
