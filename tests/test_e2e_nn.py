@@ -86,3 +86,27 @@ def test_hetero_nn_example(jobs):
     assert loss["meta"]["metric_type"] == "LOSS" and loss["data"][-1][1] < loss["data"][0][1]
     rows = output_rows(server, job_id, "hetero_nn_1")
     assert rows["meta"]["total"] == 569
+
+
+def test_a_server_without_torch_fails_the_job_saying_how_to_install_it(tmp_path):
+    """The task processes of this server find a 'torch' that does not import, as if it were not installed."""
+    hidden = tmp_path / "no_torch" / "torch"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError(\"No module named 'torch'\")\n")
+    server = FlowServer(tmp_path / "server")
+    server.env["PYTHONPATH"] = f"{ROOT}:{hidden.parent}"
+    server.start()
+    try:
+        for name in ("breast_homo_guest", "breast_homo_host"):
+            answer = server.post("/v1/data/upload", {
+                "file": str(DATA / f"{name}.csv"), "head": 1, "partition": 1, "work_mode": 0,
+                "namespace": "experiment", "table_name": name, "use_local_data": 0})
+            assert server.wait_job(answer["jobId"])["f_status"] == "success"
+        job_id = submit(server, EXAMPLES / "homo_nn" / "test_homo_dnn_single_layer.json",
+                        EXAMPLES / "homo_nn" / "test_homo_dnn_dsl.json")
+        assert server.wait_job(job_id, timeout=300)["f_status"] == "failed"
+        reasons = [t["f_status_reason"] for t in server.tasks(job_id) if t["f_component_name"] == "homo_nn_0"
+                   and t["f_status"] == "failed"]
+        assert any("HomoNN runs on PyTorch" in r and "pip install -e '.[nn]'" in r for r in reasons), reasons
+    finally:
+        server.stop()
