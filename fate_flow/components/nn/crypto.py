@@ -13,9 +13,13 @@ from fate_flow.secureprotol.paillier import EncryptedArray, PaillierPublicKey
 
 
 def encrypt_matrix(public_key: PaillierPublicKey, matrix: np.ndarray) -> list[EncryptedArray]:
-    """Enc(M) as its encrypted columns."""
+    """Enc(M) as its encrypted columns, encrypted in one batch (one trip to the worker pool)."""
     matrix = np.asarray(matrix, dtype=np.float64)
-    return [public_key.encrypt_array(matrix[:, j]) for j in range(matrix.shape[1])]
+    rows, cols = matrix.shape
+    if rows == 0 or cols == 0:
+        return [public_key.encrypt_array(matrix[:, j]) for j in range(cols)]
+    flat = public_key.encrypt_array(matrix.T.reshape(-1))  # column after column
+    return [flat[j * rows:(j + 1) * rows] for j in range(cols)]
 
 
 def to_wire(columns: list[EncryptedArray]) -> dict[str, Any]:
@@ -40,6 +44,11 @@ def from_wire(public_key: PaillierPublicKey, message: Any, what: str, shape: tup
 
 
 def decrypt_matrix(private_key, columns: list[EncryptedArray]) -> np.ndarray:
+    """The plaintext matrix; columns sharing an exponent are decrypted in one batch."""
+    if len({c.exponent for c in columns}) == 1 and len(columns) > 1:
+        joined = EncryptedArray(columns[0].public_key, [ct for c in columns for ct in c.ciphertexts(be_secure=False)],
+                                columns[0].exponent)
+        return private_key.decrypt_array(joined).reshape(len(columns), -1).T
     return np.column_stack([private_key.decrypt_array(c) for c in columns])
 
 
