@@ -11,6 +11,9 @@ HETERO_SPEC = ComponentSpec(
     programs={"guest": f"{_PACKAGE}.hetero:HeteroNNGuest", "host": f"{_PACKAGE}.hetero:HeteroNNHost"},
     param_class=f"{_PACKAGE}.param:HeteroNNParam",
     required_roles=frozenset({"guest", "host"}),
+    # FATE 1.4's HeteroNNParam takes this name but stores it as encrypted_model_calculator_param,
+    # so a conf setting it is dropped there: accepted here with a warning
+    retired_params={"encrypted_mode_calculator_param": "encrypted_model_calculator_param"},
 )
 
 HOMO_SPEC = ComponentSpec(
