@@ -48,6 +48,9 @@ setup(
         # runs on Java 8/11/17 and Python 3.9-3.11 alike; 4.x needs Java 17+ on every cluster node
         # and changes defaults (Scala 2.13, ANSI SQL)
         "spark": ["pyspark>=3.5,<3.6"],
+        # torch: HeteroNN and HomoNN run their layers on PyTorch (CPU). Pinned so that pip takes the
+        # CPU wheel and never resolves a multi-GB CUDA build; imported only inside those modules' tasks
+        "nn": ["torch==2.13.0"],
     },
     entry_points={
         "console_scripts": [

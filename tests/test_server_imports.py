@@ -6,7 +6,7 @@ import sys
 
 from tests.flow_server import ROOT
 
-HEAVY = ("numpy", "pyarrow", "gmpy2", "pika", "redis", "sklearn")
+HEAVY = ("numpy", "pyarrow", "gmpy2", "pika", "redis", "sklearn", "torch")
 
 
 def test_building_the_app_loads_no_numeric_or_broker_library():

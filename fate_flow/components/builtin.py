@@ -15,6 +15,7 @@ from fate_flow.components.homo_lr import spec as homo_lr
 from fate_flow.components.homo_secureboost import spec as homo_secureboost
 from fate_flow.components.intersection import spec as intersection
 from fate_flow.components.model_store import spec as model_store
+from fate_flow.components.nn import spec as nn
 from fate_flow.components.reader import spec as reader
 
 SECURE_ADD = ComponentSpec(
@@ -45,5 +46,5 @@ DOWNLOAD = ComponentSpec(
 BUILTIN_SPECS = [
     SECURE_ADD, UPLOAD, DOWNLOAD, dataio.SPEC, evaluation.SPEC, *feature.SPECS, intersection.SPEC, hetero_lr.SPEC,
     homo_lr.SPEC, hetero_binning.SPEC, hetero_selection.SPEC, *model_store.SPECS, hetero_secureboost.SPEC,
-    homo_secureboost.SPEC, reader.SPEC,
+    homo_secureboost.SPEC, reader.SPEC, *nn.SPECS,
 ]
