@@ -12,7 +12,6 @@ import numpy as np
 
 from fate_flow.components.hetero_lr.base import MODEL_META, MODEL_PARAM, HeteroLRBase
 from fate_flow.components.hetero_lr.masking import decrypt_masked
-from fate_flow.components.linear_model.common import LOSS_META
 from fate_flow.secureprotol import EncryptedNumber, generate_keypair
 
 
@@ -45,6 +44,8 @@ class HeteroLRArbiter(HeteroLRBase):
             self.ctx.logger.info("iter %s: loss %s, update norm %s, converged %s", n_iter, loss, delta_norm,
                                  self.is_converged_)
             self.report_progress(n_iter)
+            if self.validation_step(n_iter):
+                break
             if self.is_converged_:
                 break
 
@@ -62,10 +63,7 @@ class HeteroLRArbiter(HeteroLRBase):
         return float(private_key.decrypt(encrypted))
 
     def _log_loss(self, n_iter: int, loss: float) -> None:
-        tracker = self.ctx.tracker
-        tracker.log_metric_data("train", "loss", [(n_iter, loss)])
-        if not self.loss_history_:
-            tracker.set_metric_meta("train", "loss", dict(LOSS_META))
+        self.log_loss_metric(n_iter, loss, first=not self.loss_history_)
         self.loss_history_.append(loss)
 
     def predict(self, table, kind: str) -> None:

@@ -33,6 +33,7 @@ class HeteroLRBase(LinearModelBase):
     module_name = "HeteroLR"
     transfer_class = HeteroLRTransferVariable
     fits_intercept = False
+    supports_one_vs_rest = True
 
     # ---- shared training pieces ---------------------------------------------------------
 
@@ -65,6 +66,8 @@ class HeteroLRBase(LinearModelBase):
             self.n_iter_ = n_iter + 1
             self.ctx.logger.info("iter %s done, is_converged %s", n_iter, self.is_converged_)
             self.report_progress(n_iter)
+            if self.validation_step(n_iter):
+                break
             if self.is_converged_:
                 break
 
@@ -117,13 +120,19 @@ class HeteroLRBase(LinearModelBase):
             return None
         return {MODEL_META: self.model_meta(), MODEL_PARAM: self.model_param()}
 
+    def export_unfitted(self) -> dict[str, Any]:
+        """The model of a cross-validation job: the meta, and an empty param (FATE's unfitted object)."""
+        self.fits_intercept = self.role == "guest" and self.params.init_param.fit_intercept
+        return {MODEL_META: self.model_meta(), MODEL_PARAM: {}}
+
     def model_meta(self) -> dict[str, Any]:
         return lr_model_meta(self.params, self.fits_intercept, re_encrypt_batches=0)
 
     def model_param(self) -> dict[str, Any]:
         weight, intercept = named_weights(self.weights_, self.header_, self.fits_intercept)
         param = {"iters": self.n_iter_, "loss_history": [], "is_converged": self.is_converged_,
-                 "weight": weight, "header": list(self.header_), "need_one_vs_rest": False, "best_iteration": -1}
+                 "weight": weight, "header": list(self.header_), "need_one_vs_rest": False,
+                 "best_iteration": getattr(self, "best_iteration_", -1)}
         if self.fits_intercept:
             param["intercept"] = intercept
         return param
@@ -154,8 +163,6 @@ class HeteroLRBase(LinearModelBase):
         if p.optimizer == "sqn":
             raise ValueError("optimizer 'sqn' is not supported by this HeteroLR; use sgd, rmsprop, adam, "
                              "adagrad or nesterov_momentum_sgd")
-        if p.cv_param.need_cv:
-            raise ValueError("cv_param.need_cv: cross validation is not supported by this HeteroLR")
         if getattr(p.stepwise_param, "need_stepwise", False):
             raise ValueError("stepwise_param.need_stepwise: stepwise is not supported by this HeteroLR")
         if p.encrypt_param.method is None:
@@ -165,5 +172,3 @@ class HeteroLRBase(LinearModelBase):
         if len(ctx.parties("host")) > 1 and p.early_stop != "weight_diff":
             raise ValueError(f"early_stop {p.early_stop!r} needs the loss, which is not computed with several "
                              f"hosts; use early_stop 'weight_diff'")
-        if p.validation_freqs is not None:
-            ctx.logger.warning("validation_freqs is ignored: this HeteroLR does not validate during training")
