@@ -163,8 +163,6 @@ class HeteroLRBase(LinearModelBase):
         if p.optimizer == "sqn":
             raise ValueError("optimizer 'sqn' is not supported by this HeteroLR; use sgd, rmsprop, adam, "
                              "adagrad or nesterov_momentum_sgd")
-        if getattr(p.stepwise_param, "need_stepwise", False):
-            raise ValueError("stepwise_param.need_stepwise: stepwise is not supported by this HeteroLR")
         if p.encrypt_param.method is None:
             raise ValueError("encrypt_param.method None is not supported: HeteroLR needs Paillier")
         if not ctx.parties("host") or not ctx.parties("arbiter"):

@@ -127,7 +127,12 @@ class LinearModelBase(ComponentBase):
     logs_loss = True
 
     def learner(self):
-        """What ``run`` fits: this model, or a ``OneVsRest`` of it when the model supports one."""
+        """What ``run`` fits: a ``Stepwise`` search when asked for, a ``OneVsRest`` of this model when the model
+        supports one, else this model."""
+        if getattr(self.params.stepwise_param, "need_stepwise", False):
+            from fate_flow.components.model_selection.stepwise import Stepwise
+
+            return Stepwise(self)
         if not self.supports_one_vs_rest:
             return self
         from fate_flow.components.one_vs_rest.one_vs_rest import OneVsRest

@@ -105,7 +105,11 @@ class ValidationStrategy:
         name = f"iteration_{epoch}" if getattr(learner, "cv_fold_", None) is None \
             else f"fold_{learner.cv_fold_}.iteration_{epoch}"
         values: dict[str, float] = {}
-        sets = [("train", learner.train_input_)] + ([("validate", self.validate_data)] if self.validate_data else [])
+        if self.validate_data is not None:  # loaded once, not at every validation
+            from fate_flow.components.linear_model.partitioned import load_instances
+
+            self.validate_data = load_instances(learner.ctx, self.validate_data, learner.module_name)
+        sets = [("train", learner.train_input_)] + ([("validate", self.validate_data)] if self.validate_data is not None else [])
         try:
             for row_type, data in sets:
                 learner.variables.set_flowid(f"{flowid}_iteration_{epoch}_{row_type}")
