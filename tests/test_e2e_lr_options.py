@@ -1,6 +1,6 @@
 """HeteroLR's and HomoLR's training options end to end, one real job each through one server, submitted
 with the original client: cross validation (hetero and homo), one-vs-rest on vehicle (evaluated as multi),
-validation with early stopping. The confs are derived from FATE's LR examples (FATE 1.4's repository does
+validation with early stopping, stepwise. The confs are derived from FATE's LR examples (FATE 1.4's repository does
 not ship these under federatedml-1.x-examples here); small keys and few iterations keep the jobs short.
 """
 from __future__ import annotations
@@ -14,13 +14,15 @@ from tests.flow_server import ROOT, FlowServer
 HETERO = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
 HOMO = ROOT / "examples" / "federatedml-1.x-examples" / "homo_logistic_regression"
 DATA = ROOT / "examples" / "data"
-TABLES = ("breast_hetero_guest", "breast_hetero_host", "vehicle_scale_hetero_guest", "vehicle_scale_hetero_host",
+TABLES = ("breast_hetero_guest", "breast_hetero_host", "breast_hetero_mini_guest", "breast_hetero_mini_host",
+          "vehicle_scale_hetero_guest", "vehicle_scale_hetero_host",
           "breast_homo_guest", "breast_homo_host")
 JOBS = {  # name: (example dir, conf/dsl stem, module key, overrides of its algorithm parameters)
     "hetero_cv": (HETERO, "test_hetero_lr_cv_job", "hetero_lr_0", {"max_iter": 3, "cv_param": {"n_splits": 3}}),
     "homo_cv": (HOMO, "test_homolr_cv_job", "homo_lr_0", {"cv_param": {"n_splits": 3}}),
     "ovr": (HETERO, "test_hetero_lr_one_vs_rest_job", "hetero_lr_0", {}),
     "validate": (HETERO, "test_hetero_lr_validate_job", "hetero_lr_0", {"max_iter": 6}),
+    "stepwise": (HETERO, "test_hetero_lr_stepwise_job", "hetero_lr_0", {}),
 }
 pytestmark = pytest.mark.xdist_group("e2e_lr_options")
 
@@ -102,3 +104,14 @@ def test_validation_logs_each_iteration(jobs):
     iterations = sorted(int(name.split("_")[1]) for name in logged["validate"] if name.count("_") == 1)
     assert iterations and iterations == list(range(len(iterations)))
     assert set(dict(logged["validate"]["iteration_0"]["data"])) == {"auc", "ks"}
+
+
+@pytest.mark.timeout(1200)
+def test_stepwise_logs_each_step_and_outputs_the_chosen_model(jobs):
+    server, ids, done = jobs
+    assert done["stepwise"]["f_status"] == "success", done["stepwise"]["f_status_reason"]
+    logged = metrics(server, ids["stepwise"], "hetero_lr_0", "arbiter")
+    assert logged["train"]["stepwise_0"]["meta"]["metric_type"] == "STEPWISE"
+    assert logged["train"]["stepwise_0"]["meta"]["number_in"] == 6
+    summary = dict(metrics(server, ids["stepwise"], "evaluation_0")["train"]["hetero_lr_0"]["data"])
+    assert summary["auc"] > 0.9
