@@ -80,6 +80,9 @@ class HeteroLRBase(LinearModelBase):
                                      optimizer.iters, self.fits_intercept)
         return delta
 
+    def load_data(self, table):
+        return load_instances(self.ctx, table, self.module_name)
+
     def load_train_data(self, table):
         """The train data as persisted partitions (sorted by id), kept for scoring it after the fit."""
         self.train_input_, self.train_data_ = table, load_instances(self.ctx, table, self.module_name)

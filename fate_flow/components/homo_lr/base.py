@@ -16,6 +16,7 @@ import numpy as np
 from fate_flow.components.base import ComponentContext
 from fate_flow.components.linear_model.common import LinearModelBase, lr_model_meta, named_weights
 from fate_flow.components.homo_lr.transfer import HomoLRTransferVariable
+from fate_flow.components.linear_model.partitioned import load_instances
 
 MODEL_META = "HomoLogisticRegressionMeta"
 MODEL_PARAM = "HomoLogisticRegressionParam"
@@ -51,6 +52,9 @@ class HomoLRBase(LinearModelBase):
         if not hasattr(self, "n_iter_"):
             return None
         return {MODEL_META: self.model_meta(), MODEL_PARAM: self.model_param()}
+
+    def load_data(self, table):
+        return load_instances(self.ctx, table, self.module_name, refuse_empty=True)
 
     def export_unfitted(self) -> dict[str, Any]:
         """The model of a cross-validation job: the meta, and an empty param (FATE's unfitted object)."""

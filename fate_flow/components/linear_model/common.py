@@ -148,6 +148,10 @@ class LinearModelBase(ComponentBase):
         other.variables = self.transfer_class(self.ctx.federation, flowid=self.variables.flowid)
         return other
 
+    def load_data(self, table):
+        """A data input as loaded partitions (``partitioned.LoadedData``); loaded data is returned as it is."""
+        raise NotImplementedError
+
     def is_fitted(self) -> bool:
         return getattr(self, "weights_", None) is not None
 

@@ -69,9 +69,7 @@ class KFoldRun:
         return self.model.role == "guest" or (self.model.mode == "homo" and self.model.role != "arbiter")
 
     def run(self) -> ComponentOutput:
-        from fate_flow.components.linear_model.partitioned import load_instances
-
-        data = None if self.model.role == "arbiter" else load_instances(self.ctx, self.table, self.model.module_name)
+        data = None if self.model.role == "arbiter" else self.model.load_data(self.table)
         folds = self._fold_numbers(data) if self.holds_folds else None
         unfitted = self.learner.export_unfitted()
         for k in range(self.cv.n_splits):

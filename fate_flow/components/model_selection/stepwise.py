@@ -239,9 +239,7 @@ def _key(mask: np.ndarray) -> str:
 
 
 def _load(model: Any, table: Any):
-    from fate_flow.components.linear_model.partitioned import load_instances
-
-    return load_instances(model.ctx, table, model.module_name)
+    return model.load_data(table)
 
 
 def _select(data, own: np.ndarray):

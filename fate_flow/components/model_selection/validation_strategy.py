@@ -106,9 +106,7 @@ class ValidationStrategy:
             else f"fold_{learner.cv_fold_}.iteration_{epoch}"
         values: dict[str, float] = {}
         if self.validate_data is not None:  # loaded once, not at every validation
-            from fate_flow.components.linear_model.partitioned import load_instances
-
-            self.validate_data = load_instances(learner.ctx, self.validate_data, learner.module_name)
+            self.validate_data = learner.load_data(self.validate_data)
         sets = [("train", learner.train_input_)] + ([("validate", self.validate_data)] if self.validate_data is not None else [])
         try:
             for row_type, data in sets:

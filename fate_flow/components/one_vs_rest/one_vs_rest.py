@@ -186,9 +186,7 @@ class OneVsRest:
 # ---- helpers and kernels -------------------------------------------------------------------------
 
 def _load(model: Any, table: Any):
-    from fate_flow.components.linear_model.partitioned import load_instances
-
-    return load_instances(model.ctx, table, model.module_name)
+    return model.load_data(table)
 
 
 def _has_labels(data) -> bool:
@@ -196,12 +194,14 @@ def _has_labels(data) -> bool:
 
 
 def _classes(data) -> np.ndarray:
-    from fate_flow.components.linear_model.partitioned import label_classes
-
     if not _has_labels(data):
         raise ValueError("the train data has no label: one-vs-rest and the binary model need DataIO with_label "
                          "on the parties that hold labels")
-    return label_classes(data.table)
+    return data.table.aggregate(_block_classes, np.union1d)
+
+
+def _block_classes(block) -> np.ndarray:
+    return np.unique(block.labels)
 
 
 def _check_count(count: int) -> None:
