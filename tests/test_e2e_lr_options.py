@@ -1,6 +1,6 @@
 """HeteroLR's and HomoLR's training options end to end, one real job each through one server, submitted
 with the original client: cross validation (hetero and homo), one-vs-rest on vehicle (evaluated as multi),
-validation with early stopping, stepwise. The confs are derived from FATE's LR examples (FATE 1.4's repository does
+validation with early stopping, stepwise, the sqn optimizer. The confs are derived from FATE's LR examples (FATE 1.4's repository does
 not ship these under federatedml-1.x-examples here); small keys and few iterations keep the jobs short.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ JOBS = {  # name: (example dir, conf/dsl stem, module key, overrides of its algo
     "ovr": (HETERO, "test_hetero_lr_one_vs_rest_job", "hetero_lr_0", {}),
     "validate": (HETERO, "test_hetero_lr_validate_job", "hetero_lr_0", {"max_iter": 6}),
     "stepwise": (HETERO, "test_hetero_lr_stepwise_job", "hetero_lr_0", {}),
+    "sqn": (HETERO, "test_hetero_lr_sqn_job", "hetero_lr_0", {"max_iter": 10}),
 }
 pytestmark = pytest.mark.xdist_group("e2e_lr_options")
 
@@ -115,3 +116,12 @@ def test_stepwise_logs_each_step_and_outputs_the_chosen_model(jobs):
     assert logged["train"]["stepwise_0"]["meta"]["number_in"] == 6
     summary = dict(metrics(server, ids["stepwise"], "evaluation_0")["train"]["hetero_lr_0"]["data"])
     assert summary["auc"] > 0.9
+
+
+@pytest.mark.timeout(1200)
+def test_sqn_job_trains_to_lr_quality(jobs):
+    server, ids, done = jobs
+    assert done["sqn"]["f_status"] == "success", done["sqn"]["f_status_reason"]
+    summary = dict(metrics(server, ids["sqn"], "evaluation_0")["train"]["hetero_lr_0"]["data"])
+    assert summary["auc"] >= 0.98, summary
+    assert len(metrics(server, ids["sqn"], "hetero_lr_0", "arbiter")["train"]["loss"]["data"]) >= 2

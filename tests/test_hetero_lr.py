@@ -664,8 +664,6 @@ def test_refusals_name_the_problem(breast):
         guest_alone({}, {"data": {"train_data": store(host)}})
     with pytest.raises(ValueError, match="no model"):
         guest_alone({}, {"data": {"eval_data": store(guest)}})
-    with pytest.raises(ValueError, match="sqn"):
-        guest_alone({"optimizer": "sqn"}, {"data": {"train_data": store(guest)}})
     with pytest.raises(ValueError, match="train_data, eval_data or data"):
         guest_alone({}, {"data": {}})
     model = {"HeteroLogisticRegressionMeta": {"fit_intercept": True},

@@ -212,3 +212,60 @@ def test_stepwise_picks_the_central_backward_choice():
     assert metas["stepwise_0"]["metric_type"] == "STEPWISE" and metas["stepwise_0"]["number_in"] == 8
     assert metas["stepwise_0"]["current_ic_val"] > 0
     assert runs[("guest", GUEST)]["output"].data is not None
+
+
+# ---------------------------------------------------------------------------------- sqn
+
+def central_sqn(x: np.ndarray, y: np.ndarray, batches: np.ndarray, batch_num: int, lr: float, iters: int,
+                alpha: float, interval: int, memory: int) -> np.ndarray:
+    """SQN run centrally: the Taylor gradient per batch, L-BFGS's H g from the window-mean pairs (y = H s on
+    the batch), as FATE's arbiter forms it; ``x`` holds a column of ones for the intercept, last."""
+    signed = np.where(y == 1, 1.0, -1.0)
+    reg = np.eye(x.shape[1]) * alpha
+    reg[-1, -1] = 0.0
+    w, pairs, gamma, window, previous, steps = np.zeros(x.shape[1]), [], 1.0, None, None, 0
+    for _ in range(iters):
+        for b in range(batch_num):
+            xb, yb = x[batches == b], signed[batches == b]
+            g = xb.T @ (0.25 * xb @ w - 0.5 * yb) / len(xb) + reg @ w
+            h = np.eye(len(w)) * gamma if pairs else np.eye(len(w))
+            for s, v, rho in pairs:  # FATE's explicit H, oldest pair first
+                h = (np.eye(len(w)) - rho * np.outer(s, v)) @ h @ (np.eye(len(w)) - rho * np.outer(v, s)) \
+                    + rho * np.outer(s, s)
+            w = w - lr * (h @ g)
+            window = w.copy() if window is None else window + w
+            steps += 1
+            if steps % interval == 0:
+                mean, window = window / interval, None
+                if previous is not None:
+                    s = mean - previous
+                    v = 0.25 * xb.T @ (xb @ s) / len(xb) + reg @ s
+                    if v @ s > 0:
+                        pairs = (pairs + [(s, v, 1.0 / (v @ s))])[-memory:]
+                        gamma = (v @ s) / (v @ v)
+                previous = mean
+    return w
+
+
+def test_sqn_matches_the_central_run_and_nears_the_optimum(breast):
+    from fate_flow.components.linear_model.partitioned import batch_count, batch_of
+
+    guest, host = breast
+    alpha, lr, iters = 0.01, 0.3, 12
+    conf = {"optimizer": "sqn", "penalty": "L2", "alpha": alpha, "learning_rate": lr, "decay": 0, "max_iter": iters,
+            "batch_size": 120, "early_stop": "weight_diff", "tol": 1e-12, "init_param": {"init_method": "zeros"},
+            "sqn_param": {"update_interval_L": 3, "memory_M": 5, "sample_size": 5000}}
+    runs = run_parties(conf, train_inputs(guest, host), key_bits=KEY_BITS, timeout=600)
+    host = host.align_to(guest.ids)
+    x = np.hstack([guest.features, host.features, np.ones((len(guest), 1))])
+    batch_num = batch_count(len(guest), 120)
+    expected = central_sqn(x, guest.labels, batch_of(guest.ids, batch_num, 0), batch_num, lr, iters, alpha, 3, 5)
+    g, h = runs[("guest", GUEST)]["component"].weights_, runs[("host", HOST)]["component"].weights_
+    got = np.concatenate([g[:-1], h, g[-1:]])
+    assert np.allclose(got, expected, atol=1e-6), np.abs(got - expected).max()
+    # and it heads for the Taylor loss's optimum (closed form)
+    reg = np.eye(x.shape[1]) * alpha
+    reg[-1, -1] = 0.0
+    optimum = np.linalg.solve(0.25 * x.T @ x / len(x) + reg, 0.5 * x.T @ np.where(guest.labels == 1, 1.0, -1.0) / len(x))
+    start = np.linalg.norm(optimum)
+    assert np.linalg.norm(got - optimum) < 0.5 * start, np.linalg.norm(got - optimum) / start

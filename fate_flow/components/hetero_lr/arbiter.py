@@ -29,8 +29,17 @@ class HeteroLRArbiter(HeteroLRBase):
         batch_num = _batch_num(self.variables.batch_info.get(idx=0))
         check = self.make_converge_check()
         self.loss_history_, self.is_converged_, self.n_iter_ = [], False, 0
+        sqn = None
+        if p.optimizer == "sqn":
+            from fate_flow.components.linear_model.sqn import SqnArbiter
+
+            sqn = SqnArbiter(self)
         for n_iter in range(p.max_iter):
-            losses = [self._serve_batch(private_key, (n_iter, index)) for index in range(batch_num)]
+            losses = []
+            for index in range(batch_num):
+                losses.append(self._serve_batch(private_key, (n_iter, index)))
+                if sqn is not None:
+                    sqn.serve_batch(private_key)
             loss = float(np.mean(losses)) if self.computes_loss else None
             delta_norm = None
             if p.early_stop == "weight_diff":

@@ -55,13 +55,16 @@ class HeteroLRBase(LinearModelBase):
         ``train_batch(optimizer, batch, suffix)`` runs batch number ``batch`` and returns the update it applied.
         """
         p = self.params
-        optimizer = Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
+        optimizer = self.make_optimizer()
         self.is_converged_, self.n_iter_ = False, 0
         for n_iter in range(p.max_iter):
             optimizer.set_iters(n_iter)
             delta_sum = np.zeros_like(self.weights_)
             for batch in range(batch_num):
                 delta_sum += train_batch(optimizer, batch, (n_iter, batch))
+                if p.optimizer == "sqn":  # batches, sizes, public key: kept by fit for the curvature pairs
+                    batches, sizes, public_key = self.sqn_inputs_
+                    optimizer.after_batch(batches[batch], int(sizes[:, batch].sum()), public_key)
             self.is_converged_ = self.sync_convergence(n_iter, delta_sum)
             self.n_iter_ = n_iter + 1
             self.ctx.logger.info("iter %s done, is_converged %s", n_iter, self.is_converged_)
@@ -70,6 +73,15 @@ class HeteroLRBase(LinearModelBase):
                 break
             if self.is_converged_:
                 break
+
+    def make_optimizer(self):
+        """The parties' optimizer: FATE's, or ``linear_model.sqn``'s for ``sqn``."""
+        p = self.params
+        if p.optimizer == "sqn":
+            from fate_flow.components.linear_model.sqn import SqnOptimizer
+
+            return SqnOptimizer(self)
+        return Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
 
     def step(self, optimizer: Optimizer, gradient_sum: np.ndarray, n_rows: int) -> np.ndarray:
         """Mean gradient (+ the L2 term) -> optimizer -> new ``weights_``; returns the update."""
@@ -163,9 +175,6 @@ class HeteroLRBase(LinearModelBase):
 
     def _refuse_unsupported(self, ctx: ComponentContext) -> None:
         p = self.params
-        if p.optimizer == "sqn":
-            raise ValueError("optimizer 'sqn' is not supported by this HeteroLR; use sgd, rmsprop, adam, "
-                             "adagrad or nesterov_momentum_sgd")
         if p.encrypt_param.method is None:
             raise ValueError("encrypt_param.method None is not supported: HeteroLR needs Paillier")
         if not ctx.parties("host") or not ctx.parties("arbiter"):
