@@ -116,7 +116,7 @@ class PredictParam(BaseParam):
 
 
 class CrossValidationParam(BaseParam):
-    """FATE's cross-validation settings (``need_cv`` true is refused when the component runs)."""
+    """FATE's cross-validation settings (``model_selection.k_fold``)."""
 
     def __init__(self, n_splits: int = 5, mode: str = "hetero", role: str = "guest", shuffle: bool = True,
                  random_seed: int = 1, need_cv: bool = False) -> None:
