@@ -116,6 +116,18 @@ def test_one_vs_rest_on_vehicle_matches_sklearn():
     first = values[0].split(",")
     assert first[4] == "train" and set(eval(first[3].replace(";", ","))) == set(classes)
     assert not [m for m in runs[("arbiter", ARBITER)]["ctx"].tracker.metrics if m[1] == "loss"], "no loss in OVR"
+    # a predict job with the saved models gives the same rows (typed "predict")
+    models = {role: runs[(role, party)]["output"].model for role, party in
+              (("guest", GUEST), ("host", HOST), ("arbiter", ARBITER))}
+    predicted = run_parties(conf, {"guest": {"model": {"hetero_lr_0": models["guest"]},
+                                             "data": {"eval_data": store(guest, "pg")}},
+                                   "host": {"model": {"hetero_lr_0": models["host"]},
+                                            "data": {"eval_data": store(host, "ph")}},
+                                   "arbiter": {"model": {"hetero_lr_0": models["arbiter"]}}},
+                            key_bits=KEY_BITS, timeout=600)
+    again = dict(zip(*output_rows(predicted[("guest", GUEST)]["output"])))
+    assert {i: v.rsplit(",", 1)[0] for i, v in again.items()} == {i: v.rsplit(",", 1)[0] for i, v in rows.items()}
+    assert {v.rsplit(",", 1)[1] for v in again.values()} == {"predict"}
 
 
 # ---------------------------------------------------------------------------------- validation
