@@ -281,3 +281,21 @@ def test_sqn_matches_the_central_run_and_nears_the_optimum(breast):
     optimum = np.linalg.solve(0.25 * x.T @ x / len(x) + reg, 0.5 * x.T @ np.where(guest.labels == 1, 1.0, -1.0) / len(x))
     start = np.linalg.norm(optimum)
     assert np.linalg.norm(got - optimum) < 0.5 * start, np.linalg.norm(got - optimum) / start
+
+
+def test_homo_clients_validate_and_homo_refuses_early_stopping():
+    from tests.test_homo_lr import EXAMPLE_CONF, PLAIN
+    from tests.test_homo_lr import GUEST as HOMO_GUEST, HOST as HOMO_HOST, ARBITER as HOMO_ARBITER
+    from tests.test_homo_lr import run_parties as run_homo, train_inputs as homo_inputs
+
+    breast = {name: read_csv(DATA / f"breast_homo_{name}.csv") for name in ("guest", "host", "test")}
+    conf = {**EXAMPLE_CONF, **PLAIN, "max_iter": 2, "validation_freqs": [1], "metrics": ["auc"]}
+    runs = run_homo(conf, homo_inputs(breast, eval_data=True))
+    for party in (("guest", HOMO_GUEST), ("host", HOMO_HOST)):
+        logged = metrics_of(runs[party])
+        assert set(dict(logged[("validate", "iteration_1")])) == {"auc"} and ("train", "iteration_1") in logged
+        assert ("validate", "iteration_0") not in logged  # validation_freqs [1]: epoch 1 only
+    assert not [m for m in runs[("arbiter", HOMO_ARBITER)]["ctx"].tracker.metrics if "iteration" in m[1]]
+    runs = run_homo({**conf, "early_stopping_rounds": 1}, homo_inputs(breast, eval_data=True), timeout=2,
+                    expect_errors=True)
+    assert "hetero only" in str(runs[("guest", HOMO_GUEST)]["error"])
