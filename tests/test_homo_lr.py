@@ -461,9 +461,6 @@ def test_refusals_name_the_problem(breast):
                            tracker=FakeTracker(), logger=quiet_logger("guest"))
     with pytest.raises(ValueError, match="at least two clients"):
         component.run(ctx, {"data": {"train_data": store(breast["guest"])}})
-    cv = HomoLRGuest(get_spec("HomoLR").default_params().update({"cv_param": {"need_cv": True}}))
-    with pytest.raises(ValueError, match="cv_param.need_cv"):
-        cv.run(ctx, {"data": {}})
     three = Instances(ids=pa.array(["a", "b", "c"]), features=np.zeros((3, 1)), labels=np.array([0.0, 1.0, 2.0]),
                       header=["x0"], label_name="y")
     runs = run_parties(EXAMPLE_CONF, {"guest": {"data": {"train_data": store(three)}},

@@ -12,7 +12,6 @@ import numpy as np
 
 from fate_flow.components.hetero_lr.base import MODEL_META, MODEL_PARAM, HeteroLRBase
 from fate_flow.components.hetero_lr.masking import decrypt_masked
-from fate_flow.components.linear_model.common import LOSS_META
 from fate_flow.secureprotol import EncryptedNumber, generate_keypair
 
 
@@ -30,8 +29,17 @@ class HeteroLRArbiter(HeteroLRBase):
         batch_num = _batch_num(self.variables.batch_info.get(idx=0))
         check = self.make_converge_check()
         self.loss_history_, self.is_converged_, self.n_iter_ = [], False, 0
+        sqn = None
+        if p.optimizer == "sqn":
+            from fate_flow.components.linear_model.sqn import SqnArbiter
+
+            sqn = SqnArbiter(self)
         for n_iter in range(p.max_iter):
-            losses = [self._serve_batch(private_key, (n_iter, index)) for index in range(batch_num)]
+            losses = []
+            for index in range(batch_num):
+                losses.append(self._serve_batch(private_key, (n_iter, index)))
+                if sqn is not None:
+                    sqn.serve_batch(private_key)
             loss = float(np.mean(losses)) if self.computes_loss else None
             delta_norm = None
             if p.early_stop == "weight_diff":
@@ -45,6 +53,8 @@ class HeteroLRArbiter(HeteroLRBase):
             self.ctx.logger.info("iter %s: loss %s, update norm %s, converged %s", n_iter, loss, delta_norm,
                                  self.is_converged_)
             self.report_progress(n_iter)
+            if self.validation_step(n_iter):
+                break
             if self.is_converged_:
                 break
 
@@ -62,10 +72,7 @@ class HeteroLRArbiter(HeteroLRBase):
         return float(private_key.decrypt(encrypted))
 
     def _log_loss(self, n_iter: int, loss: float) -> None:
-        tracker = self.ctx.tracker
-        tracker.log_metric_data("train", "loss", [(n_iter, loss)])
-        if not self.loss_history_:
-            tracker.set_metric_meta("train", "loss", dict(LOSS_META))
+        self.log_loss_metric(n_iter, loss, first=not self.loss_history_)
         self.loss_history_.append(loss)
 
     def predict(self, table, kind: str) -> None:

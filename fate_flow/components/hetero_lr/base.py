@@ -33,6 +33,7 @@ class HeteroLRBase(LinearModelBase):
     module_name = "HeteroLR"
     transfer_class = HeteroLRTransferVariable
     fits_intercept = False
+    supports_one_vs_rest = True
 
     # ---- shared training pieces ---------------------------------------------------------
 
@@ -54,19 +55,33 @@ class HeteroLRBase(LinearModelBase):
         ``train_batch(optimizer, batch, suffix)`` runs batch number ``batch`` and returns the update it applied.
         """
         p = self.params
-        optimizer = Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
+        optimizer = self.make_optimizer()
         self.is_converged_, self.n_iter_ = False, 0
         for n_iter in range(p.max_iter):
             optimizer.set_iters(n_iter)
             delta_sum = np.zeros_like(self.weights_)
             for batch in range(batch_num):
                 delta_sum += train_batch(optimizer, batch, (n_iter, batch))
+                if p.optimizer == "sqn":  # batches, sizes, public key: kept by fit for the curvature pairs
+                    batches, sizes, public_key = self.sqn_inputs_
+                    optimizer.after_batch(batches[batch], int(sizes[:, batch].sum()), public_key)
             self.is_converged_ = self.sync_convergence(n_iter, delta_sum)
             self.n_iter_ = n_iter + 1
             self.ctx.logger.info("iter %s done, is_converged %s", n_iter, self.is_converged_)
             self.report_progress(n_iter)
+            if self.validation_step(n_iter):
+                break
             if self.is_converged_:
                 break
+
+    def make_optimizer(self):
+        """The parties' optimizer: FATE's, or ``linear_model.sqn``'s for ``sqn``."""
+        p = self.params
+        if p.optimizer == "sqn":
+            from fate_flow.components.linear_model.sqn import SqnOptimizer
+
+            return SqnOptimizer(self)
+        return Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
 
     def step(self, optimizer: Optimizer, gradient_sum: np.ndarray, n_rows: int) -> np.ndarray:
         """Mean gradient (+ the L2 term) -> optimizer -> new ``weights_``; returns the update."""
@@ -76,6 +91,9 @@ class HeteroLRBase(LinearModelBase):
         self.weights_ = apply_update(self.weights_, delta, p.penalty, p.alpha, p.learning_rate,
                                      optimizer.iters, self.fits_intercept)
         return delta
+
+    def load_data(self, table):
+        return load_instances(self.ctx, table, self.module_name)
 
     def load_train_data(self, table):
         """The train data as persisted partitions (sorted by id), kept for scoring it after the fit."""
@@ -117,13 +135,19 @@ class HeteroLRBase(LinearModelBase):
             return None
         return {MODEL_META: self.model_meta(), MODEL_PARAM: self.model_param()}
 
+    def export_unfitted(self) -> dict[str, Any]:
+        """The model of a cross-validation job: the meta, and an empty param (FATE's unfitted object)."""
+        self.fits_intercept = self.role == "guest" and self.params.init_param.fit_intercept
+        return {MODEL_META: self.model_meta(), MODEL_PARAM: {}}
+
     def model_meta(self) -> dict[str, Any]:
         return lr_model_meta(self.params, self.fits_intercept, re_encrypt_batches=0)
 
     def model_param(self) -> dict[str, Any]:
         weight, intercept = named_weights(self.weights_, self.header_, self.fits_intercept)
         param = {"iters": self.n_iter_, "loss_history": [], "is_converged": self.is_converged_,
-                 "weight": weight, "header": list(self.header_), "need_one_vs_rest": False, "best_iteration": -1}
+                 "weight": weight, "header": list(self.header_), "need_one_vs_rest": False,
+                 "best_iteration": getattr(self, "best_iteration_", -1)}
         if self.fits_intercept:
             param["intercept"] = intercept
         return param
@@ -151,13 +175,6 @@ class HeteroLRBase(LinearModelBase):
 
     def _refuse_unsupported(self, ctx: ComponentContext) -> None:
         p = self.params
-        if p.optimizer == "sqn":
-            raise ValueError("optimizer 'sqn' is not supported by this HeteroLR; use sgd, rmsprop, adam, "
-                             "adagrad or nesterov_momentum_sgd")
-        if p.cv_param.need_cv:
-            raise ValueError("cv_param.need_cv: cross validation is not supported by this HeteroLR")
-        if getattr(p.stepwise_param, "need_stepwise", False):
-            raise ValueError("stepwise_param.need_stepwise: stepwise is not supported by this HeteroLR")
         if p.encrypt_param.method is None:
             raise ValueError("encrypt_param.method None is not supported: HeteroLR needs Paillier")
         if not ctx.parties("host") or not ctx.parties("arbiter"):
@@ -165,5 +182,3 @@ class HeteroLRBase(LinearModelBase):
         if len(ctx.parties("host")) > 1 and p.early_stop != "weight_diff":
             raise ValueError(f"early_stop {p.early_stop!r} needs the loss, which is not computed with several "
                              f"hosts; use early_stop 'weight_diff'")
-        if p.validation_freqs is not None:
-            ctx.logger.warning("validation_freqs is ignored: this HeteroLR does not validate during training")

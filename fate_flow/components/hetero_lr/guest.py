@@ -77,6 +77,7 @@ class HeteroLRGuest(HeteroLRBase):
         self.variables.batch_info.remote({"batch_size": p.batch_size, "batch_num": batch_num, "batch_salt": salt})
         batches, sizes = split_batches(data.table, batch_num, salt)
         self.weights_ = initial_weights(len(self.header_), p.init_param, self.fits_intercept)
+        self.sqn_inputs_ = batches, sizes, public_key
         self.iterate(batch_num, functools.partial(self._train_batch, batches, sizes, public_key))
 
     def _train_batch(self, batches: list, sizes: np.ndarray, public_key: PaillierPublicKey, optimizer, batch: int,

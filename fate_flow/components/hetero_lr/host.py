@@ -43,6 +43,7 @@ class HeteroLRHost(HeteroLRBase):
         batch_num, salt = self._receive_batch_info()
         batches, sizes = split_batches(data.table, batch_num, salt)
         self.weights_ = initial_weights(len(self.header_), p.init_param, fit_intercept=False)
+        self.sqn_inputs_ = batches, sizes, public_key
         self.iterate(batch_num, functools.partial(self._train_batch, batches, sizes, public_key))
 
     def _receive_batch_info(self) -> tuple[int, int]:

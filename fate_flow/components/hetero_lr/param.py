@@ -2,9 +2,8 @@
 
 Names, defaults and accepted values are FATE's. ``check()`` normalises case the way FATE
 does (penalty upper case, optimizer/early_stop/init_method lower case) and raises
-ValueError naming the parameter. Values FATE accepts but this implementation does not
-run (the ``sqn`` optimizer, cross validation, stepwise, one-vs-rest) are refused by
-the component when it starts, not here, so that a conf valid for FATE still parses.
+ValueError naming the parameter. ``sqn_param`` and ``stepwise_param`` are checked when the
+``sqn`` optimizer or stepwise is asked for, as FATE does.
 """
 from __future__ import annotations
 
@@ -34,7 +33,7 @@ class EncryptedModeCalculatorParam(BaseParam):
 
 
 class StochasticQuasiNewtonParam(BaseParam):
-    """Settings of FATE's ``sqn`` optimizer (not run here; kept so confs parse)."""
+    """Settings of FATE's ``sqn`` optimizer (``linear_model.sqn``; checked when it runs)."""
 
     def __init__(self, update_interval_L: int = 3, memory_M: int = 5, sample_size: int = 5000,
                  random_seed: int | None = None) -> None:
@@ -52,15 +51,16 @@ class HeteroLogisticParam(LogisticParamBase):
         penalty: "L1", "L2" or "none"/None.
         tol: convergence tolerance of ``early_stop``.
         alpha: regularisation strength.
-        optimizer: sgd, rmsprop, adam, adagrad, nesterov_momentum_sgd (sqn is refused at run).
+        optimizer: sgd, rmsprop, adam, adagrad, nesterov_momentum_sgd or sqn.
         batch_size: rows per mini-batch, -1 for the whole data (else at least 10).
         learning_rate, decay, decay_sqrt: lr_t = learning_rate / sqrt(1 + decay*t) (or /(1 + decay*t)).
         max_iter: iterations at most.
         early_stop: "diff" (loss change), "abs" (loss) or "weight_diff" (norm of the update).
         init_param, encrypt_param, encrypted_mode_calculator_param, predict_param, cv_param,
         sqn_param, stepwise_param: nested settings, see their classes.
-        multi_class, validation_freqs, early_stopping_rounds, metrics, use_first_metric_only:
-            accepted as FATE does; validation during training is not run here.
+        multi_class: "ovr" (one-vs-rest, decided from the labels).
+        validation_freqs, early_stopping_rounds, metrics, use_first_metric_only: validation during
+            training and early stopping (``model_selection.validation_strategy``).
     """
 
     def __init__(self) -> None:

@@ -12,7 +12,6 @@ import numpy as np
 
 from fate_flow.components.homo_lr.base import HomoLRBase
 from fate_flow.components.linear_model.optim import ConvergeCheck
-from fate_flow.components.linear_model.common import LOSS_META
 from fate_flow.components.homo_lr.secure_aggregation import arbiter_relay_keys, unmask_sum
 
 
@@ -55,10 +54,7 @@ class HomoLRArbiter(HomoLRBase):
         if not rows > 0:
             raise ValueError(f"the clients' row counts sum to {rows}")
         loss = float(weighted_loss / rows)
-        tracker = self.ctx.tracker
-        tracker.log_metric_data("train", "loss", [(n_iter, loss)])
-        if not self.loss_history_:
-            tracker.set_metric_meta("train", "loss", dict(LOSS_META))
+        self.log_loss_metric(n_iter, loss, first=not self.loss_history_)
         self.loss_history_.append(loss)
         return loss
 

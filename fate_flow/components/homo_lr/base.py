@@ -16,6 +16,7 @@ import numpy as np
 from fate_flow.components.base import ComponentContext
 from fate_flow.components.linear_model.common import LinearModelBase, lr_model_meta, named_weights
 from fate_flow.components.homo_lr.transfer import HomoLRTransferVariable
+from fate_flow.components.linear_model.partitioned import load_instances
 
 MODEL_META = "HomoLogisticRegressionMeta"
 MODEL_PARAM = "HomoLogisticRegressionParam"
@@ -31,6 +32,7 @@ class HomoLRBase(LinearModelBase):
     role = ""
     module_name = "HomoLR"
     transfer_class = HomoLRTransferVariable
+    mode = "homo"
 
     # ---- shared pieces ----------------------------------------------------------------------
 
@@ -50,6 +52,14 @@ class HomoLRBase(LinearModelBase):
         if not hasattr(self, "n_iter_"):
             return None
         return {MODEL_META: self.model_meta(), MODEL_PARAM: self.model_param()}
+
+    def load_data(self, table):
+        return load_instances(self.ctx, table, self.module_name, refuse_empty=True)
+
+    def export_unfitted(self) -> dict[str, Any]:
+        """The model of a cross-validation job: the meta, and an empty param (FATE's unfitted object)."""
+        self.fit_intercept_ = self.params.init_param.fit_intercept
+        return {MODEL_META: self.model_meta(), MODEL_PARAM: {}}
 
     def model_meta(self) -> dict[str, Any]:
         return lr_model_meta(self.params, self.fit_intercept_, self.params.re_encrypt_batches)
@@ -87,13 +97,9 @@ class HomoLRBase(LinearModelBase):
 
     def _refuse_unsupported(self, ctx: ComponentContext) -> None:
         p = self.params
-        if p.cv_param.need_cv:
-            raise ValueError("cv_param.need_cv: cross validation is not supported by this HomoLR")
         if getattr(p.stepwise_param, "need_stepwise", False):
             raise ValueError("stepwise_param.need_stepwise: stepwise is not supported by this HomoLR")
         n_clients = len(ctx.parties("guest")) + len(ctx.parties("host"))
         if n_clients < 2 or len(ctx.parties("arbiter")) != 1:
             raise ValueError(f"HomoLR needs an arbiter and at least two clients (guest and hosts) so that "
                              f"masks can hide each model, got roles {ctx.roles}")
-        if p.validation_freqs is not None:
-            ctx.logger.warning("validation_freqs is ignored: this HomoLR does not validate during training")

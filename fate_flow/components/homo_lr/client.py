@@ -66,6 +66,8 @@ class HomoLRClient(HomoLRBase):
                 self.is_converged_ = self._aggregate(masker, data, degree, n_iter)
                 degree = 0
             self.report_progress(n_iter)
+            if self.validation_step(n_iter):
+                break
             if self.is_converged_:
                 break
 

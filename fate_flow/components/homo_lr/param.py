@@ -37,8 +37,9 @@ class HomoLogisticParam(LogisticParamBase):
         re_encrypt_batches: FATE's re-encryption period of Paillier hosts (kept in the meta).
         aggregate_iters: local epochs between two aggregations.
         init_param, predict_param, cv_param, stepwise_param: nested settings, see their classes.
-        multi_class, validation_freqs, early_stopping_rounds, metrics, use_first_metric_only:
-            accepted as FATE does; validation during training is not run here.
+        multi_class: "ovr" (HomoLR is binary only here, as FATE's).
+        validation_freqs, metrics, use_first_metric_only: validation during training
+            (``model_selection.validation_strategy``); early_stopping_rounds is refused in homo mode, as FATE does.
     """
 
     def __init__(self) -> None:

@@ -79,31 +79,108 @@ class LinearModelBase(ComponentBase):
     transfer_class: Any = None
 
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
-        """Fit on train_data (then score it), score eval_data (validate, or predict with a model)."""
+        """Fit on train_data (then score it), score eval_data (validate, or predict with a model).
+
+        With ``cv_param.need_cv`` it runs cross validation instead (``model_selection.k_fold``);
+        a learner of several classes is a ``OneVsRest`` of this model (``learner()``).
+        """
         self.params.check()
         self._refuse_unsupported(ctx)
         self.ctx = ctx
         self.variables = self.transfer_class(ctx.federation)
         data = inputs.get("data") or {}
         models = inputs.get("model") or {}
-        if models:
-            self.load_model(model_messages(models))
+        learner = self.learner()
         train_key, eval_key = data_keys(data, bool(models), self.role, self.module_name)
+        if self.params.cv_param.need_cv and train_key is not None:
+            from fate_flow.components.model_selection.k_fold import run_cross_validation
+
+            return run_cross_validation(learner, data.get(train_key))
+        if models:
+            learner.load_model(model_messages(models))
         results = []
         if train_key is not None:
-            self._run_stage("fit", self.fit, data.get(train_key))
-            results.append(self._run_stage("validate", self.predict, data.get(train_key), "train"))
+            validate = data.get(eval_key) if eval_key is not None else None
+            self._run_stage("fit", learner.fit_with_validation, data.get(train_key), validate)
+            results.append(self._run_stage("validate", learner.predict, data.get(train_key), "train"))
             if eval_key is not None:
-                results.append(self._run_stage("predict", self.predict, data.get(eval_key), "validate"))
+                results.append(self._run_stage("predict", learner.predict, data.get(eval_key), "validate"))
         elif eval_key is not None:
-            if getattr(self, "weights_", None) is None and self.role != "arbiter":
+            if not learner.is_fitted() and self.role != "arbiter":
                 raise ValueError(f"{self.module_name} got eval_data but no model: give it a model input or train_data")
-            results.append(self._run_stage("predict", self.predict, data.get(eval_key), "predict"))
-        return ComponentOutput(data=self.combine_outputs(results), model=self.export_model())
+            results.append(self._run_stage("predict", learner.predict, data.get(eval_key), "predict"))
+        return ComponentOutput(data=learner.combine_outputs(results), model=learner.export_model())
 
     def _run_stage(self, flowid: str, step, *args):
         self.variables.set_flowid(flowid)
         return step(*args)
+
+    # ---- hooks of the shared training machinery (model_selection, one_vs_rest) ----------------
+
+    # "hetero" or "homo"; the task kind of the validation metrics
+    mode = "hetero"
+    eval_type = "binary"
+    # a model that fits one binary model per class when the labels have more than two
+    supports_one_vs_rest = False
+    # the arbiter's loss metric: "loss" ("loss.<k>" in cross validation fold k); off in one-vs-rest
+    loss_metric_name = "loss"
+    logs_loss = True
+
+    def learner(self):
+        """What ``run`` fits: a ``Stepwise`` search when asked for, a ``OneVsRest`` of this model when the model
+        supports one, else this model."""
+        if getattr(self.params.stepwise_param, "need_stepwise", False):
+            from fate_flow.components.model_selection.stepwise import Stepwise
+
+            return Stepwise(self)
+        if not self.supports_one_vs_rest:
+            return self
+        from fate_flow.components.one_vs_rest.one_vs_rest import OneVsRest
+
+        return OneVsRest(self)
+
+    def clone(self) -> "LinearModelBase":
+        """An unfitted copy with the same params, context and federation (a fold's or a class's model)."""
+        import copy
+
+        other = type(self)(copy.deepcopy(self.params))
+        other.ctx = self.ctx
+        other.variables = self.transfer_class(self.ctx.federation, flowid=self.variables.flowid)
+        return other
+
+    def load_data(self, table):
+        """A data input as loaded partitions (``partitioned.LoadedData``); loaded data is returned as it is."""
+        raise NotImplementedError
+
+    def is_fitted(self) -> bool:
+        return getattr(self, "weights_", None) is not None
+
+    def fit_with_validation(self, table, validate=None) -> None:
+        """``fit(table)``, validating during training when ``validation_freqs`` is set (FATE's fit(train, validate))."""
+        self.validation_strategy_ = None
+        if self.params.validation_freqs is not None:
+            from fate_flow.components.model_selection.validation_strategy import ValidationStrategy
+
+            self.validation_strategy_ = ValidationStrategy(self, validate)
+        self.fit(table)
+        if self.validation_strategy_ is not None:
+            self.validation_strategy_.finish(self)
+
+    def validation_step(self, n_iter: int) -> bool:
+        """Called by the training loops at the end of every epoch: validate if due; True to stop early."""
+        strategy = getattr(self, "validation_strategy_", None)
+        return strategy is not None and strategy.run(self, n_iter)
+
+    def log_loss_metric(self, n_iter: int, loss: float, first: bool) -> None:
+        """The arbiter's loss point of iteration ``n_iter`` (and the meta with the first point)."""
+        if not self.logs_loss:
+            return
+        self.ctx.tracker.log_metric_data("train", self.loss_metric_name, [(n_iter, loss)])
+        if first:
+            meta = dict(LOSS_META)
+            if self.loss_metric_name != "loss":  # cross validation: the fold number names the curve
+                meta["curve_name"] = self.loss_metric_name.split(".", 1)[1]
+            self.ctx.tracker.set_metric_meta("train", self.loss_metric_name, meta)
 
     def fit(self, table) -> None:
         raise NotImplementedError

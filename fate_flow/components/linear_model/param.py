@@ -116,7 +116,7 @@ class PredictParam(BaseParam):
 
 
 class CrossValidationParam(BaseParam):
-    """FATE's cross-validation settings (``need_cv`` true is refused when the component runs)."""
+    """FATE's cross-validation settings (``model_selection.k_fold``)."""
 
     def __init__(self, n_splits: int = 5, mode: str = "hetero", role: str = "guest", shuffle: bool = True,
                  random_seed: int = 1, need_cv: bool = False) -> None:
@@ -135,16 +135,30 @@ class CrossValidationParam(BaseParam):
 
 
 class StepwiseParam(BaseParam):
-    """FATE's stepwise settings (``need_stepwise`` true is refused when the component runs)."""
+    """FATE's stepwise settings (``model_selection.stepwise``); ``check`` is FATE's, run when stepwise is asked for."""
 
     def __init__(self, score_name: str = "AIC", mode: str = "hetero", role: str = "guest", direction: str = "both",
-                 max_step: int = 10, need_stepwise: bool = False) -> None:
+                 max_step: int = 10, nvmin: int = 2, nvmax: int | None = None, need_stepwise: bool = False) -> None:
         self.score_name = score_name
         self.mode = mode
         self.role = role
         self.direction = direction
         self.max_step = max_step
+        self.nvmin = nvmin
+        self.nvmax = nvmax
         self.need_stepwise = need_stepwise
+
+    def check(self) -> None:
+        self.score_name = _lower_choice("stepwise_param.score_name", self.score_name, ("aic", "bic"))
+        self.direction = _lower_choice("stepwise_param.direction", self.direction, ("forward", "backward", "both"))
+        if not _is_int(self.max_step) or self.max_step <= 0:
+            raise ValueError(f"stepwise_param.max_step {self.max_step!r} should be a positive int")
+        if not _is_int(self.nvmin) or self.nvmin < 2:
+            raise ValueError(f"stepwise_param.nvmin {self.nvmin!r} should be an int >= 2")
+        if self.nvmax is not None and (not _is_int(self.nvmax) or self.nvmax < self.nvmin):
+            raise ValueError(f"stepwise_param.nvmax {self.nvmax!r} should be an int >= nvmin ({self.nvmin})")
+        if not isinstance(self.need_stepwise, bool):
+            raise ValueError(f"stepwise_param.need_stepwise {self.need_stepwise!r} should be bool")
 
 
 class LogisticParamBase(BaseParam):

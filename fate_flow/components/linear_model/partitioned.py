@@ -55,7 +55,10 @@ class LoadedData:
 
 
 def load_instances(ctx, table, module: str, refuse_empty: bool = False) -> LoadedData:
-    """The input as a persisted Table of Instances blocks, each sorted by id, in the job's partition count."""
+    """The input as a persisted Table of Instances blocks, each sorted by id, in the job's partition count
+    (data already loaded, e.g. a cross-validation fold, is returned as it is)."""
+    if isinstance(table, LoadedData):
+        return table
     stored = stored_input(table, module)
     schema = dict(stored.meta.schema or {})
     rows = ctx.computing.load(stored)
