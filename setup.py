@@ -48,6 +48,10 @@ setup(
         # runs on Java 8/11/17 and Python 3.9-3.11 alike; 4.x needs Java 17+ on every cluster node
         # and changes defaults (Scala 2.13, ANSI SQL)
         "spark": ["pyspark>=3.5,<3.6"],
+        # scikit-learn: only LocalBaseline runs it (FATE's baseline is scikit-learn's LogisticRegression).
+        # An extra, not a requirement: with scipy it is ~100 MB that no other module needs, and a party
+        # without it gets a task error that names this extra
+        "sklearn": ["scikit-learn>=1.2"],
     },
     entry_points={
         "console_scripts": [
