@@ -42,17 +42,15 @@ class FederatedSample(ComponentBase):
         table = ctx.computing.load(stored)
         if table.partitions != ctx.computing.partitions:  # partition p holds the same ids on every party
             table = table.repartition(ctx.computing.partitions)
-        variables = SampleTransferVariable(ctx.federation, flowid="fit")
+        drawn = self._drawn_ids(ctx, table, schema, delimiter)
+        joined = _joined(drawn)
+        output = table.map_partitions(functools.partial(_take_drawn, joined))
         if self.params.task_type == "hetero" and ctx.role == "host":
-            drawn = _receive_draws(variables, ctx.computing.partitions)
-        else:
-            drawn = self._draw(ctx, table, schema, delimiter)
-            if self.params.task_type == "hetero" and ctx.role == "guest":
-                for partition, part in enumerate(drawn):
-                    variables.sample_ids.remote({"ids": part[0].to_pylist(), "keys": part[1]}, role="host",
-                                                suffix=(partition,))
-        output = table.map_partitions(functools.partial(_take_drawn, _joined(drawn)))
-        if self.params.method == "upsample":
+            expected, found = sum(len(ids) for ids, _ in drawn), output.count()
+            if found != expected:
+                raise ValueError(f"FederatedSample: the guest drew {expected} rows but this host has only {found} "
+                                 f"of them (run Intersection before sampling)")
+        if joined[1] is not None:  # upsampled: the guest's method decides, whatever a host's conf says
             output = output.repartition(ctx.computing.partitions)  # new ids hash to other partitions
         output = output.with_schema(schema, delimiter)
         if self.params.mode == "random":
@@ -60,6 +58,19 @@ class FederatedSample(ComponentBase):
             ctx.tracker.log_metric_data("sample_count", "random", [("count", count)])
             ctx.tracker.set_metric_meta("sample_count", "random", {"name": "sample_count", "metric_type": "SAMPLE_TEXT"})
         return ComponentOutput(data=output)
+
+    def _drawn_ids(self, ctx: ComponentContext, table, schema: dict, delimiter: str) -> list:
+        """[(drawn ids, new ids or None)] per partition: drawn here (and sent to the hosts by a hetero
+        guest), or received from the guest by a hetero host."""
+        variables = SampleTransferVariable(ctx.federation, flowid="fit")
+        hetero = self.params.task_type == "hetero"
+        if hetero and ctx.role == "host":
+            return _receive_draws(variables, ctx.computing.partitions)
+        drawn = self._draw(ctx, table, schema, delimiter)
+        if hetero and ctx.role == "guest":
+            for partition, (ids, keys) in enumerate(drawn):
+                variables.sample_ids.remote({"ids": ids.to_pylist(), "keys": keys}, role="host", suffix=(partition,))
+        return drawn
 
     def _draw(self, ctx: ComponentContext, table, schema: dict, delimiter: str) -> list:
         """[(drawn ids, new ids or None)] per partition, in partition order."""
