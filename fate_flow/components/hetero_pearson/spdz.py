@@ -11,8 +11,8 @@ import os
 
 import numpy as np
 
-from fate_flow.secureprotol import PaillierPrivateKey, PaillierPublicKey
-from fate_flow.secureprotol._kernels import add_encodings, multiexp_columns
+from fate_flow.secureprotol import EncryptedArray, PaillierPrivateKey, PaillierPublicKey
+from fate_flow.secureprotol._kernels import add_encodings
 
 Q_BITS = 61
 Q = 2 << 60  # FATE's field
@@ -91,11 +91,11 @@ def cross_term(public_key: PaillierPublicKey, ciphertexts: list, m1: int, b: np.
     bound_bits = 2 * Q_BITS + max(rows, 1).bit_length() + MASK_EXTRA_BITS
     if bound_bits >= public_key.n.bit_length() - 2:
         raise ValueError(f"a {public_key.n.bit_length()}-bit Paillier key is too short for {rows} rows")
+    # entry (j, k) is prod_i Enc(a_ij)^b_ik: one multi-exponentiation per entry over column j's ciphertexts,
+    # all of them in one batch that EncryptedArray spreads over the Paillier pool when it is big
     all_rows = np.arange(rows, dtype=np.int64)
-    columns = [(all_rows, b[:, k].astype(np.int64)) for k in range(m2)]
-    products = []
-    for j in range(m1):
-        products += multiexp_columns(ciphertexts[j * rows:(j + 1) * rows], public_key.nsquare, columns)
+    columns = [(all_rows + j * rows, b[:, k].astype(np.int64)) for j in range(m1) for k in range(m2)]
+    products = EncryptedArray(public_key, ciphertexts, 0)._multiexp(columns)
     rho = [int.from_bytes(os.urandom((bound_bits + 7) // 8), "big") >> (-bound_bits % 8) for _ in products]
     masked = add_encodings(public_key.n, public_key.nsquare, products, rho)
     return masked, (np.array([r & (Q - 1) for r in rho], dtype=np.uint64).reshape(m1, m2))
