@@ -8,6 +8,7 @@ from fate_flow.components.dataio import spec as dataio
 from fate_flow.components.evaluation import spec as evaluation
 from fate_flow.components.feature import spec as feature
 from fate_flow.components.federated_sample import spec as federated_sample
+from fate_flow.components.hetero_fm import spec as hetero_fm
 from fate_flow.components.hetero_binning import spec as hetero_binning
 from fate_flow.components.hetero_lr import spec as hetero_lr
 from fate_flow.components.hetero_pearson import spec as hetero_pearson
@@ -53,4 +54,6 @@ BUILTIN_SPECS = [
     homo_secureboost.SPEC, reader.SPEC,
     # wave 2: FATE 1.4's small modules
     federated_sample.SPEC, union.SPEC, hetero_pearson.SPEC, local_baseline.SPEC, rsa.SPEC,
+    # FATE 1.4.1's FederatedRec
+    hetero_fm.SPEC,
 ]
