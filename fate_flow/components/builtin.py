@@ -14,6 +14,7 @@ from fate_flow.components.hetero_lr import spec as hetero_lr
 from fate_flow.components.hetero_pearson import spec as hetero_pearson
 from fate_flow.components.hetero_secureboost import spec as hetero_secureboost
 from fate_flow.components.hetero_selection import spec as hetero_selection
+from fate_flow.components.homo_fm import spec as homo_fm
 from fate_flow.components.homo_lr import spec as homo_lr
 from fate_flow.components.homo_secureboost import spec as homo_secureboost
 from fate_flow.components.intersection import spec as intersection
@@ -55,5 +56,5 @@ BUILTIN_SPECS = [
     # wave 2: FATE 1.4's small modules
     federated_sample.SPEC, union.SPEC, hetero_pearson.SPEC, local_baseline.SPEC, rsa.SPEC,
     # FATE 1.4.1's FederatedRec
-    hetero_fm.SPEC,
+    hetero_fm.SPEC, homo_fm.SPEC,
 ]

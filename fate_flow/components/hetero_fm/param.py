@@ -29,7 +29,9 @@ class EncryptedModeCalculatorParam(BaseParam):
         self.re_encrypted_rate = re_encrypted_rate
 
 
-class HeteroFactorizationParam(BaseParam):
+class FactorizationParam(BaseParam):
+    """What HeteroFM's and HomoFM's parameters share (FATE's FactorizationParam)."""
+
     def __init__(self):
         self.penalty = "L2"
         self.tol = 1e-5
@@ -48,7 +50,6 @@ class HeteroFactorizationParam(BaseParam):
         self.multi_class = "ovr"
         self.validation_freqs = None
         self.clip_gradient = None
-        self.encrypted_mode_calculator_param = EncryptedModeCalculatorParam()
 
     def check(self) -> None:
         if self.penalty not in PENALTIES and str(self.penalty).upper() not in ("L1", "L2", "NONE"):
@@ -73,8 +74,35 @@ class HeteroFactorizationParam(BaseParam):
             raise ValueError(f"decay_sqrt should be true or false, got {self.decay_sqrt!r}")
         self.init_param.check()
         self.encrypt_param.check()
-        if self.encrypt_param.method != PAILLIER:
-            raise ValueError("encrypt_param.method should be Paillier: HeteroFM encrypts the host's forward values")
         self.predict_param.check()
         if self.cv_param.need_cv:
-            raise ValueError("cv_param.need_cv: cross validation is not supported by this HeteroFM")
+            raise ValueError(f"cv_param.need_cv: cross validation is not supported by this {self.module}")
+
+    module = "FM"
+
+
+class HeteroFactorizationParam(FactorizationParam):
+    module = "HeteroFM"
+
+    def __init__(self):
+        super().__init__()
+        self.encrypted_mode_calculator_param = EncryptedModeCalculatorParam()
+
+    def check(self) -> None:
+        super().check()
+        if self.encrypt_param.method != PAILLIER:
+            raise ValueError("encrypt_param.method should be Paillier: HeteroFM encrypts the host's forward values")
+
+
+class HomoFactorizationParam(FactorizationParam):
+    module = "HomoFM"
+
+    def __init__(self):
+        super().__init__()
+        self.aggregate_iters = 1
+
+    def check(self) -> None:
+        super().check()
+        if isinstance(self.aggregate_iters, bool) or not isinstance(self.aggregate_iters, int) or \
+                self.aggregate_iters <= 0:
+            raise ValueError(f"aggregate_iters should be a positive integer, got {self.aggregate_iters!r}")
