@@ -11,6 +11,7 @@ from fate_flow.components.federated_sample import spec as federated_sample
 from fate_flow.components.hetero_fm import spec as hetero_fm
 from fate_flow.components.hetero_binning import spec as hetero_binning
 from fate_flow.components.hetero_lr import spec as hetero_lr
+from fate_flow.components.hetero_mf import spec as hetero_mf
 from fate_flow.components.hetero_pearson import spec as hetero_pearson
 from fate_flow.components.hetero_secureboost import spec as hetero_secureboost
 from fate_flow.components.hetero_selection import spec as hetero_selection
@@ -56,5 +57,5 @@ BUILTIN_SPECS = [
     # wave 2: FATE 1.4's small modules
     federated_sample.SPEC, union.SPEC, hetero_pearson.SPEC, local_baseline.SPEC, rsa.SPEC,
     # FATE 1.4.1's FederatedRec
-    hetero_fm.SPEC, homo_fm.SPEC,
+    hetero_fm.SPEC, homo_fm.SPEC, hetero_mf.SPEC,
 ]
