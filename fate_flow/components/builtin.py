@@ -15,6 +15,8 @@ from fate_flow.components.hetero_mf import spec as hetero_mf
 from fate_flow.components.hetero_pearson import spec as hetero_pearson
 from fate_flow.components.hetero_secureboost import spec as hetero_secureboost
 from fate_flow.components.hetero_selection import spec as hetero_selection
+from fate_flow.components.hetero_svd import spec as hetero_svd
+from fate_flow.components.hetero_svdpp import spec as hetero_svdpp
 from fate_flow.components.homo_fm import spec as homo_fm
 from fate_flow.components.homo_lr import spec as homo_lr
 from fate_flow.components.homo_secureboost import spec as homo_secureboost
@@ -57,5 +59,5 @@ BUILTIN_SPECS = [
     # wave 2: FATE 1.4's small modules
     federated_sample.SPEC, union.SPEC, hetero_pearson.SPEC, local_baseline.SPEC, rsa.SPEC,
     # FATE 1.4.1's FederatedRec
-    hetero_fm.SPEC, homo_fm.SPEC, hetero_mf.SPEC,
+    hetero_fm.SPEC, homo_fm.SPEC, hetero_mf.SPEC, hetero_svd.SPEC, hetero_svdpp.SPEC,
 ]

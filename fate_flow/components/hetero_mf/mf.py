@@ -71,22 +71,25 @@ def ratings_of(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class HeteroMFClient(ComponentBase):
     """The guest or the host: its own ratings and items, the shared user embedding."""
 
+    module = "HeteroMF"
+    transfer_class = HeteroMFTransferVariable
+
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
         self.params.check()
-        self.ctx, self.variables = ctx, HeteroMFTransferVariable(ctx.federation, flowid="fit")
+        self.ctx, self.variables = ctx, self.transfer_class(ctx.federation, flowid="fit")
         data, models = inputs.get("data") or {}, inputs.get("model") or {}
         if models:
             self.load_model(model_messages(models))
-        train_key, eval_key = data_keys(data, bool(models), ctx.role, "HeteroMF")
+        train_key, eval_key = data_keys(data, bool(models), ctx.role, self.module)
         results = []
         if train_key is not None:
-            train = load_instances(ctx, data[train_key], "HeteroMF", refuse_empty=True)
+            train = load_instances(ctx, data[train_key], self.module, refuse_empty=True)
             self.fit(train)
             results.append(self.predict(train, "train"))
             if eval_key is not None:
-                results.append(self.predict(load_instances(ctx, data[eval_key], "HeteroMF"), "validate"))
+                results.append(self.predict(load_instances(ctx, data[eval_key], self.module), "validate"))
         elif eval_key is not None:
-            results.append(self.predict(load_instances(ctx, data[eval_key], "HeteroMF"), "predict"))
+            results.append(self.predict(load_instances(ctx, data[eval_key], self.module), "predict"))
         output = results[0] if results else None
         for result in results[1:]:
             output = output.union(result)
@@ -101,9 +104,7 @@ class HeteroMFClient(ComponentBase):
         self.item_ids_ = np.unique(iid)
         users, items = np.searchsorted(self.user_ids_, uid), np.searchsorted(self.item_ids_, iid)
         rng = np.random.RandomState(p.init_param.random_seed)
-        dim, method = p.init_param.embed_dim, p.init_param.init_method
-        self.u_ = initial_embedding(len(self.user_ids_), dim, method, rng)
-        self.v_ = initial_embedding(len(self.item_ids_), dim, method, rng)
+        self.weights_ = self.initial_weights(rng, users, items, rating)
         masker = client_key_agreement(self.variables, 0 if self.ctx.role == "guest" else 1,
                                       header_digest([repr(float(u)) for u in self.user_ids_], False))
         name, options = p.optimizer_spec()
@@ -138,21 +139,53 @@ class HeteroMFClient(ComponentBase):
             raise ValueError("the other party's user ids should be a list of numbers")
         return np.union1d(own, other.astype(np.float64))
 
+    # ---- the model: hooks a variant (SVD, SVD++) overrides --------------------------------------
+
+    trained = ("user_embedding", "item_embedding")  # the weights the optimizer moves, in this order
+    shared = ("user_embedding",)  # the weights averaged between the parties
+
+    def initial_weights(self, rng: np.random.RandomState, users, items, ratings) -> dict:
+        dim, method = self.params.init_param.embed_dim, self.params.init_param.init_method
+        return {"user_embedding": initial_embedding(len(self.user_ids_), dim, method, rng),
+                "item_embedding": initial_embedding(len(self.item_ids_), dim, method, rng)}
+
+    def predict_known(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        w = self.weights_
+        return np.sum(w["user_embedding"][users] * w["item_embedding"][items], axis=1)
+
+    def gradients(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> dict:
+        w = self.weights_
+        grad_u, grad_v, _ = mf_gradient(users, items, ratings, w["user_embedding"], w["item_embedding"])
+        return {"user_embedding": grad_u, "item_embedding": grad_v}
+
+    # ---- training -------------------------------------------------------------------------
+
     def _step(self, optimizer: Optimizer, users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> None:
-        grad_u, grad_v, _ = mf_gradient(users, items, ratings, self.u_, self.v_)
-        delta = optimizer.apply(np.concatenate([grad_u.reshape(-1), grad_v.reshape(-1)]))
-        self.u_ = self.u_ - delta[:self.u_.size].reshape(self.u_.shape)
-        self.v_ = self.v_ - delta[self.u_.size:].reshape(self.v_.shape)
+        grads = self.gradients(users, items, ratings)
+        delta = optimizer.apply(np.concatenate([grads[name].reshape(-1) for name in self.trained]))
+        self._set_flat(self.trained, self._flat(self.trained) - delta)
+
+    def _flat(self, names: tuple) -> np.ndarray:
+        return np.concatenate([np.asarray(self.weights_[name], dtype=np.float64).reshape(-1) for name in names])
+
+    def _set_flat(self, names: tuple, flat: np.ndarray) -> None:
+        start = 0
+        for name in names:
+            shape = np.shape(self.weights_[name])
+            size = int(np.prod(shape))
+            self.weights_[name] = flat[start:start + size].reshape(shape)
+            start += size
 
     def _aggregate(self, masker, epoch: int, weight: int, users, items, ratings) -> bool:
         suffix = (epoch,)
-        masked = masker.mask(np.append(self.u_.reshape(-1) * weight, float(weight)), f"model.{epoch}")
+        own = self._flat(self.shared)
+        masked = masker.mask(np.append(own * weight, float(weight)), f"model.{epoch}")
         self.variables.model.remote(masked, role="arbiter", idx=0, suffix=suffix)
         mean = np.asarray(self.variables.aggregated_model.get(idx=0, suffix=suffix), dtype=np.float64)
-        if mean.shape != (self.u_.size,):
-            raise ValueError(f"aggregated_model from the arbiter has {mean.size} values, expected {self.u_.size}")
-        self.u_ = mean.reshape(self.u_.shape)
-        loss = float(np.mean((np.sum(self.u_[users] * self.v_[items], axis=1) - ratings) ** 2))
+        if mean.shape != own.shape:
+            raise ValueError(f"aggregated_model from the arbiter has {mean.size} values, expected {own.size}")
+        self._set_flat(self.shared, mean)
+        loss = float(np.mean((self.predict_known(users, items) - ratings) ** 2))
         self.loss_history_.append(loss)
         self.variables.loss.remote({"loss": loss, "count": len(ratings)}, role="arbiter", idx=0, suffix=suffix)
         flag = self.variables.is_converge.get(idx=0, suffix=suffix)
@@ -177,10 +210,10 @@ class HeteroMFClient(ComponentBase):
         users, items = np.searchsorted(self.user_ids_, uid), np.searchsorted(self.item_ids_, iid)
         users, items = np.minimum(users, len(self.user_ids_) - 1), np.minimum(items, len(self.item_ids_) - 1)
         known = (self.user_ids_[users] == uid) & (self.item_ids_[items] == iid)
-        return np.where(known, np.sum(self.u_[users] * self.v_[items], axis=1), 0.0)
+        return np.where(known, self.predict_known(users, items), 0.0)
 
     def export_model(self) -> dict[str, Any] | None:
-        if getattr(self, "u_", None) is None:
+        if getattr(self, "weights_", None) is None:
             return None
         p = self.params
         name, options = p.optimizer_spec()
@@ -190,7 +223,7 @@ class HeteroMFClient(ComponentBase):
             "batch_size": p.batch_size, "max_iter": p.max_iter, "early_stop": early_stop, "metrics": p.metrics or [],
             "optimizer": {"optimizer": name, "args": options}, "loss": p.loss, "embed_dim": p.init_param.embed_dim}}
         buffer = io.BytesIO()
-        np.savez(buffer, user_embedding=self.u_, item_embedding=self.v_)
+        np.savez(buffer, **{name: np.asarray(value) for name, value in self.weights_.items()})
         param = {"aggregate_iter": self.n_iter_, "saved_model_bytes": base64.b64encode(buffer.getvalue()).decode(),
                  "loss_history": list(self.loss_history_), "is_converged": self.is_converged_,
                  "header": list(self.header_), "user_ids": [_number(u) for u in self.user_ids_],
@@ -202,7 +235,7 @@ class HeteroMFClient(ComponentBase):
         if param is None:
             raise ValueError(f"the model input has no {MODEL_PARAM}")
         with np.load(io.BytesIO(base64.b64decode(param["saved_model_bytes"])), allow_pickle=False) as saved:
-            self.u_, self.v_ = saved["user_embedding"], saved["item_embedding"]
+            self.weights_ = {name: saved[name] for name in saved.files}
         self.user_ids_ = np.array([float(u) for u in param.get("user_ids") or []])
         self.item_ids_ = np.array([float(i) for i in param.get("item_ids") or []])
         self.header_ = list(param.get("header") or [])
@@ -217,13 +250,16 @@ def _number(value: float) -> str:
 class HeteroMFArbiter(ComponentBase):
     """Relays the key agreement, averages the user embeddings, logs the loss, decides convergence."""
 
+    module = "HeteroMF"
+    transfer_class = HeteroMFTransferVariable
+
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
         p = self.params
         p.check()
-        train_key, _ = data_keys(inputs.get("data") or {}, bool(inputs.get("model")), "arbiter", "HeteroMF")
+        train_key, _ = data_keys(inputs.get("data") or {}, bool(inputs.get("model")), "arbiter", self.module)
         if train_key is None:
             return ComponentOutput()
-        variables = HeteroMFTransferVariable(ctx.federation, flowid="fit")
+        variables = self.transfer_class(ctx.federation, flowid="fit")
         arbiter_relay_keys(variables)
         converge = ConvergeCheck(*p.early_stop_spec())
         ctx.tracker.set_metric_meta("train", "loss", dict(LOSS_META))
