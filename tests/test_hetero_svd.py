@@ -1,4 +1,4 @@
-"""HeteroSVD and HeteroSVDpp on HeteroMF's synthetic ratings (whose protocol test_hetero_mf checks against a
+"""HeteroSVD, HeteroSVDpp and HeteroGMF on HeteroMF's synthetic ratings (whose protocol test_hetero_mf checks against a
 central computation): the shared user side is the same on both parties, mu is FATE's global mean, the
 loss falls, and predictions follow the model's formula from its saved weights."""
 from __future__ import annotations
@@ -30,8 +30,11 @@ def _close_computing_sessions():
     close_contexts()
 
 
-def train(module: str) -> tuple[dict, dict]:
+def train(module: str, implicit: bool = False) -> tuple[dict, dict]:
     data = {"guest": ratings(1, range(0, 30), 20, 300, 0), "host": ratings(2, range(10, 40), 15, 250, 1000)}
+    if implicit:  # GMF's data: every row a positive interaction
+        data = {role: rows.with_features(np.column_stack([rows.features[:, :2], np.ones(len(rows))]))
+                for role, rows in data.items()}
     spec = get_spec(module)
     board, task_id = MemoryBoard(), f"task_{uuid.uuid4().hex[:8]}"
     runs = {}
@@ -88,3 +91,23 @@ def test_svd_variants_train_with_a_shared_user_side(module):
         matrix = runs["guest"]["output"].model["MatrixModelParam"]["rating_matrix"]
         assert (matrix["height"], matrix["width"]) == (len(users), len(items))
         assert sum(matrix["values"]) == len(guest)
+
+
+def test_gmf_trains_with_negative_samples():
+    data, runs = train("HeteroGMF", implicit=True)
+    models = {role: runs[role]["output"].model for role in ("guest", "host")}
+    assert set(models["guest"]) == {"GMFModelMeta", "GMFModelParam"}
+    assert models["guest"]["GMFModelMeta"]["params"]["neg_count"] == 4
+    param = models["guest"]["GMFModelParam"]
+    assert param["user_num"] == 40 and param["item_num"] == 20
+    weights = {role: saved({"MatrixModelParam": m["GMFModelParam"]}) for role, m in models.items()}
+    np.testing.assert_allclose(weights["guest"]["user_embedding"], weights["host"]["user_embedding"], atol=1e-6)
+    logged = [value for _, _, points in runs["arbiter"]["ctx"].tracker.metrics for _, value in points]
+    assert logged[-1] < logged[0]
+    guest, w = data["guest"], weights["guest"]
+    items = np.unique(guest.features[:, 1])
+    rows = rows_by_id(runs["guest"]["output"].data)
+    for k in (0, 9, 77):
+        uid, iid, _ = guest.features[k]
+        score = w["user_embedding"][int(uid)] @ w["item_embedding"][int(np.searchsorted(items, iid))]
+        assert float(rows[guest.ids[k].as_py()].split(",")[2]) == pytest.approx(score, abs=1e-9)

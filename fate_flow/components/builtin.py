@@ -10,6 +10,7 @@ from fate_flow.components.feature import spec as feature
 from fate_flow.components.federated_sample import spec as federated_sample
 from fate_flow.components.hetero_fm import spec as hetero_fm
 from fate_flow.components.hetero_binning import spec as hetero_binning
+from fate_flow.components.hetero_gmf import spec as hetero_gmf
 from fate_flow.components.hetero_lr import spec as hetero_lr
 from fate_flow.components.hetero_mf import spec as hetero_mf
 from fate_flow.components.hetero_pearson import spec as hetero_pearson
@@ -60,4 +61,5 @@ BUILTIN_SPECS = [
     federated_sample.SPEC, union.SPEC, hetero_pearson.SPEC, local_baseline.SPEC, rsa.SPEC,
     # FATE 1.4.1's FederatedRec
     hetero_fm.SPEC, homo_fm.SPEC, hetero_mf.SPEC, hetero_svd.SPEC, hetero_svdpp.SPEC,
+    hetero_gmf.SPEC,
 ]

@@ -158,6 +158,10 @@ class HeteroMFClient(ComponentBase):
         grad_u, grad_v, _ = mf_gradient(users, items, ratings, w["user_embedding"], w["item_embedding"])
         return {"user_embedding": grad_u, "item_embedding": grad_v}
 
+    def evaluate_loss(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> float:
+        """The loss a party reports after an aggregation: the mse of its ratings."""
+        return float(np.mean((self.predict_known(users, items) - ratings) ** 2))
+
     # ---- training -------------------------------------------------------------------------
 
     def _step(self, optimizer: Optimizer, users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> None:
@@ -185,7 +189,7 @@ class HeteroMFClient(ComponentBase):
         if mean.shape != own.shape:
             raise ValueError(f"aggregated_model from the arbiter has {mean.size} values, expected {own.size}")
         self._set_flat(self.shared, mean)
-        loss = float(np.mean((self.predict_known(users, items) - ratings) ** 2))
+        loss = self.evaluate_loss(users, items, ratings)
         self.loss_history_.append(loss)
         self.variables.loss.remote({"loss": loss, "count": len(ratings)}, role="arbiter", idx=0, suffix=suffix)
         flag = self.variables.is_converge.get(idx=0, suffix=suffix)
@@ -218,7 +222,7 @@ class HeteroMFClient(ComponentBase):
         p = self.params
         name, options = p.optimizer_spec()
         early_stop, _ = p.early_stop_spec()
-        meta = {"aggregate_iter": p.aggregate_iters, "params": {
+        meta = {"aggregate_iter": getattr(p, "aggregate_iters", 1), "params": {
             "secure_aggregate": p.secure_aggregate, "aggregate_every_n_epoch": p.aggregate_every_n_epoch,
             "batch_size": p.batch_size, "max_iter": p.max_iter, "early_stop": early_stop, "metrics": p.metrics or [],
             "optimizer": {"optimizer": name, "args": options}, "loss": p.loss, "embed_dim": p.init_param.embed_dim}}

@@ -54,7 +54,7 @@ class HeteroMatrixParam(BaseParam):
 
     def check(self) -> None:
         for name in ("aggregate_every_n_epoch", "max_iter", "aggregate_iters"):
-            value = getattr(self, name)
+            value = getattr(self, name, 1)  # HeteroGMFParam has no aggregate_iters
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} should be a positive integer, got {value!r}")
         if not isinstance(self.secure_aggregate, bool):
@@ -78,4 +78,4 @@ class HeteroMatrixParam(BaseParam):
         self.init_param.check()
         self.predict_param.check()
         if self.cv_param.need_cv:
-            raise ValueError("cv_param.need_cv: cross validation is not supported by this HeteroMF")
+            raise ValueError("cv_param.need_cv: cross validation is not supported by FederatedRec's modules here")
