@@ -143,11 +143,27 @@ class LocalBaseline(ComponentBase):
 def make_estimator(model_opts: dict, n_classes: int):
     """LogisticRegression(**model_opts), or one per class when the options ask one-vs-rest of a multi-class fit."""
     LogisticRegression, OneVsRestClassifier = load_sklearn_lr()
-    options = dict(model_opts or {})
+    options = _penalty_as_l1_ratio(LogisticRegression, dict(model_opts or {}))
     if "multi_class" in options and "multi_class" not in inspect.signature(LogisticRegression).parameters:
         if options.pop("multi_class") == "ovr" and n_classes > 2:
             return OneVsRestClassifier(_make_lr(LogisticRegression, options))
     return _make_lr(LogisticRegression, options)
+
+
+def _penalty_as_l1_ratio(LogisticRegression, options: dict) -> dict:
+    """FATE's ``penalty`` option in the terms of a scikit-learn that deprecated it (1.8; removed in 1.10):
+    l2 -> l1_ratio 0, l1 -> l1_ratio 1, none -> C = inf; elasticnet keeps the conf's l1_ratio."""
+    default = inspect.signature(LogisticRegression).parameters.get("penalty")
+    if "penalty" not in options or default is None or default.default != "deprecated":
+        return options
+    penalty = options.pop("penalty")
+    if penalty in (None, "none"):
+        options["C"] = np.inf
+    elif penalty in ("l1", "l2"):
+        options.setdefault("l1_ratio", 1.0 if penalty == "l1" else 0.0)
+    elif penalty != "elasticnet":
+        raise ValueError(f"model_opts.penalty should be l1, l2, elasticnet or none, got {penalty!r}")
+    return options
 
 
 def _make_lr(LogisticRegression, options: dict):
