@@ -153,3 +153,25 @@ def test_model_layout_and_predictions(trained):
         score = fm(xg, wg, vg) + param["intercept"] + fm(xh, wh, vh) + (xg @ vg) @ (xh @ vh)
         label, result, prob, _, kind = rows[guest.ids[i].as_py()].split(",")
         assert float(prob) == pytest.approx(1 / (1 + np.exp(-score)), abs=1e-9) and kind == "train"
+
+
+def test_predict_job_with_the_saved_models(trained):
+    """A predict job: guest and host load their models and score eval_data; the arbiter has nothing to do."""
+    guest, host, runs = trained
+    board, task_id = MemoryBoard(), f"task_{uuid.uuid4().hex[:8]}"
+    tables = {"guest": store(guest, "fm_pg", PARTITIONS), "host": store(host, "fm_ph", PARTITIONS)}
+    classes = {"guest": HeteroFMGuest, "host": HeteroFMHost, "arbiter": HeteroFMArbiter}
+    predict = {}
+    for role, party in (("guest", GUEST), ("host", HOST), ("arbiter", ARBITER)):
+        federation = RecordingFederation(task_id, role, party, ROLES, {"board": board, "timeout": TIMEOUT})
+        params = get_spec("HeteroFM").default_params().update(CONF)
+        model = runs[role]["output"].model
+        predict[role] = {"component": classes[role](params), "ctx": make_ctx(role, party, federation),
+                         "inputs": {"data": {"eval_data": tables.get(role)},
+                                    "model": {"hetero_fm_0": model} if model else {}}}
+    errors = run_in_threads(predict, TIMEOUT)
+    assert not errors, errors
+    trained_rows = rows_by_id(runs["guest"]["output"].data)
+    again = rows_by_id(predict["guest"]["output"].data)
+    assert {i: v.rsplit(",", 1)[0] for i, v in again.items()} == {i: v.rsplit(",", 1)[0] for i, v in trained_rows.items()}
+    assert all(v.endswith(",predict") for v in again.values())
