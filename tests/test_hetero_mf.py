@@ -135,3 +135,17 @@ def test_model_layout_and_predictions(trained):
 def test_fate_default_init_method_is_refused():
     with pytest.raises(ValueError, match="init_param.init_method 'uniform'"):
         get_spec("HeteroMF").default_params().check()
+
+
+def test_predict_job_with_the_saved_model(trained):
+    data, runs = trained
+    params = get_spec("HeteroMF").default_params().update(CONF)
+    ctx = tracked(ComponentContext(
+        job_id="job", task_id="predict", component_name="hetero_mf_0", role="host", party_id=HOST, roles=ROLES,
+        federation=None, tracker=FakeTracker(), logger=quiet_logger("host"),
+        computing_opener=lambda: create_session(ComputingConf(partitions=2))))
+    output = HeteroMFClient(params).run(ctx, {
+        "data": {"eval_data": store(data["host"], f"mf_eval_{uuid.uuid4().hex[:6]}", 2)},
+        "model": {"hetero_mf_0": runs["host"]["output"].model}})
+    again, trained_rows = rows_by_id(output.data), rows_by_id(runs["host"]["output"].data)
+    assert {i: v.rsplit(",", 1)[0] for i, v in again.items()} == {i: v.rsplit(",", 1)[0] for i, v in trained_rows.items()}
