@@ -51,6 +51,10 @@ setup(
         # torch: HeteroNN and HomoNN run their layers on PyTorch (CPU). Pinned so that pip takes the
         # CPU wheel and never resolves a multi-GB CUDA build; imported only inside those modules' tasks
         "nn": ["torch==2.13.0"],
+        # scikit-learn: only LocalBaseline runs it (FATE's baseline is scikit-learn's LogisticRegression).
+        # An extra, not a requirement: with scipy it is ~100 MB that no other module needs, and a party
+        # without it gets a task error that names this extra
+        "sklearn": ["scikit-learn>=1.2"],
     },
     entry_points={
         "console_scripts": [

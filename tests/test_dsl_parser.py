@@ -643,7 +643,7 @@ def _dsl_with(**components):
     ([], DSLError, ["dsl"]),
     (_dsl_with(union_0="x"), DSLError, ["union_0"]),
     (_dsl_with(union_0={"input": {}}), DSLError, ["union_0", "module"]),
-    (_dsl_with(union_0={"module": "Union"}), DSLError, ["component union_0: unknown module Union"]),
+    (_dsl_with(union_0={"module": "Onion"}), DSLError, ["component union_0: unknown module Onion"]),
     (_dsl_with(evaluation_1={"module": "Evaluation", "input": {"data": {"data": ["nothing_0.train"]}}}),
      DSLError, ["evaluation_1", "unknown module input nothing_0.train"]),
     (_dsl_with(evaluation_1={"module": "Evaluation", "input": {"data": {"data": ["dataio_0.test"]}}}),

@@ -63,6 +63,21 @@ def test_cap_mode_clips_at_percentiles(data):
     assert model["ScaleParam"]["col_scale_param"]["a"]["column_upper"] == pytest.approx(np.quantile(data[:, 0], 0.9))
 
 
+def test_bounds_per_column(data):
+    """FATE 1.5+ confs give feat_upper/feat_lower one value per scaled column (dsl_v2 feature_scale example)."""
+    params = ScaleParam().update({"feat_upper": [6.0, 100.0, 5.0], "feat_lower": 4.0})
+    _, model = run(FeatureScale(params), table_of(data, ["a", "b", "c"]))
+    bounds = model["ScaleParam"]["col_scale_param"]
+    assert [bounds[c]["column_upper"] for c in "abc"] == [min(6.0, data[:, 0].max()), data[:, 1].max(), 5.0]
+    assert bounds["b"]["column_lower"] == max(4.0, data[:, 1].min())
+    capped = ScaleParam().update({"mode": "cap", "feat_upper": [0.9, 0.8, 0.7]})
+    _, model = run(FeatureScale(capped), table_of(data, ["a", "b", "c"]))
+    assert [model["ScaleParam"]["col_scale_param"][c]["column_upper"] for c in "abc"] == pytest.approx(
+        [np.quantile(data[:, i], q) for i, q in enumerate((0.9, 0.8, 0.7))])
+    with pytest.raises(ValueError, match="feat_upper has 2 values for 3 scaled columns"):
+        run(FeatureScale(ScaleParam().update({"feat_upper": [1.0, 2.0]})), table_of(data, ["a", "b", "c"]))
+
+
 def test_one_hot_in_place_and_unseen_values():
     features = np.array([[1.0, 0.5, 2.0], [2.0, 0.25, 2.0], [1.0, 0.5, 3.0]])
     params = OneHotEncoderParam().update({"transform_col_indexes": [0, 2]})

@@ -7,16 +7,27 @@ from fate_flow.components.component_spec import ComponentSpec
 from fate_flow.components.dataio import spec as dataio
 from fate_flow.components.evaluation import spec as evaluation
 from fate_flow.components.feature import spec as feature
+from fate_flow.components.federated_sample import spec as federated_sample
+from fate_flow.components.hetero_fm import spec as hetero_fm
 from fate_flow.components.hetero_binning import spec as hetero_binning
+from fate_flow.components.hetero_gmf import spec as hetero_gmf
 from fate_flow.components.hetero_lr import spec as hetero_lr
+from fate_flow.components.hetero_mf import spec as hetero_mf
+from fate_flow.components.hetero_pearson import spec as hetero_pearson
 from fate_flow.components.hetero_secureboost import spec as hetero_secureboost
 from fate_flow.components.hetero_selection import spec as hetero_selection
+from fate_flow.components.hetero_svd import spec as hetero_svd
+from fate_flow.components.hetero_svdpp import spec as hetero_svdpp
+from fate_flow.components.homo_fm import spec as homo_fm
 from fate_flow.components.homo_lr import spec as homo_lr
 from fate_flow.components.homo_secureboost import spec as homo_secureboost
 from fate_flow.components.intersection import spec as intersection
+from fate_flow.components.local_baseline import spec as local_baseline
 from fate_flow.components.model_store import spec as model_store
 from fate_flow.components.nn import spec as nn
 from fate_flow.components.reader import spec as reader
+from fate_flow.components.rsa import spec as rsa
+from fate_flow.components.union import spec as union
 
 SECURE_ADD = ComponentSpec(
     module="SecureAddExample",
@@ -47,4 +58,9 @@ BUILTIN_SPECS = [
     SECURE_ADD, UPLOAD, DOWNLOAD, dataio.SPEC, evaluation.SPEC, *feature.SPECS, intersection.SPEC, hetero_lr.SPEC,
     homo_lr.SPEC, hetero_binning.SPEC, hetero_selection.SPEC, *model_store.SPECS, hetero_secureboost.SPEC,
     homo_secureboost.SPEC, reader.SPEC, *nn.SPECS,
+    # wave 2: FATE 1.4's small modules
+    federated_sample.SPEC, union.SPEC, hetero_pearson.SPEC, local_baseline.SPEC, rsa.SPEC,
+    # FATE 1.4.1's FederatedRec
+    hetero_fm.SPEC, homo_fm.SPEC, hetero_mf.SPEC, hetero_svd.SPEC, hetero_svdpp.SPEC,
+    hetero_gmf.SPEC,
 ]

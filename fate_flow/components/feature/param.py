@@ -34,9 +34,10 @@ class ScaleParam(BaseParam):
         _check_columns("scale_names", self.scale_names)
         for name in ("feat_upper", "feat_lower"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise ValueError(f"{name} should be a number, got {value!r}")
-            if self.mode == "cap" and value is not None and not 0 <= value <= 1:
+            values = value if isinstance(value, list) else [] if value is None else [value]
+            if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+                raise ValueError(f"{name} should be a number or a list of numbers (one per column), got {value!r}")
+            if self.mode == "cap" and any(not 0 <= v <= 1 for v in values):
                 raise ValueError(f"{name} should be a percentile in [0, 1] in cap mode, got {value!r}")
 
 

@@ -40,18 +40,20 @@ class FeatureScale(ColumnTransform):
         """(lower, upper, row count): column min/max, or percentiles in cap mode, within feat_lower/upper."""
         p = self.params
         low, high, rows = data.aggregate(functools.partial(_min_max, columns), _combine_min_max)
+        lower_by, upper_by = (per_column(value, len(columns), name)
+                              for value, name in ((p.feat_lower, "feat_lower"), (p.feat_upper, "feat_upper")))
         if p.mode == "cap":
             low, high = low.copy(), high.copy()
-            if p.feat_lower is not None or p.feat_upper is not None:
+            if lower_by is not None or upper_by is not None:
                 for group, x in gather_columns(data, columns, rows):
-                    at = [columns.index(j) for j in group]
-                    if p.feat_lower is not None:
-                        low[at] = np.quantile(x, p.feat_lower, axis=0)
-                    if p.feat_upper is not None:
-                        high[at] = np.quantile(x, p.feat_upper, axis=0)
+                    for i, at in enumerate(columns.index(j) for j in group):
+                        if lower_by is not None:
+                            low[at] = np.quantile(x[:, i], lower_by[at])
+                        if upper_by is not None:
+                            high[at] = np.quantile(x[:, i], upper_by[at])
         else:
-            low = np.maximum(low, p.feat_lower) if p.feat_lower is not None else low
-            high = np.minimum(high, p.feat_upper) if p.feat_upper is not None else high
+            low = np.maximum(low, lower_by) if lower_by is not None else low
+            high = np.minimum(high, upper_by) if upper_by is not None else high
         return low, high, rows
 
     def kernel(self):
@@ -64,6 +66,18 @@ class FeatureScale(ColumnTransform):
                 "feat_upper": p.feat_upper, "feat_lower": p.feat_lower, "with_mean": p.with_mean,
                 "with_std": p.with_std, "need_run": p.need_run}
         return {"ScaleMeta": meta, "ScaleParam": {"col_scale_param": self.state_, "header": list(header)}}
+
+
+def per_column(value, count: int, name: str) -> np.ndarray | None:
+    """feat_lower/feat_upper as one bound per scaled column: a number for all, or (FATE 1.5+) a list, one
+    per column; ValueError naming ``name`` when the list does not match the columns."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        if len(value) != count:
+            raise ValueError(f"{name} has {len(value)} values for {count} scaled columns")
+        return np.asarray(value, dtype=np.float64)
+    return np.full(count, float(value))
 
 
 # ---- kernels (one partition each) ----------------------------------------------------------

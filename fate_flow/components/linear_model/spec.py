@@ -20,4 +20,6 @@ DEFAULT_CONF = {
 
 # Names FATE's LR example confs still set that FATE 1.4 drops: eps and converge_func are
 # FATE 1.0's tol and early_stop, and 1.4's cross validation has no evaluate_param.
-RETIRED_PARAMS = {"eps": "tol", "converge_func": "early_stop", "cv_param.evaluate_param": None}
+# intersect_0: FATE's local_baseline example conf nests the intersection's parameters in hetero_lr_0's by
+# mistake; FATE 1.4 drops them, so they are accepted with a warning rather than refused
+RETIRED_PARAMS = {"eps": "tol", "converge_func": "early_stop", "cv_param.evaluate_param": None, "intersect_0": None}

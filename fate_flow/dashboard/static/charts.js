@@ -132,8 +132,21 @@ function renderModel(parent, answer, site = "") {
   if (importance) renderImportance(parent, importance, names);
   const trees = data.trees_ || data.trees;
   if (Array.isArray(trees)) renderTrees(parent, trees, names);
+  if (Array.isArray(data.local_corr) && Array.isArray(data.shapes)) renderCorrelation(parent, data);
   parent.append(el("details", {}, el("summary", {}, "Raw model"),
                    el("pre", { class: "conf" }, JSON.stringify(data, null, 1).slice(0, 200000))));
+}
+
+/* HeteroPearson: the guest x host matrix (the other party's names anonymous) and this party's own. */
+function renderCorrelation(parent, data) {
+  const rowsOf = (flat, width) => Array.from({ length: flat.length / width }, (_, i) => flat.slice(i * width, (i + 1) * width));
+  const heatmap = (kind, title, flat, xs, ys) => plot(parent, [{ type: "heatmap", z: rowsOf(flat, xs.length), x: xs, y: ys,
+    zmin: -1, zmax: 1, colorscale: "RdBu" }], { title: { text: title } }, { "data-kind": kind });
+  const names = (data.all_names || []).map(n => n.names || []);
+  if (Array.isArray(data.corr) && data.shapes.length === 2 && names.length === 2) {
+    heatmap("corr", "Pearson correlation, guest x host", data.corr, names[1], names[0]);
+  }
+  heatmap("local-corr", `Pearson correlation of ${data.party || "this party"}`, data.local_corr, data.names || [], data.names || []);
 }
 
 function renderWeights(parent, data) {
