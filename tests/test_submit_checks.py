@@ -107,6 +107,19 @@ EXAMPLE_JOBS = {
         ["algorithm_parameters.secureboost_0.predict_param.with_proba is ignored"]
         + (["algorithm_parameters.secureboost_0.cv_param.evaluate_param is ignored"] if kind == "binary" else []))
        for kind in ("binary", "multi", "regression")},
+    # the LR options' confs, derived from FATE's LR example (FATE 1.4 ships none for them)
+    **{f"federatedml-1.x-examples/hetero_logistic_regression/test_hetero_lr_{kind}_job_conf.json":
+       (f"federatedml-1.x-examples/hetero_logistic_regression/test_hetero_lr_{kind}_job_dsl.json",
+        ["algorithm_parameters.intersect_0 is ignored: the DSL has no component intersect_0"]
+        + ([] if kind == "stepwise" else ["algorithm_parameters.hetero_lr_0.cv_param.evaluate_param is ignored"]))
+       for kind in ("cv", "one_vs_rest", "sqn", "stepwise", "validate")},
+    "federatedml-1.x-examples/homo_logistic_regression/test_homolr_cv_job_conf.json":
+        ("federatedml-1.x-examples/homo_logistic_regression/test_homolr_cv_job_dsl.json",
+         ["algorithm_parameters.homo_lr_0.eps is ignored", "algorithm_parameters.homo_lr_0.converge_func is ignored"]),
+    "federatedml-1.x-examples/hetero_nn/test_hetero_nn_keras.json":
+        ("federatedml-1.x-examples/hetero_nn/test_hetero_nn_dsl.json", []),
+    "federatedml-1.x-examples/homo_nn/test_homo_dnn_single_layer.json":
+        ("federatedml-1.x-examples/homo_nn/test_homo_dnn_dsl.json", []),
     "federatedml-1.x-examples/homo_secureboost/test_secureboost_train_binary_conf.json":
         ("federatedml-1.x-examples/homo_secureboost/test_secureboost_train_dsl.json",
          ["algorithm_parameters.secureboost_0.predict_param.with_proba is ignored"]),
