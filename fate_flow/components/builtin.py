@@ -8,7 +8,9 @@ from fate_flow.components.dataio import spec as dataio
 from fate_flow.components.evaluation import spec as evaluation
 from fate_flow.components.feature import spec as feature
 from fate_flow.components.hetero_binning import spec as hetero_binning
+from fate_flow.components.hetero_linr import spec as hetero_linr
 from fate_flow.components.hetero_lr import spec as hetero_lr
+from fate_flow.components.hetero_poisson import spec as hetero_poisson
 from fate_flow.components.hetero_secureboost import spec as hetero_secureboost
 from fate_flow.components.hetero_selection import spec as hetero_selection
 from fate_flow.components.homo_lr import spec as homo_lr
@@ -45,5 +47,5 @@ DOWNLOAD = ComponentSpec(
 BUILTIN_SPECS = [
     SECURE_ADD, UPLOAD, DOWNLOAD, dataio.SPEC, evaluation.SPEC, *feature.SPECS, intersection.SPEC, hetero_lr.SPEC,
     homo_lr.SPEC, hetero_binning.SPEC, hetero_selection.SPEC, *model_store.SPECS, hetero_secureboost.SPEC,
-    homo_secureboost.SPEC, reader.SPEC,
+    homo_secureboost.SPEC, reader.SPEC, hetero_linr.SPEC, hetero_poisson.SPEC,
 ]
