@@ -238,22 +238,22 @@ def test_linr_predict_job_reproduces_the_fit(motor):
 # ----------------------------------------------------------------------------- HeteroPoisson
 
 DVISITS_GUEST, DVISITS_HOST = ["chcond1", "chcond2"], ["sex", "age", "income", "levyplus", "illness"]
-POISSON_CONF = {"penalty": "L2", "alpha": 0.1, "optimizer": "adam", "learning_rate": 0.1, "decay": 0.0,
-                "decay_sqrt": False, "max_iter": 60, "early_stop": "weight_diff", "tol": 1e-12, "batch_size": -1,
+POISSON_CONF = {"penalty": "L2", "alpha": 0.3, "optimizer": "nesterov_momentum_sgd", "learning_rate": 0.1,
+                "decay": 0.0, "decay_sqrt": False, "max_iter": 40, "early_stop": "weight_diff", "tol": 1e-12, "batch_size": -1,
                 "init_param": {"init_method": "zeros"}}
 
 
 @pytest.fixture(scope="module")
 def dvisits():
-    guest = head(read_csv(DATA / "dvisits_hetero_guest.csv", True), 600)
-    host = head(read_csv(DATA / "dvisits_hetero_host.csv", False), 600)
+    guest = head(read_csv(DATA / "dvisits_hetero_guest.csv", True), 300)
+    host = head(read_csv(DATA / "dvisits_hetero_host.csv", False), 300)
     return columns(guest, DVISITS_GUEST), columns(host, DVISITS_HOST)
 
 
 def test_poisson_matches_the_central_glm(dvisits):
     """Coefficients within 2e-2 of scikit-learn's PoissonRegressor(alpha = FATE's alpha) on the joined data
-    (the same objective: mean(mu - y eta) + alpha/2 |w|^2) after 60 adam steps (the central adam run of
-    the same steps is 1e-2 away from the optimum), and within 1e-6 of that central adam run."""
+    (the same objective: mean(mu - y eta) + alpha/2 |w|^2) after 40 nesterov steps on 300 rows (the central
+    run of the same steps is 9e-3 away from the optimum), and within 1e-6 of that central run."""
     guest, host = dvisits
     runs = run_parties(POISSON, POISSON_CONF, guest, [host])
     weights = fitted(runs, "HeteroPoissonRegressionParam")
