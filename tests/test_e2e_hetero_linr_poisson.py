@@ -1,8 +1,8 @@
 """FATE's own HeteroLinR and HeteroPoisson examples, unchanged, through the original client on one server:
 train (DataIO -> Intersection [-> FeatureScale] -> model -> Evaluation), then LinR's predict conf.
 
-The tables the confs name are uploaded from examples/data; dvisits is cut to its first rows to keep the
-suite fast (bench/bench_linr_poisson.py runs the whole tables).
+The tables the confs name are uploaded from examples/data, cut to their first rows to keep the suite
+fast (the confs use 1024-bit keys; bench/bench_linr_poisson.py runs the whole tables).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.flow_server import ROOT, FlowServer
 pytestmark = pytest.mark.xdist_group("e2e_linr_poisson")
 EXAMPLES = ROOT / "examples" / "federatedml-1.x-examples"
 DATA = ROOT / "examples" / "data"
-DVISITS_ROWS = 400
+ROWS = {"motor": 300, "dvisits": 200}
 
 
 def upload(server: FlowServer, path, table: str) -> None:
@@ -28,11 +28,11 @@ def upload(server: FlowServer, path, table: str) -> None:
 def server(tmp_path_factory):
     work = tmp_path_factory.mktemp("linr_poisson")
     server = FlowServer(work / "server", conf={"federation": {"timeout": 300}}).start()
-    for side in ("guest", "host"):
-        upload(server, DATA / f"motor_hetero_{side}.csv", f"motor_hetero_{side}")
-        lines = (DATA / f"dvisits_hetero_{side}.csv").read_text().splitlines()[:DVISITS_ROWS + 1]
-        (work / f"dvisits_{side}.csv").write_text("\n".join(lines) + "\n")
-        upload(server, work / f"dvisits_{side}.csv", f"dvisits_hetero_{side}")
+    for data, rows in ROWS.items():
+        for side in ("guest", "host"):
+            lines = (DATA / f"{data}_hetero_{side}.csv").read_text().splitlines()[:rows + 1]
+            (work / f"{data}_{side}.csv").write_text("\n".join(lines) + "\n")
+            upload(server, work / f"{data}_{side}.csv", f"{data}_hetero_{side}")
     yield server
     server.stop()
 
@@ -73,7 +73,7 @@ def test_linr_example_trains(server, linr_job):
     # standardised, so a useful fit explains a good part of the variance
     assert summary["r2_score"] > 0.5, summary
     data = output(server, job_id, "hetero_linr_0", "data")
-    assert data["meta"]["total"] == 800
+    assert data["meta"]["total"] == ROWS["motor"]
     assert data["meta"]["header"][1:] == ["label", "predict_result", "predict_score", "predict_detail", "type"]
     model = output(server, job_id, "hetero_linr_0", "model")
     assert model["meta"]["module_name"] == "HeteroLinR" and len(model["data"]["weight"]) == 4
@@ -88,7 +88,7 @@ def test_linr_predict_example_reproduces_the_fit(server, linr_job, tmp_path):
     predict_id, _ = submit(server, tmp_path / "predict.json")
     trained = {row[0]: float(row[2]) for row in output(server, job_id, "hetero_linr_0", "data")["data"]}
     predicted = output(server, predict_id, "hetero_linr_0", "data")  # the route shows the first rows
-    assert predicted["meta"]["total"] == 800 and {row[-1] for row in predicted["data"]} == {"predict"}
+    assert predicted["meta"]["total"] == ROWS["motor"] and {row[-1] for row in predicted["data"]} == {"predict"}
     common = [row for row in predicted["data"] if row[0] in trained]
     assert common and all(abs(trained[row[0]] - float(row[2])) < 1e-9 for row in common)
 
@@ -104,4 +104,4 @@ def test_poisson_example_trains(server):
     model = output(server, job_id, "hetero_poisson_0", "model")
     assert model["meta"]["module_name"] == "HeteroPoisson" and len(model["data"]["weight"]) == 3
     data = output(server, job_id, "hetero_poisson_0", "data")
-    assert data["meta"]["total"] == DVISITS_ROWS and all(float(row[2]) > 0 for row in data["data"])
+    assert data["meta"]["total"] == ROWS["dvisits"] and all(float(row[2]) > 0 for row in data["data"])
