@@ -309,3 +309,33 @@ def test_online_models_score_with_their_links(motor):
                               "HeteroPoissonRegressionParam": weights}, "guest", "m")
     own = poisson.share(data)
     assert poisson.score(own, [np.array([1.0])]) == pytest.approx([2.0 * np.exp(0.5)])
+
+
+# ----------------------------------------------------------------------------- scheduling FATE's Poisson example
+
+def test_a_component_no_party_runs_waits_for_its_upstream_and_hands_its_input_on():
+    """FATE's Poisson example sets FeatureScale need_run false: HeteroPoisson must wait for Intersection
+    and read Intersection's output."""
+    import json
+
+    from fate_flow.db import Task
+    from fate_flow.driver import dsl_parser
+    from fate_flow.driver.party_jobs import pass_through_inputs
+    from fate_flow.driver.scheduler import component_states
+
+    folder = DATA.parent / "federatedml-1.x-examples" / "hetero_poisson_regression"
+    parser = dsl_parser.parse_job(json.loads((folder / "test_hetero_poisson_train_job_dsl.json").read_text()),
+                                  json.loads((folder / "test_hetero_poisson_train_job_conf.json").read_text()),
+                                  None, mode="train")
+    assert parser.parties("feature_scale_0") == []
+
+    def done(*components):
+        return [Task(f_job_id="j", f_component_name=c, f_task_id=f"j_{c}", f_role=role, f_party_id=str(party),
+                     f_status="success") for c in components for role, party in parser.parties(c)]
+
+    assert component_states(parser, done("dataio_0"))["feature_scale_0"][0] == "pending"
+    assert component_states(parser, done("dataio_0", "intersection_0"))["feature_scale_0"][0] == "success"
+    for role in ("guest", "host"):
+        inputs = pass_through_inputs(parser, "hetero_poisson_0", role, 10000)
+        assert inputs["data"] == {"train_data": ["intersection_0.train"]}
+    assert pass_through_inputs(parser, "evaluation_0", "guest", 10000)["data"] == {"data": ["hetero_poisson_0.train"]}
