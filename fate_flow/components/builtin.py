@@ -11,9 +11,11 @@ from fate_flow.components.federated_sample import spec as federated_sample
 from fate_flow.components.hetero_fm import spec as hetero_fm
 from fate_flow.components.hetero_binning import spec as hetero_binning
 from fate_flow.components.hetero_gmf import spec as hetero_gmf
+from fate_flow.components.hetero_linr import spec as hetero_linr
 from fate_flow.components.hetero_lr import spec as hetero_lr
 from fate_flow.components.hetero_mf import spec as hetero_mf
 from fate_flow.components.hetero_pearson import spec as hetero_pearson
+from fate_flow.components.hetero_poisson import spec as hetero_poisson
 from fate_flow.components.hetero_secureboost import spec as hetero_secureboost
 from fate_flow.components.hetero_selection import spec as hetero_selection
 from fate_flow.components.hetero_svd import spec as hetero_svd
@@ -57,7 +59,7 @@ DOWNLOAD = ComponentSpec(
 BUILTIN_SPECS = [
     SECURE_ADD, UPLOAD, DOWNLOAD, dataio.SPEC, evaluation.SPEC, *feature.SPECS, intersection.SPEC, hetero_lr.SPEC,
     homo_lr.SPEC, hetero_binning.SPEC, hetero_selection.SPEC, *model_store.SPECS, hetero_secureboost.SPEC,
-    homo_secureboost.SPEC, reader.SPEC, *nn.SPECS,
+    homo_secureboost.SPEC, reader.SPEC, *nn.SPECS, hetero_linr.SPEC, hetero_poisson.SPEC,
     # wave 2: FATE 1.4's small modules
     federated_sample.SPEC, union.SPEC, hetero_pearson.SPEC, local_baseline.SPEC, rsa.SPEC,
     # FATE 1.4.1's FederatedRec

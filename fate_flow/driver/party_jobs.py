@@ -151,7 +151,8 @@ class PartyJobs:
             "roles": conf["role"], "job_initiator": initiator, "job_parameters": job_parameters,
             "component_parameters": parser.component_parameters(component, role, int(party_id)),
             "job_args": parser.job_args(role, int(party_id)),
-            "input": parser.component_input(component), "output": parser.component_output(component),
+            "input": pass_through_inputs(parser, component, role, int(party_id)),
+            "output": parser.component_output(component),
             # upstream components with no task for this party give None inputs (FATE's arbiter case)
             "runs_here": [c for c in parser.component_list() if (role, int(party_id)) in parser.parties(c)],
             "task_parameters": body.get("task_parameters") or {},
@@ -306,3 +307,25 @@ def _party_tables(conf: dict, role: str, index: int) -> dict[str, dict]:
     data = (((conf.get("role_parameters") or {}).get(role) or {}).get("args") or {}).get("data") or {}
     return {key: refs[index] for key, refs in data.items()
             if isinstance(refs, list) and index < len(refs) and isinstance(refs[index], dict)}
+
+
+def pass_through_inputs(parser, component: str, role: str, party_id: int) -> dict:
+    """The component's inputs, a data reference to an upstream component that this party skips
+    (``need_run`` false, as FATE's FeatureScale in the Poisson example) replaced by what that
+    component reads, as FATE's skipped component passes its input on."""
+    inputs = json.loads(json.dumps(parser.component_input(component) or {}))
+    data = inputs.get("data") or {}
+    for key, refs in data.items():
+        refs = [refs] if isinstance(refs, str) else list(refs)
+        data[key] = [new for ref in refs for new in _followed(parser, ref, role, party_id, 0)]
+    return inputs
+
+
+def _followed(parser, ref: str, role: str, party_id: int, depth: int) -> list:
+    source = ref.partition(".")[0]
+    if source == "args" or depth > 32 or not parser.runs_on(source, role) or \
+            parser.need_run(source, role, party_id):
+        return [ref]
+    upstream = (parser.component_input(source) or {}).get("data") or {}
+    refs = [r for value in upstream.values() for r in ([value] if isinstance(value, str) else value)]
+    return [new for r in refs for new in _followed(parser, r, role, party_id, depth + 1)] or [ref]

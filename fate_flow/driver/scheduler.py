@@ -295,13 +295,29 @@ def component_states(parser, tasks: list[Task]) -> dict[str, tuple[str, str]]:
             t = bad[0]
             states[component] = ("failed", f"task {t.f_task_id} of role {t.f_role} party {t.f_party_id} "
                                            f"{t.f_status}: {t.f_status_reason or 'no reason given'}")
-        elif not expected or (len(rows) == len(expected) and all(t.f_status == str(TaskStatus.SUCCESS) for t in rows)):
+        elif not expected:  # no party runs it (need_run false): done once what it passes on is
+            states[component] = ("skipped", "")
+        elif len(rows) == len(expected) and all(t.f_status == str(TaskStatus.SUCCESS) for t in rows):
             states[component] = ("success", "")
         elif rows:
             states[component] = ("running", "")
         else:
             states[component] = ("pending", "")
+    for component in [c for c, (state, _) in states.items() if state == "skipped"]:
+        states[component] = ("success", "") if _upstream_done(parser, states, component, 0) else ("pending", "")
     return states
+
+
+def _upstream_done(parser, states: dict, component: str, depth: int) -> bool:
+    """Whether every upstream of a skipped component succeeded (skipped ones through their own upstream)."""
+    for upstream in parser.upstream(component):
+        state = states.get(upstream, ("success", ""))[0]
+        if state == "skipped" and depth < 64:
+            if not _upstream_done(parser, states, upstream, depth + 1):
+                return False
+        elif state != "success":
+            return False
+    return True
 
 
 def job_progress(parser, tasks: list[Task], states: dict[str, tuple[str, str]]) -> int:

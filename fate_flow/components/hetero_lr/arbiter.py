@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fate_flow.components.hetero_lr.base import MODEL_META, MODEL_PARAM, HeteroLRBase
+from fate_flow.components.hetero_lr.base import HeteroLRBase
 from fate_flow.components.hetero_lr.masking import decrypt_masked
 from fate_flow.secureprotol import EncryptedNumber, generate_keypair
 
@@ -82,7 +82,7 @@ class HeteroLRArbiter(HeteroLRBase):
     def export_model(self) -> dict:
         """FATE's arbiter model: the meta, and an empty param (it has no header)."""
         self.fits_intercept = self.params.init_param.fit_intercept
-        return {MODEL_META: self.model_meta(), MODEL_PARAM: {}}
+        return {self.model_meta_name: self.model_meta(), self.model_param_name: {}}
 
     def load_model(self, messages: dict) -> None:
         """Nothing to restore: the arbiter keeps no weights."""

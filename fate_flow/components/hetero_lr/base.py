@@ -34,12 +34,25 @@ class HeteroLRBase(LinearModelBase):
     transfer_class = HeteroLRTransferVariable
     fits_intercept = False
     supports_one_vs_rest = True
+    # what HeteroLinR and HeteroPoisson change when they reuse these parties
+    model_meta_name = MODEL_META
+    model_param_name = MODEL_PARAM
+    forward_name = "host_forward_dict"  # host -> guest per-row [[forward]]
+    predict_name = "host_prob"  # host -> guest plain partial scores when predicting
 
     # ---- shared training pieces ---------------------------------------------------------
 
     @property
     def n_hosts(self) -> int:
         return len(self.ctx.parties("host"))
+
+    @property
+    def forward_variable(self):
+        return getattr(self.variables, self.forward_name)
+
+    @property
+    def predict_variable(self):
+        return getattr(self.variables, self.predict_name)
 
     @property
     def computes_loss(self) -> bool:
@@ -133,12 +146,12 @@ class HeteroLRBase(LinearModelBase):
         """FATE's LRModelMeta / LRModelParam as dicts; None before fitting or loading."""
         if getattr(self, "weights_", None) is None:
             return None
-        return {MODEL_META: self.model_meta(), MODEL_PARAM: self.model_param()}
+        return {self.model_meta_name: self.model_meta(), self.model_param_name: self.model_param()}
 
     def export_unfitted(self) -> dict[str, Any]:
         """The model of a cross-validation job: the meta, and an empty param (FATE's unfitted object)."""
         self.fits_intercept = self.role == "guest" and self.params.init_param.fit_intercept
-        return {MODEL_META: self.model_meta(), MODEL_PARAM: {}}
+        return {self.model_meta_name: self.model_meta(), self.model_param_name: {}}
 
     def model_meta(self) -> dict[str, Any]:
         return lr_model_meta(self.params, self.fits_intercept, re_encrypt_batches=0)
@@ -154,9 +167,10 @@ class HeteroLRBase(LinearModelBase):
 
     def load_model(self, messages: dict[str, Any]) -> None:
         """Rebuild the weights from a saved model (``weight[header[i]]``, then the intercept)."""
-        param, meta = messages.get(MODEL_PARAM), messages.get(MODEL_META) or {}
+        param, meta = messages.get(self.model_param_name), messages.get(self.model_meta_name) or {}
         if param is None:
-            raise ValueError(f"the model input has no {MODEL_PARAM}")
+            raise ValueError(f"the model input has no {self.model_param_name}")
+        self.load_model_meta(meta)
         header = list(param.get("header") or [])
         weight = param.get("weight") or {}
         missing = [name for name in header if name not in weight]
@@ -171,14 +185,17 @@ class HeteroLRBase(LinearModelBase):
         self.n_iter_ = int(param.get("iters", 0))
         self.is_converged_ = bool(param.get("is_converged", False))
 
+    def load_model_meta(self, meta: dict[str, Any]) -> None:
+        """What a subclass keeps from the saved meta besides fit_intercept (nothing for HeteroLR)."""
+
     # ---- checks ---------------------------------------------------------------------------
 
     def _refuse_unsupported(self, ctx: ComponentContext) -> None:
         p = self.params
         if p.encrypt_param.method is None:
-            raise ValueError("encrypt_param.method None is not supported: HeteroLR needs Paillier")
+            raise ValueError(f"encrypt_param.method None is not supported: {self.module_name} needs Paillier")
         if not ctx.parties("host") or not ctx.parties("arbiter"):
-            raise ValueError(f"HeteroLR needs a guest, at least one host and an arbiter, got roles {ctx.roles}")
+            raise ValueError(f"{self.module_name} needs a guest, at least one host and an arbiter, got roles {ctx.roles}")
         if len(ctx.parties("host")) > 1 and p.early_stop != "weight_diff":
             raise ValueError(f"early_stop {p.early_stop!r} needs the loss, which is not computed with several "
                              f"hosts; use early_stop 'weight_diff'")

@@ -67,10 +67,10 @@ class HeteroLRGuest(HeteroLRBase):
     def fit(self, table) -> None:
         """Train with the hosts and the arbiter until convergence or ``max_iter``."""
         data = self.load_train_data(table)
-        check_binary_labels(data.table, data.label_name is not None, "HeteroLR", "the guest")
+        self.check_labels(data)
         p = self.params
         self.fits_intercept = p.init_param.fit_intercept
-        self.header_ = list(data.header)
+        self.header_ = self.model_header(data)
         public_key = PaillierPublicKey.from_bytes(self.variables.paillier_pubkey.get(idx=0))
         self.check_ids_match(data, self.variables.guest_ids_digest, self.variables.host_ids_digest, "a host")
         batch_num, salt = batch_count(data.count, p.batch_size), batch_salt(p.init_param.random_seed)
@@ -79,6 +79,25 @@ class HeteroLRGuest(HeteroLRBase):
         self.weights_ = initial_weights(len(self.header_), p.init_param, self.fits_intercept)
         self.sqn_inputs_ = batches, sizes, public_key
         self.iterate(batch_num, functools.partial(self._train_batch, batches, sizes, public_key))
+
+    def check_labels(self, data) -> None:
+        """HeteroLR is binary: at most two label classes."""
+        check_binary_labels(data.table, data.label_name is not None, "HeteroLR", "the guest")
+
+    def model_header(self, data) -> list:
+        """The features the weights apply to (all of the train data's here)."""
+        return list(data.header)
+
+    def batch_kernel(self, public_key: PaillierPublicKey, message_rows: int):
+        """The kernel of one piece of a batch: ``kernel(block, (piece, hosts' forwards)) -> (residual, partial)``."""
+        return functools.partial(guest_batch_kernel, public_key, self.weights_, self.fits_intercept, message_rows,
+                                 self.computes_loss)
+
+    def predict_kernel(self, directory: str, kind: str):
+        """The kernel of one partition's predict rows: ``kernel(block, hosts' messages) -> (file, dropped)``."""
+        intercept = float(self.weights_[-1]) if self.fits_intercept else 0.0
+        return functools.partial(guest_predict_kernel, self.header_, self.weights_[:len(self.header_)], intercept,
+                                 self.params.predict_param.threshold, kind, directory)
 
     def _train_batch(self, batches: list, sizes: np.ndarray, public_key: PaillierPublicKey, optimizer, batch: int,
                      suffix: tuple) -> np.ndarray:
@@ -98,14 +117,13 @@ class HeteroLRGuest(HeteroLRBase):
 
         A message packs the pieces of ``message_groups`` (one part per piece), suffixed by its index."""
         message_rows = partitioned.MESSAGE_ROWS
-        kernel = functools.partial(guest_batch_kernel, public_key, self.weights_, self.fits_intercept, message_rows,
-                                   self.computes_loss)
+        kernel = self.batch_kernel(public_key, message_rows)
         total = None
         for group in in_message_groups(table, message_groups(sizes, message_rows)):
             partitions, extras = [], []
             for index, pieces in group:
-                hosts = [message_parts(message, len(pieces), "host_forward_dict")
-                         for message in self.variables.host_forward_dict.get(idx=-1, suffix=suffix + (index,))]
+                hosts = [message_parts(message, len(pieces), self.forward_name)
+                         for message in self.forward_variable.get(idx=-1, suffix=suffix + (index,))]
                 for k, (partition, piece) in enumerate(pieces):
                     partitions.append(partition)
                     extras.append((piece, [parts[k] for parts in hosts]))
@@ -145,13 +163,10 @@ class HeteroLRGuest(HeteroLRBase):
         """Scores ``sigmoid(u_g + sum u_h)`` for the rows every host has, per partition; ``kind`` is the row type."""
         data = self.load_eval_data(table)
         model_columns(data.header, self.header_)
-        intercept = float(self.weights_[-1]) if self.fits_intercept else 0.0
-        directory = self.ctx.computing.new_dir("predict")
-        kernel = functools.partial(guest_predict_kernel, self.header_, self.weights_[:len(self.header_)], intercept,
-                                   self.params.predict_param.threshold, kind, directory)
+        kernel = self.predict_kernel(self.ctx.computing.new_dir("predict"), kind)
         paths, dropped = [], 0
         for group in in_groups(data.table):
-            messages = [self.variables.host_prob.get(idx=-1, suffix=(i,)) for i in group]
+            messages = [self.predict_variable.get(idx=-1, suffix=(i,)) for i in group]
             for path, missing in run_with(data.table, group, kernel, messages):
                 paths.append(path)
                 dropped += missing
@@ -211,14 +226,14 @@ def guest_predict_kernel(header: list, coef: np.ndarray, intercept: float, thres
     return spill_block(out, directory), int(len(keep) - len(rows))
 
 
-def _align_host_scores(ids: pa.Array, message: dict) -> tuple[np.ndarray, np.ndarray]:
-    """A host's ``{"ids", "wx"}`` put in the guest's row order: (scores, which rows it had)."""
+def _align_host_scores(ids: pa.Array, message: dict, name: str = "host_prob") -> tuple[np.ndarray, np.ndarray]:
+    """A host's ``{"ids", "wx"}`` (variable ``name``) put in the guest's row order: (scores, which rows it had)."""
     if not isinstance(message, dict) or "ids" not in message or "wx" not in message:
-        raise ValueError("host_prob should be a dict with ids and wx")
+        raise ValueError(f"{name} should be a dict with ids and wx")
     host_ids = pa.array(message["ids"], type=pa.string())
     wx = np.asarray(message["wx"], dtype=np.float64)
     if wx.shape != (len(host_ids),):
-        raise ValueError(f"host_prob has {len(host_ids)} ids but {wx.shape} scores")
+        raise ValueError(f"{name} has {len(host_ids)} ids but {wx.shape} scores")
     positions = pc.index_in(ids.cast(pa.string()), value_set=host_ids)
     present = positions.is_valid().to_numpy(zero_copy_only=False)
     index = positions.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)

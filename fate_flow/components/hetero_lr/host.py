@@ -62,7 +62,7 @@ class HeteroLRHost(HeteroLRBase):
         """One batch of the protocol, partition by partition; returns the update applied to the weights."""
         table, message_rows = batches[batch], partitioned.MESSAGE_ROWS
         messages = message_groups(sizes[:, batch], message_rows)
-        forward = functools.partial(host_forward_kernel, public_key, self.weights_, message_rows)
+        forward = self.forward_kernel(public_key, message_rows)
         square = 0.0
         for group in in_message_groups(table, messages):
             pieces = [piece for _, message in group for piece in message]
@@ -72,7 +72,7 @@ class HeteroLRHost(HeteroLRBase):
                 for blob, part_square in (next(results) for _ in message):
                     parts.append(blob)
                     square += part_square
-                self.variables.host_forward_dict.remote(parts, role="guest", idx=0, suffix=suffix + (index,))
+                self.forward_variable.remote(parts, role="guest", idx=0, suffix=suffix + (index,))
         if self.computes_loss:
             self._send_loss_parts(public_key, square, suffix)
         gradient = functools.partial(host_gradient_kernel, public_key, message_rows)
@@ -95,6 +95,10 @@ class HeteroLRHost(HeteroLRBase):
         decrypted = self.variables.host_optim_gradient.get(idx=0, suffix=suffix)
         return self.step(optimizer, masked.unmask(decrypted), int(sizes[:, batch].sum()))
 
+    def forward_kernel(self, public_key: PaillierPublicKey, message_rows: int):
+        """The kernel of one piece of a batch: ``kernel(block, piece) -> (forward message part, loss term)``."""
+        return functools.partial(host_forward_kernel, public_key, self.weights_, message_rows)
+
     def _send_loss_parts(self, public_key: PaillierPublicKey, square: float, suffix: tuple) -> None:
         """[[sum u_h^2]] and, with a penalty, [[host penalty]] for the guest's loss."""
         p = self.params
@@ -113,7 +117,7 @@ class HeteroLRHost(HeteroLRBase):
         kernel = functools.partial(host_scores_kernel, self.header_, self.weights_)
         for group in in_groups(data.table):
             for i, message in zip(group, run_with(data.table, group, kernel)):
-                self.variables.host_prob.remote(message, role="guest", idx=0, suffix=(i,))
+                self.predict_variable.remote(message, role="guest", idx=0, suffix=(i,))
         return None
 
 

@@ -1,5 +1,8 @@
-"""HeteroLR and HomoLR online: ``x . coef + intercept`` per party, the sigmoid of the sum at the guest."""
+"""Linear models online: ``x . coef + intercept`` per party, the link of the sum at the guest
+(the sigmoid for HeteroLR and HomoLR, the identity for HeteroLinR, exp for HeteroPoisson)."""
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
@@ -16,22 +19,26 @@ class LinearOnlineModel(OnlineModel):
         coef: one weight per header feature.
         intercept: the guest's intercept (0 on a host or without one).
         is_hetero: HeteroLR (the guest adds the hosts' shares) rather than HomoLR.
+        link: what turns the summed shares into the score (the sigmoid by default).
     """
 
-    def __init__(self, header: list[str], coef: np.ndarray, intercept: float, is_hetero: bool) -> None:
+    def __init__(self, header: list[str], coef: np.ndarray, intercept: float, is_hetero: bool,
+                 link: Callable[[np.ndarray], np.ndarray] = sigmoid) -> None:
         self.header = list(header)
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = float(intercept)
         self.is_hetero = is_hetero
+        self.link = link
 
     def share(self, data: Instances) -> np.ndarray:
         return select_model_features(data, self.header).features @ self.coef + self.intercept
 
     def score(self, own: np.ndarray, host_shares: list[np.ndarray]) -> np.ndarray:
-        return sigmoid(own + sum(host_shares, np.zeros_like(own)))
+        return self.link(own + sum(host_shares, np.zeros_like(own)))
 
 
-def load_linear_model(component: object, messages: dict, role: str, is_hetero: bool) -> LinearOnlineModel:
+def load_linear_model(component: object, messages: dict, role: str, is_hetero: bool,
+                      model_class: type = LinearOnlineModel, **options) -> LinearOnlineModel:
     """The online model of a fitted LR component (its own ``load_model`` reads the messages).
 
     Raises:
@@ -45,4 +52,4 @@ def load_linear_model(component: object, messages: dict, role: str, is_hetero: b
     fitted = getattr(component, "fit_intercept_", getattr(component, "fits_intercept", False))
     width = len(header)
     intercept = float(weights[width]) if fitted else 0.0
-    return LinearOnlineModel(list(header), np.asarray(weights[:width]), intercept, is_hetero)
+    return model_class(list(header), np.asarray(weights[:width]), intercept, is_hetero, **options)
