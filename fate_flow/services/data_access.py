@@ -30,6 +30,17 @@ def _int_field(conf: dict, field: str, default: Any = None) -> int:
         raise ArgumentError(field, f"should be an integer, got {value!r}") from None
 
 
+def _bool_field(conf: dict, field: str) -> bool:
+    """A flag as FATE's clients send it: a JSON bool, 0/1, or their text (the SDK's query string)."""
+    value = conf.get(field, False)
+    text = str(value).strip().lower()
+    if value is None or text in ("false", "0", "", "none"):
+        return False
+    if text in ("true", "1"):
+        return True
+    raise ArgumentError(field, f"should be true or false, got {value!r}")
+
+
 def _required(conf: dict, fields: tuple[str, ...]) -> None:
     missing = [f for f in fields if conf.get(f) in (None, "")]
     if missing:
@@ -68,10 +79,9 @@ class DataAccess:
 
     def _upload_params(self, conf: dict, received: bool) -> dict:
         _required(conf, UPLOAD_REQUIRED)
-        for flag in ("extend_sid", "auto_increasing_sid"):  # fate-client 1.7+: generate ids for the rows
-            if str(conf.get(flag, False)).lower() not in ("false", "0", "", "none"):
-                raise ArgumentError(flag, "is not supported by this server: the file's first column must be the id")
-        params = {"work_mode": _int_field(conf, "work_mode"), "head": _int_field(conf, "head"),
+        params = {"extend_sid": _bool_field(conf, "extend_sid"),  # fate-client 1.7+: generate ids for the rows
+                  "auto_increasing_sid": _bool_field(conf, "auto_increasing_sid"),
+                  "work_mode": _int_field(conf, "work_mode"), "head": _int_field(conf, "head"),
                   "partition": _int_field(conf, "partition"), "drop": _int_field(conf, "drop", DROP_REFUSE),
                   "namespace": conf["namespace"], "table_name": conf["table_name"],
                   "in_version": bool(conf.get("in_version")), "block_size": self.settings.data_access.block_size}
