@@ -1,0 +1,100 @@
+"""FATE 1.5+ routes beyond issue 13's first pass: table add/bind, model tags, upload's extend_sid,
+checkpoints and job/query's empty answer, through one real server (requests and our client)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.flow_server import ROOT, FlowServer
+
+pytestmark = pytest.mark.xdist_group("fate_client_gaps")
+GUEST = ROOT / "examples" / "data" / "breast_hetero_mini_guest.csv"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = FlowServer(tmp_path_factory.mktemp("gaps") / "server").start()
+    yield server
+    server.stop()
+
+
+def _lines(path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_job_query_answers_each_client_generation(server):
+    """FATE 1.5+ clients poll job/query and read [] with retcode 0; FATE 1.4's client gets 101."""
+    assert server.post("/v1/job/query", {"job_id": "1", "role": "guest", "party_id": "9999"}) == {
+        "retcode": 0, "retmsg": "no job could be found", "data": []}
+    assert server.client("-f", "query_job", "-j", "1") == {"retcode": 101, "retmsg": "find job failed"}
+    assert server.post("/v1/job/query", {})["retcode"] == 101  # nothing to filter on
+
+
+def test_checkpoints_answer_as_fate_17(server):
+    body = {"role": "guest", "party_id": 9999, "model_id": "m", "model_version": "v", "component_name": "hetero_lr_0"}
+    assert server.post("/v1/checkpoint/list", body) == {"retcode": 0, "retmsg": "success", "data": []}
+    got = server.post("/v1/checkpoint/get", dict(body, step_index=3))
+    assert got["retcode"] == 404 and "hetero_lr_0" in got["retmsg"] and "step_index 3" in got["retmsg"], got
+    missing = server.post("/v1/checkpoint/get", body)
+    assert missing["retcode"] != 0 and "step_index or step_name" in missing["retmsg"], missing
+    partial = server.post("/v1/checkpoint/list", {"role": "guest"})
+    assert partial["retcode"] != 0 and "component_name" in partial["retmsg"], partial
+
+
+def test_table_add_and_bind_read_a_server_file(server, tmp_path):
+    rows = len(_lines(GUEST)) - 1
+    for route, name in (("/v1/table/add", "added"), ("/v1/table/bind", "bound")):
+        body = {"engine": "PATH", "address": {"path": str(GUEST)}, "namespace": "gaps", "name": name,
+                "head": 1, "id_delimiter": ",", "partitions": 2}
+        answer = server.post(route, body)
+        assert answer["retcode"] == 0 and answer["data"] == {"table_name": name, "namespace": "gaps"}, answer
+        info = server.post("/v1/table/table_info", {"namespace": "gaps", "table_name": name})["data"]
+        assert info["count"] == rows and info["partition"] == 2
+        assert info["schema"]["header"] == _lines(GUEST)[0].split(",", 1)[1]
+    # an existing table: refused as upload refuses it, replaced with drop (FATE 1.7's "yes" too)
+    body = {"engine": "LOCALFS", "address": {"home": str(GUEST.parent), "path": GUEST.name},
+            "namespace": "gaps", "name": "added", "head": 1}
+    again = server.post("/v1/table/add", body)
+    assert again["retcode"] != 0 and "-drop" in again["retmsg"], again
+    assert server.post("/v1/table/add", dict(body, drop="yes"))["retcode"] == 0
+
+
+@pytest.mark.parametrize("body,words", [
+    ({"engine": "MYSQL", "address": {"host": "db"}}, "engine 'MYSQL' is not supported"),
+    ({"engine": "HDFS", "address": {"path": "/x"}}, "engine 'HDFS'"),
+    ({"engine": "PATH", "address": {}}, "address.path"),
+    ({"engine": "PATH", "address": {"path": "/tmp/no_such_file_gaps.csv"}}, "address.path"),
+    ({"engine": "PATH", "address": {"path": "/etc/passwd"}}, "address.path"),
+    ({"engine": "PATH", "address": {"path": str(GUEST)}, "id_delimiter": ";"}, "id_delimiter"),
+    ({"engine": "PATH", "address": "not json"}, "address"),
+    ({"address": {"path": str(GUEST)}}, "engine"),
+])
+def test_table_add_refuses_bad_input_by_name(server, body, words):
+    answer = server.post("/v1/table/add", dict({"namespace": "gaps", "name": "bad"}, **body))
+    assert answer["retcode"] != 0 and words in answer["retmsg"], answer
+
+
+def test_upload_extend_sid_and_auto_increasing_sid(server, tmp_path):
+    """fate-client 1.7+'s flags: id-less rows get FATE's generated sids, the header keeps every field."""
+    data = tmp_path / "no_ids.csv"
+    data.write_text("x0,x1,y\n0.5,1.5,1\n2.5,3.5,0\n4.5,5.5,1\n")
+    for name, auto in (("uuid_sids", False), ("counted_sids", True)):
+        conf = {"file": str(data), "head": 1, "partition": 1, "namespace": "gaps", "table_name": name,
+                "work_mode": 0, "use_local_data": 0, "extend_sid": True, "auto_increasing_sid": auto}
+        job = server.post("/v1/data/upload", conf)
+        assert job["retcode"] == 0, job
+        assert server.wait_job(job["jobId"])["f_status"] == "success"
+        info = server.post("/v1/table/table_info", {"namespace": "gaps", "table_name": name})["data"]
+        assert info["count"] == 3 and info["schema"] == {"header": "x0,x1,y", "sid": "sid"}
+        out = tmp_path / f"{name}.csv"
+        down = server.post("/v1/data/download", {"namespace": "gaps", "table_name": name, "work_mode": 0,
+                                                 "output_path": str(out)})
+        assert server.wait_job(down["jobId"])["f_status"] == "success"
+        rows = dict(line.split(",", 1) for line in _lines(out) if not line.startswith("sid"))
+        assert sorted(rows.values()) == ["0.5,1.5,1", "2.5,3.5,0", "4.5,5.5,1"]
+        if auto:
+            assert sorted(rows) == ["0", "1", "2"]
+        else:
+            prefixes = {sid[:32] for sid in rows}
+            assert len(prefixes) == 1 and sorted(sid[32:] for sid in rows) == ["0", "1", "2"]
+    bad = server.post("/v1/data/upload", dict(conf, table_name="x", extend_sid="maybe"))
+    assert bad["retcode"] != 0 and "extend_sid" in bad["retmsg"], bad
