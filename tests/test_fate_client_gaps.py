@@ -98,3 +98,70 @@ def test_upload_extend_sid_and_auto_increasing_sid(server, tmp_path):
             assert len(prefixes) == 1 and sorted(sid[32:] for sid in rows) == ["0", "1", "2"]
     bad = server.post("/v1/data/upload", dict(conf, table_name="x", extend_sid="maybe"))
     assert bad["retcode"] != 0 and "extend_sid" in bad["retmsg"], bad
+
+
+DATAIO_DSL = {"components": {
+    "reader_0": {"module": "Reader", "output": {"data": ["data"]}},
+    "dataio_0": {"module": "DataIO", "input": {"data": {"data": ["reader_0.data"]}},
+                 "output": {"data": ["data"], "model": ["model"]}}}}
+
+
+@pytest.fixture(scope="module")
+def model_job(server):
+    """A small trained model of guest 9999 alone (Reader -> DataIO on a table added from a server file)."""
+    add = server.post("/v1/table/add", {"engine": "PATH", "address": {"path": str(GUEST)}, "namespace": "gaps",
+                                        "name": "model_input", "head": 1, "partitions": 1})
+    assert add["retcode"] == 0, add
+    conf = {"dsl_version": 2, "initiator": {"role": "guest", "party_id": 9999}, "role": {"guest": [9999]},
+            "job_parameters": {"common": {"job_type": "train", "work_mode": 0}},
+            "component_parameters": {"role": {"guest": {"0": {
+                "reader_0": {"table": {"name": "model_input", "namespace": "gaps"}},
+                "dataio_0": {"with_label": True, "output_format": "dense"}}}}}}
+    job_id = server.submit(DATAIO_DSL, conf)
+    assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
+    return job_id
+
+
+def test_tags_as_flow_tag_uses_them(server):
+    post = server.post
+    assert post("/v1/model/tag/create", {"tag_name": "gold", "tag_desc": "best"})["retcode"] == 0
+    again = post("/v1/model/tag/create", {"tag_name": "gold"})
+    assert again["retcode"] == 100 and "'gold' tag already exists" in again["retmsg"], again
+    assert post("/v1/model/tag/retrieve", {"tag_name": "gold"})["data"] == {
+        "tags": [{"name": "gold", "description": "best"}]}
+    assert post("/v1/model/tag/create", {"tag_name": "silver"})["retcode"] == 0
+    taken = post("/v1/model/tag/update", {"tag_name": "silver", "new_tag_name": "gold"})
+    assert taken["retcode"] == 100 and "already exists" in taken["retmsg"], taken
+    assert post("/v1/model/tag/update", {"tag_name": "silver", "new_tag_name": "bronze",
+                                         "new_tag_desc": "third"})["retcode"] == 0
+    listed = post("/v1/model/tag/list", {"limit": 10})["data"]["tags"]
+    assert {t["name"]: t["description"] for t in listed} == {"gold": "best", "bronze": "third"}
+    assert post("/v1/model/tag/destroy", {"tag_name": "bronze"})["retcode"] == 0
+    for route in ("retrieve", "destroy", "update"):
+        gone = post(f"/v1/model/tag/{route}", {"tag_name": "bronze"})
+        assert gone["retcode"] == 100 and "no tag named 'bronze'" in gone["retmsg"], (route, gone)
+    empty = post("/v1/model/tag/create", {"tag_name": ""})
+    assert empty["retcode"] != 0 and "tag_name" in empty["retmsg"], empty
+
+
+def test_tags_on_a_model(server, model_job):
+    post = server.post
+    tagged = post("/v1/model/model_tag/create", {"job_id": model_job, "tag_name": "gold"})
+    assert tagged["retcode"] == 0, tagged
+    twice = post("/v1/model/model_tag/create", {"job_id": model_job, "tag_name": "gold"})
+    assert twice["retcode"] == 100 and "already been tagged" in twice["retmsg"], twice
+    assert post("/v1/model/model_tag/create", {"job_id": model_job, "tag_name": "fresh"})["retcode"] == 0
+    assert post("/v1/model/model_tag/retrieve", {"job_id": model_job})["data"] == {
+        "tags": [{"name": "gold", "description": "best"}, {"name": "fresh", "description": ""}], "count": 2}
+    with_model = post("/v1/model/tag/retrieve", {"tag_name": "gold", "with_model": True})["data"]
+    assert [m["model_version"] for m in with_model["models"]] == [model_job]
+    counts = {t["name"]: t["model_count"] for t in post("/v1/model/tag/list", {})["data"]["tags"]}
+    assert counts["gold"] == 1 and counts["fresh"] == 1
+    removed = post("/v1/model/model_tag/create", {"job_id": model_job, "tag_name": "fresh", "remove": True})
+    assert removed["retcode"] == 0, removed
+    assert post("/v1/model/model_tag/remove", {"job_id": model_job, "tag_name": "fresh"})["retcode"] == 100
+    unknown = post("/v1/model/model_tag/retrieve", {"job_id": "202001010000000000000"})
+    assert unknown["retcode"] == 100 and "Can not found model by job id" in unknown["retmsg"], unknown
+    assert post("/v1/model/tag/destroy", {"tag_name": "gold"})["retcode"] == 0
+    assert post("/v1/model/model_tag/retrieve", {"job_id": model_job})["data"] == {
+        "tags": [], "count": 0}
