@@ -2,6 +2,8 @@
 checkpoints and job/query's empty answer, through one real server (requests and our client)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.flow_server import ROOT, FlowServer
@@ -165,3 +167,52 @@ def test_tags_on_a_model(server, model_job):
     assert post("/v1/model/tag/destroy", {"tag_name": "gold"})["retcode"] == 0
     assert post("/v1/model/model_tag/retrieve", {"job_id": model_job})["data"] == {
         "tags": [], "count": 0}
+
+
+def _migrate_body(model_job: str, version: str, **changes) -> dict:
+    body = {"job_parameters": {"federated_mode": "MULTIPLE"}, "role": {"guest": [9999]},
+            "migrate_role": {"guest": [10000]}, "execute_party": {"guest": [9999]},
+            "migrate_initiator": {"role": "guest", "party_id": 10000},
+            "model_id": "guest-9999#model", "model_version": model_job, "unify_model_version": version}
+    body.update(changes)
+    return body
+
+
+def test_migrated_model_predicts_as_the_new_party(server, model_job):
+    version = model_job[:-1] + "7"
+    answer = server.post("/v1/model/migrate", _migrate_body(model_job, version))
+    assert answer["retcode"] == 0, answer
+    assert answer["data"]["model_id"] == "guest-10000#model" and answer["data"]["model_version"] == version
+    assert answer["data"]["detail"]["guest"]["9999"]["retcode"] == 0
+    pipeline = json.loads((server.work_dir / "model_local_cache" / "guest#10000#guest-10000#model" / version /
+                           "pipeline.json").read_text())
+    conf = pipeline["train_runtime_conf"]
+    assert conf["role"] == {"guest": [10000]} and conf["initiator"] == {"role": "guest", "party_id": 10000}
+    assert pipeline["model_id"] == conf["job_parameters"]["common"]["model_id"] == "guest-10000#model"
+    again = server.post("/v1/model/migrate", _migrate_body(model_job, version))
+    assert again["retcode"] != 0 and "already exists" in again["retmsg"], again
+    # the migrated model is deployed and predicts as guest 10000
+    deployed = server.post("/v1/model/deploy", {"model_id": "guest-10000#model", "model_version": version,
+                                                "cpn_list": ["reader_0", "dataio_0"]})
+    assert deployed["retcode"] == 0, deployed
+    conf = {"dsl_version": 2, "initiator": {"role": "guest", "party_id": 10000}, "role": {"guest": [10000]},
+            "job_parameters": {"common": {"job_type": "predict", "work_mode": 0, "model_id": "guest-10000#model",
+                                          "model_version": deployed["data"]["model_version"]}},
+            "component_parameters": {"role": {"guest": {"0": {
+                "reader_0": {"table": {"name": "model_input", "namespace": "gaps"}}}}}}}
+    predict = server.post("/v1/job/submit", {"job_dsl": {}, "job_runtime_conf": conf})
+    assert predict["retcode"] == 0, predict
+    assert server.wait_job(predict["jobId"], timeout=120)["f_status"] == "success"
+
+
+@pytest.mark.parametrize("changes,words", [
+    ({"migrate_role": {"guest": [10000, 10001]}}, "migrate_role"),
+    ({"execute_party": {"guest": [10000]}}, "execute_party"),
+    ({"migrate_initiator": {"role": "host", "party_id": 1}}, "migrate_initiator"),
+    ({"job_parameters": {"federated_mode": "BOTH"}}, "federated_mode"),
+    ({"unify_model_version": ""}, "unify_model_version"),
+    ({"model_version": "202001010000000000000"}, "model local cache"),
+])
+def test_migrate_refuses_bad_input_by_name(server, model_job, changes, words):
+    answer = server.post("/v1/model/migrate", _migrate_body(model_job, model_job[:-1] + "8", **changes))
+    assert answer["retcode"] != 0 and words in answer["retmsg"], answer

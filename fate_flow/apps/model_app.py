@@ -130,6 +130,12 @@ def query():
     return ok(rows, keep_data=True)
 
 
+@bp.route("/migrate", methods=["POST"])
+def migrate():
+    """A model under new party ids (FATE 1.5's ``flow model migrate``): per-party results in ``detail``."""
+    return ok(center().migrate(json_body()), retmsg="migrating model successfully")
+
+
 # ---- FATE 1.5's tags: /tag/* (flow tag) and /model_tag/* (flow model tag-model, tag-list)
 
 @bp.route("/tag/create", methods=["POST"])
