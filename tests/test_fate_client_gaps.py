@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.fate_client import ClientUnavailable, FateClient
 from tests.flow_server import ROOT, FlowServer
 
 pytestmark = pytest.mark.xdist_group("fate_client_gaps")
@@ -216,3 +217,45 @@ def test_migrated_model_predicts_as_the_new_party(server, model_job):
 def test_migrate_refuses_bad_input_by_name(server, model_job, changes, words):
     answer = server.post("/v1/model/migrate", _migrate_body(model_job, model_job[:-1] + "8", **changes))
     assert answer["retcode"] != 0 and words in answer["retmsg"], answer
+
+
+def _fate_client(version: str, server, tmp_path_factory) -> FateClient:
+    try:
+        return FateClient(version, server.address, tmp_path_factory.mktemp(f"client_{version}"))
+    except (ClientUnavailable, StopIteration) as exc:
+        pytest.skip(f"fate-client {version} could not be installed here: {exc}")
+
+
+def test_flow_cli_16_tags_and_migrate(server, model_job, tmp_path_factory, tmp_path):
+    """fate-client 1.6.1's ``flow tag``, ``flow model tag-model`` / ``tag-list`` and ``flow model migrate``."""
+    flow = _fate_client("1.6.1", server, tmp_path_factory).flow
+    assert flow("tag", "create", "-t", "cli_tag", "-d", "from the CLI")["retcode"] == 0
+    assert flow("tag", "create", "-t", "cli_tag")["retcode"] == 100
+    assert flow("model", "tag-model", "-j", model_job, "-t", "cli_tag")["retcode"] == 0
+    assert flow("model", "tag-list", "-j", model_job)["data"]["tags"] == [{"name": "cli_tag",
+                                                                          "description": "from the CLI"}]
+    query = flow("tag", "query", "-t", "cli_tag", "--with-model")
+    assert [m["model_version"] for m in query["data"]["models"]] == [model_job], query
+    assert flow("tag", "update", "-t", "cli_tag", "--new-tag-desc", "changed")["retcode"] == 0
+    assert "cli_tag" in [t["name"] for t in flow("tag", "list", "-l", "5")["data"]["tags"]]
+    assert flow("model", "tag-model", "-j", model_job, "-t", "cli_tag", "--remove")["retcode"] == 0
+    assert flow("tag", "delete", "-t", "cli_tag")["retcode"] == 0
+    conf = tmp_path / "migrate.json"
+    version = model_job[:-1] + "9"
+    conf.write_text(json.dumps(_migrate_body(model_job, version)))
+    migrated = flow("model", "migrate", "-c", str(conf))
+    assert migrated["retcode"] == 0 and migrated["data"]["model_version"] == version, migrated
+
+
+def test_flow_cli_111_table_add_and_bind(server, tmp_path_factory, tmp_path):
+    """fate-client 1.11's ``flow table add`` and ``flow table bind --drop`` with a PATH address."""
+    flow = _fate_client("1.11.3.post1", server, tmp_path_factory).flow
+    conf = tmp_path / "add.json"
+    conf.write_text(json.dumps({"engine": "PATH", "address": {"path": str(GUEST)}, "namespace": "gaps_cli",
+                                "name": "t", "head": 1, "id_delimiter": ",", "partitions": 1}))
+    added = flow("table", "add", "-c", str(conf))
+    assert added["retcode"] == 0 and added["data"] == {"table_name": "t", "namespace": "gaps_cli"}, added
+    assert flow("table", "bind", "-c", str(conf))["retcode"] == 100  # exists, no --drop
+    assert flow("table", "bind", "-c", str(conf), "--drop")["retcode"] == 0
+    info = server.post("/v1/table/table_info", {"namespace": "gaps_cli", "table_name": "t"})["data"]
+    assert info["count"] == len(_lines(GUEST)) - 1

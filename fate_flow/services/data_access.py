@@ -25,7 +25,7 @@ FILE_ENGINES = ("LOCALFS", "PATH", "STANDALONE", "LOCAL")
 TABLE_ADD_REQUIRED = ("engine", "address", "namespace", "name")
 TABLE_ADD_WAIT_S = 60  # a table add answers once the table is there (FATE's is synchronous), or says it is coming
 ID_DELIMITERS = (",", "\t")  # what the upload reader splits on
-FATE_DROP = {"yes": DROP_REPLACE, "no": DROP_REFUSE}  # FATE 1.7's table add/bind: --drop yes
+FATE_DROP = {"yes": DROP_REPLACE, "no": DROP_REFUSE, "true": DROP_REPLACE, "false": DROP_REFUSE}  # FATE 1.7+ drop
 
 
 def _int_field(conf: dict, field: str, default: Any = None) -> int:
