@@ -259,3 +259,26 @@ def test_flow_cli_111_table_add_and_bind(server, tmp_path_factory, tmp_path):
     assert flow("table", "bind", "-c", str(conf), "--drop")["retcode"] == 0
     info = server.post("/v1/table/table_info", {"namespace": "gaps_cli", "table_name": "t"})["data"]
     assert info["count"] == len(_lines(GUEST)) - 1
+
+
+def test_our_client_commands(server, model_job, tmp_path):
+    """fate_flow_client.py's table_add/table_bind, tag commands and migrate (FATE 1.5's flag names)."""
+    run = server.client
+    conf = tmp_path / "add.json"
+    conf.write_text(json.dumps({"engine": "PATH", "address": {"path": str(GUEST)}, "namespace": "gaps_ours",
+                                "head": 1, "partitions": 1}))
+    added = run("-f", "table_add", "-c", str(conf), "-t", "ours")
+    assert added["retcode"] == 0 and added["data"] == {"table_name": "ours", "namespace": "gaps_ours"}, added
+    assert run("-f", "table_bind", "-c", str(conf), "-t", "ours", "-drop", "1")["retcode"] == 0
+    assert run("-f", "table_add", "-t", "x")["retcode"] == 100  # engine, address, namespace named
+    assert run("-f", "create_tag", "--tag-name", "ours", "--tag-desc", "d")["retcode"] == 0
+    assert run("-f", "tag_model", "-j", model_job, "--tag-name", "ours")["retcode"] == 0
+    assert run("-f", "model_tag_list", "-j", model_job)["data"]["count"] >= 1
+    assert run("-f", "query_tag", "--tag-name", "ours", "--with-model")["data"]["models"][0]["model_version"] == model_job
+    assert run("-f", "update_tag", "--tag-name", "ours", "--new-tag-name", "ours2")["retcode"] == 0
+    assert "ours2" in [t["name"] for t in run("-f", "list_tag", "-limit", "50")["data"]["tags"]]
+    assert run("-f", "tag_model", "-j", model_job, "--tag-name", "ours2", "--remove")["retcode"] == 0
+    assert run("-f", "delete_tag", "--tag-name", "ours2")["retcode"] == 0
+    migrate = tmp_path / "migrate.json"
+    migrate.write_text(json.dumps(_migrate_body(model_job, model_job[:-1] + "6")))
+    assert run("-f", "migrate", "-c", str(migrate))["retcode"] == 0
