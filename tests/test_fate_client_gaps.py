@@ -209,6 +209,7 @@ def test_migrated_model_predicts_as_the_new_party(server, model_job):
 @pytest.mark.parametrize("changes,words", [
     ({"migrate_role": {"guest": [10000, 10001]}}, "migrate_role"),
     ({"execute_party": {"guest": [10000]}}, "execute_party"),
+    ({"migrate_role": {"guest": ["x/.."]}}, "migrate_role.guest"),
     ({"migrate_initiator": {"role": "host", "party_id": 1}}, "migrate_initiator"),
     ({"job_parameters": {"federated_mode": "BOTH"}}, "federated_mode"),
     ({"unify_model_version": ""}, "unify_model_version"),

@@ -34,7 +34,12 @@ def _roles(body: dict, field: str) -> dict[str, list[str]]:
     value = body.get(field)
     if not isinstance(value, dict) or not value or not all(isinstance(v, list) for v in value.values()):
         raise ArgumentError(field, "should be an object of role: [party ids]")
-    return {str(role): [str(p) for p in parties] for role, parties in value.items()}
+    roles = {str(role): [str(p) for p in parties] for role, parties in value.items()}
+    for role, parties in roles.items():
+        bad = [p for p in parties if not p.isdigit() or len(p) > 10]
+        if bad:
+            raise ArgumentError(f"{field}.{role}", f"party ids should be integers, got {', '.join(bad[:3])}")
+    return roles
 
 
 class MigrateRequest:
