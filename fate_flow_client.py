@@ -762,6 +762,51 @@ def table_delete(config: Config) -> Config:
     return _post("table/delete", config)
 
 
+TABLE_ADD_FIELDS = ("engine", "address", "namespace", "name", "head", "id_delimiter", "drop", "partitions",
+                    "extend_sid", "auto_increasing_sid")
+
+
+def _table_add(route: str) -> Callable[[Config], Config]:
+    """Build FATE 1.5+'s table add/bind: a table from a file on the server (``-c`` with engine and address)."""
+    def command(config: Config) -> Config:
+        body = {k: config[k] for k in TABLE_ADD_FIELDS if config.get(k) is not None}
+        if config.get("table_name") and "name" not in body:
+            body["name"] = config["table_name"]  # -t, as for the other table commands
+        _require(body, "engine", "address", "namespace", "name")
+        return _post(route, body)
+    command.__doc__ = "POST {}: engine, address, namespace, name (or -n -t), head, id_delimiter, drop.".format(route)
+    return command
+
+
+table_add = _table_add("table/add")
+table_bind = _table_add("table/bind")
+
+
+# ---------------------------------------------------------------- tag commands (FATE 1.5+'s flow tag)
+
+def _tag_post(route: str, required: tuple, fields: tuple) -> Callable[[Config], Config]:
+    def command(config: Config) -> Config:
+        _require(config, *required)
+        return _post(route, {k: config[k] for k in fields if config.get(k) is not None})
+    command.__doc__ = "POST {} ({}).".format(route, ", ".join(fields))
+    return command
+
+
+create_tag = _tag_post("model/tag/create", ("tag_name",), ("tag_name", "tag_desc"))
+query_tag = _tag_post("model/tag/retrieve", ("tag_name",), ("tag_name", "with_model"))
+update_tag = _tag_post("model/tag/update", ("tag_name",), ("tag_name", "new_tag_name", "new_tag_desc"))
+delete_tag = _tag_post("model/tag/destroy", ("tag_name",), ("tag_name",))
+list_tag = _tag_post("model/tag/list", (), ("limit",))
+model_tag_list = _tag_post("model/model_tag/retrieve", ("job_id",), ("job_id",))
+
+
+def tag_model(config: Config) -> Config:
+    """Tag the model of ``-j JOB`` with ``--tag-name``; ``--remove`` takes the tag off."""
+    _require(config, "job_id", "tag_name")
+    route = "model/model_tag/remove" if config.get("remove") else "model/model_tag/create"
+    return _post(route, {"job_id": config["job_id"], "tag_name": config["tag_name"]})
+
+
 # ---------------------------------------------------------------- model commands
 
 def _is_placeholder(value: Any) -> bool:
@@ -819,6 +864,14 @@ load = _model_post("load", in_job_parameters=True)
 bind = _model_post("bind", in_job_parameters=True)
 store = _model_post("store")
 restore = _model_post("restore")
+
+
+def migrate(config: Config) -> Config:
+    """FATE 1.5's model migrate: the ``-c`` conf (role, migrate_role, execute_party, model_id, ...) as it is."""
+    _require(config, "model_id", "model_version", "unify_model_version")
+    body = {k: v for k, v in config.items() if k not in ("function", "config", "local", "party_id", "role")
+            or (k == "role" and isinstance(v, dict))}
+    return _post("model/migrate", body)
 
 
 def export_model(config: Config) -> Config:
@@ -898,6 +951,9 @@ COMMANDS: Dict[str, Callable[[Config], Config]] = {
     "deploy": deploy, "get_predict_dsl": get_predict_dsl, "get_predict_conf": get_predict_conf,
     "model_query": model_query, "generate_dsl": generate_dsl,
     "component_list": component_list, "component_summary": component_summary,
+    "table_add": table_add, "table_bind": table_bind, "migrate": migrate,
+    "create_tag": create_tag, "query_tag": query_tag, "update_tag": update_tag, "delete_tag": delete_tag,
+    "list_tag": list_tag, "tag_model": tag_model, "model_tag_list": model_tag_list,
 }
 
 # Shorter forms of bulky answers, used only when stdout is a terminal and --json is not
@@ -945,6 +1001,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    (("--dsl-path", "--dsl_path"), "dsl_path", "predict DSL file (deploy)")):
         v2.add_argument(*names, dest=dest, help=help_text)
     v2.add_argument("--force", action="store_const", const=True, help="rerun_job: also a job that succeeded")
+    for names, dest, help_text in ((("--tag-name", "--tag_name"), "tag_name", "tag name"),
+                                   (("--tag-desc", "--tag_desc"), "tag_desc", "tag description"),
+                                   (("--new-tag-name", "--new_tag_name"), "new_tag_name", "update_tag: new name"),
+                                   (("--new-tag-desc", "--new_tag_desc"), "new_tag_desc",
+                                    "update_tag: new description")):
+        v2.add_argument(*names, dest=dest, help=help_text)
+    v2.add_argument("--with-model", "--with_model", dest="with_model", action="store_const", const=True,
+                    help="query_tag: also the models carrying the tag")
+    v2.add_argument("--remove", action="store_const", const=True, help="tag_model: take the tag off instead")
     output = parser.add_argument_group("output")
     output.add_argument("--json", dest=PRINT_JSON, action="store_true",
                         help="print the complete JSON answer even on a terminal (component_metric_all "

@@ -119,6 +119,30 @@ class TableNotFound(NotFound):
     retmsg = "no find table"
 
 
+class CheckpointNotFound(FlowError):
+    """FATE 1.7+'s /v1/checkpoint/get without such a checkpoint: its 404 retcode; names component and step."""
+
+    retcode = 404
+
+    def __init__(self, component: str, step: str) -> None:
+        self.component, self.step = component, step
+        super().__init__(f"The checkpoint was not found: component {component} has no checkpoint {step} "
+                         f"(no component of this server keeps checkpoints)")
+
+
+class TableEngineNotSupported(FlowError):
+    """/v1/table/add or bind names a storage engine this server can not read (retcode 100); names ``engine``."""
+
+    def __init__(self, engine: Any, supported: list[str]) -> None:
+        self.engine = engine
+        super().__init__(f"engine {engine!r} is not supported here: this server adds tables only from a file "
+                         f"on its machine (engine {', '.join(supported)} with address.path)")
+
+
+class TagError(FlowError):
+    """FATE 1.5's model tag answers for a duplicate or missing tag: retcode 100 and its message."""
+
+
 class IllegalTransition(FlowError):
     """A status change that the job/task state machine does not allow."""
 

@@ -26,6 +26,7 @@ from fate_flow.services.model_center import ModelCenter
 from fate_flow.services.model_deploy import ModelDeployer
 from fate_flow.settings import Settings
 from fate_flow.stores.model_catalogue import ModelCatalogue
+from fate_flow.stores.model_tags import ModelTags
 from fate_flow.stores.output_data import OutputData
 from fate_flow.stores.table_catalogue import TableCatalogue
 from fate_flow.utils.signing import SignatureVerifier, signing_enabled
@@ -73,6 +74,7 @@ class Services:
     verifier: SignatureVerifier | None
     deployer: ModelDeployer
     rerunner: JobRerunner
+    model_tags: ModelTags
     publisher: Lazy["ModelPublisher"] = field(repr=False)
 
 
@@ -94,7 +96,7 @@ def build_services(settings: Settings) -> Services:
         model_center=ModelCenter(settings, models, submitter),
         data_access=DataAccess(settings, submitter, tables, prewarm=lambda: notify(wake_path, PREWARM)),
         mailbox=Mailbox(settings.federation_dir), verifier=verifier, deployer=ModelDeployer(settings, models),
-        rerunner=JobRerunner(settings, api, wake),
+        rerunner=JobRerunner(settings, api, wake), model_tags=ModelTags(),
         publisher=Lazy(lambda: _build_publisher(settings, api, tables)),
     )
 

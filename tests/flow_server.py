@@ -135,7 +135,7 @@ class FlowServer:
     def job(self, job_id: str, role: str | None = None) -> dict:
         body = {"job_id": job_id, **({"role": role} if role else {})}
         answer = self.post("/v1/job/query", body)
-        assert answer["retcode"] == 0, answer
+        assert answer["retcode"] == 0 and answer["data"], answer
         return next((j for j in answer["data"] if j["f_is_initiator"] == 1), answer["data"][0])
 
     def tasks(self, job_id: str) -> list[dict]:

@@ -21,7 +21,7 @@ FINISHED = ("success", "failed", "canceled", "timeout")
 
 def party_job(server: FlowServer, job_id: str, party: int) -> dict:
     answer = server.post("/v1/job/query", {"job_id": job_id, "role": ROLES[party], "party_id": party})
-    assert answer["retcode"] == 0, answer
+    assert answer["retcode"] == 0 and answer["data"], answer
     return answer["data"][0]
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from fate_flow.apps._request import json_body
+from fate_flow.apps._request import json_body, require
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
-from fate_flow.errors import FlowError
+from fate_flow.errors import ArgumentError, CheckpointNotFound, FlowError
 
 info_bp = Blueprint("info", __name__, url_prefix="/v1/info")
 component_bp = Blueprint("component", __name__, url_prefix="/v1/component")
@@ -37,13 +37,25 @@ def validate_dsl():
     return ok({"warnings": warnings} if warnings else None, retmsg="validate success")
 
 
+CHECKPOINT_FIELDS = ("role", "party_id", "model_id", "model_version", "component_name")
+
+
 @checkpoint_bp.route("/list", methods=["POST"])
 def list_checkpoints():
-    """Checkpoints of a component: none, since no component of this server keeps any."""
-    return ok([], retmsg="no checkpoints: the components of this server keep none", keep_data=True)
+    """A component's checkpoints (FATE 1.7+): an empty list, since no component of this server keeps any."""
+    require(json_body(), *CHECKPOINT_FIELDS)
+    return ok([], keep_data=True)
 
 
 @checkpoint_bp.route("/get", methods=["POST"])
 def get_checkpoint():
-    """One checkpoint: refused, since no component of this server keeps any."""
-    raise FlowError("checkpoint not found: the components of this server keep no checkpoints")
+    """One checkpoint by ``step_index`` or ``step_name``: FATE's 404 "not found", naming component and step."""
+    body = json_body()
+    component = require(body, *CHECKPOINT_FIELDS)[-1]
+    if body.get("step_index") not in (None, ""):
+        step = f"step_index {body['step_index']}"
+    elif body.get("step_name") not in (None, ""):
+        step = f"step_name {body['step_name']}"
+    else:
+        raise ArgumentError("step_index or step_name", "is required")
+    raise CheckpointNotFound(str(component), step)

@@ -48,11 +48,20 @@ def stop_job_do():
 
 @bp.route("/query", methods=["POST"])
 def query_job():
-    """Job rows matching the given columns (job_id, role, party_id, status, ...)."""
-    filters = column_filters(Job, json_body())
+    """Job rows matching the given columns (job_id, role, party_id, status, ...).
+
+    No match: FATE 1.4 answered 101 "find job failed", FATE 1.5+ answers retcode 0 with an
+    empty list (the pipeline SDK and flow CLI poll on it). The 1.4 client sends its whole
+    command conf, ``function`` included, which no 1.5+ client sends: that tells them apart.
+    A body with no column to filter on is refused by both.
+    """
+    body = json_body()
+    filters = column_filters(Job, body)
     rows = job_queries.query_jobs(filters) if filters else []
-    if not rows:
+    if not rows and (not filters or "function" in body):
         raise JobNotFound()
+    if not rows:
+        return ok([], retmsg="no job could be found", keep_data=True)
     return ok(rows, keep_data=True)
 
 

@@ -130,6 +130,64 @@ def query():
     return ok(rows, keep_data=True)
 
 
+@bp.route("/migrate", methods=["POST"])
+def migrate():
+    """A model under new party ids (FATE 1.5's ``flow model migrate``): per-party results in ``detail``."""
+    return ok(center().migrate(json_body()), retmsg="migrating model successfully")
+
+
+# ---- FATE 1.5's tags: /tag/* (flow tag) and /model_tag/* (flow model tag-model, tag-list)
+
+@bp.route("/tag/create", methods=["POST"])
+def create_tag():
+    body = json_body()
+    return ok(retmsg=services().model_tags.create(body.get("tag_name"), body.get("tag_desc")))
+
+
+@bp.route("/tag/retrieve", methods=["POST"])
+def retrieve_tag():
+    body = json_body()
+    return ok(services().model_tags.retrieve(body.get("tag_name"), _flag(body, "with_model")))
+
+
+@bp.route("/tag/update", methods=["POST"])
+def update_tag():
+    body = json_body()
+    return ok(retmsg=services().model_tags.update(body.get("tag_name"), body.get("new_tag_name"),
+                                                  body.get("new_tag_desc")))
+
+
+@bp.route("/tag/destroy", methods=["POST"])
+def destroy_tag():
+    return ok(retmsg=services().model_tags.destroy(json_body().get("tag_name")))
+
+
+@bp.route("/tag/list", methods=["POST"])
+def list_tags():
+    return ok(services().model_tags.list(json_body().get("limit")), keep_data=True)
+
+
+@bp.route("/model_tag/create", methods=["POST"])
+def tag_model():
+    """Tag the model of ``job_id``; with ``remove`` (the CLI's --remove) take the tag off instead."""
+    body = json_body()
+    tags = services().model_tags
+    if _flag(body, "remove"):
+        return ok(retmsg=tags.untag_model(body.get("job_id"), body.get("tag_name")))
+    return ok(retmsg=tags.tag_model(body.get("job_id"), body.get("tag_name")))
+
+
+@bp.route("/model_tag/remove", methods=["POST"])
+def untag_model():
+    body = json_body()
+    return ok(retmsg=services().model_tags.untag_model(body.get("job_id"), body.get("tag_name")))
+
+
+@bp.route("/model_tag/retrieve", methods=["POST"])
+def model_tags():
+    return ok(services().model_tags.model_tags(json_body().get("job_id")))
+
+
 @bp.route("/<path:operation>", methods=["GET", "POST"])
 def unsupported(operation):
     """Any other /v1/model operation: FATE's 'can not support' answer."""

@@ -8,6 +8,8 @@ from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
 from fate_flow.apps._request import require
 from fate_flow.driver import job_queries
+from fate_flow.driver.status import JobStatus
+from fate_flow.utils.ids import generate_job_id
 from fate_flow.errors import FlowError, TableNotFound
 
 bp = Blueprint("table", __name__, url_prefix="/v1/table")
@@ -38,7 +40,15 @@ def list_tables():
 @bp.route("/add", methods=["POST"])
 @bp.route("/bind", methods=["POST"])
 def add_table():
-    """Register a table kept elsewhere (an EggRoll, HDFS or MySQL address): not possible here."""
-    engine = json_body().get("engine") or "another engine"
-    raise FlowError(f"tables of {engine} can not be added or bound here: this server keeps its tables itself; "
-                    f"upload the data instead (/v1/data/upload, flow data upload)")
+    """A table from a file already on this machine (FATE 1.5's add, 1.10's bind): read in, answered when there."""
+    access = services().data_access
+    job_id, _ = access.submit_table_add(json_body(), generate_job_id())
+    status = access.wait_local_job(job_id)
+    body = json_body()
+    table = {"table_name": body["name"], "namespace": body["namespace"]}
+    if status == str(JobStatus.SUCCESS):
+        return ok(table, job_id=job_id)
+    if status in (str(JobStatus.WAITING), str(JobStatus.RUNNING)):
+        return ok(table, retmsg=f"the file is still being read in by job {job_id}", job_id=job_id)
+    raise FlowError(f"reading address.path into {body['namespace']}.{body['name']} {status} (job {job_id}): "
+                    f"{access.failure_reason(job_id) or 'see the job log'}")

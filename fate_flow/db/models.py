@@ -221,5 +221,28 @@ class Permission(BaseModel):
         primary_key = CompositeKey("f_src_party_id", "f_src_role", "f_privilege_type", "f_value")
 
 
+class Tag(BaseModel):
+    """A model tag (FATE 1.5's ``flow tag``): a unique name and its description."""
+
+    f_id = BigAutoField()
+    f_name = CharField(max_length=100, unique=True)
+    f_desc = TextField(null=True, default="")
+
+    class Meta:
+        table_name = "t_tags"
+
+
+class ModelTag(BaseModel):
+    """A tag on a model version (FATE's t_model_tag: ``f_m_id`` is the version, ``f_t_id`` the tag's id)."""
+
+    f_id = BigAutoField()
+    f_m_id = CharField(max_length=500, index=True)
+    f_t_id = BigIntegerField(index=True)
+
+    class Meta:
+        table_name = "t_model_tag"
+        indexes = ((("f_m_id", "f_t_id"), True),)
+
+
 ALL_MODELS = [Job, Task, DataView, Queue, TrackingMetric, MachineLearningModelMeta, StorageTableMeta,
-              RequestNonce, Permission, AppKey]
+              RequestNonce, Permission, AppKey, Tag, ModelTag]

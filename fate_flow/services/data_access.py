@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 from fate_flow.components.data_access.param import DROP_APPEND, DROP_REFUSE, DROP_REPLACE, UPLOAD_TMP_DIR
 from fate_flow.db import DataView, Job, Task
 from fate_flow.driver.job_submission import JobSubmitter
-from fate_flow.driver.status import TaskStatus
-from fate_flow.errors import ArgumentError, FlowError, RequiredArgumentsError
+from fate_flow.driver.status import JOB_FINISHED, JobStatus, TaskStatus
+from fate_flow.errors import ArgumentError, FlowError, RequiredArgumentsError, TableEngineNotSupported
 from fate_flow.settings import Settings
 from fate_flow.stores.table_catalogue import TableCatalogue
 from fate_flow.utils import validate
@@ -18,6 +20,12 @@ from fate_flow.utils.paths import resolve_user_path
 
 UPLOAD_REQUIRED = ("work_mode", "namespace", "table_name", "file", "head", "partition")
 DOWNLOAD_REQUIRED = ("work_mode", "namespace", "table_name", "output_path")
+# /v1/table/add and bind: the engines whose address is a file on this machine, which is read in
+FILE_ENGINES = ("LOCALFS", "PATH", "STANDALONE", "LOCAL")
+TABLE_ADD_REQUIRED = ("engine", "address", "namespace", "name")
+TABLE_ADD_WAIT_S = 60  # a table add answers once the table is there (FATE's is synchronous), or says it is coming
+ID_DELIMITERS = (",", "\t")  # what the upload reader splits on
+FATE_DROP = {"yes": DROP_REPLACE, "no": DROP_REFUSE, "true": DROP_REPLACE, "false": DROP_REFUSE}  # FATE 1.7+ drop
 
 
 def _int_field(conf: dict, field: str, default: Any = None) -> int:
@@ -28,6 +36,17 @@ def _int_field(conf: dict, field: str, default: Any = None) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise ArgumentError(field, f"should be an integer, got {value!r}") from None
+
+
+def _bool_field(conf: dict, field: str) -> bool:
+    """A flag as FATE's clients send it: a JSON bool, 0/1, or their text (the SDK's query string)."""
+    value = conf.get(field, False)
+    text = str(value).strip().lower()
+    if value is None or text in ("false", "0", "", "none"):
+        return False
+    if text in ("true", "1"):
+        return True
+    raise ArgumentError(field, f"should be true or false, got {value!r}")
 
 
 def _required(conf: dict, fields: tuple[str, ...]) -> None:
@@ -68,10 +87,9 @@ class DataAccess:
 
     def _upload_params(self, conf: dict, received: bool) -> dict:
         _required(conf, UPLOAD_REQUIRED)
-        for flag in ("extend_sid", "auto_increasing_sid"):  # fate-client 1.7+: generate ids for the rows
-            if str(conf.get(flag, False)).lower() not in ("false", "0", "", "none"):
-                raise ArgumentError(flag, "is not supported by this server: the file's first column must be the id")
-        params = {"work_mode": _int_field(conf, "work_mode"), "head": _int_field(conf, "head"),
+        params = {"extend_sid": _bool_field(conf, "extend_sid"),  # fate-client 1.7+: generate ids for the rows
+                  "auto_increasing_sid": _bool_field(conf, "auto_increasing_sid"),
+                  "work_mode": _int_field(conf, "work_mode"), "head": _int_field(conf, "head"),
                   "partition": _int_field(conf, "partition"), "drop": _int_field(conf, "drop", DROP_REFUSE),
                   "namespace": conf["namespace"], "table_name": conf["table_name"],
                   "in_version": bool(conf.get("in_version")), "block_size": self.settings.data_access.block_size}
@@ -99,6 +117,59 @@ class DataAccess:
                 f"The data table already exists, table data count:{meta.count}."
                 "If you still want to continue uploading, please add the parameter -drop. "
                 "0 means not to delete and continue uploading, 1 means to upload again after deleting the table")
+
+    def submit_table_add(self, conf: dict, job_id: str) -> tuple[str, dict]:
+        """Validate a /v1/table/add or bind of a file on this machine and queue reading it in (an upload job)."""
+        _required(conf, TABLE_ADD_REQUIRED)
+        if str(conf["engine"]).upper() not in FILE_ENGINES:
+            raise TableEngineNotSupported(conf["engine"], list(FILE_ENGINES))
+        path = self._address_path(conf["address"])
+        if not path.is_file():
+            raise ArgumentError("address.path", f"{path} does not exist or is not a file on the server")
+        delimiter = conf.get("id_delimiter") or ","
+        if delimiter not in ID_DELIMITERS:
+            raise ArgumentError("id_delimiter", f"should be ',' or a tab, got {delimiter!r}")
+        drop = conf.get("drop", DROP_REFUSE)
+        upload = {"work_mode": 0, "namespace": conf["namespace"], "table_name": conf["name"], "file": str(path),
+                  "head": conf.get("head", 1), "partition": conf.get("partitions") or conf.get("partition") or 4,
+                  "drop": FATE_DROP.get(str(drop).lower(), drop),
+                  "extend_sid": conf.get("extend_sid"), "auto_increasing_sid": conf.get("auto_increasing_sid")}
+        return self.submit_upload(upload, job_id, None)
+
+    def _address_path(self, address: Any) -> Path:
+        """The server path of a table address ``{"path": ...}`` or ``{"home": ..., "path": ...}`` (FATE's PATH/LOCALFS)."""
+        if isinstance(address, str):
+            try:
+                address = json.loads(address)
+            except ValueError:
+                raise ArgumentError("address", "should be an object such as {\"path\": \"/data/x.csv\"}") from None
+        if not isinstance(address, dict):
+            raise ArgumentError("address", "should be an object such as {\"path\": \"/data/x.csv\"}")
+        if address.get("path") in (None, ""):
+            raise RequiredArgumentsError(["address.path"])
+        for field in ("home", "path"):
+            if address.get(field) is not None and not isinstance(address[field], str):
+                raise ArgumentError(f"address.{field}", "should be a string")
+        path = os.path.join(address["home"], address["path"]) if address.get("home") else address["path"]
+        return resolve_user_path(self.settings, "address.path", path)
+
+    def wait_local_job(self, job_id: str, timeout: float = TABLE_ADD_WAIT_S) -> str:
+        """The status of a local job once it ends, or while it still runs after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = Job.get_or_none(Job.f_job_id == job_id, Job.f_role == "local")
+            status = job.f_status if job else str(JobStatus.WAITING)
+            if status in {str(s) for s in JOB_FINISHED} or time.monotonic() > deadline:
+                return status
+            time.sleep(0.1)
+
+    def failure_reason(self, job_id: str) -> str:
+        """Why a local job failed, as its task (else its job row) recorded it; empty when unknown."""
+        for model in (Task, Job):
+            row = model.get_or_none(model.f_job_id == job_id)
+            if row is not None and row.f_status_reason:
+                return row.f_status_reason
+        return ""
 
     def submit_download(self, conf: dict, job_id: str) -> tuple[str, dict]:
         """Validate a download and queue its job."""

@@ -108,6 +108,14 @@ class ModelCenter:
             data["pipeline.pipeline:Pipeline"] = base64.b64encode((root / PIPELINE).read_bytes()).decode()
         return data
 
+    # ---- migrate (FATE 1.5) -------------------------------------------------------------
+
+    def migrate(self, body: dict) -> dict:
+        """Copy this server's parties' models to the migrated party ids, model id and version."""
+        from fate_flow.services.model_migrate import ModelMigrator
+
+        return ModelMigrator(self.settings, self.catalogue).migrate(body)
+
     # ---- store and restore (local jobs) ---------------------------------------------------
 
     def submit_store(self, ref: ModelRef, job_id: str, force_update: bool = False,

@@ -19,8 +19,13 @@ class UploadParam(BaseParam):
         self.drop = DROP_REFUSE
         self.in_version = False
         self.block_size = 8 << 20
+        self.extend_sid = False  # FATE 1.7+: the file has no id column; give each row a new unique sid
+        self.auto_increasing_sid = False  # with extend_sid: sids 0, 1, 2, ... instead
 
     def check(self) -> None:
+        for name in ("extend_sid", "auto_increasing_sid"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} should be true or false, got {getattr(self, name)!r}")
         if self.head not in (0, 1) or isinstance(self.head, bool):
             raise ValueError(f"'head' in conf.json should be 0 or 1, got {self.head!r}")
         if isinstance(self.partition, bool) or not isinstance(self.partition, int) or not 0 < self.partition < 1024:

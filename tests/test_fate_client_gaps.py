@@ -1,0 +1,277 @@
+"""FATE 1.5+ routes beyond issue 13's first pass: table add/bind, model tags, upload's extend_sid,
+checkpoints and job/query's empty answer, through one real server (requests and our client)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fate_client import ClientUnavailable, FateClient
+from tests.flow_server import ROOT, FlowServer
+
+pytestmark = pytest.mark.xdist_group("fate_client_gaps")
+GUEST = ROOT / "examples" / "data" / "breast_hetero_mini_guest.csv"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = FlowServer(tmp_path_factory.mktemp("gaps") / "server").start()
+    yield server
+    server.stop()
+
+
+def _lines(path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_job_query_answers_each_client_generation(server):
+    """FATE 1.5+ clients poll job/query and read [] with retcode 0; FATE 1.4's client gets 101."""
+    assert server.post("/v1/job/query", {"job_id": "1", "role": "guest", "party_id": "9999"}) == {
+        "retcode": 0, "retmsg": "no job could be found", "data": []}
+    assert server.client("-f", "query_job", "-j", "1") == {"retcode": 101, "retmsg": "find job failed"}
+    assert server.post("/v1/job/query", {})["retcode"] == 101  # nothing to filter on
+
+
+def test_checkpoints_answer_as_fate_17(server):
+    body = {"role": "guest", "party_id": 9999, "model_id": "m", "model_version": "v", "component_name": "hetero_lr_0"}
+    assert server.post("/v1/checkpoint/list", body) == {"retcode": 0, "retmsg": "success", "data": []}
+    got = server.post("/v1/checkpoint/get", dict(body, step_index=3))
+    assert got["retcode"] == 404 and "hetero_lr_0" in got["retmsg"] and "step_index 3" in got["retmsg"], got
+    missing = server.post("/v1/checkpoint/get", body)
+    assert missing["retcode"] != 0 and "step_index or step_name" in missing["retmsg"], missing
+    partial = server.post("/v1/checkpoint/list", {"role": "guest"})
+    assert partial["retcode"] != 0 and "component_name" in partial["retmsg"], partial
+
+
+def test_table_add_and_bind_read_a_server_file(server, tmp_path):
+    rows = len(_lines(GUEST)) - 1
+    for route, name in (("/v1/table/add", "added"), ("/v1/table/bind", "bound")):
+        body = {"engine": "PATH", "address": {"path": str(GUEST)}, "namespace": "gaps", "name": name,
+                "head": 1, "id_delimiter": ",", "partitions": 2}
+        answer = server.post(route, body)
+        assert answer["retcode"] == 0 and answer["data"] == {"table_name": name, "namespace": "gaps"}, answer
+        info = server.post("/v1/table/table_info", {"namespace": "gaps", "table_name": name})["data"]
+        assert info["count"] == rows and info["partition"] == 2
+        assert info["schema"]["header"] == _lines(GUEST)[0].split(",", 1)[1]
+    # an existing table: refused as upload refuses it, replaced with drop (FATE 1.7's "yes" too)
+    body = {"engine": "LOCALFS", "address": {"home": str(GUEST.parent), "path": GUEST.name},
+            "namespace": "gaps", "name": "added", "head": 1}
+    again = server.post("/v1/table/add", body)
+    assert again["retcode"] != 0 and "-drop" in again["retmsg"], again
+    assert server.post("/v1/table/add", dict(body, drop="yes"))["retcode"] == 0
+
+
+@pytest.mark.parametrize("body,words", [
+    ({"engine": "MYSQL", "address": {"host": "db"}}, "engine 'MYSQL' is not supported"),
+    ({"engine": "HDFS", "address": {"path": "/x"}}, "engine 'HDFS'"),
+    ({"engine": "PATH", "address": {}}, "address.path"),
+    ({"engine": "PATH", "address": {"path": "/tmp/no_such_file_gaps.csv"}}, "address.path"),
+    ({"engine": "PATH", "address": {"path": "/etc/passwd"}}, "address.path"),
+    ({"engine": "PATH", "address": {"path": str(GUEST)}, "id_delimiter": ";"}, "id_delimiter"),
+    ({"engine": "PATH", "address": "not json"}, "address"),
+    ({"address": {"path": str(GUEST)}}, "engine"),
+])
+def test_table_add_refuses_bad_input_by_name(server, body, words):
+    answer = server.post("/v1/table/add", dict({"namespace": "gaps", "name": "bad"}, **body))
+    assert answer["retcode"] != 0 and words in answer["retmsg"], answer
+
+
+def test_upload_extend_sid_and_auto_increasing_sid(server, tmp_path):
+    """fate-client 1.7+'s flags: id-less rows get FATE's generated sids, the header keeps every field."""
+    data = tmp_path / "no_ids.csv"
+    data.write_text("x0,x1,y\n0.5,1.5,1\n2.5,3.5,0\n4.5,5.5,1\n")
+    for name, auto in (("uuid_sids", False), ("counted_sids", True)):
+        conf = {"file": str(data), "head": 1, "partition": 1, "namespace": "gaps", "table_name": name,
+                "work_mode": 0, "use_local_data": 0, "extend_sid": True, "auto_increasing_sid": auto}
+        job = server.post("/v1/data/upload", conf)
+        assert job["retcode"] == 0, job
+        assert server.wait_job(job["jobId"])["f_status"] == "success"
+        info = server.post("/v1/table/table_info", {"namespace": "gaps", "table_name": name})["data"]
+        assert info["count"] == 3 and info["schema"] == {"header": "x0,x1,y", "sid": "sid"}
+        out = tmp_path / f"{name}.csv"
+        down = server.post("/v1/data/download", {"namespace": "gaps", "table_name": name, "work_mode": 0,
+                                                 "output_path": str(out)})
+        assert server.wait_job(down["jobId"])["f_status"] == "success"
+        rows = dict(line.split(",", 1) for line in _lines(out) if not line.startswith("sid"))
+        assert sorted(rows.values()) == ["0.5,1.5,1", "2.5,3.5,0", "4.5,5.5,1"]
+        if auto:
+            assert sorted(rows) == ["0", "1", "2"]
+        else:
+            prefixes = {sid[:32] for sid in rows}
+            assert len(prefixes) == 1 and sorted(sid[32:] for sid in rows) == ["0", "1", "2"]
+    bad = server.post("/v1/data/upload", dict(conf, table_name="x", extend_sid="maybe"))
+    assert bad["retcode"] != 0 and "extend_sid" in bad["retmsg"], bad
+
+
+DATAIO_DSL = {"components": {
+    "reader_0": {"module": "Reader", "output": {"data": ["data"]}},
+    "dataio_0": {"module": "DataIO", "input": {"data": {"data": ["reader_0.data"]}},
+                 "output": {"data": ["data"], "model": ["model"]}}}}
+
+
+@pytest.fixture(scope="module")
+def model_job(server):
+    """A small trained model of guest 9999 alone (Reader -> DataIO on a table added from a server file)."""
+    add = server.post("/v1/table/add", {"engine": "PATH", "address": {"path": str(GUEST)}, "namespace": "gaps",
+                                        "name": "model_input", "head": 1, "partitions": 1})
+    assert add["retcode"] == 0, add
+    conf = {"dsl_version": 2, "initiator": {"role": "guest", "party_id": 9999}, "role": {"guest": [9999]},
+            "job_parameters": {"common": {"job_type": "train", "work_mode": 0}},
+            "component_parameters": {"role": {"guest": {"0": {
+                "reader_0": {"table": {"name": "model_input", "namespace": "gaps"}},
+                "dataio_0": {"with_label": True, "output_format": "dense"}}}}}}
+    job_id = server.submit(DATAIO_DSL, conf)
+    assert server.wait_job(job_id, timeout=120)["f_status"] == "success"
+    return job_id
+
+
+def test_tags_as_flow_tag_uses_them(server):
+    post = server.post
+    assert post("/v1/model/tag/create", {"tag_name": "gold", "tag_desc": "best"})["retcode"] == 0
+    again = post("/v1/model/tag/create", {"tag_name": "gold"})
+    assert again["retcode"] == 100 and "'gold' tag already exists" in again["retmsg"], again
+    assert post("/v1/model/tag/retrieve", {"tag_name": "gold"})["data"] == {
+        "tags": [{"name": "gold", "description": "best"}]}
+    assert post("/v1/model/tag/create", {"tag_name": "silver"})["retcode"] == 0
+    taken = post("/v1/model/tag/update", {"tag_name": "silver", "new_tag_name": "gold"})
+    assert taken["retcode"] == 100 and "already exists" in taken["retmsg"], taken
+    assert post("/v1/model/tag/update", {"tag_name": "silver", "new_tag_name": "bronze",
+                                         "new_tag_desc": "third"})["retcode"] == 0
+    listed = post("/v1/model/tag/list", {"limit": 10})["data"]["tags"]
+    assert {t["name"]: t["description"] for t in listed} == {"gold": "best", "bronze": "third"}
+    assert post("/v1/model/tag/destroy", {"tag_name": "bronze"})["retcode"] == 0
+    for route in ("retrieve", "destroy", "update"):
+        gone = post(f"/v1/model/tag/{route}", {"tag_name": "bronze"})
+        assert gone["retcode"] == 100 and "no tag named 'bronze'" in gone["retmsg"], (route, gone)
+    empty = post("/v1/model/tag/create", {"tag_name": ""})
+    assert empty["retcode"] != 0 and "tag_name" in empty["retmsg"], empty
+
+
+def test_tags_on_a_model(server, model_job):
+    post = server.post
+    tagged = post("/v1/model/model_tag/create", {"job_id": model_job, "tag_name": "gold"})
+    assert tagged["retcode"] == 0, tagged
+    twice = post("/v1/model/model_tag/create", {"job_id": model_job, "tag_name": "gold"})
+    assert twice["retcode"] == 100 and "already been tagged" in twice["retmsg"], twice
+    assert post("/v1/model/model_tag/create", {"job_id": model_job, "tag_name": "fresh"})["retcode"] == 0
+    assert post("/v1/model/model_tag/retrieve", {"job_id": model_job})["data"] == {
+        "tags": [{"name": "gold", "description": "best"}, {"name": "fresh", "description": ""}], "count": 2}
+    with_model = post("/v1/model/tag/retrieve", {"tag_name": "gold", "with_model": True})["data"]
+    assert [m["model_version"] for m in with_model["models"]] == [model_job]
+    counts = {t["name"]: t["model_count"] for t in post("/v1/model/tag/list", {})["data"]["tags"]}
+    assert counts["gold"] == 1 and counts["fresh"] == 1
+    removed = post("/v1/model/model_tag/create", {"job_id": model_job, "tag_name": "fresh", "remove": True})
+    assert removed["retcode"] == 0, removed
+    assert post("/v1/model/model_tag/remove", {"job_id": model_job, "tag_name": "fresh"})["retcode"] == 100
+    unknown = post("/v1/model/model_tag/retrieve", {"job_id": "202001010000000000000"})
+    assert unknown["retcode"] == 100 and "Can not found model by job id" in unknown["retmsg"], unknown
+    assert post("/v1/model/tag/destroy", {"tag_name": "gold"})["retcode"] == 0
+    assert post("/v1/model/model_tag/retrieve", {"job_id": model_job})["data"] == {
+        "tags": [], "count": 0}
+
+
+def _migrate_body(model_job: str, version: str, **changes) -> dict:
+    body = {"job_parameters": {"federated_mode": "MULTIPLE"}, "role": {"guest": [9999]},
+            "migrate_role": {"guest": [10000]}, "execute_party": {"guest": [9999]},
+            "migrate_initiator": {"role": "guest", "party_id": 10000},
+            "model_id": "guest-9999#model", "model_version": model_job, "unify_model_version": version}
+    body.update(changes)
+    return body
+
+
+def test_migrated_model_predicts_as_the_new_party(server, model_job):
+    version = model_job[:-1] + "7"
+    answer = server.post("/v1/model/migrate", _migrate_body(model_job, version))
+    assert answer["retcode"] == 0, answer
+    assert answer["data"]["model_id"] == "guest-10000#model" and answer["data"]["model_version"] == version
+    assert answer["data"]["detail"]["guest"]["9999"]["retcode"] == 0
+    pipeline = json.loads((server.work_dir / "model_local_cache" / "guest#10000#guest-10000#model" / version /
+                           "pipeline.json").read_text())
+    conf = pipeline["train_runtime_conf"]
+    assert conf["role"] == {"guest": [10000]} and conf["initiator"] == {"role": "guest", "party_id": 10000}
+    assert pipeline["model_id"] == conf["job_parameters"]["common"]["model_id"] == "guest-10000#model"
+    again = server.post("/v1/model/migrate", _migrate_body(model_job, version))
+    assert again["retcode"] != 0 and "already exists" in again["retmsg"], again
+    # the migrated model is deployed and predicts as guest 10000
+    deployed = server.post("/v1/model/deploy", {"model_id": "guest-10000#model", "model_version": version,
+                                                "cpn_list": ["reader_0", "dataio_0"]})
+    assert deployed["retcode"] == 0, deployed
+    conf = {"dsl_version": 2, "initiator": {"role": "guest", "party_id": 10000}, "role": {"guest": [10000]},
+            "job_parameters": {"common": {"job_type": "predict", "work_mode": 0, "model_id": "guest-10000#model",
+                                          "model_version": deployed["data"]["model_version"]}},
+            "component_parameters": {"role": {"guest": {"0": {
+                "reader_0": {"table": {"name": "model_input", "namespace": "gaps"}}}}}}}
+    predict = server.post("/v1/job/submit", {"job_dsl": {}, "job_runtime_conf": conf})
+    assert predict["retcode"] == 0, predict
+    assert server.wait_job(predict["jobId"], timeout=120)["f_status"] == "success"
+
+
+@pytest.mark.parametrize("changes,words", [
+    ({"migrate_role": {"guest": [10000, 10001]}}, "migrate_role"),
+    ({"execute_party": {"guest": [10000]}}, "execute_party"),
+    ({"migrate_role": {"guest": ["x/.."]}}, "migrate_role.guest"),
+    ({"migrate_initiator": {"role": "host", "party_id": 1}}, "migrate_initiator"),
+    ({"job_parameters": {"federated_mode": "BOTH"}}, "federated_mode"),
+    ({"unify_model_version": ""}, "unify_model_version"),
+    ({"model_version": "202001010000000000000"}, "model local cache"),
+])
+def test_migrate_refuses_bad_input_by_name(server, model_job, changes, words):
+    answer = server.post("/v1/model/migrate", _migrate_body(model_job, model_job[:-1] + "8", **changes))
+    assert answer["retcode"] != 0 and words in answer["retmsg"], answer
+
+
+def _fate_client(version: str, server, tmp_path_factory) -> FateClient:
+    try:
+        return FateClient(version, server.address, tmp_path_factory.mktemp(f"client_{version}"))
+    except (ClientUnavailable, StopIteration) as exc:
+        pytest.skip(f"fate-client {version} could not be installed here: {exc}")
+
+
+def test_flow_cli_16_tags_and_migrate(server, model_job, tmp_path_factory, tmp_path):
+    """fate-client 1.6.1's ``flow tag``, ``flow model tag-model`` / ``tag-list`` and ``flow model migrate``."""
+    flow = _fate_client("1.6.1", server, tmp_path_factory).flow
+    assert flow("tag", "create", "-t", "cli_tag", "-d", "from the CLI")["retcode"] == 0
+    assert flow("model", "tag-model", "-j", model_job, "-t", "cli_tag")["retcode"] == 0
+    query = flow("tag", "query", "-t", "cli_tag", "--with-model")
+    assert query["data"]["tags"] == [{"name": "cli_tag", "description": "from the CLI"}], query
+    assert [m["model_version"] for m in query["data"]["models"]] == [model_job], query
+    assert flow("model", "tag-model", "-j", model_job, "-t", "cli_tag", "--remove")["retcode"] == 0
+    conf = tmp_path / "migrate.json"
+    version = model_job[:-1] + "9"
+    conf.write_text(json.dumps(_migrate_body(model_job, version)))
+    migrated = flow("model", "migrate", "-c", str(conf))
+    assert migrated["retcode"] == 0 and migrated["data"]["model_version"] == version, migrated
+
+
+def test_flow_cli_111_table_add_and_bind(server, tmp_path_factory, tmp_path):
+    """fate-client 1.11's ``flow table add`` and ``flow table bind --drop`` with a PATH address."""
+    flow = _fate_client("1.11.3.post1", server, tmp_path_factory).flow
+    conf = tmp_path / "add.json"
+    conf.write_text(json.dumps({"engine": "PATH", "address": {"path": str(GUEST)}, "namespace": "gaps_cli",
+                                "name": "t", "head": 1, "id_delimiter": ",", "partitions": 1}))
+    added = flow("table", "add", "-c", str(conf))
+    assert added["retcode"] == 0 and added["data"] == {"table_name": "t", "namespace": "gaps_cli"}, added
+    assert flow("table", "bind", "-c", str(conf), "--drop")["retcode"] == 0
+    info = server.post("/v1/table/table_info", {"namespace": "gaps_cli", "table_name": "t"})["data"]
+    assert info["count"] == len(_lines(GUEST)) - 1
+
+
+def test_our_client_commands(server, model_job, tmp_path):
+    """fate_flow_client.py's table_add/table_bind, tag commands and migrate (FATE 1.5's flag names)."""
+    run = server.client
+    conf = tmp_path / "add.json"
+    conf.write_text(json.dumps({"engine": "PATH", "address": {"path": str(GUEST)}, "namespace": "gaps_ours",
+                                "head": 1, "partitions": 1}))
+    added = run("-f", "table_add", "-c", str(conf), "-t", "ours")
+    assert added["retcode"] == 0 and added["data"] == {"table_name": "ours", "namespace": "gaps_ours"}, added
+    assert run("-f", "table_bind", "-c", str(conf), "-t", "ours", "-drop", "1")["retcode"] == 0
+    assert run("-f", "table_add", "-t", "x")["retcode"] == 100  # engine, address, namespace named
+    assert run("-f", "create_tag", "--tag-name", "ours", "--tag-desc", "d")["retcode"] == 0
+    assert run("-f", "tag_model", "-j", model_job, "--tag-name", "ours")["retcode"] == 0
+    assert run("-f", "query_tag", "--tag-name", "ours", "--with-model")["data"]["models"][0]["model_version"] == model_job
+    assert run("-f", "update_tag", "--tag-name", "ours", "--new-tag-name", "ours2")["retcode"] == 0
+    assert run("-f", "tag_model", "-j", model_job, "--tag-name", "ours2", "--remove")["retcode"] == 0
+    assert run("-f", "model_tag_list", "-j", model_job)["data"] == {"tags": [], "count": 0}
+    migrate = tmp_path / "migrate.json"
+    migrate.write_text(json.dumps(_migrate_body(model_job, model_job[:-1] + "6")))
+    assert run("-f", "migrate", "-c", str(migrate))["retcode"] == 0
