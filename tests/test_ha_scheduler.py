@@ -1,0 +1,181 @@
+"""High availability on MySQL: two servers of one party share a MariaDB database.
+
+One holds the scheduler lease; killing it with -9 mid-job hands the lease to the other within
+the configured time, the dead server's tasks fail with a clear reason, every job ends, no task
+process is left, and the survivor runs queued and new jobs. Dropped database connections
+(``KILL`` from a root connection) cost nothing: the server reconnects and the job succeeds.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+from tests.flow_server import FlowServer, drop_mysql_database, unique_mysql_url, wait_until
+from tests.test_e2e_faults import assert_processes_gone, sleep_job
+
+pytestmark = pytest.mark.xdist_group("ha_scheduler")
+
+LEASE = {"lease_duration": 3, "lease_renew_interval": 0.5, "detect_interval": 0.5}
+FINAL = ("success", "failed", "canceled", "timeout")
+
+
+def _query(url: str, sql: str, *args) -> list[tuple]:
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database=url.rsplit("/", 1)[1],
+                           autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def _leader(url: str) -> str | None:
+    rows = _query(url, "SELECT f_address FROM t_server_lease WHERE f_name = 'scheduler' AND "
+                       "f_expire_time > UNIX_TIMESTAMP(NOW(3)) * 1000")
+    return rows[0][0] if rows else None
+
+
+@pytest.fixture
+def mysql_url():
+    url = unique_mysql_url()
+    if url is None:
+        if os.environ.get("CI"):
+            pytest.fail("MySQL is required in CI but 127.0.0.1:3306 is not reachable")
+        pytest.skip("no MySQL/MariaDB reachable on 127.0.0.1:3306")
+    yield url
+    drop_mysql_database(url)
+
+
+@pytest.fixture
+def pair(mysql_url, tmp_path):
+    """Two servers on one database; the first one started leads."""
+    conf = {"scheduler": dict(LEASE, max_concurrent_jobs=1)}
+    first = FlowServer(tmp_path / "a", database_url=mysql_url, conf=conf).start()
+    wait_until(lambda: _leader(mysql_url) == first.address, 10, what="the first server to lead")
+    second = FlowServer(tmp_path / "b", database_url=mysql_url, conf=conf).start()
+    yield first, second
+    for server in (first, second):
+        server.stop()
+
+
+def test_follower_takes_over_when_the_leader_is_killed(pair, mysql_url):
+    leader, follower = pair
+    assert _leader(mysql_url) == leader.address, "the follower must not take a held lease"
+    running = follower.submit(*sleep_job(60))  # submitted through the follower, scheduled by the leader
+    queued = follower.submit(*sleep_job(0.2))  # waits behind it (one job at a time)
+    tasks = follower.wait_tasks_running(running, 2)
+    assert {t["f_run_ip"] for t in tasks} == {leader.address}
+    pids = [t["f_run_pid"] for t in tasks]
+    assert follower.job(queued)["f_status"] == "waiting"
+
+    leader.proc.send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    wait_until(lambda: _leader(mysql_url) == follower.address, 15, interval=0.1, what="the follower to lead")
+    took = time.monotonic() - killed
+    # the lease lapses at most lease_duration after its last renewal, seen within a renewal interval
+    assert took <= LEASE["lease_duration"] + 2 * LEASE["lease_renew_interval"] + 1.5, took
+
+    job = follower.wait_job(running, timeout=30)
+    assert job["f_status"] == "failed", job
+    assert f"the server {leader.address} that ran this task stopped renewing its lease" in job["f_status_reason"]
+    for task in follower.tasks(running):
+        assert task["f_status"] == "failed" and "stopped renewing its lease" in task["f_status_reason"], task
+    assert_processes_gone(pids, timeout=10)  # they ended with their server: nothing orphaned
+    assert not [p for p in psutil.process_iter(["cmdline"])
+                if running in " ".join(p.info["cmdline"] or [])], "a task process of the dead server is left"
+
+    assert follower.wait_job(queued, timeout=60)["f_status"] == "success"
+    fresh = follower.submit(*sleep_job(0.2))
+    done = follower.wait_job(fresh, timeout=60)
+    assert done["f_status"] == "success", done
+    assert {t["f_run_ip"] for t in follower.tasks(fresh)} == {follower.address}
+
+
+def test_a_warm_stop_hands_the_lease_over_at_once(pair, mysql_url):
+    leader, follower = pair
+    leader.stop(signal.SIGTERM)
+    wait_until(lambda: _leader(mysql_url) == follower.address, LEASE["lease_duration"] - 1, interval=0.1,
+               what="the follower to lead before the lease would have expired")
+    job_id = follower.submit(*sleep_job(0.2))
+    assert follower.wait_job(job_id, timeout=60)["f_status"] == "success"
+
+
+def _kill_connections(url: str) -> int:
+    """KILL every connection to the test database from a root connection; how many were killed."""
+    name = url.rsplit("/", 1)[1]
+    ids = [row[0] for row in _query(url, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s "
+                                         "AND ID <> CONNECTION_ID()", name)]
+    for conn_id in ids:
+        try:
+            _query(url, f"KILL {int(conn_id)}")
+        except Exception:  # it ended by itself in between
+            pass
+    return len(ids)
+
+
+def test_dropped_database_connections_lose_nothing(mysql_url, tmp_path):
+    server = FlowServer(tmp_path / "one", database_url=mysql_url, conf={"scheduler": LEASE}).start()
+    try:
+        job_id = server.submit(*sleep_job(3, steps=6))
+        server.wait_tasks_running(job_id, 2)
+        killed = 0
+        for _ in range(4):
+            killed += _kill_connections(mysql_url)
+            time.sleep(0.5)
+        assert killed, "the server holds pooled connections to kill"
+        job = server.wait_job(job_id, timeout=60)
+        assert job["f_status"] == "success", job
+        statuses = _query(mysql_url, "SELECT f_role, f_status FROM t_task WHERE f_job_id = %s", job_id)
+        assert sorted(statuses) == [("guest", "success"), ("host", "success")]
+        assert _query(mysql_url, "SELECT COUNT(*) FROM t_job WHERE f_job_id = %s", job_id)[0][0] == 2
+        assert _leader(mysql_url) == server.address, "the lease is still held after the reconnects"
+        again = server.submit(*sleep_job(0.2))
+        assert server.wait_job(again, timeout=60)["f_status"] == "success"
+    finally:
+        server.stop()
+
+
+def test_sqlite_keeps_one_server_without_a_lease(tmp_path):
+    server = FlowServer(tmp_path / "lite").start()
+    try:
+        job_id = server.submit(*sleep_job(0.2))
+        assert server.wait_job(job_id, timeout=60)["f_status"] == "success"
+        import sqlite3
+
+        with sqlite3.connect(str(server.work_dir / "fate_flow_sqlite.db")) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM t_server_lease").fetchone()[0] == 0
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(os.environ.get("FLOW_TEST_RESTART_MARIADB") != "1",
+                    reason="restarts the machine's MariaDB (other tests may use it): set FLOW_TEST_RESTART_MARIADB=1")
+def test_mariadb_restart_mid_job(mysql_url, tmp_path):
+    import subprocess
+
+    server = FlowServer(tmp_path / "restart", database_url=mysql_url,
+                        conf={"scheduler": dict(LEASE, lease_duration=20, lease_renew_interval=2)}).start()
+    try:
+        job_id = server.submit(*sleep_job(8, steps=8))
+        server.wait_tasks_running(job_id, 2)
+        daemon = next(p for p in psutil.process_iter(["name"]) if p.info["name"] == "mariadbd")
+        daemon.terminate()
+        daemon.wait(60)
+        subprocess.run(["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", "/usr/sbin/mariadbd"],
+                       check=True)
+        wait_until(lambda: unique_mysql_url() is not None, 60, interval=0.5, what="MariaDB back")
+        job = server.wait_job(job_id, timeout=90)
+        assert job["f_status"] in FINAL
+        statuses = _query(mysql_url, "SELECT f_role, f_status FROM t_task WHERE f_job_id = %s", job_id)
+        assert len(statuses) == 2 and all(s in FINAL for _, s in statuses), statuses
+        again = server.submit(*sleep_job(0.2))
+        assert server.wait_job(again, timeout=60)["f_status"] == "success"
+    finally:
+        server.stop()
