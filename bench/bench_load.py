@@ -13,7 +13,7 @@ jobs started in the order they were queued, and that no more than ``--limit`` ra
 and prints the submit time, the total time, jobs per minute and the server's RSS (start,
 peak, end). ``--job toy`` is FATE's toy example (secure_add, guest and host); ``--job
 sleep`` a one-component guest+host job of the test components that does nothing (the
-scheduler's own cost).
+scheduler's own cost), ``guest_sleep`` the same for the guest alone (one task per job).
 """
 from __future__ import annotations
 
@@ -50,10 +50,11 @@ def toy_job(data_num: int = 100) -> tuple[dict, dict]:
     return dsl, conf
 
 
-def sleep_job() -> tuple[dict, dict]:
-    """One TestSleep component of 0 s for guest 9999 and host 10000."""
+def sleep_job(with_host: bool = True) -> tuple[dict, dict]:
+    """One TestSleep component of 0 s for guest 9999 (and host 10000)."""
     dsl = {"components": {"test_sleep_0": {"module": "TestSleep"}}}
-    conf = {"initiator": {"role": "guest", "party_id": 9999}, "role": {"guest": [9999], "host": [10000]},
+    roles = {"guest": [9999], "host": [10000]} if with_host else {"guest": [9999]}
+    conf = {"initiator": {"role": "guest", "party_id": 9999}, "role": roles,
             "job_parameters": {"work_mode": 0}, "algorithm_parameters": {"test_sleep_0": {"seconds": 0}}}
     return dsl, conf
 
@@ -124,7 +125,7 @@ def job_rows(server: FlowServer) -> tuple[dict[str, dict], dict[str, int]]:
 def run_load(work_dir: Path, jobs: int, limit: int, job: str = "sleep", database_url: str | None = None,
              submitters: int = 8, timeout: float = 3600) -> dict[str, Any]:
     """Run the load on a fresh server; the figures and the checks' inputs (raises on a lost job)."""
-    dsl, conf = toy_job() if job == "toy" else sleep_job()
+    dsl, conf = {"toy": toy_job, "sleep": sleep_job, "guest_sleep": lambda: sleep_job(False)}[job]()
     server = FlowServer(work_dir, database_url=database_url,
                         conf={"scheduler": {"max_concurrent_jobs": limit, "detect_interval": 2}}).start()
     try:
@@ -168,7 +169,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--limit", type=int, default=5, help="scheduler.max_concurrent_jobs")
-    parser.add_argument("--job", choices=("toy", "sleep"), default="toy")
+    parser.add_argument("--job", choices=("toy", "sleep", "guest_sleep"), default="toy")
     parser.add_argument("--database-url", help="mysql://root@127.0.0.1:3306/<fresh name> (default: SQLite)")
     args = parser.parse_args()
     print(f"machine: {machine()}; load average before: {load_average()}", flush=True)

@@ -17,7 +17,7 @@ def _bench():
 
 def test_thirty_jobs_fifo_under_the_limit_on_mysql(tmp_path):
     with database_for("mysql", tmp_path) as url:
-        figures = _bench().run_load(tmp_path / "server", jobs=30, limit=3, job="sleep", database_url=url,
+        figures = _bench().run_load(tmp_path / "server", jobs=30, limit=3, job="guest_sleep", database_url=url,
                                     timeout=240)
     assert figures["statuses"] == {"success": 30}, figures
     assert figures["fifo"], "jobs start in the order they were queued"
