@@ -99,7 +99,14 @@ def test_follower_takes_over_when_the_leader_is_killed(pair, mysql_url):
 
 
 def test_a_warm_stop_hands_the_lease_over_at_once(pair, mysql_url):
+    """Also: a job stopped through the follower has its tasks on the leader's machine killed."""
     leader, follower = pair
+    stopped = follower.submit(*sleep_job(60))
+    pids = [t["f_run_pid"] for t in follower.wait_tasks_running(stopped, 2)]
+    assert follower.client("-f", "stop_job", "-j", stopped)["retcode"] == 0
+    assert follower.wait_job(stopped, timeout=30)["f_status"] == "canceled"
+    assert_processes_gone(pids, timeout=20)  # the leader kills its own tasks of a job ended elsewhere
+
     leader.stop(signal.SIGTERM)
     wait_until(lambda: _leader(mysql_url) == follower.address, LEASE["lease_duration"] - 1, interval=0.1,
                what="the follower to lead before the lease would have expired")
