@@ -154,7 +154,7 @@ class Scheduler:
         """On taking the lease over: forget cached state and resolve the tasks of servers that died."""
         is_leader = self.lease.is_leader
         if is_leader and not self._was_leader:
-            logger.warning("leading the scheduler of this party (%s)", self.settings.address)
+            logger.info("leading the scheduler of this party (%s)", self.settings.address)
             self._parsers.clear()
             self.party_monitor = detector.PartyMonitor(self.settings, self.api, self.party_jobs, self.stopper)
             self._last_leader_chores = float("-inf")
