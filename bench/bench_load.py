@@ -175,8 +175,9 @@ def main() -> int:
     print(f"machine: {machine()}; load average before: {load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
         figures = run_load(Path(tmp) / "server", args.jobs, args.limit, args.job, args.database_url)
-    print(f"load average after: {load_average()}")
-    print(json.dumps(figures, indent=2))
+        # before the work dir goes: removing a thousand jobs' logs takes a while
+        print(f"load average after: {load_average()}")
+        print(json.dumps(figures, indent=2), flush=True)
     ok = figures["statuses"] == {"success": args.jobs} and figures["fifo"] and figures["max_running"] <= args.limit
     print("checks:", "all jobs succeeded, FIFO, limit respected" if ok else "FAILED")
     return 0 if ok else 1
