@@ -20,6 +20,9 @@ from fate_flow.utils.log import job_logger
 
 logger = logging.getLogger("fate_flow.detector")
 
+# seconds a task process may outlive its failed task before the server that runs it kills it
+KILL_ENDED_AFTER_S = 5.0
+
 
 def _local_unfinished_tasks(settings):
     query = Task.select().where(Task.f_status.in_([str(TaskStatus.WAITING), str(TaskStatus.RUNNING)]))
@@ -81,19 +84,20 @@ def fail_tasks_of_dead_servers(settings, party_jobs) -> int:
 
 
 def kill_finished_children(settings, launcher) -> int:
-    """Kill this server's task processes whose task already ended (stopped through another server).
+    """Kill this server's task processes whose task was failed or timed out elsewhere (a stop that
+    reached another server of the party).
 
-    A task that reported its end exits by itself within moments: only those ended more than
-    ``kill_grace`` seconds ago are killed.
+    A task that reported its own end exits by itself, so a succeeded one is never killed, and a
+    failed one only when it is still there ``KILL_ENDED_AFTER_S`` seconds after its end.
     """
     pids = launcher.child_pids()
     if not pids:
         return 0
     count = 0
-    before = now_ms() - int(settings.scheduler.kill_grace * 1000)
+    before = now_ms() - int(max(settings.scheduler.kill_grace, KILL_ENDED_AFTER_S) * 1000)
     for task in Task.select().where(Task.f_run_ip == settings.address, Task.f_run_pid.in_(pids),
                                     Task.f_update_time < before,
-                                    Task.f_status.not_in([str(TaskStatus.WAITING), str(TaskStatus.RUNNING)])):
+                                    Task.f_status.in_([str(TaskStatus.FAILED), str(TaskStatus.TIMEOUT)])):
         if kill_process_group(task.f_run_pid, task.f_run_pid_create_time, settings.scheduler.kill_grace):
             job_logger(task.f_job_id).warning("%s %s %s is %s: killed its process %s", task.f_task_id, task.f_role,
                                               task.f_party_id, task.f_status, task.f_run_pid)
