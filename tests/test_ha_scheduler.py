@@ -169,19 +169,6 @@ def test_a_lone_server_restarted_after_kill_takes_its_own_lease_back_at_once(mys
         server.stop()
 
 
-def test_sqlite_keeps_one_server_without_a_lease(tmp_path):
-    server = FlowServer(tmp_path / "lite").start(timeout=90)
-    try:
-        job_id = server.submit(*sleep_job(0.2))
-        assert server.wait_job(job_id, timeout=60)["f_status"] == "success"
-        import sqlite3
-
-        with sqlite3.connect(str(server.work_dir / "fate_flow_sqlite.db")) as conn:
-            assert conn.execute("SELECT COUNT(*) FROM t_server_lease").fetchone()[0] == 0
-    finally:
-        server.stop()
-
-
 class PrivateMariaDB:
     """A MariaDB server of this test alone (own data dir, free port), so it can be restarted freely."""
 

@@ -105,3 +105,25 @@ def test_keeper_leads_then_resigns(db):
     assert not try_take("scheduler", keeper.holder, "10.0.0.1:9380", 5000)
     with pytest.raises(ValueError, match="lease_renew_interval"):
         LeaseKeeper("x:1", duration=2, interval=3)
+
+
+def test_the_lease_is_on_with_mysql_only_unless_told(tmp_path):
+    """SQLite keeps one server per database and no lease (the scheduler leads alone, as before)."""
+    from fate_flow.root import build_scheduler, build_services
+    from fate_flow.driver.lease import SoleLease
+    from fate_flow.driver.work_dir_lock import WorkDirLock
+    from fate_flow.settings import apply_overrides, load_settings
+
+    base = load_settings(work_dir=tmp_path)
+    sqlite = apply_overrides(base, database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    mysql = apply_overrides(base, database_url="mysql://root@127.0.0.1:3306/x")
+    assert not sqlite.uses_lease and mysql.uses_lease
+    assert apply_overrides(sqlite, scheduler={"high_availability": True}).uses_lease
+    assert not apply_overrides(mysql, scheduler={"high_availability": "false"}).uses_lease
+    lock = WorkDirLock(sqlite.run_dir)
+    scheduler = build_scheduler(build_services(sqlite), lock)
+    try:
+        assert isinstance(scheduler.lease, SoleLease) and scheduler.lease.is_leader
+    finally:
+        scheduler.waker.close()
+        lock.release()
