@@ -111,10 +111,9 @@ def build_scheduler(services: Services, lock: "WorkDirLock") -> "Scheduler":
 
     Binds the wake-up socket, which only the lock holder may do; start it with ``start()``.
     """
+    from fate_flow.driver.lease import LeaseKeeper
     from fate_flow.driver.scheduler import Scheduler
     from fate_flow.driver.waker import Waker
-
-    from fate_flow.driver.lease import LeaseKeeper
 
     settings = services.settings
     lock.acquire()
