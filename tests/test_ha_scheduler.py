@@ -37,7 +37,7 @@ def _query(url: str, sql: str, *args) -> list[tuple]:
 
 
 def _leader(url: str) -> str | None:
-    rows = _query(url, "SELECT f_address FROM t_server_lease WHERE f_name = 'scheduler' AND "
+    rows = _query(url, "SELECT f_address FROM t_server_lease WHERE f_name = 'scheduler:9999,10000' AND "
                        "f_expire_time > UNIX_TIMESTAMP(NOW(3)) * 1000")
     return rows[0][0] if rows else None
 

@@ -103,6 +103,9 @@ def test_keeper_leads_then_resigns(db):
     other.renew_once()
     assert other.is_leader
     assert not try_take("scheduler", keeper.holder, "10.0.0.1:9380", 5000)
+    from fate_flow.driver.lease import scheduler_lease_name
+
+    assert scheduler_lease_name([10000, "9999"]) == "scheduler:9999,10000"
     with pytest.raises(ValueError, match="lease_renew_interval"):
         LeaseKeeper("x:1", duration=2, interval=3)
 

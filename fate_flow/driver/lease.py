@@ -41,6 +41,12 @@ logger = logging.getLogger("fate_flow.lease")
 SCHEDULER_LEASE = "scheduler"
 
 
+def scheduler_lease_name(party_ids) -> str:
+    """The scheduler lease of the servers answering for ``party_ids`` (parties sharing a database by
+    mistake still get one scheduler each): ``scheduler:9999,10000``."""
+    return f"{SCHEDULER_LEASE}:{','.join(str(p) for p in sorted(int(p) for p in party_ids))}"
+
+
 def server_lease_name(address: str) -> str:
     """The heartbeat lease of the server reachable at ``address``."""
     return f"server:{address}"
@@ -138,11 +144,12 @@ class LeaseKeeper:
     before the database read the renewal's time).
     """
 
-    def __init__(self, address: str, duration: float, interval: float) -> None:
+    def __init__(self, address: str, duration: float, interval: float, name: str = SCHEDULER_LEASE) -> None:
         if not 0 < interval < duration:
             raise ValueError(f"scheduler.lease_renew_interval ({interval}) should be above 0 and below "
                              f"scheduler.lease_duration ({duration})")
         self.address = address
+        self.name = name
         self.duration = duration
         self.interval = interval
         self.holder = instance_id()
@@ -184,7 +191,7 @@ class LeaseKeeper:
                 if try_take(server_lease_name(self.address), self.holder, self.address, duration_ms):
                     self._server_until = started + self.duration
                 if self.holds_address and not self._resigned and not self._stop.is_set():
-                    if try_take(SCHEDULER_LEASE, self.holder, self.address, duration_ms):
+                    if try_take(self.name, self.holder, self.address, duration_ms):
                         self._leader_until = started + self.duration
                     else:
                         self._leader_until = 0.0
@@ -206,7 +213,7 @@ class LeaseKeeper:
         """Stop leading and hand the scheduler lease over now (a warm stop); the heartbeat stays."""
         self._resigned = True
         self._leader_until = 0.0
-        self._release(SCHEDULER_LEASE)
+        self._release(self.name)
 
     def close(self) -> None:
         """Stop renewing and release both leases (the server is going away, its tasks have ended)."""
@@ -214,7 +221,7 @@ class LeaseKeeper:
         if self._thread is not None:
             self._thread.join(self.interval + 5)
         self._leader_until = self._server_until = 0.0
-        self._release(SCHEDULER_LEASE)
+        self._release(self.name)
         self._release(server_lease_name(self.address))
 
     def _release(self, name: str) -> None:
