@@ -127,8 +127,9 @@ def run_load(work_dir: Path, jobs: int, limit: int, job: str = "sleep", database
     """Run the load on a fresh server; the figures and the checks' inputs (raises on a lost job)."""
     dsl, conf = {"toy": toy_job, "sleep": sleep_job, "guest_sleep": lambda: sleep_job(False)}[job]()
     server = FlowServer(work_dir, database_url=database_url,
-                        conf={"scheduler": {"max_concurrent_jobs": limit, "detect_interval": 2}}).start()
+                        conf={"scheduler": {"max_concurrent_jobs": limit, "detect_interval": 2}})
     try:
+        server.start(timeout=120)
         rss_start = psutil.Process(server.proc.pid).memory_info().rss
         session = requests.Session()
         started = time.monotonic()

@@ -57,12 +57,16 @@ def mysql_url():
 def pair(mysql_url, tmp_path):
     """Two servers on one database; the first one started leads."""
     conf = {"scheduler": dict(LEASE, max_concurrent_jobs=1)}
-    first = FlowServer(tmp_path / "a", database_url=mysql_url, conf=conf).start(timeout=90)
-    wait_until(lambda: _leader(mysql_url) == first.address, 10, what="the first server to lead")
-    second = FlowServer(tmp_path / "b", database_url=mysql_url, conf=conf).start(timeout=90)
-    yield first, second
-    for server in (first, second):
-        server.stop()
+    first = FlowServer(tmp_path / "a", database_url=mysql_url, conf=conf)
+    second = FlowServer(tmp_path / "b", database_url=mysql_url, conf=conf)
+    try:  # a start that times out leaves its process: stopped here too
+        first.start(timeout=90)
+        wait_until(lambda: _leader(mysql_url) == first.address, 10, what="the first server to lead")
+        second.start(timeout=90)
+        yield first, second
+    finally:
+        for server in (first, second):
+            server.stop()
 
 
 def test_follower_takes_over_when_the_leader_is_killed(pair, mysql_url):
@@ -128,8 +132,9 @@ def _kill_connections(url: str) -> int:
 
 
 def test_dropped_database_connections_lose_nothing(mysql_url, tmp_path):
-    server = FlowServer(tmp_path / "one", database_url=mysql_url, conf={"scheduler": LEASE}).start(timeout=90)
+    server = FlowServer(tmp_path / "one", database_url=mysql_url, conf={"scheduler": LEASE})
     try:
+        server.start(timeout=90)
         job_id = server.submit(*sleep_job(3, steps=6))
         server.wait_tasks_running(job_id, 2)
         killed = 0
@@ -152,8 +157,9 @@ def test_dropped_database_connections_lose_nothing(mysql_url, tmp_path):
 def test_a_lone_server_restarted_after_kill_takes_its_own_lease_back_at_once(mysql_url, tmp_path):
     """Its dead predecessor (same address, same machine) is not waited out; its tasks fail, the queue moves on."""
     server = FlowServer(tmp_path / "lone", database_url=mysql_url,
-                        conf={"scheduler": dict(LEASE, lease_duration=60, max_concurrent_jobs=1)}).start(timeout=90)
+                        conf={"scheduler": dict(LEASE, lease_duration=60, max_concurrent_jobs=1)})
     try:
+        server.start(timeout=90)
         first = server.submit(*sleep_job(60))
         pids = [t["f_run_pid"] for t in server.wait_tasks_running(first, 2)]
         second = server.submit(*sleep_job(0.2))
@@ -219,11 +225,11 @@ def test_mariadb_restart_mid_job(tmp_path):
     if shutil.which("mariadb-install-db") is None:
         pytest.skip("mariadb-install-db is not installed")
     database = PrivateMariaDB(tmp_path / "mariadb")
-    database.start()
     url = f"mysql://root@127.0.0.1:{database.port}/ff_restart"
     server = FlowServer(tmp_path / "server", database_url=url,
                         conf={"scheduler": dict(LEASE, lease_duration=20, lease_renew_interval=1)})
     try:
+        database.start()
         server.start(timeout=90)
         job_id = server.submit(*sleep_job(8, steps=8))
         server.wait_tasks_running(job_id, 2)
