@@ -108,14 +108,20 @@ def _build_publisher(settings: Settings, api: FederatedClient, tables: TableCata
 
 
 def build_scheduler(services: Services, lock: "WorkDirLock") -> "Scheduler":
-    """The party's scheduler over ``services``, under the work dir ``lock`` (taken if not held).
+    """The party's scheduler over ``services``, under the work dir ``lock`` (taken if not held), and
+    under the database's scheduler lease when the settings use one.
 
     Binds the wake-up socket, which only the lock holder may do; start it with ``start()``.
     """
+    from fate_flow.driver.lease import LeaseKeeper, scheduler_lease_name
     from fate_flow.driver.scheduler import Scheduler
     from fate_flow.driver.waker import Waker
 
     settings = services.settings
     lock.acquire()
+    lease = None
+    if settings.uses_lease:  # several servers may share the database: lead only under the lease
+        lease = LeaseKeeper(settings.address, settings.scheduler.lease_duration,
+                            settings.scheduler.lease_renew_interval, scheduler_lease_name(settings.party_ids))
     return Scheduler(settings, services.api, services.party_jobs, services.stopper,
-                     Waker(socket_path(settings.run_dir)), lock)
+                     Waker(socket_path(settings.run_dir)), lock, lease)

@@ -91,6 +91,7 @@ def run_scheduler_until_stopped(services: "Services", signals: StopSignals, lock
     while scheduler.launcher.has_children() and not signals.cold.is_set() and time.monotonic() < deadline:
         signals.cold.wait(0.2)
     scheduler.launcher.kill_all(settings.scheduler.kill_grace)
+    scheduler.close_lease()
     scheduler.waker.close()
 
 

@@ -39,6 +39,13 @@ class SchedulerSettings:
     party_timeout: float = 60.0
     # a job DSL with more components is refused (real pipelines have a few dozen)
     max_job_components: int = 1000
+    # several servers of one party on one MySQL database: one holds the scheduler lease, the
+    # others serve HTTP and run the tasks sent to them. auto: on with MySQL, off with SQLite
+    high_availability: Any = "auto"
+    # seconds a lease lasts unless renewed (a dead leader is replaced after at most this long),
+    # and seconds between renewals (a fraction of the duration, so a slow pass does not lose it)
+    lease_duration: float = 15.0
+    lease_renew_interval: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,16 @@ class Settings:
     @property
     def model_dir(self) -> Path:
         return self.work_dir / "model_local_cache"
+
+    @property
+    def uses_lease(self) -> bool:
+        """True if the scheduler runs under a lease in the database (several servers share it)."""
+        mode = self.scheduler.high_availability
+        if isinstance(mode, str) and mode.strip().lower() == "auto":
+            return self.database.engine != "sqlite"
+        if isinstance(mode, str):
+            return mode.strip().lower() in ("true", "yes", "on", "1")
+        return bool(mode)
 
     @property
     def is_loopback_only(self) -> bool:

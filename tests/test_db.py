@@ -62,6 +62,18 @@ def test_mysql_reconnects_after_the_server_drops_the_connection(mysql_db):
     assert db.execute_sql("SELECT CONNECTION_ID()").fetchone()[0] != connection_id
 
 
+def test_a_reconnect_inside_connection_context_keeps_the_block(mysql_db):
+    """peewee's reconnect emptied the block stack: leaving the block raised IndexError (it killed the scheduler)."""
+    from fate_flow.db import Job
+    from tests.flow_server import mysql_admin
+
+    with mysql_db.connection_context():
+        connection_id = mysql_db.execute_sql("SELECT CONNECTION_ID()").fetchone()[0]
+        mysql_admin(f"KILL {int(connection_id)}")
+        assert Job.select().count() == 0
+    assert mysql_db.is_closed()
+
+
 def test_a_column_added_since_the_table_was_made_is_added_at_start(db):
     """A work dir made before t_task had f_progress gets the column (old rows read None), once."""
     from playhouse.migrate import SchemaMigrator, migrate

@@ -21,7 +21,18 @@ SQLITE_PRAGMAS = {
 
 
 class ReconnectingPooledMySQL(ReconnectMixin, PooledMySQLDatabase):
-    """Pooled MySQL that reconnects once when the server dropped the connection."""
+    """Pooled MySQL that reconnects once when the server dropped the connection (2006, 2013, ...)."""
+
+    def _reconnect(self, func, *args, **kwargs):
+        # peewee's reconnect closes and reopens the thread's connection, which empties the
+        # stack of open connection_context() blocks: the block's exit then failed with
+        # IndexError (it killed the scheduler thread after a MariaDB restart); keep the stack
+        stack = self._state.ctx
+        try:
+            return super()._reconnect(func, *args, **kwargs)
+        finally:
+            if stack and self._state.ctx is not stack and not self._state.ctx:
+                self._state.ctx = stack
 
 
 def make_database(settings: DatabaseSettings):

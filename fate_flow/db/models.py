@@ -244,5 +244,21 @@ class ModelTag(BaseModel):
         indexes = ((("f_m_id", "f_t_id"), True),)
 
 
+class ServerLease(BaseModel):
+    """A named lease with an expiry: ``scheduler`` (who schedules the party's jobs) and one
+    ``server:<address>`` per server (its heartbeat: its tasks are alive while it renews)."""
+
+    f_name = CharField(max_length=150, primary_key=True)
+    # the process holding it: "<hostname>/<pid>/<start ms>", new at every start
+    f_holder = CharField(max_length=200)
+    f_address = CharField(max_length=100)
+    # ms on the database's clock (every server compares with the same clock)
+    f_expire_time = BigIntegerField()
+    f_acquire_time = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "t_server_lease"
+
+
 ALL_MODELS = [Job, Task, DataView, Queue, TrackingMetric, MachineLearningModelMeta, StorageTableMeta,
-              RequestNonce, Permission, AppKey, Tag, ModelTag]
+              RequestNonce, Permission, AppKey, Tag, ModelTag, ServerLease]

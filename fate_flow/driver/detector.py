@@ -20,10 +20,15 @@ from fate_flow.utils.log import job_logger
 
 logger = logging.getLogger("fate_flow.detector")
 
+# seconds a task process may outlive its failed task before the server that runs it kills it
+KILL_ENDED_AFTER_S = 5.0
+
 
 def _local_unfinished_tasks(settings):
     query = Task.select().where(Task.f_status.in_([str(TaskStatus.WAITING), str(TaskStatus.RUNNING)]))
-    if settings.work_mode != 0:  # in cluster mode the db also holds copies of other parties' tasks
+    # in cluster mode the db also holds copies of other parties' tasks; with a lease, the tasks
+    # of the other servers sharing the database
+    if settings.work_mode != 0 or settings.uses_lease:
         query = query.where(Task.f_run_ip == settings.address)
     return query
 
@@ -46,6 +51,56 @@ def fail_dead_tasks(settings, party_jobs, launcher, collect_exits: Callable[[], 
         reason = f"task process {task.f_run_pid} is gone"
         if party_jobs.set_task_status(task, TaskStatus.FAILED, reason):  # unless its exit was applied
             job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
+            count += 1
+    return count
+
+
+def fail_tasks_of_dead_servers(settings, party_jobs) -> int:
+    """Leader: fail the unfinished tasks run by servers of this database whose heartbeat lapsed.
+
+    Such a server was killed or lost the database: its task processes ended with it (a task
+    whose server is gone kills its own group), and nobody else can watch them, since they ran
+    on its machine. The jobs then fail with the reason, like any job with a failed task.
+    """
+    if not settings.uses_lease:
+        return 0
+    from fate_flow.driver.lease import expired_servers
+
+    rows = list(Task.select().where(Task.f_status.in_([str(TaskStatus.WAITING), str(TaskStatus.RUNNING)]),
+                                    Task.f_run_ip.is_null(False), Task.f_run_ip != "",
+                                    Task.f_run_ip != settings.address))
+    dead = expired_servers({task.f_run_ip for task in rows})
+    count = 0
+    for task in rows:
+        if task.f_run_ip not in dead:
+            continue
+        reason = (f"the server {task.f_run_ip} that ran this task stopped renewing its lease in the shared "
+                  f"database {dead[task.f_run_ip] / 1000:.0f} s ago (killed or cut off); its task processes "
+                  f"end with it")
+        if party_jobs.set_task_status(task, TaskStatus.FAILED, reason):
+            job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
+            count += 1
+    return count
+
+
+def kill_finished_children(settings, launcher) -> int:
+    """Kill this server's task processes whose task was failed or timed out elsewhere (a stop that
+    reached another server of the party).
+
+    A task that reported its own end exits by itself, so a succeeded one is never killed, and a
+    failed one only when it is still there ``KILL_ENDED_AFTER_S`` seconds after its end.
+    """
+    pids = launcher.child_pids()
+    if not pids:
+        return 0
+    count = 0
+    before = now_ms() - int(max(settings.scheduler.kill_grace, KILL_ENDED_AFTER_S) * 1000)
+    for task in Task.select().where(Task.f_run_ip == settings.address, Task.f_run_pid.in_(pids),
+                                    Task.f_update_time < before,
+                                    Task.f_status.in_([str(TaskStatus.FAILED), str(TaskStatus.TIMEOUT)])):
+        if kill_process_group(task.f_run_pid, task.f_run_pid_create_time, settings.scheduler.kill_grace):
+            job_logger(task.f_job_id).warning("%s %s %s is %s: killed its process %s", task.f_task_id, task.f_role,
+                                              task.f_party_id, task.f_status, task.f_run_pid)
             count += 1
     return count
 
@@ -74,10 +129,16 @@ def job_timeout(conf: dict, default: int) -> float:
 
 
 def recover_in_flight(settings, party_jobs, stopper) -> None:
-    """At start: kill and fail tasks left by a dead server (and their groups' helpers), then fail its jobs."""
+    """At start: kill and fail tasks left by a dead server (and their groups' helpers), then fail its jobs.
+
+    With a lease the jobs are left to whoever leads: another server may be running them, and
+    the leader fails a job whose task failed here, with that task's reason.
+    """
     for task in list(_local_unfinished_tasks(settings)):
         kill_process_group(task.f_run_pid, task.f_run_pid_create_time, grace=1.0)
         party_jobs.set_task_status(task, TaskStatus.FAILED, "the server stopped while the task was running")
+    if settings.uses_lease:
+        return
     for job in list(Job.select().where(Job.f_is_initiator == 1, Job.f_status == str(JobStatus.RUNNING))):
         job_logger(job.f_job_id).warning("server restarted while the job was running: failing it")
         try:

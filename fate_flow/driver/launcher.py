@@ -313,6 +313,11 @@ class Launcher:
         with self._lock:
             return bool(self._children)
 
+    def child_pids(self) -> list[int]:
+        """Pids of the task processes this launcher started and watches."""
+        with self._lock:
+            return list(self._children)
+
     def is_child(self, pid: int | None) -> bool:
         """True if ``pid`` is a task process this launcher started and watches."""
         with self._lock:

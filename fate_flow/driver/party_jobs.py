@@ -237,7 +237,12 @@ class PartyJobs:
         return count
 
     def runs_here(self, task: Task) -> bool:
-        """True if the task's process is (or was) on this machine: always so in standalone."""
+        """True if the task's process is (or was) on this machine: always so in standalone with one server.
+
+        With a lease, other servers sharing the database may run the party's tasks on their machines.
+        """
+        if self.settings.uses_lease:
+            return task.f_run_ip == self.settings.address
         return self.settings.work_mode == 0 or task.f_run_ip == self.settings.address
 
     # ---- end of a job -------------------------------------------------------------------

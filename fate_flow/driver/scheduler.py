@@ -1,9 +1,13 @@
 """The party's scheduler: admits queued jobs, runs their DAGs, launches local tasks.
 
-Exactly one runs per party (a file lock guards the work dir). It sleeps on the
-waker and acts as soon as something changes: a submit, a run request, a task report
+Exactly one leads per party: a file lock guards the work dir, and when several servers
+share one MySQL database the holder of the scheduler lease (``lease.py``) leads. It sleeps
+on the waker and acts as soon as something changes: a submit, a run request, a task report
 or a task process exit. Periodic chores (dead processes, timeouts) run on a timer.
 ``run_once`` is a list of named steps; an error in one is logged and the loop goes on.
+Every server runs the steps about its own task processes (launch the tasks it was asked to
+run, collect their exits); only the leader runs the party-wide ones (admit jobs, advance
+DAGs, sync progress, timeouts, other parties, servers that stopped renewing their heartbeat).
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from fate_flow.driver import detector
 from fate_flow.driver.job_queries import job_parser
 from fate_flow.driver.job_stopper import JobStopper
 from fate_flow.driver.launcher import Launcher, TaskExit, TaskKey, TaskStartError, describe_exit, kill_process_group
+from fate_flow.driver.lease import LeaseKeeper, SoleLease
 from fate_flow.driver.party_calls import call_every_party, sync_job_status, task_path
 from fate_flow.driver.party_jobs import PartyJobs
 from fate_flow.driver.status import JobStatus, QueueState, TaskStatus, transition
@@ -37,7 +42,7 @@ class Scheduler:
     """Decides and writes state for the jobs this party initiates and the tasks it runs."""
 
     def __init__(self, settings: Settings, api: FederatedClient, party_jobs: PartyJobs, stopper: JobStopper,
-                 waker: Waker, lock: WorkDirLock | None = None) -> None:
+                 waker: Waker, lock: WorkDirLock | None = None, lease: LeaseKeeper | SoleLease | None = None) -> None:
         self.settings = settings
         self.api = api
         self.party_jobs = party_jobs
@@ -53,15 +58,21 @@ class Scheduler:
         self.lock = lock or WorkDirLock(settings.run_dir)
         self._parsers: dict[str, Any] = {}
         self._last_chores = 0.0
+        self._last_leader_chores = float("-inf")
         self.party_monitor = detector.PartyMonitor(settings, api, party_jobs, stopper)
+        self.lease = lease or SoleLease()
+        self._was_leader = False
 
     # ---- life cycle ----------------------------------------------------------------
 
     def start(self) -> None:
-        """Take the work dir lock (if the server has not), resolve what a dead server left, start the loop."""
+        """Take the work dir lock (if the server has not) and the leases it can, resolve what a dead
+        server left, start the loop."""
         self.lock.acquire()
-        with DB.connection_context():
-            detector.recover_in_flight(self.settings, self.party_jobs, self.stopper)
+        self.lease.start(self.waker.wake)
+        if self.lease.holds_address:  # else a live twin claims this address: its tasks are not ours
+            with DB.connection_context():
+                detector.recover_in_flight(self.settings, self.party_jobs, self.stopper)
         self._thread = threading.Thread(target=self.run, name="scheduler", daemon=True)
         self._thread.start()
 
@@ -69,14 +80,18 @@ class Scheduler:
         """The loop: a pass, then sleep until woken or the detect interval passed, until stopped."""
         try:
             while not self._stop.is_set():
-                self.run_once()
-                self.waker.wait(self.settings.scheduler.detect_interval)
+                try:
+                    self.run_once()
+                except Exception:  # the database went away mid-pass: the next pass reconnects
+                    logger.exception("scheduler pass failed")
+                self.waker.wait(self._idle_wait())
         finally:
             self.teardown()
 
     def stop(self, graceful: bool = True, timeout: float = 10.0) -> None:
         """Warm stop: admit nothing more and let running tasks finish. Cold: kill them all."""
         self._admitting = False
+        self.lease.resign()  # a peer may lead now; this server's running tasks stay its own
         if not graceful:
             self.launcher.kill_all(self.settings.scheduler.kill_grace)
         self._stop.set()
@@ -88,6 +103,21 @@ class Scheduler:
         """Release the work dir lock when the loop ends."""
         self.lock.release()
 
+    def close_lease(self) -> None:
+        """Release this server's leases once its tasks have ended (the last step of a stop)."""
+        self.lease.close()
+
+    def _idle_wait(self) -> float:
+        """Seconds to sleep when nothing wakes the loop.
+
+        With a lease, reports and submits that reach another server of the party change the
+        shared database without waking this one, so the leader looks at least once a renewal.
+        """
+        interval = self.settings.scheduler.detect_interval
+        if isinstance(self.lease, LeaseKeeper):
+            return min(interval, self.lease.interval)
+        return interval
+
     def _on_task_exit(self, event: TaskExit) -> None:
         self._events.put(event)
         self.waker.wake()
@@ -97,6 +127,8 @@ class Scheduler:
     def run_once(self, now: float | None = None) -> None:
         """One pass of named steps (``now`` injected by tests); an error in one step is logged."""
         now = time.monotonic() if now is None else now
+        if not self.lease.holds_address:
+            return  # another live process claims this server's address: wait for its heartbeat to lapse
         # tasks dispatched in this pass start in this pass; progress is bookkeeping, last
         steps = [self._prewarm_task_process, self._collect_task_events, self._admit_waiting_jobs,
                  self._advance_running_jobs, self._launch_requested_tasks, self._sync_progress]
@@ -104,11 +136,42 @@ class Scheduler:
             self._last_chores = now
             steps.append(self._periodic_chores)
         with DB.connection_context():
+            self._notice_leadership()
             for step in steps:
+                if step in self._leader_steps() and not self.lease.is_leader:
+                    continue  # checked before each step: a lease lost mid-pass stops the pass's decisions
                 try:
                     step()
                 except Exception:
                     logger.exception("scheduler step %s failed", step.__name__)
+            if self.lease.is_leader:
+                self._run_leader_chores(now)
+
+    def _leader_steps(self) -> tuple:
+        return (self._admit_waiting_jobs, self._advance_running_jobs, self._sync_progress)
+
+    def _notice_leadership(self) -> None:
+        """On taking the lease over: forget cached state and resolve the tasks of servers that died."""
+        is_leader = self.lease.is_leader
+        if is_leader and not self._was_leader:
+            logger.info("leading the scheduler of this party (%s)", self.settings.address)
+            self._parsers.clear()
+            self.party_monitor = detector.PartyMonitor(self.settings, self.api, self.party_jobs, self.stopper)
+            self._last_leader_chores = float("-inf")
+        self._was_leader = is_leader
+
+    def _run_leader_chores(self, now: float) -> None:
+        """The party-wide periodic chores, run by the leader only."""
+        if now - self._last_leader_chores < self.settings.scheduler.detect_interval:
+            return
+        self._last_leader_chores = now
+        chores = [lambda: detector.fail_tasks_of_dead_servers(self.settings, self.party_jobs),
+                  lambda: detector.stop_timed_out_jobs(self.settings, self.stopper), self.party_monitor.check]
+        for chore in chores:
+            try:
+                chore()
+            except Exception:
+                logger.exception("scheduler chore failed")
 
     def _prewarm_task_process(self) -> None:
         """Start a task process ahead when a task is about to come (an upload is being received)."""
@@ -266,9 +329,10 @@ class Scheduler:
         call_every_party(self.api, job.f_job_id, all_parties(json.loads(job.f_roles)), "clean")
 
     def _periodic_chores(self) -> None:
+        """This server's own chores: task processes that died unwatched, finished tasks still running."""
         detector.fail_dead_tasks(self.settings, self.party_jobs, self.launcher, self._collect_task_events)
-        detector.stop_timed_out_jobs(self.settings, self.stopper)
-        self.party_monitor.check()
+        if isinstance(self.lease, LeaseKeeper):
+            detector.kill_finished_children(self.settings, self.launcher)
 
     def _parser(self, job: Job):
         parser = self._parsers.get(job.f_job_id)
