@@ -446,7 +446,7 @@ def test_limits_keep_their_1_4_meaning(hostile):
         assert_refused(answer, ("limit",))
     zero = hostile.send("limit 0", method="POST", path="/v1/tracking/component/output/data/download",
                         json=dict(body, limit=0))
-    assert zero.status_code == 500 and zero.get_json() == {"retcode": 500, "retmsg": "limit is 0"}
+    assert zero.status_code == 400 and zero.get_json() == {"retcode": 500, "retmsg": "limit is 0"}
 
 
 # --------------------------------------------------------------------------- targeted: the catch-all

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, send_file
 
 from fate_flow.apps._openapi import COMPONENT, OBJECT, api
 from fate_flow.apps._request import as_text, json_body, require
-from fate_flow.apps._response import errors_as_http_status, ok
+from fate_flow.apps._response import HTTP_BAD_REQUEST, HTTP_NOT_FOUND, errors_as_http_status, ok
 from fate_flow.apps._services import services
 from fate_flow.driver import job_queries
 from fate_flow.errors import ArgumentError, FlowError, NotFound
@@ -153,14 +153,16 @@ def component_output_data_download():
     body = json_body()
     limit = validate.check_limit("limit", body["limit"]) if body.get("limit") not in (None, "") else -1
     head = body.get("head", True) not in (False, 0, "false", "0")
+    # 1.4's retcode 500 in the body, but not its HTTP 500: nothing failed on the server, and clients
+    # (1.4's too) read any status but 200 as an error answer
     if limit == 0:  # refused before any lookup, as 1.4 does
-        return jsonify({"retcode": 500, "retmsg": "limit is 0"}), 500
+        return jsonify({"retcode": 500, "retmsg": "limit is 0"}), HTTP_BAD_REQUEST
     job_id, component, role, party_id = _component_request()
     try:
         archive = services().output_data.archive(job_id, component, role, party_id, limit, head,
                                                  services().settings.run_dir, job_queries.is_dsl_v2(job_id))
     except NoOutputData:
-        return jsonify({"retcode": 500, "retmsg": "no data"}), 500
+        return jsonify({"retcode": 500, "retmsg": "no data"}), HTTP_NOT_FOUND
     stream = open(archive, "rb")
     shutil.rmtree(archive.parent)  # the open handle keeps the data until it is sent
     return send_file(stream, mimetype="application/gzip", as_attachment=True,

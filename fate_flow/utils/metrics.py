@@ -13,8 +13,12 @@ seen by the scheduler, and what they send they report at their end.
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import threading
 from typing import Callable, Iterable
+
+logger = logging.getLogger("fate_flow.metrics")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -51,16 +55,37 @@ class _Families:
                                            buckets=INFERENCE_BUCKETS)
 
 
-@functools.lru_cache(maxsize=None)
+_made: list[_Families] = []
+_making = threading.Lock()
+
+
 def _families() -> _Families:
-    return _Families()
+    """This process's families, made by the first caller (HTTP threads and the scheduler race for it)."""
+    if not _made:
+        with _making:
+            if not _made:
+                _made.append(_Families())
+    return _made[0]
 
 
+def _never_raises(record: Callable) -> Callable:
+    """Recording a metric must not break what it measures (a scheduler pass, an answer): log instead."""
+    @functools.wraps(record)
+    def safe(*args, **kwargs) -> None:
+        try:
+            record(*args, **kwargs)
+        except Exception:
+            logger.exception("recording metric %s failed", record.__name__)
+    return safe
+
+
+@_never_raises
 def task_started(module: str) -> None:
     """A task process was started for a component of ``module`` (e.g. HeteroLR)."""
     _families().task_starts.labels(module or "unknown").inc()
 
 
+@_never_raises
 def task_ended(module: str, status: str, seconds: float) -> None:
     """A task process ended ``seconds`` after its start; ``status`` is the task's final status."""
     families = _families()
@@ -68,6 +93,7 @@ def task_ended(module: str, status: str, seconds: float) -> None:
     families.task_duration.labels(module or "unknown").observe(max(seconds, 0.0))
 
 
+@_never_raises
 def scheduler_pass(seconds: float, lag: float | None) -> None:
     """One scheduler pass took ``seconds``; ``lag``: how late its periodic chores ran (None: not due)."""
     families = _families()
@@ -76,23 +102,27 @@ def scheduler_pass(seconds: float, lag: float | None) -> None:
         families.loop_lag.set(max(lag, 0.0))
 
 
+@_never_raises
 def http_answered(route: str, method: str, retcode: str) -> None:
     """An HTTP answer of ``route`` (the rule, e.g. /v1/job/query, never the raw path) with ``retcode``."""
     _families().http_requests.labels(route, method, retcode).inc()
 
 
+@_never_raises
 def federation_sent(backend: str, nbytes: int) -> None:
     """A task sent ``nbytes`` of encoded federation messages through ``backend``."""
     if nbytes > 0:
         _families().federation_bytes.labels(backend or "unknown").inc(nbytes)
 
 
+@_never_raises
 def upload_rows(rows: int) -> None:
     """An upload put ``rows`` rows into a table."""
     if rows > 0:
         _families().upload_rows.inc(rows)
 
 
+@_never_raises
 def inference_observed(service_id: str, seconds: float) -> None:
     """An online inference request of ``service_id`` was answered in ``seconds``."""
     _families().inference_latency.labels(service_id).observe(max(seconds, 0.0))
@@ -112,12 +142,16 @@ def exposition(read_now: Iterable[Callable[[], Iterable]] = ()) -> bytes:
     """
     from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
-    _families()  # every family shows from the first scrape on, at 0
+    families = _families()  # every family shows from the first scrape on
     if is_multiprocess():
         from prometheus_client import multiprocess
 
+        collected = list(multiprocess.MultiProcessCollector(None).collect())
+        seen = {family.name for family in collected}
+        # a family no process has written yet is still declared (with no samples), as in one process
+        collected += [m for metric in vars(families).values() for m in metric.describe() if m.name not in seen]
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        registry.register(_Collector(lambda: collected))
         text = generate_latest(registry)
     else:
         text = generate_latest(REGISTRY)

@@ -1,0 +1,167 @@
+"""The OpenAPI document covers every route, /docs renders it from local files only, and schemathesis
+fuzzing the live server from that document finds no 5xx, no exception text in answers, the server
+alive and nothing written outside its work dir."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.flow_server import ROOT, FlowServer
+
+pytestmark = pytest.mark.xdist_group("openapi")
+
+# examples per operation and generation mode; FUZZ_EXAMPLES raises it (bench/bench_fuzz.py)
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
+# what a retmsg must never carry: a traceback, exception class names, interpreter and driver wording
+EXCEPTION_TEXT = re.compile(
+    r"Traceback|File \"|\b[A-Z][A-Za-z]*(Error|Exception)\b|NoneType|object has no attribute|not subscriptable|"
+    r"unsupported operand|invalid literal for|sqlite3|peewee|pymysql|werkzeug|site-packages")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("openapi")
+    # no directory besides the work dir: fuzzed server paths (download's output_path) must stay inside it
+    flow = FlowServer(root / "work", conf={"data_access": {"allowed_dirs": []}}).start()
+    yield flow
+    flow.stop()
+
+
+@pytest.fixture(scope="module")
+def document(server):
+    answer = requests.get(server.url + "/openapi.json", timeout=30)
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def test_every_rule_and_method_is_in_the_document_with_a_declaration(tmp_path):
+    from fate_flow.app import create_app
+    from fate_flow.apps._openapi import build_document, openapi_path
+    from fate_flow.db import init_db
+    from fate_flow.settings import load_settings
+
+    settings = load_settings(None, environ={}, work_dir=str(tmp_path / "work"),
+                             database_url=f"sqlite:///{tmp_path / 'flow.db'}", port=1)
+    init_db(settings.database)
+    app = create_app(settings)
+    paths = build_document(app)["paths"]
+    rules = list(app.url_map.iter_rules())
+    assert len(rules) > 100
+    for rule in rules:
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert method.lower() in paths.get(openapi_path(rule.rule), {}), f"{method} {rule.rule} not documented"
+        view = app.view_functions[rule.endpoint]
+        if not rule.endpoint.endswith("static"):
+            assert hasattr(view, "api_doc"), f"{rule.endpoint} ({rule.rule}) has no @api declaration"
+    submit = paths["/v1/job/submit"]["post"]
+    envelope = submit["responses"]["200"]["content"]["application/json"]["schema"]
+    assert envelope["required"] == ["retcode"] and {"retcode", "retmsg", "data"} <= set(envelope["properties"])
+    query = paths["/v1/job/task/query"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert query["properties"]["job_id"]["pattern"].startswith("^[A-Za-z0-9_-]")
+    stop = paths["/v1/job/stop"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert stop["required"] == ["job_id"]
+    assert [p["name"] for p in paths["/v1/schedule/{job_id}/{role}/{party_id}/create"]["post"]["parameters"]] == [
+        "job_id", "role", "party_id"]
+
+
+class _Assets(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def test_docs_page_uses_only_local_assets(server, document):
+    page = requests.get(server.url + "/docs", timeout=30)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    parser = _Assets()
+    parser.feed(page.text)
+    assert len(parser.urls) >= 3
+    for url in parser.urls:
+        assert url.startswith("/") and not url.startswith("//"), f"{url} is not served by the server"
+        asset = requests.get(server.url + url, timeout=30)
+        assert asset.status_code == 200 and asset.content, url
+    script = requests.get(server.url + "/board/static/docs.js", timeout=30).text
+    assert "http" not in script.replace("validator.swagger.io", "")  # no URL of another host
+    assert 'data-spec="/openapi.json"' in page.text
+    assert document["openapi"].startswith("3.") and "/v1/job/submit" in document["paths"]
+
+
+def _tree(path: Path) -> dict[str, int]:
+    return {str(p): p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()}
+
+
+def _repo_changes() -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
+                          capture_output=True, text=True).stdout
+
+
+def test_fuzzing_the_live_server_finds_no_server_error(server, document):
+    import schemathesis
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis.errors import Unsatisfiable
+
+    outside = server.work_dir.parent
+    before_outside = {k: v for k, v in _tree(outside).items() if not k.startswith(str(server.work_dir))}
+    before_repo = _repo_changes()
+    schema = schemathesis.openapi.from_dict(document)
+    failures: list[str] = []
+    cases = 0
+
+    def check(case) -> None:
+        nonlocal cases
+        cases += 1
+        try:
+            response = case.call(base_url=server.url, timeout=30)
+        except requests.RequestException as exc:
+            failures.append(f"{case.method} {case.formatted_path}: no answer ({exc})")
+            return
+        if response.status_code >= 500:
+            failures.append(f"{case.method} {case.formatted_path}: HTTP {response.status_code} {response.text[:200]}")
+            return
+        retmsg = _retmsg(response)
+        found = EXCEPTION_TEXT.search(retmsg)
+        if found:
+            failures.append(f"{case.method} {case.formatted_path} {case.body!r:.200}: retmsg {retmsg[:300]!r}")
+
+    started = time.monotonic()
+    spent: dict[str, float] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        began = time.monotonic()
+        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+            run = settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate],
+                           suppress_health_check=list(HealthCheck))(given(operation.as_strategy(mode))(check))
+            try:
+                run()
+            except Unsatisfiable:
+                pass  # nothing to make invalid (no parameters, no body): the positive cases covered it
+        spent[operation.label] = time.monotonic() - began
+    elapsed = time.monotonic() - started
+    slowest = sorted(spent.items(), key=lambda item: -item[1])[:5]
+    print(f"\nschemathesis: {cases} cases, {len(spent)} operations, {elapsed:.1f} s; slowest: "
+          + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in slowest))
+    assert not failures, f"{len(failures)} of {cases} cases failed:\n" + "\n".join(failures[:40])
+    assert requests.get(server.url + "/v1/version/get", timeout=30).json()["retcode"] == 0  # alive
+    after_outside = {k: v for k, v in _tree(outside).items() if not k.startswith(str(server.work_dir))}
+    assert after_outside == before_outside
+    assert _repo_changes() == before_repo
+
+
+def _retmsg(response) -> str:
+    if "json" not in response.headers.get("Content-Type", ""):
+        return ""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("retmsg", "")) if isinstance(body, dict) else ""
