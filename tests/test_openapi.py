@@ -21,7 +21,7 @@ TOY = ROOT / "examples" / "toy_example"
 pytestmark = pytest.mark.xdist_group("openapi")
 
 # examples per operation and generation mode; FUZZ_EXAMPLES raises it (bench/bench_fuzz.py)
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
 # what a retmsg must never carry: a traceback, exception class names, interpreter and driver wording
 EXCEPTION_TEXT = re.compile(
     r"Traceback|File \"|\b[A-Z][A-Za-z]*(Error|Exception)\b|NoneType|object has no attribute|not subscriptable|"
