@@ -193,3 +193,17 @@ def _retmsg(response) -> str:
     except ValueError:
         return ""
     return str(body.get("retmsg", "")) if isinstance(body, dict) else ""
+
+
+def test_conf_update_refuses_a_conf_the_job_can_not_run_with(server, toy_job):
+    """Found by the fuzzing: any object was stored as the job's runtime conf, and pipeline/save then failed."""
+    job_id = toy_job["job_id"]
+    base = f"/v1/schedule/{job_id}/guest/10000"
+    conf = server.post("/v1/job/config", {"job_id": job_id, "role": "guest", "party_id": 10000})["data"]
+    stored = conf["runtime_conf"] if "runtime_conf" in conf else conf["job_runtime_conf"]
+    for bad, field in (({}, "runtime_conf.initiator"), (dict(stored, job_parameters=[]), "job_parameters"),
+                       (dict(stored, role={"guest": [1]}), "runtime_conf.role")):
+        answer = server.post(base + "/conf/update", {"runtime_conf": bad})
+        assert answer["retcode"] != 0 and field in answer["retmsg"], answer
+    assert server.post(base + "/conf/update", {"runtime_conf": stored})["retcode"] == 0
+    assert server.post(base + "/pipeline/save", {})["retcode"] == 0
