@@ -207,3 +207,30 @@ def test_conf_update_refuses_a_conf_the_job_can_not_run_with(server, toy_job):
         assert answer["retcode"] != 0 and field in answer["retmsg"], answer
     assert server.post(base + "/conf/update", {"runtime_conf": stored})["retcode"] == 0
     assert server.post(base + "/pipeline/save", {})["retcode"] == 0
+
+
+def test_docs_page_renders_every_operation_in_a_browser_offline(server, document):
+    from tests.test_dashboard_browser import CHROMEDRIVER, CHROMIUM
+
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.get(server.url + "/docs")
+        operations = sum(len(item) for item in document["paths"].values())
+        deadline, shown = time.monotonic() + 30, 0
+        while time.monotonic() < deadline and shown < operations:
+            shown = driver.execute_script("return document.querySelectorAll('.opblock').length")
+            time.sleep(0.2)
+        assert shown == operations
+        fetched = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert fetched and all(url.startswith(server.url + "/") for url in fetched), fetched
+    finally:
+        driver.quit()

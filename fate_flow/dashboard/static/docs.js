@@ -6,6 +6,6 @@ window.addEventListener("load", function () {
     dom_id: "#swagger-ui",
     deepLinking: true,
     validatorUrl: null, // the default would send the document to validator.swagger.io
-    docExpansion: "none",
+    docExpansion: "list", // every operation listed, none opened
   });
 });
