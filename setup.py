@@ -36,13 +36,20 @@ setup(
         "cloudpickle>=2.2",
         # plotly: only for the plotly.min.js its wheel ships, which the dashboard serves (no CDN, no npm step)
         "plotly>=5",
+        # prometheus-client: the /metrics exposition, and its multiprocess mode for gunicorn's workers
+        "prometheus-client>=0.17",
+        # swagger-ui-bundle: Swagger UI's files in a wheel (kept by spec-first, connexion's makers), so /docs
+        # renders the OpenAPI document offline, without a CDN or JavaScript of our own
+        "swagger-ui-bundle>=1.1",
     ],
     extras_require={
         # scikit-learn: reference values for the metric tests; xgboost: the central reference SecureBoost
         # is held to (AUC/accuracy/RMSE of the same trees on the joined data)
         "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "scikit-learn>=1.2", "xgboost>=2",
                  # selenium: drives Debian's chromium through its chromedriver in the dashboard tests
-                 "selenium>=4.10"],
+                 "selenium>=4.10",
+                 # schemathesis: fuzzes the live server from its /openapi.json (tests/test_openapi.py)
+                 "schemathesis>=4"],
         # pyspark: the Spark computing engine (backend 1) and its standalone test cluster. Its wheel
         # carries Spark's jars, so no Spark install is needed. 3.5 is Spark's maintained 3.x line and
         # runs on Java 8/11/17 and Python 3.9-3.11 alike; 4.x needs Java 17+ on every cluster node

@@ -17,6 +17,7 @@ from fate_flow.db import close_db, connect_db
 from fate_flow.errors import GENERIC_ERROR, FlowError
 from fate_flow.root import Services, build_services
 from fate_flow.settings import Settings
+from fate_flow.utils import metrics
 from fate_flow.utils.response import envelope
 
 logger = logging.getLogger("fate_flow.app")
@@ -40,7 +41,24 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     install_dashboard(app, settings)  # FATEBoard's pages at /index.html, so board_url works as printed
     app.register_error_handler(FlowError, _render_flow_error)
     app.register_error_handler(Exception, _render_unexpected)
+    app.after_request(_count_answer)
     return app
+
+
+# answers bigger than this are not parsed for their retcode (a data preview, a query of many rows)
+_RETCODE_READ_LIMIT = 256 << 10
+
+
+def _count_answer(response):
+    """Flask after_request: count the answer by route (the rule, never the raw path), method and retcode."""
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    retcode = "-"  # not a JSON envelope (a file, a page), or too big to read here
+    if response.is_json and not response.is_streamed and (response.content_length or 0) <= _RETCODE_READ_LIMIT:
+        body = response.get_json(silent=True)
+        if isinstance(body, dict) and "retcode" in body:
+            retcode = str(body["retcode"])
+    metrics.http_answered(route, request.method, retcode)
+    return response
 
 
 def _render_flow_error(exc: FlowError):

@@ -107,6 +107,21 @@ def test_online_scores_equal_the_batch_predict_scores(trained, served):
         assert item["retcode"] == 0 and abs(item["data"]["score"] - batch_scores[row["id"]]) < 1e-9
 
 
+def test_inference_latency_is_in_the_metrics_by_service_id(trained, served):
+    from tests.test_metrics import scrape, value
+
+    server, _, _ = trained
+    sample = "fate_flow_inference_latency_seconds_count"
+    before = value(scrape(server), sample, service_id=SERVICE_ID)
+    for row in guest_rows(3):
+        assert server.post("/federation/v1/inference", request(SERVICE_ID, row))["retcode"] == 0
+    server.post("/federation/v1/inference", request("no-such-service", guest_rows(1)[0]))
+    after = scrape(server)
+    assert value(after, sample, service_id=SERVICE_ID) == before + 3
+    assert value(after, "fate_flow_inference_latency_seconds_sum", service_id=SERVICE_ID) > 0
+    assert value(after, sample, service_id="no-such-service") == 0  # only bound ids: the label stays bounded
+
+
 def test_errors_have_their_own_retcodes(trained, served):
     server, _, _ = trained
     row = guest_rows(1)[0]

@@ -156,7 +156,7 @@ def test_an_existing_component_without_metrics_or_output_answers_no_data(client,
     assert ask(client, "/v1/tracking/component/output/data/table", query) == (
         200, {"retcode": 100, "retmsg": "No found table, please check if the parameters are correct"})
     assert ask(client, "/v1/tracking/component/output/data/download", query) == (
-        500, {"retcode": 500, "retmsg": "no data"})
+        404, {"retcode": 500, "retmsg": "no data"})
 
 
 def test_metrics_of_an_existing_component_are_read_and_deleted(client, job):

@@ -6,6 +6,7 @@ from fate_flow.apps.info_app import checkpoint_bp, component_bp, info_bp
 from fate_flow.apps.job_app import bp as job_bp
 from fate_flow.apps.model_app import bp as model_bp
 from fate_flow.apps.model_serving_app import bp as model_serving_bp
+from fate_flow.apps.ops_app import bp as ops_bp
 from fate_flow.apps.party_app import bp as party_bp
 from fate_flow.apps.permission_app import bp as permission_bp
 from fate_flow.apps.pipeline_app import bp as pipeline_bp
@@ -16,7 +17,8 @@ from fate_flow.apps.tracking_app import bp as tracking_bp
 from fate_flow.apps.version_app import bp as version_bp
 
 BLUEPRINTS = [job_bp, schedule_bp, pipeline_bp, tracking_bp, version_bp, data_access_bp, table_bp,
-              party_bp, permission_bp, model_bp, model_serving_bp, federation_bp, info_bp, component_bp, checkpoint_bp]
+              party_bp, permission_bp, model_bp, model_serving_bp, federation_bp, info_bp, component_bp, checkpoint_bp,
+              ops_bp]
 
 
 def is_internal_call(path: str) -> bool:

@@ -5,6 +5,7 @@ import logging
 
 from flask import Blueprint, request
 
+from fate_flow.apps._openapi import OBJECT, ROWS, api
 from fate_flow.apps._request import json_body, raw_body
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
@@ -43,6 +44,7 @@ def _query_conf() -> dict:
 
 @bp.route("/upload", methods=["POST"])
 @raw_body
+@api(form=True, data=OBJECT)
 def upload():
     """Upload a file (multipart, or a server path with use_local_data 0) as a table: a local job."""
     svc = services()
@@ -63,12 +65,14 @@ def upload():
 
 
 @bp.route("/download", methods=["POST"])
+@api("namespace", "table_name", "output_path", optional=("work_mode", "delimitor"), data=OBJECT)
 def download():
     """Write a table to a server path as delimited text: a local job."""
     return _answer(*services().data_access.submit_download(json_body(), generate_job_id()))
 
 
 @bp.route("/upload/history", methods=["POST"])
+@api(optional=("job_id", "limit"), data=ROWS)
 def upload_history():
     """Successful uploads, newest first."""
     body = json_body()
@@ -76,6 +80,7 @@ def upload_history():
 
 
 @bp.route("/<operation>", methods=["POST"])
+@api()
 def unsupported(operation):
     """Any other /v1/data operation: FATE's 'can not support' answer."""
     raise FlowError(f"can not support this operating: {operation}")

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from flask import Blueprint, Response, g, request
 
+from fate_flow.apps._openapi import OBJECT, api
 from fate_flow.apps._request import json_body, raw_body, require
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
@@ -26,6 +27,7 @@ _HEADER_ALLOWANCE = 64 << 10
 
 @bp.route("/<session_id>/message/put", methods=["POST"])
 @raw_body
+@api(body={"type": "string", "format": "binary"}, data=OBJECT)
 def put_message(session_id: str):
     """Store one chunk of a message another party's task sends to a task of ours."""
     size = request.content_length
@@ -42,6 +44,7 @@ def put_message(session_id: str):
 
 
 @bp.route("/<session_id>/message/take", methods=["POST"])
+@api("name", "tag", "src_role", "src_party", "dst_role", "dst_party", optional=("wait",), data=OBJECT)
 def take_message(session_id: str):
     """Long-poll for a message to one of our tasks; answers its bytes when complete."""
     body = json_body()
@@ -57,6 +60,7 @@ def take_message(session_id: str):
 
 
 @bp.route("/<session_id>/message/ack", methods=["POST"])
+@api("name", "tag", "src_role", "src_party", "dst_role", "dst_party", "message_id")
 def ack_message(session_id: str):
     """Acknowledge a taken message, which removes it."""
     body = json_body()

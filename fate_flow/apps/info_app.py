@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from fate_flow.apps._openapi import OBJECT, ROWS, api
 from fate_flow.apps._request import json_body, require
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
@@ -14,6 +15,7 @@ checkpoint_bp = Blueprint("checkpoint", __name__, url_prefix="/v1/checkpoint")
 
 
 @info_bp.route("/fateboard", methods=["POST", "GET"])
+@api(data=OBJECT)
 def fateboard():
     """Where this party's FATEBoard is: service_conf.yaml's fateboard section, else this server's own dashboard."""
     host, port = services().settings.board_address.rsplit(":", 1)
@@ -21,6 +23,7 @@ def fateboard():
 
 
 @info_bp.route("/<path:what>", methods=["POST", "GET"])
+@api()
 def other_info(what):
     """EggRoll, MySQL and the other 1.7+ facts: this server has no such service to describe."""
     raise FlowError(f"/v1/info/{what} is not available: this server runs no EggRoll or FATE cluster services "
@@ -28,6 +31,7 @@ def other_info(what):
 
 
 @component_bp.route("/validate", methods=["POST"])
+@api(optional=("dsl", "runtime_conf", "job_dsl", "job_runtime_conf"), data=OBJECT)
 def validate_dsl():
     """Check a DSL and runtime conf as a submit would, without creating anything; the warnings."""
     body = json_body()
@@ -41,6 +45,7 @@ CHECKPOINT_FIELDS = ("role", "party_id", "model_id", "model_version", "component
 
 
 @checkpoint_bp.route("/list", methods=["POST"])
+@api(optional=("job_id", "role", "party_id", "component_name"), data=ROWS)
 def list_checkpoints():
     """A component's checkpoints (FATE 1.7+): an empty list, since no component of this server keeps any."""
     require(json_body(), *CHECKPOINT_FIELDS)
@@ -48,6 +53,7 @@ def list_checkpoints():
 
 
 @checkpoint_bp.route("/get", methods=["POST"])
+@api(optional=("job_id", "role", "party_id", "component_name"))
 def get_checkpoint():
     """One checkpoint by ``step_index`` or ``step_name``: FATE's 404 "not found", naming component and step."""
     body = json_body()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from fate_flow.apps._openapi import LIST_FIELDS, OBJECT, ROWS, api
 from fate_flow.apps._archive import send_directory_as_tar
 from fate_flow.apps._request import as_text, column_filters, json_body, require
 from fate_flow.apps._response import errors_as_http_status, ok
@@ -18,6 +19,7 @@ bp = Blueprint("job", __name__, url_prefix="/v1/job")
 
 
 @bp.route("/submit", methods=["POST"])
+@api(optional=("job_dsl", "job_runtime_conf", "dsl", "runtime_conf"), data=OBJECT)
 def submit_job():
     """Submit a job (DSL + runtime conf); answers its id, model info and paths."""
     body = json_body()
@@ -29,6 +31,7 @@ def submit_job():
 
 
 @bp.route("/stop", methods=["POST"])
+@api("job_id", optional=("operate",))
 def stop_job():
     """Stop a job: forwarded to its initiator, which stops it on every party."""
     (job_id,) = require(json_body(), "job_id")
@@ -38,6 +41,7 @@ def stop_job():
 
 
 @bp.route("/stop/do", methods=["POST"])
+@api("job_id", optional=("operate", "reason"))
 def stop_job_do():
     """Stop a job this server initiated (the initiator's end of job/stop)."""
     body = json_body()
@@ -47,6 +51,7 @@ def stop_job_do():
 
 
 @bp.route("/query", methods=["POST"])
+@api(optional=("job_id", "role", "party_id", "status"), data=ROWS)
 def query_job():
     """Job rows matching the given columns (job_id, role, party_id, status, ...).
 
@@ -66,6 +71,7 @@ def query_job():
 
 
 @bp.route("/update", methods=["POST"])
+@api("job_id", "role", "party_id", optional=("notes",))
 def update_job():
     """Set a party's notes on a job."""
     body = json_body()
@@ -76,6 +82,7 @@ def update_job():
 
 
 @bp.route("/config", methods=["POST"])
+@api(optional=("job_id", "role", "party_id"), data=OBJECT)
 def job_config():
     """A job's DSL, runtime confs and model info."""
     filters = column_filters(Job, json_body())
@@ -88,6 +95,7 @@ def job_config():
 @bp.route("/log", methods=["GET", "POST"])
 @bp.route("/log/download", methods=["GET", "POST"])
 @errors_as_http_status
+@api("job_id", answer="file")
 def job_log():
     """A tar.gz of the job's log directory (empty if it has none yet); 404 naming a job not found."""
     (job_id,) = require(json_body(), "job_id")
@@ -97,6 +105,7 @@ def job_log():
 
 
 @bp.route("/task/query", methods=["POST"])
+@api(optional=("job_id", "role", "party_id", "component_name", "task_id", "status"), data=ROWS)
 def query_task():
     """Task rows matching the given columns."""
     rows = job_queries.query_rows(Task, column_filters(Task, json_body()))
@@ -106,6 +115,7 @@ def query_task():
 
 
 @bp.route("/data/view/query", methods=["POST"])
+@api(optional=("job_id", "role", "party_id", "component_name"), data=ROWS)
 def query_data_view():
     """Data view rows (output tables of tasks) matching the given columns."""
     filters = column_filters(DataView, json_body())
@@ -116,6 +126,7 @@ def query_data_view():
 
 
 @bp.route("/clean", methods=["POST"])
+@api("job_id", optional=("role", "party_id", "component_name"), data=OBJECT)
 def clean_job():
     """Remove what a job's ended tasks left here: metrics, output tables, sessions; answer what went."""
     body = json_body()
@@ -127,12 +138,14 @@ def clean_job():
 
 
 @bp.route("/clean/queue", methods=["POST"])
+@api(data=OBJECT)
 def clean_queue():
     """Cancel every job waiting in this server's queue."""
     return ok(services().stopper.clean_queue())
 
 
 @bp.route("/log/path", methods=["POST"])
+@api("job_id", data=OBJECT)
 def job_log_path():
     """Where the job's logs are on this server (FATE 1.7+)."""
     (job_id,) = require(json_body(), "job_id")
@@ -141,6 +154,7 @@ def job_log_path():
 
 
 @bp.route("/list/job", methods=["POST"])
+@api(optional=LIST_FIELDS)
 def list_job():
     """The newest job rows (FATE 1.5-1.7.1: a list), or a page of them (1.7.2+: {jobs, count})."""
     rows, count = job_queries.list_rows(Job, json_body())
@@ -152,6 +166,7 @@ def list_job():
 
 
 @bp.route("/list/task", methods=["POST"])
+@api(optional=LIST_FIELDS)
 def list_task():
     """The newest task rows (a list), or a page of them ({tasks, count})."""
     rows, count = job_queries.list_rows(Task, json_body())
@@ -163,6 +178,7 @@ def list_task():
 
 
 @bp.route("/rerun", methods=["POST"])
+@api("job_id", optional=("component_name", "force"), data=OBJECT)
 def rerun_job():
     """Run a failed, canceled or timed-out job again from its failed component (or component_name)."""
     body = json_body()
@@ -173,6 +189,7 @@ def rerun_job():
 
 
 @bp.route("/parameter/update", methods=["POST"])
+@api("job_id", optional=("job_parameters", "component_parameters"), data=OBJECT)
 def update_parameters():
     """Change job or component parameters of an ended job before a rerun (FATE 1.7+)."""
     body = json_body()
@@ -183,6 +200,7 @@ def update_parameters():
 
 
 @bp.route("/dsl/generate", methods=["POST"])
+@api("train_dsl", optional=("cpn_str", "cpn_list"), data=OBJECT)
 def generate_dsl():
     """The predict DSL of chosen components of a v2 train DSL (the 1.5.0 SDK's deploy)."""
     body = json_body()
@@ -191,6 +209,7 @@ def generate_dsl():
 
 
 @bp.route("/url/get", methods=["POST"])
+@api("job_id", "role", "party_id", data=OBJECT)
 def job_url():
     """FATEBoard's address of the job for one party."""
     body = json_body()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint, request, send_file
 
+from fate_flow.apps._openapi import MODEL, OBJECT, ROWS, api
 from fate_flow.apps._request import json_body, raw_body
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
@@ -43,6 +44,7 @@ def _flag(body: dict, field: str) -> bool:
 
 
 @bp.route("/store", methods=["GET", "POST"])
+@api(*MODEL, optional=("force_update", "store_address"), data=OBJECT)
 def store():
     """Queue a job that puts a model version into the model store (MySQL or Redis)."""
     body = json_body()
@@ -52,6 +54,7 @@ def store():
 
 
 @bp.route("/restore", methods=["GET", "POST"])
+@api(*MODEL, optional=("store_address",), data=OBJECT)
 def restore():
     """Queue a job that brings a stored model version back into the model cache."""
     body = json_body()
@@ -61,6 +64,7 @@ def restore():
 
 
 @bp.route("/export", methods=["GET", "POST"])
+@api(*MODEL, answer="file")
 def export():
     """A zip of a model version."""
     stream, name = center().export(_model_ref(json_body()))
@@ -72,6 +76,7 @@ def export():
 
 @bp.route("/import", methods=["POST"])
 @raw_body
+@api(form=True)
 def import_model():
     """Unpack an uploaded model zip as a model version of this party."""
     models = center()
@@ -91,12 +96,14 @@ def import_model():
 
 
 @bp.route("/transfer", methods=["POST"])
+@api("namespace", "name", data=OBJECT)
 def transfer():
     """Every file of a model version, base64-encoded (what a serving pulls)."""
     return ok(center().transfer(*_required(json_body(), ("namespace", "name"))))
 
 
 @bp.route("/deploy", methods=["POST"])
+@api("model_id", "model_version", optional=("cpn_list", "predict_dsl", "dsl"), data=OBJECT)
 def deploy():
     """A new model version holding chosen components of a DSL v2 model, with its predict DSL (FATE 1.5.1+)."""
     body = json_body()
@@ -106,6 +113,7 @@ def deploy():
 
 
 @bp.route("/get/predict/dsl", methods=["POST"])
+@api("model_id", "model_version", data=OBJECT)
 def get_predict_dsl():
     """The predict DSL of a model version (a deployed one, for DSL v2)."""
     model_id, model_version = _required(json_body(), ("model_id", "model_version"))
@@ -113,6 +121,7 @@ def get_predict_dsl():
 
 
 @bp.route("/get/predict/conf", methods=["POST"])
+@api("model_id", "model_version", data=OBJECT)
 def get_predict_conf():
     """A predict conf template of a deployed version: its Reader tables left to fill in."""
     model_id, model_version = _required(json_body(), ("model_id", "model_version"))
@@ -120,6 +129,7 @@ def get_predict_conf():
 
 
 @bp.route("/query", methods=["POST"])
+@api(optional=("model_id", "model_version", "role", "party_id"), data=ROWS)
 def query():
     """Model versions of this server's parties, by model_id, model_version, role and party_id."""
     body = json_body()
@@ -189,6 +199,7 @@ def model_tags():
 
 
 @bp.route("/<path:operation>", methods=["GET", "POST"])
+@api()
 def unsupported(operation):
     """Any other /v1/model operation: FATE's 'can not support' answer."""
     raise FlowError(f"Can not support this operating now: {operation}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
+from fate_flow.apps._openapi import INFERENCE, OBJECT, SERVING_ANSWER, api
 from fate_flow import serving
 from fate_flow.apps._request import json_body
 from fate_flow.apps._response import ok
@@ -32,6 +33,7 @@ def _serving() -> "serving.ServingService":
 
 
 @bp.route("/v1/model/load", methods=["POST"])
+@api(body=OBJECT, data=OBJECT)
 def load():
     """Ask every guest and host party of a model to load it at their servings."""
     job_id, retcode, retmsg, data = _publisher().load(json_body())
@@ -39,6 +41,7 @@ def load():
 
 
 @bp.route("/v1/model/load/do", methods=["POST"])
+@api(body=OBJECT)
 def load_do():
     """Load this party's share of a model at its servings (called by the initiator)."""
     _publisher().load_do(json_body())
@@ -46,12 +49,14 @@ def load_do():
 
 
 @bp.route("/v1/model/bind", methods=["POST"])
+@api("service_id", optional=("servings",), body=None)
 def bind():
     """Bind a service id to the initiator's model at its servings."""
     return ok(retmsg=_publisher().bind(json_body()))
 
 
 @bp.route("/federation/v1/inference", methods=["POST"])
+@api(body=INFERENCE, answer="json", answer_schema=SERVING_ANSWER)
 def inference():
     """FATE-Serving's single inference: the guest scores one row, asking the hosts for their shares."""
     request = protocol.parse_single(json_body())
@@ -62,6 +67,7 @@ def inference():
 
 
 @bp.route("/federation/v1/batchInference", methods=["POST"])
+@api(body=INFERENCE, answer="json", answer_schema=SERVING_ANSWER)
 def batch_inference():
     """FATE-Serving's batch inference: one score (or error) per row."""
     request = protocol.parse_batch(json_body())
@@ -71,6 +77,7 @@ def batch_inference():
 
 
 @bp.route("/v1/serving/host/inference", methods=["POST"])
+@api("role", "party_id", "model_id", "model_version", optional=("featureIdList",), data=OBJECT)
 def host_inference():
     """A host's share of the scores of the guest's rows (party call)."""
     body = json_body()
@@ -79,6 +86,7 @@ def host_inference():
 
 
 @bp.route("/v1/serving/load", methods=["POST"])
+@api("role", "party_id", "model_id", "model_version", optional=("transfer_address",), data=OBJECT)
 def serving_load():
     """Load a model on this serving, from the cache or pulled from its server."""
     body = json_body()
@@ -86,6 +94,7 @@ def serving_load():
 
 
 @bp.route("/v1/serving/bind", methods=["POST"])
+@api("service_id", "role", "party_id", "model_id", "model_version")
 def serving_bind():
     """Bind a service id to a model loaded on this serving."""
     body = json_body()

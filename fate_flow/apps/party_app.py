@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
+from fate_flow.apps._openapi import OBJECT, ROWS, api
 from fate_flow.apps._request import json_body
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
@@ -12,6 +13,7 @@ bp = Blueprint("party", __name__, url_prefix="/v1/party")
 
 
 @bp.route("/connection/test", methods=["POST"])
+@api(optional=("party_id",), data=ROWS)
 def connection_test():
     """Check every route (or ``party_id``: one id or a list); one entry per party, which hop fails."""
     party_ids = json_body().get("party_id")
@@ -22,6 +24,7 @@ def connection_test():
 
 
 @bp.route("/ping", methods=["POST"])
+@api(optional=("src_party_id", "ping_back"), data=OBJECT)
 def ping():
     """Answer a (signed) ping; ``ping_back`` pings the caller in turn through our route table."""
     body = json_body()

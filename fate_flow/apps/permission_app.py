@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from fate_flow.apps._openapi import OBJECT, PRIVILEGES, api
 from fate_flow.apps._request import json_body
 from fate_flow.apps._response import ok
 from fate_flow.services import permission
@@ -11,6 +12,7 @@ bp = Blueprint("permission", __name__, url_prefix="/v1/permission")
 
 
 @bp.route("/grant/privilege", methods=["POST"])
+@api("src_party_id", "src_role", optional=PRIVILEGES)
 def grant_privilege():
     """Grant another party privileges on this one."""
     body = json_body()
@@ -19,6 +21,7 @@ def grant_privilege():
 
 
 @bp.route("/delete/privilege", methods=["POST"])
+@api("src_party_id", "src_role", optional=PRIVILEGES)
 def delete_privilege():
     """Take privileges back from another party."""
     body = json_body()
@@ -27,6 +30,7 @@ def delete_privilege():
 
 
 @bp.route("/query/privilege", methods=["POST"])
+@api("src_party_id", "src_role", data=OBJECT)
 def query_privilege():
     """The privileges a party holds here."""
     body = json_body()
@@ -39,6 +43,7 @@ def _party(body: dict) -> tuple:
 
 
 @bp.route("/grant", methods=["POST"])
+@api("party_id", "role", optional=PRIVILEGES)
 def grant():
     """FATE 1.9+'s grant: the same privileges as /grant/privilege."""
     body = json_body()
@@ -47,6 +52,7 @@ def grant():
 
 
 @bp.route("/delete", methods=["POST"])
+@api("party_id", "role", optional=PRIVILEGES)
 def delete():
     """FATE 1.9+'s delete: the same privileges as /delete/privilege."""
     body = json_body()
@@ -55,6 +61,7 @@ def delete():
 
 
 @bp.route("/query", methods=["POST"])
+@api("party_id", "role", data=OBJECT)
 def query():
     """FATE 1.9+'s query: the same privileges as /query/privilege."""
     return ok(permission.query_privileges(*_party(json_body())))

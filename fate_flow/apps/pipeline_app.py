@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from fate_flow.apps._openapi import OBJECT, api
 from fate_flow.apps._request import json_body, require
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
@@ -13,6 +14,7 @@ bp = Blueprint("pipeline", __name__, url_prefix="/v1/pipeline")
 
 
 @bp.route("/dag/dependency", methods=["POST"])
+@api("role", "party_id", optional=("job_id", "job_dsl", "job_runtime_conf", "job_train_runtime_conf"), data=OBJECT)
 def dag_dependency():
     """The job's DAG as FATEBoard draws it: of a stored job, or of a DSL and conf sent along."""
     body = json_body()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from fate_flow.apps._openapi import OBJECT, ROWS, api
 from fate_flow.apps._request import json_body
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
@@ -16,12 +17,14 @@ bp = Blueprint("table", __name__, url_prefix="/v1/table")
 
 
 @bp.route("/table_info", methods=["POST"])
+@api(optional=("namespace", "table_name", "name"), data=OBJECT)
 def table_info():
     """A table's count, partitions and schema (count 0 for a missing table)."""
     return ok(services().data_access.table_info(json_body()), keep_data=True)
 
 
 @bp.route("/delete", methods=["POST"])
+@api(optional=("namespace", "table_name", "job_id", "role", "party_id", "component_name"), data=ROWS)
 def delete_table():
     """Delete a table, or the output tables of a job's tasks."""
     deleted = services().data_access.delete_tables(json_body())
@@ -31,6 +34,7 @@ def delete_table():
 
 
 @bp.route("/list", methods=["POST"])
+@api("job_id", "role", "party_id", data=OBJECT)
 def list_tables():
     """A party's input and output tables of a job, by component (FATE 1.5.1+)."""
     job_id, role, party_id = require(json_body(), "job_id", "role", "party_id")
@@ -39,6 +43,7 @@ def list_tables():
 
 @bp.route("/add", methods=["POST"])
 @bp.route("/bind", methods=["POST"])
+@api(optional=("engine", "namespace", "name"))
 def add_table():
     """A table from a file already on this machine (FATE 1.5's add, 1.10's bind): read in, answered when there."""
     access = services().data_access

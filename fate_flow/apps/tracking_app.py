@@ -6,8 +6,9 @@ import shutil
 
 from flask import Blueprint, jsonify, send_file
 
+from fate_flow.apps._openapi import COMPONENT, OBJECT, api
 from fate_flow.apps._request import as_text, json_body, require
-from fate_flow.apps._response import errors_as_http_status, ok
+from fate_flow.apps._response import HTTP_BAD_REQUEST, HTTP_NOT_FOUND, errors_as_http_status, ok
 from fate_flow.apps._services import services
 from fate_flow.driver import job_queries
 from fate_flow.errors import ArgumentError, FlowError, NotFound
@@ -42,6 +43,7 @@ def _component_request(*extra: str, lookup=job_queries.require_component) -> lis
 
 
 @bp.route("/job/data_view", methods=["POST"])
+@api("job_id", "role", "party_id", data=OBJECT)
 def job_data_view():
     """The job's view for one party: partners, datasets, roles."""
     body = json_body()
@@ -55,6 +57,7 @@ def job_data_view():
 
 
 @bp.route("/component/metric/all", methods=["POST"])
+@api(*COMPONENT, data=OBJECT)
 def component_metric_all():
     """Every metric of a component: namespaces, names, data points and metas."""
     metrics = tracking.read_metrics(*_component_request())
@@ -62,6 +65,7 @@ def component_metric_all():
 
 
 @bp.route("/component/metrics", methods=["POST"])
+@api(*COMPONENT, data=OBJECT)
 def component_metrics():
     """The metric names of a component, by namespace."""
     metrics = tracking.read_metrics(*_component_request())
@@ -70,6 +74,7 @@ def component_metrics():
 
 
 @bp.route("/component/metric_data", methods=["POST"])
+@api(*COMPONENT, "metric_namespace", "metric_name", data={"type": "array"})
 def component_metric_data():
     """One metric's data points and meta."""
     job_id, component, role, party_id, namespace, name = _component_request("metric_namespace", "metric_name")
@@ -79,6 +84,7 @@ def component_metric_data():
 
 
 @bp.route("/component/metric/delete", methods=["POST"])
+@api("job_id", optional=("role", "party_id", "component_name", "task_id", "metric_namespace", "metric_name"))
 def component_metric_delete():
     """Delete tracked metrics by job (and optionally role, party, component, metric)."""
     body = json_body()
@@ -93,6 +99,7 @@ def component_metric_delete():
 
 
 @bp.route("/component/summary/download", methods=["POST"])
+@api(*COMPONENT, data=OBJECT)
 def component_summary_download():
     """A component's summary (FATE 1.5+): its single-valued metrics, ``{metric_name: {key: value}}``."""
     summary = tracking.summary(tracking.read_metrics(*_component_request()))
@@ -102,6 +109,7 @@ def component_summary_download():
 
 
 @bp.route("/component/list", methods=["POST"])
+@api("job_id", data=OBJECT)
 def component_list():
     """The job's component names in run order (FATE 1.5+)."""
     (job_id,) = require(json_body(), "job_id")
@@ -109,6 +117,7 @@ def component_list():
 
 
 @bp.route("/component/parameters", methods=["POST"])
+@api(*COMPONENT, data=OBJECT)
 def component_parameters():
     """A component's merged parameters for one party."""
     job_id, component, role, party_id = _component_request(lookup=None)  # it checks the job's conf
@@ -116,6 +125,7 @@ def component_parameters():
 
 
 @bp.route("/component/output/model", methods=["POST"])
+@api(*COMPONENT, data=OBJECT)
 def component_output_model():
     """The model messages a component saved (param and meta)."""
     model = job_queries.component_model(services().settings, *_component_request(lookup=None))
@@ -125,6 +135,7 @@ def component_output_model():
 
 
 @bp.route("/component/output/data", methods=["POST"])
+@api(*COMPONENT, data={"type": "array"})
 def component_output_data():
     """A preview of a component's output table (its first rows and header)."""
     try:
@@ -136,19 +147,22 @@ def component_output_data():
 
 @bp.route("/component/output/data/download", methods=["GET", "POST"])
 @errors_as_http_status
+@api(*COMPONENT, optional=("limit", "head"), answer="file")
 def component_output_data_download():
     """A tar.gz of a component's output table as delimited text."""
     body = json_body()
     limit = validate.check_limit("limit", body["limit"]) if body.get("limit") not in (None, "") else -1
     head = body.get("head", True) not in (False, 0, "false", "0")
+    # 1.4's retcode 500 in the body, but not its HTTP 500: nothing failed on the server, and clients
+    # (1.4's too) read any status but 200 as an error answer
     if limit == 0:  # refused before any lookup, as 1.4 does
-        return jsonify({"retcode": 500, "retmsg": "limit is 0"}), 500
+        return jsonify({"retcode": 500, "retmsg": "limit is 0"}), HTTP_BAD_REQUEST
     job_id, component, role, party_id = _component_request()
     try:
         archive = services().output_data.archive(job_id, component, role, party_id, limit, head,
                                                  services().settings.run_dir, job_queries.is_dsl_v2(job_id))
     except NoOutputData:
-        return jsonify({"retcode": 500, "retmsg": "no data"}), 500
+        return jsonify({"retcode": 500, "retmsg": "no data"}), HTTP_NOT_FOUND
     stream = open(archive, "rb")
     shutil.rmtree(archive.parent)  # the open handle keeps the data until it is sent
     return send_file(stream, mimetype="application/gzip", as_attachment=True,
@@ -156,6 +170,7 @@ def component_output_data_download():
 
 
 @bp.route("/component/output/data/table", methods=["POST"])
+@api(*COMPONENT, data=OBJECT)
 def component_output_data_table():
     """The name and namespace of a component's output table."""
     try:
@@ -166,6 +181,7 @@ def component_output_data_table():
 
 
 @bp.route(TASK_PREFIX + "/metric_data/save", methods=["POST"])
+@api("metric_namespace", "metric_name", "metrics")
 def save_metric_data(job_id, component_name, task_id, role, party_id):
     """Store metric data points a task sends (task processes only)."""
     body = json_body()
@@ -177,6 +193,7 @@ def save_metric_data(job_id, component_name, task_id, role, party_id):
 
 
 @bp.route(TASK_PREFIX + "/metric_meta/save", methods=["POST"])
+@api("metric_namespace", "metric_name", "metric_meta")
 def save_metric_meta(job_id, component_name, task_id, role, party_id):
     """Store a metric's meta a task sends (task processes only)."""
     body = json_body()
@@ -188,6 +205,7 @@ def save_metric_meta(job_id, component_name, task_id, role, party_id):
 
 
 @bp.route(TASK_PREFIX + "/output/table", methods=["POST"])
+@api("meta", optional=("upload_count", "party_model_id", "model_version"), data=OBJECT)
 def commit_output_table(job_id, component_name, task_id, role, party_id):
     """Record an output table a task committed (catalogue row and data view)."""
     meta = services().tables.record_task_output(job_id, component_name, task_id, role, party_id, json_body())

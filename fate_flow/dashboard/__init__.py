@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from fate_flow.dashboard import api_docs
 from fate_flow.dashboard.auth import install_auth
 from fate_flow.dashboard.routes import bp
 from fate_flow.settings import Settings
@@ -20,3 +21,4 @@ def install_dashboard(app: Flask, settings: Settings) -> None:
     """Register the dashboard's pages and routes, and its login and cross-site checks."""
     install_auth(app, settings)
     app.register_blueprint(bp)
+    app.register_blueprint(api_docs.bp)  # /docs: the API reference

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, redirect, render_template, request, send_from_directory, session, url_for
 
+from fate_flow.apps._openapi import OBJECT, api
 from fate_flow.apps._request import json_body, raw_body, require
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
@@ -19,18 +20,21 @@ bp = Blueprint("board", __name__, static_folder=str(HERE / "static"), static_url
 
 
 @bp.route("/")
+@api(answer="redirect")
 def root():
     """FATEBoard's address without a page: the job list."""
     return redirect(url_for("board.index") + "#/history")
 
 
 @bp.route("/index.html")
+@api(answer="html")
 def index():
     """The single page; its script routes on the URL fragment (#/dashboard, #/history, ...)."""
     return render_template("index.html", csrf=csrf_token(), user=session.get("user", ""))
 
 
 @bp.route("/board/vendor/<path:filename>")
+@api(answer="file")
 def vendor(filename: str):
     """plotly.js as the installed plotly wheel ships it (no CDN: servers may be offline).
 
@@ -45,6 +49,7 @@ def vendor(filename: str):
 
 @bp.route("/board/login", methods=["GET", "POST"])
 @raw_body  # a form, not JSON
+@api(form=True, answer="html")
 def login():
     """A user and password form; a good one sets the session and goes where it was asked to."""
     error = ""
@@ -60,6 +65,7 @@ def login():
 
 
 @bp.route("/board/logout", methods=["POST"])
+@api()
 def logout():
     """Forget the login (a JSON POST from the page, with its CSRF token)."""
     session.clear()
@@ -67,12 +73,14 @@ def logout():
 
 
 @bp.route("/v1/board/jobs", methods=["POST"])
+@api(optional=("job_id", "role", "status", "page", "page_size"), data=OBJECT)
 def jobs():
     """A page of this server's jobs: ``{job_id?, role?, status?, page?, page_size?}``."""
     return ok(service.list_jobs(service.JobFilter.from_body(json_body())), keep_data=True)
 
 
 @bp.route("/v1/board/log/files", methods=["POST"])
+@api("job_id", "role", "party_id", optional=("component_name",), data=OBJECT)
 def log_files():
     """Log file names of a job's party or of one task: ``{job_id, role, party_id, component_name?}``."""
     body = json_body()
@@ -82,6 +90,7 @@ def log_files():
 
 
 @bp.route("/v1/board/log", methods=["POST"])
+@api("job_id", "role", "party_id", "file", optional=("component_name", "offset"), data=OBJECT)
 def log_read():
     """A chunk of one log from ``offset`` (-1: its tail): ``{job_id, role, party_id, component_name?, file}``."""
     body = json_body()
@@ -95,6 +104,7 @@ def log_read():
 
 
 @bp.route("/v1/board/table/preview", methods=["POST"])
+@api("namespace", "name", data=OBJECT)
 def table_preview():
     """The first 100 rows, header, schema and count of any catalogue table: ``{namespace, name}``."""
     namespace, name = require(json_body(), "namespace", "name")

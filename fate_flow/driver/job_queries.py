@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from peewee import fn
+
 from fate_flow.db import Job, Queue
 from fate_flow.driver import dsl_parser, dsl_v2
 from fate_flow.driver.status import JobStatus, QueueState
@@ -252,3 +254,16 @@ def job_tables(job_id: Any, role: str, party_id: str) -> dict:
         answer.setdefault(view.f_component_name, {"input": [], "output": []})["output"].append(
             {"name": view.f_table_name, "namespace": view.f_table_namespace})
     return answer
+
+
+def jobs_by_status() -> dict[str, int]:
+    """How many jobs this server holds in each status (a job counted once, whatever parties it plays here)."""
+    query = Job.select(Job.f_status, fn.COUNT(fn.DISTINCT(Job.f_job_id)).alias("count")).group_by(Job.f_status)
+    counts = {str(status): 0 for status in JobStatus}
+    counts.update({row.f_status: row.count for row in query})
+    return counts
+
+
+def queue_length() -> int:
+    """Jobs waiting in this server's queue for admission."""
+    return Queue.select().where(Queue.f_is_waiting == QueueState.WAITING).count()

@@ -127,12 +127,43 @@ class JobRerunner:
     def update_party_conf(self, job_id: str, role: str, party_id: str, conf: Any) -> None:
         """This party's side of a parameter update: store the new runtime conf of its ended job."""
         job = party_job(job_id, role, party_id)
-        if not isinstance(conf, dict):
-            raise ArgumentError("runtime_conf", "should be a dict")
+        _check_updated_conf(job, conf)
         Job.update(f_runtime_conf=json.dumps(conf), f_update_time=now_ms()).where(
             Job.f_job_id == job_id, Job.f_role == role, Job.f_party_id == str(party_id)).execute()
         write_job_files(self.settings, job_id, json.loads(job.f_dsl), conf,
                         json.loads(job.f_train_runtime_conf or "{}"))
+
+
+# what a parameter update may not change: who runs the job, and the model it trains
+_FIXED_SECTIONS = ("initiator", "role")
+_FIXED_JOB_PARAMETERS = ("model_id", "model_version")
+
+
+def _check_updated_conf(job: Job, conf: Any) -> None:
+    """A runtime conf sent to replace ``job``'s: one its DSL parses, for the same parties and model.
+
+    Raises ArgumentError naming the field, or the parser's DSLError, before anything is written
+    (a conf stored without job_parameters would fail every later step of the job).
+    """
+    if not isinstance(conf, dict):
+        raise ArgumentError("runtime_conf", "should be a dict")
+    stored = json.loads(job.f_runtime_conf)
+    for section in _FIXED_SECTIONS:
+        if conf.get(section) != stored.get(section):
+            raise ArgumentError(f"runtime_conf.{section}", "can not change in a parameter update")
+    params, stored_params = conf.get("job_parameters"), stored.get("job_parameters") or {}
+    if not isinstance(params, dict):
+        raise ArgumentError("runtime_conf.job_parameters", "should be a dict")
+    for name in _FIXED_JOB_PARAMETERS:
+        if _flat_job_parameter(params, name) != _flat_job_parameter(stored_params, name):
+            raise ArgumentError(f"runtime_conf.job_parameters.{name}", "can not change in a parameter update")
+    job_parser(job, runtime_conf=conf)
+
+
+def _flat_job_parameter(params: dict, name: str) -> Any:
+    """A job parameter of a v1 conf, or of a v2 conf's ``common`` section."""
+    common = params.get("common")
+    return params.get(name, common.get(name) if isinstance(common, dict) else None)
 
 
 def _initiator(job_id: Any) -> Job:

@@ -18,13 +18,13 @@ from fate_flow.driver.job_files import create_model_dir, write_job_files
 from fate_flow.driver.job_queries import job_parser, party_job
 from fate_flow.driver.launcher import kill_process_group
 from fate_flow.driver.party_calls import task_path
-from fate_flow.driver.status import TASK_UNFINISHED, JobStatus, TaskStatus, transition
+from fate_flow.driver.status import TASK_FINISHED, TASK_UNFINISHED, JobStatus, TaskStatus, transition
 from fate_flow.errors import ArgumentError, FlowError, JobNotFound
 from fate_flow.federation import release_task_session
 from fate_flow.party.client import FederatedClient, all_parties
 from fate_flow.settings import Settings
 from fate_flow.stores.model_catalogue import ModelCatalogue
-from fate_flow.utils import ids, validate
+from fate_flow.utils import ids, metrics, validate
 
 SYNCABLE_JOB_FIELDS = frozenset({
     "f_start_time", "f_end_time", "f_elapsed", "f_progress", "f_current_tasks", "f_current_steps",
@@ -193,6 +193,8 @@ class PartyJobs:
             if status == TaskStatus.SUCCESS:
                 extra["f_progress"] = 100
             changed = transition(Task, where, status, **extra)
+            if changed and status in TASK_FINISHED:
+                self._count_federation_bytes(party_id, fields.get("federation_sent_bytes"))
         elif extra:
             Task.update(f_update_time=now_ms(), **extra).where(
                 *[getattr(Task, k) == v for k, v in where.items()]).execute()
@@ -201,6 +203,13 @@ class PartyJobs:
         if changed:
             self.wake()
         return changed
+
+    def _count_federation_bytes(self, party_id: str, sent: Any) -> None:
+        """Count what a task of this server's party sent (the initiator also hears other parties' tasks)."""
+        if isinstance(sent, bool) or not isinstance(sent, int):
+            return
+        if self.settings.work_mode == 0 or str(party_id) in {str(p) for p in self.settings.party_ids}:
+            metrics.federation_sent(self.settings.federation.backend, sent)
 
     def set_task_status(self, task: Task, status: TaskStatus, reason: str = "", **fields: Any) -> bool:
         """Change a local task's status and tell the initiator's server (if it is another one)."""

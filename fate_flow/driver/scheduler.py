@@ -16,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from fate_flow.db import DB, Job, Queue, Task, now_ms
@@ -32,6 +33,7 @@ from fate_flow.driver.work_dir_lock import WorkDirLock
 from fate_flow.errors import FlowError
 from fate_flow.party.client import FederatedClient, all_parties
 from fate_flow.settings import Settings
+from fate_flow.utils import metrics
 from fate_flow.utils.log import job_logger
 from fate_flow.utils.signing import task_environment
 
@@ -62,6 +64,7 @@ class Scheduler:
         self.party_monitor = detector.PartyMonitor(settings, api, party_jobs, stopper)
         self.lease = lease or SoleLease()
         self._was_leader = False
+        self._started: dict[int, tuple[str, float]] = {}  # pid -> (module, monotonic start), for the metrics
 
     # ---- life cycle ----------------------------------------------------------------
 
@@ -132,9 +135,12 @@ class Scheduler:
         # tasks dispatched in this pass start in this pass; progress is bookkeeping, last
         steps = [self._prewarm_task_process, self._collect_task_events, self._admit_waiting_jobs,
                  self._advance_running_jobs, self._launch_requested_tasks, self._sync_progress]
+        lag = None
         if now - self._last_chores >= self.settings.scheduler.detect_interval:
+            lag = now - self._last_chores - self.settings.scheduler.detect_interval if self._last_chores else 0.0
             self._last_chores = now
             steps.append(self._periodic_chores)
+        began = time.monotonic()
         with DB.connection_context():
             self._notice_leadership()
             for step in steps:
@@ -146,6 +152,7 @@ class Scheduler:
                     logger.exception("scheduler step %s failed", step.__name__)
             if self.lease.is_leader:
                 self._run_leader_chores(now)
+        metrics.scheduler_pass(time.monotonic() - began, lag)
 
     def _leader_steps(self) -> tuple:
         return (self._admit_waiting_jobs, self._advance_running_jobs, self._sync_progress)
@@ -186,6 +193,7 @@ class Scheduler:
             except queue.Empty:
                 return
             task = _task(event.key)
+            self._record_task_end(event, task)
             if task is None or task.f_status not in (str(TaskStatus.WAITING), str(TaskStatus.RUNNING)):
                 continue
             if task.f_run_pid is not None and int(task.f_run_pid) != event.pid:
@@ -193,6 +201,14 @@ class Scheduler:
             reason = f"task process {event.pid} ended without reporting a result: {describe_exit(event.returncode)}"
             job_logger(task.f_job_id).error("%s %s %s: %s", task.f_task_id, task.f_role, task.f_party_id, reason)
             self.party_jobs.set_task_status(task, TaskStatus.FAILED, reason)
+
+    def _record_task_end(self, event: TaskExit, task: Task | None) -> None:
+        """Count a task process's end by module and final status (failed if it ended without reporting one)."""
+        module, began = self._started.pop(event.pid, ("unknown", None))
+        status = task.f_status if task is not None else "unknown"
+        if status in (str(TaskStatus.WAITING), str(TaskStatus.RUNNING)):
+            status = str(TaskStatus.FAILED)  # what _collect_task_events makes of it next
+        metrics.task_ended(module, status, time.monotonic() - began if began is not None else 0.0)
 
     def _launch_requested_tasks(self) -> None:
         """Start a process for every task that a run request queued on this server."""
@@ -223,6 +239,8 @@ class Scheduler:
                              f_start_time=now_ms(), f_run_ip=self.settings.address)
         if not started:  # stopped while we launched it
             kill_process_group(pid, created, self.settings.scheduler.kill_grace)
+        self._started[pid] = (_task_module(config), time.monotonic())
+        metrics.task_started(self._started[pid][0])
         job_logger(task.f_job_id).info("started %s %s %s pid %s", task.f_task_id, task.f_role, task.f_party_id, pid)
 
     def _admit_waiting_jobs(self) -> None:
@@ -418,6 +436,14 @@ def _initiator_row(job_id: str) -> Job | None:
 
 def _job_tasks(job_id: str) -> list[Task]:
     return list(Task.select().where(Task.f_job_id == job_id))
+
+
+def _task_module(config: Path) -> str:
+    """The component module a task config names (for the metrics); "unknown" if it can not be read."""
+    try:
+        return str(json.loads(config.read_text(encoding="utf-8")).get("module_name") or "unknown")
+    except (OSError, ValueError, AttributeError):
+        return "unknown"
 
 
 def _task(key: TaskKey) -> Task | None:

@@ -56,6 +56,7 @@ class StatusReporter:
                      f"{args.role}/{args.party_id}/status")
         self.addresses = list(dict.fromkeys([args.job_server, config.get("initiator_server") or args.job_server]))
         self.own = args.job_server
+        self.federation_sent_bytes = 0
 
     def report(self, fields: dict[str, Any], skip_own: bool = False) -> None:
         """Send ``fields``; ``skip_own`` when the launcher already recorded them here."""
@@ -152,6 +153,7 @@ def run_component(args: argparse.Namespace, config: dict, reporter: StatusReport
         save_output_model(config, output.model)
         _record_output(ctx, tracker, config, output)
     finally:
+        reporter.federation_sent_bytes = federation.bytes_sent  # in the end report, for the server's metrics
         federation.close()
         _close_inputs(inputs)
         ctx.close_computing()
@@ -223,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("task ran on the %s engine with %s partitions; peak memory %.1f MB (its workers included)",
                 computing.engine, computing.partitions, peak / 2 ** 20)
     reporter.report({"f_status": status, "f_status_reason": reason, "f_end_time": end, "f_engine": computing.engine,
-                     "f_partitions": computing.partitions, "f_peak_memory": peak})
+                     "f_partitions": computing.partitions, "f_peak_memory": peak,
+                     "federation_sent_bytes": reporter.federation_sent_bytes})
     print(f"finish {args.job_id} {args.component_name} {args.task_id} {args.role} {args.party_id} {status} task")
     logging.shutdown()
     return 0 if status == "success" else 1

@@ -13,7 +13,7 @@ from fate_flow.db import DB, DataView, StorageTableMeta, now_ms
 from fate_flow.errors import ArgumentError, FlowError
 from fate_flow.settings import Settings
 from fate_flow.stores.tracking import MetricTracker
-from fate_flow.utils import validate
+from fate_flow.utils import metrics, validate
 
 if TYPE_CHECKING:
     from fate_flow.storage import TableMeta
@@ -136,6 +136,7 @@ class TableCatalogue:
             tracker = MetricTracker(job_id, component, task_id, role, party_id)
             tracker.save_metric_data("upload", "data_access", [["count", meta.count]])
             tracker.save_metric_meta("upload", "data_access", {"name": "data_access", "metric_type": "UPLOAD"})
+            metrics.upload_rows(int(body["upload_count"]))
         return meta.to_dict()
 
 
