@@ -58,7 +58,17 @@ FIELDS: dict[str, dict] = {
     "transfer_address": {"type": "string"}, "featureIdList": {"type": "array", "items": OBJECT},
     "privilege_role": {"type": "string"}, "privilege_command": {"type": "string"},
     "privilege_component": {"type": "string"},
+    "tag_name": _TEXT, "tag_desc": {"type": "string"}, "new_tag_name": _TEXT, "new_tag_desc": {"type": "string"},
+    "with_model": {"anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]},
+    "remove": {"anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]},
 }
+
+# FATE 1.5's /v1/model/migrate body: the model, who it belongs to now and who it will belong to
+MIGRATE_BODY = {"type": "object", "required": ["model_id", "model_version", "migrate_role", "execute_party"],
+                "properties": {"model_id": FIELDS["model_id"], "model_version": FIELDS["model_version"],
+                               "job_parameters": OBJECT, "role": OBJECT, "migrate_role": OBJECT,
+                               "execute_party": OBJECT, "migrate_initiator": OBJECT,
+                               "unify_model_version": {"type": "string"}}}
 
 # the field groups many routes share
 COMPONENT = ("job_id", "component_name", "role", "party_id")

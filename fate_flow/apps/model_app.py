@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint, request, send_file
 
-from fate_flow.apps._openapi import MODEL, OBJECT, ROWS, api
+from fate_flow.apps._openapi import MIGRATE_BODY, MODEL, OBJECT, ROWS, api
 from fate_flow.apps._request import json_body, raw_body
 from fate_flow.apps._response import ok
 from fate_flow.apps._services import services
@@ -141,6 +141,7 @@ def query():
 
 
 @bp.route("/migrate", methods=["POST"])
+@api(body=MIGRATE_BODY, data=OBJECT)
 def migrate():
     """A model under new party ids (FATE 1.5's ``flow model migrate``): per-party results in ``detail``."""
     return ok(center().migrate(json_body()), retmsg="migrating model successfully")
@@ -149,18 +150,21 @@ def migrate():
 # ---- FATE 1.5's tags: /tag/* (flow tag) and /model_tag/* (flow model tag-model, tag-list)
 
 @bp.route("/tag/create", methods=["POST"])
+@api("tag_name", optional=("tag_desc",))
 def create_tag():
     body = json_body()
     return ok(retmsg=services().model_tags.create(body.get("tag_name"), body.get("tag_desc")))
 
 
 @bp.route("/tag/retrieve", methods=["POST"])
+@api("tag_name", optional=("with_model",), data=OBJECT)
 def retrieve_tag():
     body = json_body()
     return ok(services().model_tags.retrieve(body.get("tag_name"), _flag(body, "with_model")))
 
 
 @bp.route("/tag/update", methods=["POST"])
+@api("tag_name", optional=("new_tag_name", "new_tag_desc"))
 def update_tag():
     body = json_body()
     return ok(retmsg=services().model_tags.update(body.get("tag_name"), body.get("new_tag_name"),
@@ -168,16 +172,19 @@ def update_tag():
 
 
 @bp.route("/tag/destroy", methods=["POST"])
+@api("tag_name")
 def destroy_tag():
     return ok(retmsg=services().model_tags.destroy(json_body().get("tag_name")))
 
 
 @bp.route("/tag/list", methods=["POST"])
+@api(optional=("limit",), data=ROWS)
 def list_tags():
     return ok(services().model_tags.list(json_body().get("limit")), keep_data=True)
 
 
 @bp.route("/model_tag/create", methods=["POST"])
+@api("job_id", "tag_name", optional=("remove",))
 def tag_model():
     """Tag the model of ``job_id``; with ``remove`` (the CLI's --remove) take the tag off instead."""
     body = json_body()
@@ -188,12 +195,14 @@ def tag_model():
 
 
 @bp.route("/model_tag/remove", methods=["POST"])
+@api("job_id", "tag_name")
 def untag_model():
     body = json_body()
     return ok(retmsg=services().model_tags.untag_model(body.get("job_id"), body.get("tag_name")))
 
 
 @bp.route("/model_tag/retrieve", methods=["POST"])
+@api("job_id", data=ROWS)
 def model_tags():
     return ok(services().model_tags.model_tags(json_body().get("job_id")))
 
