@@ -724,7 +724,11 @@ def test_fate_example_through_a_real_server_then_its_predict_job(flow_server):
 def test_message_groups_pack_small_partitions_and_cut_big_ones():
     from fate_flow.components.linear_model.partitioned import message_groups, message_parts
 
-    assert message_groups(np.array([3, 0, 4, 2]), 10) == [[(0, 0), (2, 0), (3, 0)]]
+    assert message_groups(np.array([1, 1, 0, 1, 1, 4]), 10) == [[(0, 0), (1, 0), (3, 0), (4, 0)], [(5, 0)]]
+    # never one message for a whole batch of several pieces: the parties overlap their work over two at least
+    assert message_groups(np.array([3, 0, 4, 2]), 10) == [[(0, 0)], [(2, 0)], [(3, 0)]]
+    assert message_groups(np.array([142, 142, 142, 143]), 50_000) == [[(0, 0), (1, 0)], [(2, 0), (3, 0)]]
+    assert message_groups(np.array([569]), 50_000) == [[(0, 0)]]
     assert message_groups(np.array([12, 3, 9]), 10) == [[(0, 0)], [(0, 1), (1, 0)], [(2, 0)]]
     assert message_groups(np.array([0, 0]), 10) == []
     with pytest.raises(ValueError, match=r"fore_gradient should hold one part per piece of the message \(2\), got 1"):
