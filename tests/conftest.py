@@ -77,11 +77,3 @@ def flow_server(tmp_path):
     for server in servers:
         server.stop()
 
-
-def pytest_collection_modifyitems(config, items):
-    # An end-to-end module shares a server (and often a trained model) through module fixtures:
-    # its tests run on one xdist worker, so that setup happens once, not once per worker.
-    for item in items:
-        if item.module.__name__.rpartition(".")[2].startswith("test_e2e_") \
-                and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

@@ -16,6 +16,9 @@ import pytest
 from tests.cluster import ARBITER, DATA, GUEST, HOST, ROLES, Cluster
 from tests.flow_server import FlowServer, unique_mysql_url, wait_until
 
+# one worker runs the module: its server (and trained model) is set up once
+pytestmark = pytest.mark.xdist_group("e2e_cluster")
+
 FINISHED = ("success", "failed", "canceled", "timeout")
 
 

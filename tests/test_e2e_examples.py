@@ -7,6 +7,9 @@ import pytest
 
 from tests.flow_server import ROOT, FlowServer
 
+# one worker runs the module: its server (and trained model) is set up once
+pytestmark = pytest.mark.xdist_group("e2e_examples")
+
 FEDERATEDML = ROOT / "examples" / "federatedml-1.x-examples"
 DATA = ROOT / "examples" / "data"
 

@@ -6,7 +6,6 @@ import signal
 import time
 
 import psutil
-import pytest
 
 from tests.flow_server import FlowServer, wait_until
 

@@ -10,6 +10,9 @@ import pytest
 
 from tests.flow_server import ROOT, FlowServer
 
+# one worker runs the module: its server (and trained model) is set up once
+pytestmark = pytest.mark.xdist_group("e2e_hetero_secureboost")
+
 EXAMPLE = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_secureboost"
 DATA = ROOT / "examples" / "data"
 TABLES = ("breast_hetero_guest", "breast_hetero_host", "vehicle_scale_hetero_guest", "vehicle_scale_hetero_host",

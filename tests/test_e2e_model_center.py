@@ -17,6 +17,9 @@ import requests
 
 from tests.flow_server import ROOT, FlowServer, drop_mysql_database, unique_mysql_url
 
+# one worker runs the module: its server (and trained model) is set up once
+pytestmark = pytest.mark.xdist_group("e2e_model_center")
+
 EXAMPLE = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
 DATA = ROOT / "examples" / "data"
 GUEST, HOST = 9999, 10000

@@ -18,6 +18,9 @@ import pytest
 from tests.flow_server import ROOT, FlowServer, drop_mysql_database, unique_mysql_url
 from tests.test_e2e_hetero_lr import EXAMPLE, upload
 
+# one worker runs the module: its server (and trained model) is set up once
+pytestmark = pytest.mark.xdist_group("e2e_model_confs")
+
 CONFS = ROOT / "examples" / "fate_flow"
 MODEL_CONFS = ("export_model.json", "import_model.json", "store_model.json", "restore_model.json",
                "publish_load_model.json", "bind_model_service.json")

@@ -14,6 +14,9 @@ import requests
 from tests.flow_server import ROOT, FlowServer
 from tests.test_e2e_hetero_lr import EXAMPLE, upload
 
+# one worker runs the module: its server (and trained model) is set up once
+pytestmark = pytest.mark.xdist_group("e2e_serving")
+
 GUEST_CSV = ROOT / "examples" / "data" / "breast_hetero_guest.csv"
 ROLES = {"guest": ["10000"], "host": ["10000"], "arbiter": ["10000"]}
 SERVICE_ID = "breast-lr"
