@@ -217,8 +217,9 @@ class PrivateMariaDB:
             self.proc.wait(60)
 
 
-@pytest.mark.skipif(os.environ.get("FLOW_TEST_MARIADB_RESTART") != "1",
-                    reason="starts and restarts a private MariaDB (about 40 s): set FLOW_TEST_MARIADB_RESTART=1")
+@pytest.mark.skipif(os.environ.get("FLOW_TEST_MARIADB_RESTART") != "1" and not os.environ.get("CI"),
+                    reason="starts and restarts a private MariaDB (about 40 s): runs in CI, or set "
+                           "FLOW_TEST_MARIADB_RESTART=1")
 def test_mariadb_restart_mid_job(tmp_path):
     import shutil
 
