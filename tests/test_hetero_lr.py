@@ -506,8 +506,9 @@ def test_one_and_sixteen_partitions_give_the_same_model(breast, tmp_path, batch_
     assert sixteen[("guest", GUEST)]["output"].data.partitions == 16
     forwards = {tag for name, tag, *_ in sixteen[("guest", GUEST)]["federation"].received
                 if name.endswith("host_forward_dict")}
-    # tags fit.iter.batch.message: the 16 small partitions' rows of a batch share one message
-    assert {tag.split(".")[3] for tag in forwards} == {"0"}
+    # tags fit.iter.batch.message: the 16 small partitions' rows of a batch share a few messages (at most
+    # half a batch each, so that guest and host overlap their work), not one per partition
+    assert 2 <= len({tag.split(".")[3] for tag in forwards}) <= 3
     if batch_size == -1:
         reference = reference_fit(conf, guest, [host], np.random.RandomState(1).rand(11),
                                   [np.random.RandomState(1).rand(20)])

@@ -120,11 +120,20 @@ EXAMPLE_JOBS = {
         ("federatedml-1.x-examples/hetero_nn/test_hetero_nn_dsl.json", []),
     "federatedml-1.x-examples/homo_nn/test_homo_dnn_single_layer.json":
         ("federatedml-1.x-examples/homo_nn/test_homo_dnn_dsl.json", []),
+    "federatedml-1.x-examples/hetero_linear_regression/test_hetero_linr_train_job_conf.json":
+        ("federatedml-1.x-examples/hetero_linear_regression/test_hetero_linr_train_job_dsl.json", []),
+    "federatedml-1.x-examples/hetero_poisson_regression/test_hetero_poisson_train_job_conf.json":
+        ("federatedml-1.x-examples/hetero_poisson_regression/test_hetero_poisson_train_job_dsl.json",
+         ["role_parameters.guest.hetero_feature_binning_0 is ignored: the DSL has no component",
+          "role_parameters.host.hetero_feature_selection_0 is ignored: the DSL has no component",
+          "algorithm_parameters.hetero_poisson_0.cv_param.evaluate_param is ignored"]),
     "federatedml-1.x-examples/homo_secureboost/test_secureboost_train_binary_conf.json":
         ("federatedml-1.x-examples/homo_secureboost/test_secureboost_train_dsl.json",
          ["algorithm_parameters.secureboost_0.predict_param.with_proba is ignored"]),
 }
 PREDICT_JOBS = {
+    "federatedml-1.x-examples/hetero_linear_regression/test_predict_conf.json":
+        "federatedml-1.x-examples/hetero_linear_regression/test_hetero_linr_train_job_conf.json",
     "fate_flow/test_predict_conf.json": "fate_flow/test_hetero_lr_job_conf.json",
     "federatedml-1.x-examples/hetero_logistic_regression/test_predict_conf.json":
         "federatedml-1.x-examples/hetero_logistic_regression/test_hetero_lr_train_job_conf.json",
