@@ -60,22 +60,6 @@ def read_back(table_data) -> Instances:
     return Instances.from_table(storage.open("ns", "out"))
 
 
-_OPEN_CONTEXTS: list = []
-
-
-def tracked(ctx):
-    """``ctx``, whose computing session (if it starts one) ``close_contexts`` closes: outputs are Tables
-    read after the run, so their spill files must outlive it, but not the test module."""
-    _OPEN_CONTEXTS.append(ctx)
-    return ctx
-
-
-def close_contexts() -> None:
-    """Close the computing sessions of every tracked context (their scratch directories go too)."""
-    while _OPEN_CONTEXTS:
-        _OPEN_CONTEXTS.pop().close_computing()
-
-
 def rows_by_id(data) -> dict[str, str]:
     """{id: stored value} of output data (a Table or TableData): rows compared whatever their order."""
     storage = open_storage("memory")

@@ -551,7 +551,7 @@ def job_log(settings):
     handler = JobLogHandler(settings.logs_dir)
     logger = logging.getLogger("fate_flow.schedule")
     logger.addHandler(handler)
-    level, logger_level = logger.level, logging.getLogger("fate_flow").level
+    level = logger.level
     logger.setLevel(logging.INFO)
     yield lambda job_id: (settings.logs_dir / job_id / "fate_flow_schedule.log").read_text()
     logger.removeHandler(handler)
