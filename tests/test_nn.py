@@ -109,6 +109,42 @@ def test_a_job_without_torch_says_how_to_install_it(monkeypatch):
         HomoNNGuest(params).run(ctx, {"data": {"train_data": None}})
 
 
+# ---------------------------------------------------------------- the interactive layer's Paillier products
+
+@pytest.fixture(scope="module")
+def keypair():
+    from fate_flow.secureprotol import generate_keypair
+
+    return generate_keypair(512)
+
+
+def test_interactive_layer_products_match_numpy(keypair):
+    """The guest's three products, packed and unpacked by the host, equal the plain matrix products
+    (to the 32-bit encoding of the guest's multipliers), with negative entries and a short last group."""
+    from fate_flow.components.nn import crypto
+
+    public_key, private_key = keypair
+    rng = np.random.default_rng(3)
+    alpha, acc = rng.normal(0, 5, (37, 3)), rng.uniform(-2, 2, (3, 2))
+    weights, delta, noise = rng.normal(0, 1, (3, 2)), rng.normal(0, 0.2, (37, 2)), rng.uniform(-1024, 1024, (37, 2))
+    enc_alpha, enc_acc = crypto.encrypt_together(public_key, alpha, acc)
+
+    forward = crypto.pack(crypto.times_plain(enc_alpha, weights).add_plain(noise))
+    assert forward["per_ciphertext"] > 1 and 37 * 2 % forward["per_ciphertext"]  # packed, a partial group
+    assert np.allclose(crypto.unpack_decrypt(private_key, forward, "f", (37, 2)), alpha @ weights + noise,
+                       rtol=0, atol=1e-6)
+    backward = crypto.pack(crypto.plain_times_transpose(delta, enc_acc).add_plain(delta @ weights.T))
+    assert np.allclose(crypto.unpack_decrypt(private_key, backward, "b", (37, 3)), delta @ (weights + acc).T,
+                       rtol=0, atol=1e-7)
+    gradient = crypto.transpose_times(enc_alpha, delta)
+    assert np.allclose(crypto.decrypt(private_key, gradient), alpha.T @ delta, rtol=1e-12, atol=1e-9)
+
+    with pytest.raises(ValueError, match="f has shape"):
+        crypto.unpack_decrypt(private_key, forward, "f", (36, 2))
+    with pytest.raises(ValueError, match="do not fit this key"):
+        crypto.unpack_decrypt(private_key, dict(forward, slot_bits=4000), "f", (37, 2))
+
+
 # ---------------------------------------------------------------- HomoNN
 
 HOMO_CONF = {"config_type": "nn", "nn_define": [{"layer": "Dense", "units": 6, "activation": "relu"},

@@ -4,14 +4,20 @@
 The interactive layer is one Dense layer ``act(alpha_g W_g + alpha_h (W_h + A) + b)``. The
 guest holds W_g, W_h and b; the host holds the Paillier key and the accumulated noise A, so
 the true host block W_h + A is known to neither alone. Per batch (suffix ``(epoch, batch)``):
-the host sends Enc(alpha_h); the guest returns Enc(alpha_h W_h + b) + eps; the host decrypts
-and adds alpha_h A; the guest removes eps, runs the activation and the top model, and
-backpropagates to delta = dLoss/dz per row (the gradient of the summed loss). The guest's
-block and bottom model update in the clear; for the host block the guest sends
-Enc(alpha_h^T delta / n) + eps_w, the host returns it decrypted plus eta / lr and sends Enc(A),
-then A += eta; the guest sends the host's input gradient Enc(delta (W_h + A)^T) and updates
-W_h -= lr (grad + eta / lr), so that W_h + A moves by exactly -lr grad. The host decrypts its
-input gradient and trains its bottom model on it (divided by the batch rows).
+the host sends Enc(alpha_h) and Enc(A) (encrypted as one batch); the guest returns
+Enc(alpha_h W_h + b) + eps; the host decrypts and adds alpha_h A; the guest removes eps, runs
+the activation and the top model, and backpropagates to delta = dLoss/dz per row (the gradient
+of the summed loss). The guest's block and bottom model update in the clear; for the host block
+the guest sends, in one message, Enc(alpha_h^T delta / n) + eps_w and the host's input gradient
+Enc(delta (W_h + A)^T) (both taken before the update, as FATE does); the host returns the first
+decrypted plus eta / lr, then A += eta; the guest updates W_h -= lr (grad + eta / lr), so that
+W_h + A moves by exactly -lr grad. The host decrypts its input gradient and trains its bottom
+model on it (divided by the batch rows).
+
+FATE sends Enc(A) after the weight gradient (``encrypted_acc_noise``) and the input gradient
+in a message of its own (``host_backward``); both values are the same here, carried in the
+messages that go the same way one step earlier, so that a batch costs five messages and the
+guest's three products (see ``crypto``) run on data it already has.
 
 Epoch loss: the mean of the batch losses of the forward pass (taken before the batch's update,
 where FATE repeats the encrypted forward for an evaluation pass after it). The guest logs it
@@ -148,37 +154,41 @@ class HeteroNNHost(HeteroNNBase):
             out.append(np.array([position[key] for key in ids], dtype=np.int64))
         return out
 
-    def _forward(self, alpha: np.ndarray, suffix: tuple) -> None:
-        """Steps 1 and 3: send Enc(alpha_h), decrypt the guest's answer and add alpha_h A."""
+    def _forward(self, alpha: np.ndarray, suffix: tuple, with_acc_noise: bool = False) -> None:
+        """Steps 1 and 3: send Enc(alpha_h) (in training with Enc(A), one encryption batch), decrypt the
+        guest's answer and add alpha_h A."""
         if self.acc_noise_ is None:
             units = int(self.variables.batch_info.get(idx=0, suffix=("units",)))
             self.acc_noise_ = np.zeros((alpha.shape[1], units))
-        encrypted = crypto.encrypt_matrix(self.public_key, alpha)
-        self.variables.encrypted_host_forward.remote(crypto.to_wire(encrypted), role="guest", idx=0, suffix=suffix)
-        answer = crypto.from_wire(self.public_key, self.variables.encrypted_guest_forward.get(idx=0, suffix=suffix),
-                                  "encrypted_guest_forward", (alpha.shape[0], self.acc_noise_.shape[1]))
-        plain = crypto.decrypt_matrix(self.private_key, answer) + alpha @ self.acc_noise_
+        if with_acc_noise:
+            enc_alpha, enc_acc = crypto.encrypt_together(self.public_key, alpha, self.acc_noise_)
+            message = {"alpha": enc_alpha.to_wire(), "encrypted_acc_noise": enc_acc.to_wire()}
+        else:
+            message = {"alpha": crypto.encrypt_together(self.public_key, alpha)[0].to_wire()}
+        self.variables.encrypted_host_forward.remote(message, role="guest", idx=0, suffix=suffix)
+        answer = crypto.unpack_decrypt(self.private_key, self.variables.encrypted_guest_forward.get(idx=0, suffix=suffix),
+                                       "encrypted_guest_forward", (alpha.shape[0], self.acc_noise_.shape[1]))
+        plain = answer + alpha @ self.acc_noise_
         self.variables.decrypted_guest_fowrad.remote(plain, role="guest", idx=0, suffix=suffix)
 
     def _train_batch(self, optim, x, suffix: tuple) -> None:
         torch, p = self.torch, self.params
         self.bottom_.train()
         alpha = self.bottom_(x)
-        self._forward(alpha.detach().numpy().astype(np.float64), suffix)
+        self._forward(alpha.detach().numpy().astype(np.float64), suffix, with_acc_noise=True)
         h, units = self.acc_noise_.shape
-        noisy = crypto.from_wire(self.public_key,
-                                 self.variables.encrypted_guest_weight_gradient.get(idx=0, suffix=suffix),
-                                 "encrypted_guest_weight_gradient", (units, h))
+        message = self.variables.encrypted_guest_weight_gradient.get(idx=0, suffix=suffix)
+        if not isinstance(message, dict):
+            raise ValueError("encrypted_guest_weight_gradient should be {\"weight_gradient\", \"host_backward\"}")
+        noisy = crypto.EncryptedMatrix.from_wire(self.public_key, message.get("weight_gradient"),
+                                                 "encrypted_guest_weight_gradient", (h, units))
         lr = float(p.interactive_layer_lr)
         eta = self.rng.uniform(-1.0, 1.0, size=(h, units))
-        gradient = crypto.decrypt_matrix(self.private_key, noisy).T  # rows were sent as columns
+        gradient = crypto.decrypt(self.private_key, noisy)
         self.variables.decrypted_guest_weight_gradient.remote(gradient + eta / lr, role="guest", idx=0, suffix=suffix)
-        self.variables.encrypted_acc_noise.remote(
-            crypto.to_wire(crypto.encrypt_matrix(self.public_key, self.acc_noise_)), role="guest", idx=0, suffix=suffix)
         self.acc_noise_ = self.acc_noise_ + eta
-        backward = crypto.from_wire(self.public_key, self.variables.host_backward.get(idx=0, suffix=suffix),
-                                    "host_backward", (x.shape[0], h))
-        grad = crypto.decrypt_matrix(self.private_key, backward) / x.shape[0]
+        grad = crypto.unpack_decrypt(self.private_key, message.get("host_backward"), "host_backward",
+                                     (x.shape[0], h)) / x.shape[0]
         optim.zero_grad()
         alpha.backward(torch.as_tensor(grad, dtype=alpha.dtype))
         optim.step()
@@ -325,33 +335,39 @@ class HeteroNNGuest(HeteroNNBase):
     # ---- the interactive layer --------------------------------------------------------------
 
     def _host_part(self, public_key, suffix: tuple, n_rows: int):
-        """Steps 2-3: (Enc(alpha_h) columns, z_h = alpha_h (W_h + A) + b)."""
-        alpha_h = crypto.from_wire(public_key, self.variables.encrypted_host_forward.get(idx=0, suffix=suffix),
-                                   "encrypted_host_forward", (n_rows, None))
+        """Steps 2-3: (Enc(alpha_h), Enc(A) or None, z_h = alpha_h (W_h + A) + b)."""
+        message = self.variables.encrypted_host_forward.get(idx=0, suffix=suffix)
+        if not isinstance(message, dict):
+            raise ValueError("encrypted_host_forward should be {\"alpha\": ..., \"encrypted_acc_noise\": ...}")
+        alpha_h = crypto.EncryptedMatrix.from_wire(public_key, message.get("alpha"), "encrypted_host_forward",
+                                                   (n_rows, None))
+        h = alpha_h.shape[1]
         if self.w_h_ is None:
             self.w_h_ = self._initial(self.interactive_config_.get("kernel_initializer", "glorot_uniform"),
-                                      (len(alpha_h), self.units_))
-        if len(alpha_h) != self.w_h_.shape[0]:
-            raise ValueError(f"encrypted_host_forward has {len(alpha_h)} columns, the host block {self.w_h_.shape[0]}")
+                                      (h, self.units_))
+        if h != self.w_h_.shape[0]:
+            raise ValueError(f"encrypted_host_forward has {h} columns, the host block {self.w_h_.shape[0]}")
+        acc = None if message.get("encrypted_acc_noise") is None else crypto.EncryptedMatrix.from_wire(
+            public_key, message["encrypted_acc_noise"], "encrypted_acc_noise", (h, self.units_))
         eps = self.rng.uniform(-NOISE_BOUND, NOISE_BOUND, size=(n_rows, self.units_))
-        z_enc = [column + (self.bias_[u] + eps[:, u]) for u, column in enumerate(crypto.times_plain(alpha_h, self.w_h_))]
-        self.variables.encrypted_guest_forward.remote(crypto.to_wire(z_enc), role="host", idx=0, suffix=suffix)
+        z_enc = crypto.times_plain(alpha_h, self.w_h_).add_plain(self.bias_[None, :] + eps)
+        self.variables.encrypted_guest_forward.remote(crypto.pack(z_enc), role="host", idx=0, suffix=suffix)
         plain = np.asarray(self.variables.decrypted_guest_fowrad.get(idx=0, suffix=suffix), dtype=np.float64)
         if plain.shape != eps.shape:
             raise ValueError(f"decrypted_guest_fowrad has shape {plain.shape}, expected {eps.shape}")
-        return alpha_h, plain - eps
+        return alpha_h, acc, plain - eps
 
     def _forward(self, public_key, x, suffix: tuple):
-        """(alpha_g tensor or None, z as a leaf tensor, top output, Enc(alpha_h))."""
+        """(alpha_g tensor or None, z as a leaf tensor, top output, Enc(alpha_h), Enc(A) or None)."""
         torch = self.torch
-        alpha_h, z_h = self._host_part(public_key, suffix, x.shape[0])
+        alpha_h, acc, z_h = self._host_part(public_key, suffix, x.shape[0])
         alpha_g = self.bottom_(x) if self.bottom_ is not None else None
         z = z_h if alpha_g is None else z_h + alpha_g.detach().numpy().astype(np.float64) @ self.w_g_
         z = torch.tensor(z, dtype=torch.float32, requires_grad=True)
         from fate_flow.components.nn import layers
 
         out = layers.activation(self.interactive_config_.get("activation"))(z)
-        return alpha_g, z, self.top_(out), alpha_h
+        return alpha_g, z, self.top_(out), alpha_h, acc
 
     def _train_batch(self, public_key, optimizers, x, y, suffix: tuple) -> float:
         torch, lr = self.torch, float(self.params.interactive_layer_lr)
@@ -360,7 +376,9 @@ class HeteroNNGuest(HeteroNNBase):
             self.bottom_.train()
         for optim in optimizers:
             optim.zero_grad()
-        alpha_g, z, prediction, alpha_h = self._forward(public_key, x, suffix)
+        alpha_g, z, prediction, alpha_h, acc = self._forward(public_key, x, suffix)
+        if acc is None:
+            raise ValueError("encrypted_host_forward of a training batch has no encrypted_acc_noise")
         n = x.shape[0]
         loss = self.loss_fn_(prediction, y)
         loss.backward()  # top model gradients, and dLoss/dz (of the batch mean)
@@ -371,25 +389,17 @@ class HeteroNNGuest(HeteroNNBase):
             alpha_g.backward(torch.as_tensor(delta @ self.w_g_.T / n, dtype=alpha_g.dtype))
             optimizers[1].step()
             self.w_g_ = self.w_g_ - lr * (a_g.T @ delta / n)
-        # the host block: Enc(alpha_h^T delta / n) + eps_w, one row of units per host column
+        # the host block: Enc(alpha_h^T delta / n) + eps_w, and the host's input gradient
+        # Enc(delta (W_h + A)^T) = delta Enc(A)^T + delta W_h^T, both before the update, in one message
         eps_w = self.rng.uniform(-NOISE_BOUND, NOISE_BOUND, size=self.w_h_.shape)
-        rows = [g + eps_w[k] for k, g in enumerate(crypto.transpose_times(alpha_h, delta / n))]
-        self.variables.encrypted_guest_weight_gradient.remote(crypto.to_wire(rows), role="host", idx=0, suffix=suffix)
+        gradient = crypto.transpose_times(alpha_h, delta / n).add_plain(eps_w)
+        backward = crypto.plain_times_transpose(delta, acc).add_plain(delta @ self.w_h_.T)
+        self.variables.encrypted_guest_weight_gradient.remote(
+            {"weight_gradient": gradient.to_wire(), "host_backward": crypto.pack(backward)}, role="host", idx=0,
+            suffix=suffix)
         noisy = np.asarray(self.variables.decrypted_guest_weight_gradient.get(idx=0, suffix=suffix), dtype=np.float64)
         if noisy.shape != self.w_h_.shape:
             raise ValueError(f"decrypted_guest_weight_gradient has shape {noisy.shape}, expected {self.w_h_.shape}")
-        acc = crypto.from_wire(public_key, self.variables.encrypted_acc_noise.get(idx=0, suffix=suffix),
-                               "encrypted_acc_noise", (self.w_h_.shape[0], self.units_))
-        # host input gradient Enc(delta (W_h + A)^T): column k = delta W_h[k]^T + delta Enc(A[k])^T
-        backward = []
-        for k in range(self.w_h_.shape[0]):
-            a_row = [acc[u][k] for u in range(self.units_)]  # Enc(A[k, u])
-            total = None
-            for u in range(self.units_):
-                term = _times_vector(a_row[u], delta[:, u])
-                total = term if total is None else total + term
-            backward.append(total + delta @ self.w_h_[k])
-        self.variables.host_backward.remote(crypto.to_wire(backward), role="host", idx=0, suffix=suffix)
         self.w_h_ = self.w_h_ - lr * (noisy - eps_w)
         if self.use_bias_:
             self.bias_ = self.bias_ - lr * delta.sum(axis=0) / n
@@ -406,7 +416,7 @@ class HeteroNNGuest(HeteroNNBase):
             self.bottom_.eval()
         x = torch.as_tensor(rows.features, dtype=torch.float32)
         with torch.no_grad():
-            _, _, prediction, _ = self._forward(public_key, x, ("predict",))
+            _, _, prediction, _, _ = self._forward(public_key, x, ("predict",))
         task = self.params.task_type
         return common.prediction_rows(rows, prediction.detach().numpy(), task, self.params.predict_param.threshold,
                                       kind)
@@ -461,11 +471,3 @@ class HeteroNNGuest(HeteroNNBase):
         self.iter_epoch_, self.is_converged_ = int(param.get("iter_epoch", 0)), bool(param.get("is_converged"))
         self.history_loss_ = list(param.get("history_loss") or [])
 
-
-def _times_vector(encrypted_number, vector: np.ndarray):
-    """Enc(a) * v for a plaintext vector v: an EncryptedArray of len(v)."""
-    from fate_flow.secureprotol.paillier import EncryptedArray
-
-    repeated = EncryptedArray(encrypted_number.public_key, [encrypted_number.ciphertext(be_secure=False)] * len(vector),
-                              encrypted_number.exponent)
-    return repeated * vector

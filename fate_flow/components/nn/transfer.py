@@ -8,18 +8,18 @@ HomoNN (clients = the guests then the hosts, in runtime-conf order; see ``homo_l
   loss              client -> arbiter, suffix (round,): masked [loss * degree, degree]
   has_converged     arbiter -> clients, suffix (round,): bool
 
-HeteroNN (one guest with the labels and the top model, one host), suffix (epoch, batch); ciphertexts
-travel as ``EncryptedArray.to_bytes`` (row-major matrices, shape sent beside them):
+HeteroNN (one guest with the labels and the top model, one host), suffix (epoch, batch); encrypted
+matrices travel as ``{"shape", "data": EncryptedArray.to_bytes()}`` (row-major):
   paillier_pubkey                 host -> guest: the host's public key bytes (once per fit)
   batch_info                      guest -> host: {"batch_size", "batch_num"} and the rows per batch
   batch_data_index                guest -> host, suffix (batch,): the ids of the batch
-  encrypted_host_forward          host -> guest: Enc(alpha_h)
+  encrypted_host_forward          host -> guest: {"alpha": Enc(alpha_h), "encrypted_acc_noise": Enc(A)
+                                  before the update (training only)}
   encrypted_guest_forward         guest -> host: Enc(alpha_h W_h + b) + eps
   decrypted_guest_fowrad (sic)    host -> guest: decrypted, plus alpha_h A
-  encrypted_guest_weight_gradient guest -> host: Enc(dW_h) + eps_w
+  encrypted_guest_weight_gradient guest -> host: {"weight_gradient": Enc(dW_h) + eps_w,
+                                  "host_backward": Enc(delta (W_h + A)^T)}
   decrypted_guest_weight_gradient host -> guest: dW_h + eps_w + eta / lr
-  encrypted_acc_noise             host -> guest: Enc(A) (before the update)
-  host_backward                   guest -> host: Enc(delta (W_h + A)^T)
   is_converge                     guest -> host, suffix (epoch,): bool
 """
 from fate_flow.federation.transfer import TransferVariables, Variable
@@ -49,6 +49,4 @@ class HeteroNNTransferVariable(TransferVariables):
     decrypted_guest_fowrad = Variable("decrypted_guest_fowrad", src=("host",), dst=("guest",))
     encrypted_guest_weight_gradient = Variable("encrypted_guest_weight_gradient", src=("guest",), dst=("host",))
     decrypted_guest_weight_gradient = Variable("decrypted_guest_weight_gradient", src=("host",), dst=("guest",))
-    encrypted_acc_noise = Variable("encrypted_acc_noise", src=("host",), dst=("guest",))
-    host_backward = Variable("host_backward", src=("guest",), dst=("host",))
     is_converge = Variable("is_converge", src=("guest",), dst=("host",))
