@@ -4,24 +4,17 @@ in plain numpy on the joined breast data, the model has FATE's layout, and its p
 FM's sigmoid."""
 from __future__ import annotations
 
-import uuid
 
 import numpy as np
 import pytest
 
-from fate_flow.components import get_spec
-from fate_flow.components.hetero_fm.hetero_fm import HeteroFMArbiter, HeteroFMGuest, HeteroFMHost
 from fate_flow.components.linear_model.optim import Optimizer
-from fate_flow.federation.base import FederationTimeout
-from fate_flow.federation.memory import MemoryBoard
 from tests.component_harness import (
-    FakeTracker, RecordingFederation, close_contexts, quiet_logger, read_breast_hetero, rows_by_id, run_in_threads,
-    store, tracked,
+    close_contexts, read_breast_hetero, rows_by_id,
 )
+from tests.rec_harness import logged_losses, run_parties
 from tests.test_data_modules import PARTITIONS
 
-GUEST, HOST, ARBITER = 9999, 10000, 10001
-ROLES = {"guest": [GUEST], "host": [HOST], "arbiter": [ARBITER]}
 TIMEOUT = 120.0
 CONF = {"max_iter": 3, "batch_size": 300, "learning_rate": 0.1, "optimizer": "adam", "alpha": 0.01,
         "init_param": {"embed_size": 3, "random_seed": 5}, "tol": 1e-9}
@@ -33,35 +26,14 @@ def _close_computing_sessions():
     close_contexts()
 
 
-def make_ctx(role, party, federation):
-    from fate_flow.components import ComponentContext
-    from fate_flow.computing import ComputingConf, create_session
-
-    return tracked(ComponentContext(
-        job_id="job", task_id=federation.session_id, component_name="hetero_fm_0", role=role, party_id=party,
-        roles=ROLES, federation=federation, tracker=FakeTracker(), logger=quiet_logger(role),
-        computing_opener=lambda: create_session(ComputingConf(partitions=PARTITIONS))))
-
-
 @pytest.fixture(scope="module")
 def trained():
     guest, host = read_breast_hetero()
-    board, task_id = MemoryBoard(), f"task_{uuid.uuid4().hex[:8]}"
-    tables = {"guest": store(guest, "fm_g", PARTITIONS), "host": store(host, "fm_h", PARTITIONS)}
-    classes = {"guest": HeteroFMGuest, "host": HeteroFMHost, "arbiter": HeteroFMArbiter}
-    runs = {}
-    for role, party in (("guest", GUEST), ("host", HOST), ("arbiter", ARBITER)):
-        federation = RecordingFederation(task_id, role, party, ROLES, {"board": board, "timeout": TIMEOUT})
-        params = get_spec("HeteroFM").default_params().update(CONF)
-        params.check()
-        component = classes[role](params)
+
+    def short_key(role, component):
         component.key_length = 512
-        data = {"train_data": tables[role]} if role in tables else {"train_data": None}
-        runs[role] = {"component": component, "ctx": make_ctx(role, party, federation), "inputs": {"data": data}}
-    errors = run_in_threads(runs, TIMEOUT)
-    if errors:
-        raise next((e for e in errors if not isinstance(e, FederationTimeout)), errors[0])
-    assert board.pending() == []
+
+    runs = run_parties("HeteroFM", CONF, {"guest": guest, "host": host}, TIMEOUT, PARTITIONS, prepare=short_key)
     return guest, host, runs
 
 
@@ -127,7 +99,7 @@ def test_training_equals_the_central_computation(trained):
         np.testing.assert_allclose([param["embedding"][h]["weight"] for h in header], model[side]["v"], atol=1e-6)
     assert runs["guest"]["output"].model["HeteroFactorizationMachineParam"]["intercept"] == \
         pytest.approx(model["guest"]["b"], abs=1e-6)
-    logged = [value for ns, name, points in runs["arbiter"]["ctx"].tracker.metrics for _, value in points]
+    logged = logged_losses(runs["arbiter"])
     np.testing.assert_allclose(logged, losses, atol=1e-6)
     assert logged[-1] < logged[0]
 
@@ -139,7 +111,9 @@ def test_model_layout_and_predictions(trained):
     assert meta["optimizer"] == "adam" and meta["fit_intercept"] is True and meta["need_one_vs_rest"] is False
     param = model["HeteroFactorizationMachineParam"]
     assert param["embed_size"] == 3 and param["iters"] == 3 and param["header"] == guest.header
-    assert runs["host"]["output"].data is None and runs["arbiter"]["output"].model is None
+    assert runs["host"]["output"].data is None
+    arbiter = runs["arbiter"]["output"].model["HeteroFactorizationMachineParam"]  # the history, no weights
+    assert arbiter["weight"] == {} and arbiter["loss_history"] == logged_losses(runs["arbiter"])
     rows = rows_by_id(runs["guest"]["output"].data)
     host_param = runs["host"]["output"].model["HeteroFactorizationMachineParam"]
     aligned = host.align_to(guest.ids)
@@ -158,19 +132,8 @@ def test_model_layout_and_predictions(trained):
 def test_predict_job_with_the_saved_models(trained):
     """A predict job: guest and host load their models and score eval_data; the arbiter has nothing to do."""
     guest, host, runs = trained
-    board, task_id = MemoryBoard(), f"task_{uuid.uuid4().hex[:8]}"
-    tables = {"guest": store(guest, "fm_pg", PARTITIONS), "host": store(host, "fm_ph", PARTITIONS)}
-    classes = {"guest": HeteroFMGuest, "host": HeteroFMHost, "arbiter": HeteroFMArbiter}
-    predict = {}
-    for role, party in (("guest", GUEST), ("host", HOST), ("arbiter", ARBITER)):
-        federation = RecordingFederation(task_id, role, party, ROLES, {"board": board, "timeout": TIMEOUT})
-        params = get_spec("HeteroFM").default_params().update(CONF)
-        model = runs[role]["output"].model
-        predict[role] = {"component": classes[role](params), "ctx": make_ctx(role, party, federation),
-                         "inputs": {"data": {"eval_data": tables.get(role)},
-                                    "model": {"hetero_fm_0": model} if model else {}}}
-    errors = run_in_threads(predict, TIMEOUT)
-    assert not errors, errors
+    models = {role: run["output"].model for role, run in runs.items()}
+    predict = run_parties("HeteroFM", CONF, {"guest": guest, "host": host}, TIMEOUT, PARTITIONS, models=models)
     trained_rows = rows_by_id(runs["guest"]["output"].data)
     again = rows_by_id(predict["guest"]["output"].data)
     assert {i: v.rsplit(",", 1)[0] for i, v in again.items()} == {i: v.rsplit(",", 1)[0] for i, v in trained_rows.items()}

@@ -10,17 +10,12 @@ import pyarrow as pa
 import pytest
 
 from fate_flow.components import ComponentContext, get_spec
-from fate_flow.components.hetero_mf.mf import HeteroMFArbiter, HeteroMFClient, mf_gradient
+from fate_flow.components.hetero_mf.mf import HeteroMFClient, mf_gradient
 from fate_flow.components.linear_model.optim import Optimizer
 from fate_flow.computing import ComputingConf, Instances, create_session
-from fate_flow.federation.base import FederationTimeout
-from fate_flow.federation.memory import MemoryBoard
-from tests.component_harness import (
-    FakeTracker, RecordingFederation, close_contexts, quiet_logger, rows_by_id, run_in_threads, store, tracked,
-)
+from tests.component_harness import FakeTracker, close_contexts, quiet_logger, rows_by_id, store, tracked
+from tests.rec_harness import HOST, ROLES, logged_losses, run_parties
 
-GUEST, HOST, ARBITER = 9999, 10000, 10001
-ROLES = {"guest": [GUEST], "host": [HOST], "arbiter": [ARBITER]}
 TIMEOUT = 60.0
 CONF = {"max_iter": 5, "aggregate_every_n_epoch": 2, "batch_size": -1,
         "optimizer": {"optimizer": "Adam", "learning_rate": 0.05}, "early_stop": {"early_stop": "diff", "eps": 1e-12},
@@ -47,24 +42,7 @@ def ratings(seed: int, users: range, items: int, rows: int, offset: int) -> Inst
 @pytest.fixture(scope="module")
 def trained():
     data = {"guest": ratings(1, range(0, 30), 20, 300, 0), "host": ratings(2, range(10, 40), 15, 250, 1000)}
-    board, task_id = MemoryBoard(), f"task_{uuid.uuid4().hex[:8]}"
-    runs = {}
-    for role, party in (("guest", GUEST), ("host", HOST), ("arbiter", ARBITER)):
-        federation = RecordingFederation(task_id, role, party, ROLES, {"board": board, "timeout": TIMEOUT})
-        params = get_spec("HeteroMF").default_params().update(CONF)
-        params.check()
-        ctx = tracked(ComponentContext(
-            job_id="job", task_id=task_id, component_name="hetero_mf_0", role=role, party_id=party, roles=ROLES,
-            federation=federation, tracker=FakeTracker(), logger=quiet_logger(role),
-            computing_opener=lambda: create_session(ComputingConf(partitions=2))))
-        table = store(data[role], f"mf_{role}_{uuid.uuid4().hex[:6]}", 2) if role in data else None
-        component = HeteroMFArbiter(params) if role == "arbiter" else HeteroMFClient(params)
-        runs[role] = {"component": component, "ctx": ctx, "inputs": {"data": {"train_data": table}}}
-    errors = run_in_threads(runs, TIMEOUT)
-    if errors:
-        raise next((e for e in errors if not isinstance(e, FederationTimeout)), errors[0])
-    assert board.pending() == []
-    return data, runs
+    return data, run_parties("HeteroMF", CONF, data, TIMEOUT)
 
 
 def central(data: dict) -> tuple[dict, list]:
@@ -109,7 +87,7 @@ def test_embeddings_equal_the_central_computation(trained):
         u, v = embeddings(runs[role]["output"].model)
         np.testing.assert_allclose(u, parties[role]["u"], atol=1e-6)
         np.testing.assert_allclose(v, parties[role]["v"], atol=1e-6)
-    logged = [value for _, _, points in runs["arbiter"]["ctx"].tracker.metrics for _, value in points]
+    logged = logged_losses(runs["arbiter"])
     np.testing.assert_allclose(logged, losses, atol=1e-6)
     assert logged[-1] < logged[0]
 

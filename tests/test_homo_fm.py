@@ -3,26 +3,17 @@ aggregation equal the same local steps and row-weighted averages computed centra
 homo data), the arbiter logs the row-weighted loss, predictions are the local FM's sigmoid."""
 from __future__ import annotations
 
-import uuid
 
 import numpy as np
 import pytest
 
-from fate_flow.components import ComponentContext, get_spec
 from fate_flow.components.hetero_fm.hetero_fm import initial_embedding
-from fate_flow.components.homo_fm.homo_fm import HomoFMArbiter, HomoFMClient, logistic_fm_gradient, logistic_loss
+from fate_flow.components.homo_fm.homo_fm import logistic_fm_gradient, logistic_loss
 from fate_flow.components.linear_model.optim import Optimizer, initial_weights
 from fate_flow.components.linear_model.param import InitParam
-from fate_flow.computing import ComputingConf, create_session
-from fate_flow.federation.base import FederationTimeout
-from fate_flow.federation.memory import MemoryBoard
-from tests.component_harness import (
-    DATA, FakeTracker, RecordingFederation, close_contexts, quiet_logger, read_csv, rows_by_id, run_in_threads,
-    store, tracked,
-)
+from tests.component_harness import DATA, close_contexts, read_csv, rows_by_id
+from tests.rec_harness import logged_losses, run_parties
 
-GUEST, HOST, ARBITER = 9999, 10000, 10001
-ROLES = {"guest": [GUEST], "host": [HOST], "arbiter": [ARBITER]}
 TIMEOUT = 60.0
 CONF = {"max_iter": 4, "aggregate_iters": 2, "batch_size": -1, "learning_rate": 0.05, "optimizer": "rmsprop",
         "alpha": 0.01, "encrypt_param": {"method": None}, "init_param": {"embed_size": 4, "random_seed": 2}}
@@ -37,49 +28,32 @@ def _close_computing_sessions():
 @pytest.fixture(scope="module")
 def trained():
     clients = {"guest": read_csv(DATA / "breast_homo_guest.csv"), "host": read_csv(DATA / "breast_homo_host.csv")}
-    board, task_id = MemoryBoard(), f"task_{uuid.uuid4().hex[:8]}"
-    runs = {}
-    for role, party in (("guest", GUEST), ("host", HOST), ("arbiter", ARBITER)):
-        federation = RecordingFederation(task_id, role, party, ROLES, {"board": board, "timeout": TIMEOUT})
-        params = get_spec("HomoFM").default_params().update(CONF)
-        params.check()
-        ctx = tracked(ComponentContext(
-            job_id="job", task_id=task_id, component_name="homo_fm_0", role=role, party_id=party, roles=ROLES,
-            federation=federation, tracker=FakeTracker(), logger=quiet_logger(role),
-            computing_opener=lambda: create_session(ComputingConf(partitions=2))))
-        table = store(clients[role], f"homo_fm_{role}", 2) if role in clients else None
-        component = HomoFMArbiter(params) if role == "arbiter" else HomoFMClient(params)
-        runs[role] = {"component": component, "ctx": ctx, "inputs": {"data": {"train_data": table}}}
-    errors = run_in_threads(runs, TIMEOUT)
-    if errors:
-        raise next((e for e in errors if not isinstance(e, FederationTimeout)), errors[0])
-    assert board.pending() == []
-    return clients, runs
+    return clients, run_parties("HomoFM", CONF, clients, TIMEOUT)
 
 
-def central(clients: dict) -> tuple[np.ndarray, list[float]]:
+def central(clients: dict, conf: dict = CONF) -> tuple[np.ndarray, list[float]]:
     """Each client's full-batch steps from the same start, averaged by rows every aggregate_iters iterations."""
-    seed, k, alpha = CONF["init_param"]["random_seed"], CONF["init_param"]["embed_size"], CONF["alpha"]
+    seed, k, alpha = conf["init_param"]["random_seed"], conf["init_param"]["embed_size"], conf["alpha"]
     data = {role: (c.features, np.where(c.labels == 1, 1.0, -1.0)) for role, c in clients.items()}
     m = clients["guest"].n_features
     start = np.concatenate([initial_weights(m, InitParam(init_method="random_normal", random_seed=seed), False),
                             initial_embedding(m, k, seed).reshape(-1), [0.0]])
     models = {role: start.copy() for role in data}
-    optimizers = {role: Optimizer("rmsprop", CONF["learning_rate"], 1, True) for role in data}
+    optimizers = {role: Optimizer(conf["optimizer"], conf["learning_rate"], 1, True) for role in data}
     losses = []
 
     def unpack(flat):
         return flat[:m], flat[m:-1].reshape(m, k), flat[-1]
 
-    for n_iter in range(CONF["max_iter"]):
+    for n_iter in range(conf["max_iter"]):
         for role, (x, y) in data.items():
             optimizers[role].set_iters(n_iter)
             w, v, b = unpack(models[role])
             gw, gv, gb = logistic_fm_gradient(x, y, w, v, b)
             flat = np.concatenate([gw + alpha * w, (gv + alpha * v).reshape(-1), [gb]])
             models[role] = models[role] - optimizers[role].apply(flat)
-        if (n_iter + 1) % CONF["aggregate_iters"] == 0:
-            rows = {role: len(y) * CONF["aggregate_iters"] for role, (_, y) in data.items()}
+        if (n_iter + 1) % conf["aggregate_iters"] == 0:
+            rows = {role: len(y) * conf["aggregate_iters"] for role, (_, y) in data.items()}
             average = sum(models[r] * rows[r] for r in models) / sum(rows.values())
             models = {role: average.copy() for role in models}
             w, v, b = unpack(average)
@@ -100,8 +74,7 @@ def test_aggregated_model_equals_the_central_computation(trained):
                               np.reshape([param["embedding"][h]["weight"] for h in header], -1), [param["intercept"]]])
         np.testing.assert_allclose(got, expected, atol=1e-6)
         assert param["embed_size"] == k and len(header) == m and param["iters"] == 4
-    logged = [value for _, _, points in runs["arbiter"]["ctx"].tracker.metrics for _, value in points]
-    np.testing.assert_allclose(logged, losses, atol=1e-6)
+    np.testing.assert_allclose(logged_losses(runs["arbiter"]), losses, atol=1e-6)
 
 
 def test_local_predictions(trained):
@@ -116,5 +89,6 @@ def test_local_predictions(trained):
         score = x @ w + 0.5 * np.sum((x @ v) ** 2 - (x ** 2) @ (v ** 2)) + param["intercept"]
         prob = float(rows[host.ids[i].as_py()].split(",")[2])
         assert prob == pytest.approx(1 / (1 + np.exp(-score)), abs=1e-9)
-    assert runs["arbiter"]["output"].model is None
+    arbiter = runs["arbiter"]["output"].model["HomoFactorizationMachineParam"]  # the history, no weights
+    assert arbiter["weight"] == {} and arbiter["iters"] == len(arbiter["loss_history"]) == 2
     assert runs["guest"]["output"].model["HomoFactorizationMachineMeta"]["optimizer"] == "rmsprop"

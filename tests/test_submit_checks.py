@@ -68,6 +68,8 @@ def refusal(error: type, dsl: dict, conf: dict):
 
 # (conf, DSL, expected warnings) of every job under examples/ (model load and bind confs are no jobs);
 # a predict conf names the train conf it predicts with
+REC_JOBS = {"hetero_fm": "test_hetero_fm_train_job", "homo_fm": "test_homofm_train_job",
+            **{folder: f"test_{folder}_train_job" for folder in ("hetero_mf", "hetero_svd", "hetero_svdpp", "hetero_gmf")}}
 EXAMPLE_JOBS = {
     "toy_example/toy_example_conf.json": ("toy_example/toy_example_dsl.json", []),
     "fate_flow/test_rsa_job_conf.json": ("fate_flow/test_rsa_job_dsl.json", []),
@@ -130,8 +132,13 @@ EXAMPLE_JOBS = {
     "federatedml-1.x-examples/homo_secureboost/test_secureboost_train_binary_conf.json":
         ("federatedml-1.x-examples/homo_secureboost/test_secureboost_train_dsl.json",
          ["algorithm_parameters.secureboost_0.predict_param.with_proba is ignored"]),
+    # FederatedRec (FATE 1.4.1 shipped its own under federatedrec-examples; these are ours, on small data)
+    **{f"federatedml-1.x-examples/{folder}/{conf}_conf.json": (f"federatedml-1.x-examples/{folder}/{conf}_dsl.json", [])
+       for folder, conf in REC_JOBS.items()},
 }
 PREDICT_JOBS = {
+    **{f"federatedml-1.x-examples/{folder}/test_predict_conf.json": f"federatedml-1.x-examples/{folder}/{conf}_conf.json"
+       for folder, conf in REC_JOBS.items()},
     "federatedml-1.x-examples/hetero_linear_regression/test_predict_conf.json":
         "federatedml-1.x-examples/hetero_linear_regression/test_hetero_linr_train_job_conf.json",
     "fate_flow/test_predict_conf.json": "fate_flow/test_hetero_lr_job_conf.json",

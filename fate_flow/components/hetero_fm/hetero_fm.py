@@ -75,6 +75,22 @@ def batches(rows: int, batch_size: int) -> list[slice]:
     return [slice(start, min(start + size, rows)) for start in range(0, rows, size)]
 
 
+def fm_model_meta(p, fits_intercept: bool) -> dict[str, Any]:
+    """FMModelMeta of FATE 1.4.1's FederatedRec from the parameters."""
+    return {"penalty": p.penalty, "tol": p.tol, "alpha": p.alpha, "optimizer": p.optimizer, "party_weight": 0,
+            "batch_size": p.batch_size, "learning_rate": p.learning_rate, "max_iter": p.max_iter,
+            "early_stop": p.early_stop, "re_encrypt_batches": 0, "fit_intercept": fits_intercept,
+            "need_one_vs_rest": False}
+
+
+def arbiter_fm_model(p, meta_name: str, param_name: str, losses: list, converged: bool) -> dict[str, Any]:
+    """The arbiter's model: the meta and the training history (it holds no weights). A predict job
+    loads it and has nothing to do, as the arbiter of HeteroLinR."""
+    return {meta_name: fm_model_meta(p, True),
+            param_name: {"iters": len(losses), "loss_history": [float(v) for v in losses], "is_converged": converged,
+                         "weight": {}, "embedding": {}, "header": [], "need_one_vs_rest": False}}
+
+
 # ---- wire helpers ---------------------------------------------------------------------------
 
 def _columns_to_bytes(columns: list) -> list:
@@ -162,11 +178,7 @@ class _FMParty(ComponentBase):
     def export_model(self) -> dict[str, Any] | None:
         if getattr(self, "w_", None) is None:
             return None
-        p = self.params
-        meta = {"penalty": p.penalty, "tol": p.tol, "alpha": p.alpha, "optimizer": p.optimizer, "party_weight": 0,
-                "batch_size": p.batch_size, "learning_rate": p.learning_rate, "max_iter": p.max_iter,
-                "early_stop": p.early_stop, "re_encrypt_batches": 0, "fit_intercept": self.fits_intercept,
-                "need_one_vs_rest": False}
+        meta = fm_model_meta(self.params, self.fits_intercept)
         param = {"iters": self.n_iter_, "loss_history": [], "is_converged": self.is_converged_,
                  "weight": {name: float(w) for name, w in zip(self.header_, self.w_)},
                  "embedding": {name: {"weight": row.tolist()} for name, row in zip(self.header_, self.v_)},
@@ -330,6 +342,7 @@ class HeteroFMArbiter(ComponentBase):
         optimizers = {role: Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt) for role in ("guest", "host")}
         converge = ConvergeCheck(p.early_stop, p.tol)
         ctx.tracker.set_metric_meta("train", "loss", dict(LOSS_META))
+        history, flag = [], False
         for n_iter in range(p.max_iter):
             for optimizer in optimizers.values():
                 optimizer.set_iters(n_iter)
@@ -340,11 +353,12 @@ class HeteroFMArbiter(ComponentBase):
                 delta_norm += norm
             loss = float(np.mean(losses))
             ctx.tracker.log_metric_data("train", "loss", [(n_iter, loss)])
+            history.append(loss)
             flag = converge.is_converged(loss=loss, delta_norm=delta_norm)
             self.variables.converge_flag.remote(flag, suffix=(n_iter,))
             if flag:
                 break
-        return ComponentOutput()
+        return ComponentOutput(model=arbiter_fm_model(p, MODEL_META, MODEL_PARAM, history, flag))
 
     def _batch(self, optimizers: dict, suffix: tuple) -> tuple[float, float]:
         fore = self.private.decrypt_array(EncryptedArray.from_bytes(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fate_flow.components.linear_model.param import (
-    EARLY_STOPS, PAILLIER, CrossValidationParam, EncryptParam, InitParam, PredictParam, _is_number,
+    EARLY_STOPS, PAILLIER, InitParam, LogisticParamBase, _is_number,
 )
 from fate_flow.components.param import BaseParam
 
@@ -29,26 +29,14 @@ class EncryptedModeCalculatorParam(BaseParam):
         self.re_encrypted_rate = re_encrypted_rate
 
 
-class FactorizationParam(BaseParam):
-    """What HeteroFM's and HomoFM's parameters share (FATE's FactorizationParam)."""
+class FactorizationParam(LogisticParamBase):
+    """What HeteroFM's and HomoFM's parameters share (FATE's FactorizationParam): LR's settings with
+    ``FMInitParam`` and ``clip_gradient``, without LR's validation and stepwise settings."""
 
     def __init__(self):
-        self.penalty = "L2"
-        self.tol = 1e-5
-        self.alpha = 1.0
-        self.optimizer = "sgd"
-        self.batch_size = -1
-        self.learning_rate = 0.01
+        super().__init__()
+        del self.early_stopping_rounds, self.metrics, self.use_first_metric_only, self.stepwise_param
         self.init_param = FMInitParam()
-        self.max_iter = 100
-        self.early_stop = "diff"
-        self.encrypt_param = EncryptParam()
-        self.predict_param = PredictParam()
-        self.cv_param = CrossValidationParam()
-        self.decay = 1
-        self.decay_sqrt = True
-        self.multi_class = "ovr"
-        self.validation_freqs = None
         self.clip_gradient = None
 
     def check(self) -> None:

@@ -93,3 +93,4 @@ class HeteroGMFClient(HeteroMFClient):
 class HeteroGMFArbiter(HeteroMFArbiter):
     module = "HeteroGMF"
     transfer_class = HeteroGMFTransferVariable
+    model_names = ("GMFModelMeta", "GMFModelParam")

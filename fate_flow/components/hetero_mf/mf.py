@@ -219,13 +219,7 @@ class HeteroMFClient(ComponentBase):
     def export_model(self) -> dict[str, Any] | None:
         if getattr(self, "weights_", None) is None:
             return None
-        p = self.params
-        name, options = p.optimizer_spec()
-        early_stop, _ = p.early_stop_spec()
-        meta = {"aggregate_iter": getattr(p, "aggregate_iters", 1), "params": {
-            "secure_aggregate": p.secure_aggregate, "aggregate_every_n_epoch": p.aggregate_every_n_epoch,
-            "batch_size": p.batch_size, "max_iter": p.max_iter, "early_stop": early_stop, "metrics": p.metrics or [],
-            "optimizer": {"optimizer": name, "args": options}, "loss": p.loss, "embed_dim": p.init_param.embed_dim}}
+        meta = matrix_model_meta(self.params)
         buffer = io.BytesIO()
         np.savez(buffer, **{name: np.asarray(value) for name, value in self.weights_.items()})
         param = {"aggregate_iter": self.n_iter_, "saved_model_bytes": base64.b64encode(buffer.getvalue()).decode(),
@@ -247,15 +241,30 @@ class HeteroMFClient(ComponentBase):
         self.is_converged_, self.n_iter_ = bool(param.get("is_converged")), int(param.get("aggregate_iter", 0))
 
 
+def matrix_model_meta(p) -> dict[str, Any]:
+    """MFModelMeta of FATE 1.4.1's FederatedRec from the parameters."""
+    name, options = p.optimizer_spec()
+    early_stop, _ = p.early_stop_spec()
+    return {"aggregate_iter": getattr(p, "aggregate_iters", 1), "params": {
+        "secure_aggregate": p.secure_aggregate, "aggregate_every_n_epoch": p.aggregate_every_n_epoch,
+        "batch_size": p.batch_size, "max_iter": p.max_iter, "early_stop": early_stop, "metrics": p.metrics or [],
+        "optimizer": {"optimizer": name, "args": options}, "loss": p.loss, "embed_dim": p.init_param.embed_dim}}
+
+
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 class HeteroMFArbiter(ComponentBase):
-    """Relays the key agreement, averages the user embeddings, logs the loss, decides convergence."""
+    """Relays the key agreement, averages the user embeddings, logs the loss, decides convergence.
+
+    Its model is the meta and the loss history (it holds no weights); a predict job loads it and has
+    nothing to do, as the arbiter of HeteroLinR.
+    """
 
     module = "HeteroMF"
     transfer_class = HeteroMFTransferVariable
+    model_names = (MODEL_META, MODEL_PARAM)
 
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
         p = self.params
@@ -267,6 +276,7 @@ class HeteroMFArbiter(ComponentBase):
         arbiter_relay_keys(variables)
         converge = ConvergeCheck(*p.early_stop_spec())
         ctx.tracker.set_metric_meta("train", "loss", dict(LOSS_META))
+        history, flag = [], False
         for epoch in range(p.max_iter):
             if (epoch + 1) % p.aggregate_every_n_epoch and epoch + 1 != p.max_iter:
                 continue
@@ -279,8 +289,11 @@ class HeteroMFArbiter(ComponentBase):
                 raise ValueError("a party's loss should be {loss, count}")
             loss = sum(e["loss"] * e["count"] for e in losses) / sum(e["count"] for e in losses)
             ctx.tracker.log_metric_data("train", "loss", [(epoch, float(loss))])
+            history.append(float(loss))
             flag = converge.is_converged(loss=float(loss))
             variables.is_converge.remote(flag, suffix=(epoch,))
             if flag:
                 break
-        return ComponentOutput()
+        meta_name, param_name = self.model_names
+        return ComponentOutput(model={meta_name: matrix_model_meta(p), param_name: {
+            "aggregate_iter": len(history), "loss_history": history, "is_converged": flag}})

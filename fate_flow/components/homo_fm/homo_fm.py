@@ -13,7 +13,7 @@ import numpy as np
 
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 from fate_flow.components.hetero_fm.hetero_fm import (
-    batches, fm_forward, initial_embedding, plain_gradient_terms, regular_gradient,
+    arbiter_fm_model, batches, fm_forward, fm_model_meta, initial_embedding, plain_gradient_terms, regular_gradient,
     regular_loss,
 )
 from fate_flow.components.homo_fm.transfer import HomoFMTransferVariable
@@ -85,6 +85,8 @@ class HomoFMClient(ComponentBase):
         masker = client_key_agreement(self.variables, self._client_index(),
                                       header_digest(self.header_, self.fits_intercept))
         optimizer = Optimizer(p.optimizer, p.learning_rate, p.decay, p.decay_sqrt)
+        if self.ctx.tracker is not None:  # the clients log their loss too, under the arbiter's meta
+            self.ctx.tracker.set_metric_meta("train", "loss", dict(LOSS_META))
         degree = 0
         for n_iter in range(p.max_iter):
             optimizer.set_iters(n_iter)
@@ -153,11 +155,7 @@ class HomoFMClient(ComponentBase):
     def export_model(self) -> dict[str, Any] | None:
         if getattr(self, "w_", None) is None:
             return None
-        p = self.params
-        meta = {"penalty": p.penalty, "tol": p.tol, "alpha": p.alpha, "optimizer": p.optimizer, "party_weight": 0,
-                "batch_size": p.batch_size, "learning_rate": p.learning_rate, "max_iter": p.max_iter,
-                "early_stop": p.early_stop, "re_encrypt_batches": 0, "fit_intercept": self.fits_intercept,
-                "need_one_vs_rest": False}
+        meta = fm_model_meta(self.params, self.fits_intercept)
         param = {"iters": self.n_iter_, "loss_history": list(self.loss_history_), "is_converged": self.is_converged_,
                  "weight": {name: float(w) for name, w in zip(self.header_, self.w_)},
                  "embedding": {name: {"weight": row.tolist()} for name, row in zip(self.header_, self.v_)},
@@ -192,6 +190,7 @@ class HomoFMArbiter(ComponentBase):
         arbiter_relay_keys(variables)
         converge = ConvergeCheck(p.early_stop, p.tol)
         ctx.tracker.set_metric_meta("train", "loss", dict(LOSS_META))
+        history, flag = [], False
         for n_iter in range(p.max_iter):
             if not is_aggregation_round(n_iter, p.aggregate_iters, p.max_iter):
                 continue
@@ -203,8 +202,9 @@ class HomoFMArbiter(ComponentBase):
             weighted, rows = unmask_sum(variables.loss.get(idx=-1, suffix=(n_iter,)), "loss")
             loss = float(weighted / rows)
             ctx.tracker.log_metric_data("train", "loss", [(n_iter, loss)])
+            history.append(loss)
             flag = converge.is_converged(loss=loss, weights=aggregated)
             variables.is_converge.remote(flag, suffix=(n_iter,))
             if flag:
                 break
-        return ComponentOutput()
+        return ComponentOutput(model=arbiter_fm_model(p, MODEL_META, MODEL_PARAM, history, flag))
