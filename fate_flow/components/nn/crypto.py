@@ -21,7 +21,7 @@ exponentiations) is the host's dominant cost and packing divides it, and the obf
 slots per ciphertext (8 for a 1024-bit key), for ``slot_bits`` squarings per packed entry. The host
 learns exactly the entries it would decrypt one by one. Slot sizes come from a bound on every
 entry's mantissa that the guest computes from what it knows: its own plaintexts, the exponents,
-and the host's encoding rule (``common_exponent``: below 2^53 for floats, ``FRESH_BOUND``).
+and the host's encoding rule (``encrypt_together``: ``MULTIPLIER_BITS`` significant bits, ``FRESH_BOUND``).
 """
 from __future__ import annotations
 
@@ -31,16 +31,17 @@ from typing import Any
 import numpy as np
 
 from fate_flow.secureprotol import _kernels
-from fate_flow.secureprotol.fixedpoint import FLOAT_MANTISSA_BITS, encode_array
+from fate_flow.secureprotol.fixedpoint import encode_array
 from fate_flow.secureprotol.gmpy_math import FixedBaseTable, mpz
 from fate_flow.secureprotol.paillier import EncryptedArray, PaillierPublicKey
 
-# |mantissa| of a freshly encrypted float batch is below this (common_exponent's rule)
-FRESH_BOUND = 1 << FLOAT_MANTISSA_BITS
-# Significant bits of the guest's plaintext multipliers (W_h, delta). The networks compute in
-# float32 (24-bit mantissas), so 32 bits round far below what they keep, and every product costs
-# about 40% fewer modular multiplications than with float64's 53 bits.
+# Significant bits of every plaintext the interactive layer encodes: the host's alpha_h and A, the
+# guest's multipliers W_h and delta. The networks compute in float32 (24-bit mantissas), so 32 bits
+# round far below what they keep; every product costs about 40% fewer modular multiplications than
+# with float64's 53 bits, and a packed slot about 40 bits less.
 MULTIPLIER_BITS = 32
+# |mantissa| of an entry of encrypt_together is at most this (rounding may reach 2^bits itself)
+FRESH_BOUND = (1 << MULTIPLIER_BITS) + 1
 
 
 class EncryptedMatrix:
@@ -96,10 +97,12 @@ class EncryptedMatrix:
 
 
 def encrypt_together(public_key: PaillierPublicKey, *matrices: np.ndarray) -> list[EncryptedMatrix]:
-    """Encrypt several matrices in ONE batch (one trip to the worker pool, one exponent)."""
+    """Encrypt several matrices in ONE batch (one trip to the worker pool), at one exponent that keeps
+    the largest magnitude to ``MULTIPLIER_BITS`` significant bits."""
     matrices = [np.asarray(m, dtype=np.float64) for m in matrices]
     flat = np.concatenate([m.reshape(-1) for m in matrices])
-    encrypted = public_key.encrypt_array(flat)
+    _, exponent = encode_multipliers(flat)
+    encrypted = public_key.encrypt_array(flat, exponent=exponent)
     out, start = [], 0
     for m in matrices:
         out.append(EncryptedMatrix(encrypted[start:start + m.size], m.shape))
@@ -168,14 +171,21 @@ def _simultaneous_powers(terms: list, rows: int, modulus) -> list:
 
 
 def transpose_times(matrix: EncryptedMatrix, plain: np.ndarray) -> EncryptedMatrix:
-    """[[M]]^T . P for a plaintext P of shape (rows, units): one multi-exponentiation per entry."""
+    """[[M]]^T . P for a plaintext P of shape (rows, units): one multi-exponentiation per entry
+    (HeteroLR's bucket method over the rows)."""
     rows, cols = matrix.shape
     plain = np.asarray(plain, dtype=np.float64)
     if plain.shape[0] != rows:
         raise ValueError(f"the plain matrix has {plain.shape[0]} rows, the encrypted one {rows}")
-    products = [EncryptedArray(matrix.public_key, matrix.column(k), matrix.exponent).dot(plain)
-                for k in range(cols)]
-    flat = EncryptedArray(matrix.public_key, [ct for p in products for ct in p._cts], products[0].exponent)
+    mantissas, exponent = encode_multipliers(plain)
+    specs = []
+    for u in range(plain.shape[1]):
+        column = mantissas[:, u].astype(np.int64)
+        nonzero = np.flatnonzero(column)
+        specs.append((nonzero.astype(np.int64), column[nonzero]))
+    nsquare = matrix.public_key.nsquare
+    products = [_kernels.multiexp_columns(matrix.column(k), nsquare, specs) for k in range(cols)]
+    flat = EncryptedArray(matrix.public_key, [ct for row in products for ct in row], matrix.exponent + exponent)
     return EncryptedMatrix(flat, (cols, plain.shape[1]), bound=None)
 
 
