@@ -1,23 +1,31 @@
 """One run of a guest/host/arbiter module over the memory federation, for the FederatedRec tests
 (HeteroFM, HomoFM, HeteroMF, HeteroSVD, HeteroSVDpp, HeteroGMF): each party a thread with its own
-computing session, its data stored as a partitioned table, the first real error raised."""
+computing session, its data stored as a partitioned table, the first real error raised. A test module
+that imports ``_close_computing_sessions`` closes the sessions once its tests are done."""
 from __future__ import annotations
 
 import uuid
 from typing import Callable
 
 import numpy as np
+import pytest
 
 from fate_flow.components import ComponentContext, get_spec
 from fate_flow.computing import ComputingConf, Instances, create_session
 from fate_flow.federation.base import FederationTimeout
 from fate_flow.federation.memory import MemoryBoard
 from tests.component_harness import (
-    DATA, FakeTracker, RecordingFederation, quiet_logger, read_csv, run_in_threads, store, tracked,
+    DATA, FakeTracker, RecordingFederation, close_contexts, quiet_logger, read_csv, run_in_threads, store, tracked,
 )
 
 GUEST, HOST, ARBITER = 9999, 10000, 10001
 ROLES = {"guest": [GUEST], "host": [HOST], "arbiter": [ARBITER]}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_computing_sessions():
+    yield
+    close_contexts()
 
 
 def run_parties(module: str, conf: dict, data: dict[str, Instances], timeout: float = 60.0, partitions: int = 2,

@@ -10,20 +10,16 @@ import pytest
 
 from fate_flow.components.linear_model.optim import Optimizer
 from tests.component_harness import (
-    close_contexts, read_breast_hetero, rows_by_id,
+    read_breast_hetero, rows_by_id,
 )
-from tests.rec_harness import logged_losses, run_parties
+from tests.rec_harness import (  # noqa: F401 (an autouse fixture)
+    _close_computing_sessions, logged_losses, run_parties,
+)
 from tests.test_data_modules import PARTITIONS
 
 TIMEOUT = 120.0
 CONF = {"max_iter": 3, "batch_size": 300, "learning_rate": 0.1, "optimizer": "adam", "alpha": 0.01,
         "init_param": {"embed_size": 3, "random_seed": 5}, "tol": 1e-9}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _close_computing_sessions():
-    yield
-    close_contexts()
 
 
 @pytest.fixture(scope="module")

@@ -13,19 +13,15 @@ from fate_flow.components import ComponentContext, get_spec
 from fate_flow.components.hetero_mf.mf import HeteroMFClient, mf_gradient
 from fate_flow.components.linear_model.optim import Optimizer
 from fate_flow.computing import ComputingConf, Instances, create_session
-from tests.component_harness import FakeTracker, close_contexts, quiet_logger, rows_by_id, store, tracked
-from tests.rec_harness import HOST, ROLES, logged_losses, run_parties
+from tests.component_harness import FakeTracker, quiet_logger, rows_by_id, store, tracked
+from tests.rec_harness import (  # noqa: F401 (an autouse fixture)
+    _close_computing_sessions, HOST, ROLES, logged_losses, run_parties,
+)
 
 TIMEOUT = 60.0
 CONF = {"max_iter": 5, "aggregate_every_n_epoch": 2, "batch_size": -1,
         "optimizer": {"optimizer": "Adam", "learning_rate": 0.05}, "early_stop": {"early_stop": "diff", "eps": 1e-12},
         "init_param": {"embed_dim": 3, "init_method": "random_normal", "random_seed": 4}}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _close_computing_sessions():
-    yield
-    close_contexts()
 
 
 def ratings(seed: int, users: range, items: int, rows: int, offset: int) -> Instances:

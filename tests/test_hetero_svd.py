@@ -12,19 +12,15 @@ from sklearn.metrics import roc_auc_score
 
 from fate_flow.components import get_spec
 
-from tests.component_harness import close_contexts, rows_by_id
-from tests.rec_harness import logged_losses, rec_ratings, rmse, run_parties
+from tests.component_harness import rows_by_id
+from tests.rec_harness import (  # noqa: F401 (an autouse fixture)
+    _close_computing_sessions, logged_losses, rec_ratings, rmse, run_parties,
+)
 from tests.test_hetero_mf import ratings
 
 CONF = {"max_iter": 6, "aggregate_every_n_epoch": 1, "batch_size": 100,
         "optimizer": {"optimizer": "Adam", "learning_rate": 0.05},
         "init_param": {"embed_dim": 3, "init_method": "random_normal", "random_seed": 4}}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _close_computing_sessions():
-    yield
-    close_contexts()
 
 
 def train(module: str, implicit: bool = False) -> tuple[dict, dict]:

@@ -11,18 +11,14 @@ from fate_flow.components.hetero_fm.hetero_fm import initial_embedding
 from fate_flow.components.homo_fm.homo_fm import logistic_fm_gradient, logistic_loss
 from fate_flow.components.linear_model.optim import Optimizer, initial_weights
 from fate_flow.components.linear_model.param import InitParam
-from tests.component_harness import DATA, close_contexts, read_csv, rows_by_id
-from tests.rec_harness import logged_losses, run_parties
+from tests.component_harness import DATA, read_csv, rows_by_id
+from tests.rec_harness import (  # noqa: F401 (an autouse fixture)
+    _close_computing_sessions, logged_losses, run_parties,
+)
 
 TIMEOUT = 60.0
 CONF = {"max_iter": 4, "aggregate_iters": 2, "batch_size": -1, "learning_rate": 0.05, "optimizer": "rmsprop",
         "alpha": 0.01, "encrypt_param": {"method": None}, "init_param": {"embed_size": 4, "random_seed": 2}}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _close_computing_sessions():
-    yield
-    close_contexts()
 
 
 @pytest.fixture(scope="module")
