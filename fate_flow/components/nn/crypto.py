@@ -18,10 +18,12 @@ Packing. The two big matrices the host decrypts (the forward, n x u, and the hos
 gradient, n x h) travel packed (:func:`pack`): ``per_ciphertext`` entries share one plaintext, each
 in a slot of ``slot_bits`` bits, offset to be non-negative. Decryption (two half-size
 exponentiations) is the host's dominant cost and packing divides it, and the obfuscations, by the
-slots per ciphertext (8 for a 1024-bit key), for ``slot_bits`` squarings per packed entry. The host
-learns exactly the entries it would decrypt one by one. Slot sizes come from a bound on every
-entry's mantissa that the guest computes from what it knows: its own plaintexts, the exponents,
-and the host's encoding rule (``encrypt_together``: ``MULTIPLIER_BITS`` significant bits, ``FRESH_BOUND``).
+slots per ciphertext (15 for a 1024-bit key), for ``slot_bits`` squarings per packed entry. The host
+learns exactly the entries it would decrypt one by one, and the slot width: the bit length of a bound
+on every entry's mantissa that the guest computes from what it knows (its own plaintexts, the
+exponents, and the host's encoding rule: ``encrypt_together``, ``MULTIPLIER_BITS`` significant bits,
+``FRESH_BOUND``), about the bit length of the largest value the host decrypts anyway; the offset is
+the slot's half, 2^(slot_bits - 1), so that the exact bound never leaves the guest.
 """
 from __future__ import annotations
 
@@ -227,8 +229,8 @@ def plain_times_transpose(plain: np.ndarray, small: EncryptedMatrix) -> Encrypte
 def pack(matrix: EncryptedMatrix) -> dict[str, Any]:
     """The wire form of [[M]] with as many entries per ciphertext as fit (see the module docstring).
 
-    Slot j of a packed plaintext holds entry j + offset, offset = ``matrix.bound``; the packed
-    ciphertext is built by Horner's rule, ``P = P ** (2 ** slot_bits) * c_j``, high slot first.
+    Slot j of a packed plaintext holds entry j + 2^(slot_bits - 1); the packed ciphertext is built by
+    Horner's rule, ``P = P ** (2 ** slot_bits) * c_j``, high slot first.
     """
     if matrix.bound is None:
         raise ValueError("pack needs a bound on the entries' mantissas")
@@ -244,13 +246,14 @@ def pack(matrix: EncryptedMatrix) -> dict[str, Any]:
         raised = _kernels.raise_all(pk.nsquare, [packed[g] for g in rows], shift)
         for g, value in zip(rows, raised):
             packed[g] = value * groups[g][j] % pk.nsquare
-    offsets = [sum(matrix.bound << (slot_bits * j) for j in range(len(group))) for group in groups]
+    half = 1 << (slot_bits - 1)  # above the bound: every slot stays in [0, 2^slot_bits)
+    offsets = [sum(half << (slot_bits * j) for j in range(len(group))) for group in groups]
     if offsets and max(offsets) * 2 > pk.max_int:
         raise OverflowError(f"entries of {slot_bits} bits do not fit one plaintext of this key")
     packed = _kernels.add_encodings(pk.n, pk.nsquare, packed, offsets)
     flat = EncryptedArray(pk, packed, matrix.exponent)
     return {"shape": list(matrix.shape), "slot_bits": slot_bits, "per_ciphertext": per_ciphertext,
-            "offset": matrix.bound, "data": flat.to_bytes()}
+            "data": flat.to_bytes()}
 
 
 def unpack_decrypt(private_key, message: Any, what: str, shape: tuple[int, int]) -> np.ndarray:
@@ -258,12 +261,13 @@ def unpack_decrypt(private_key, message: Any, what: str, shape: tuple[int, int])
     pk = private_key.public_key
     if not isinstance(message, dict) or not isinstance(message.get("data"), bytes) or \
             any(not isinstance(message.get(key), int) or isinstance(message.get(key), bool) or message[key] < 1
-                for key in ("slot_bits", "per_ciphertext", "offset")):
-        raise ValueError(f"{what} should be {{\"shape\", \"slot_bits\", \"per_ciphertext\", \"offset\", \"data\"}}")
+                for key in ("slot_bits", "per_ciphertext")):
+        raise ValueError(f"{what} should be {{\"shape\", \"slot_bits\", \"per_ciphertext\", \"data\"}}")
     if list(message.get("shape") or []) != list(shape):
         raise ValueError(f"{what} has shape {message.get('shape')}, expected {list(shape)}")
-    slot_bits, per_ciphertext, offset = message["slot_bits"], message["per_ciphertext"], message["offset"]
-    if slot_bits * per_ciphertext > pk.max_int.bit_length() or offset.bit_length() >= slot_bits:
+    slot_bits, per_ciphertext = message["slot_bits"], message["per_ciphertext"]
+    offset = 1 << (slot_bits - 1)
+    if slot_bits * per_ciphertext > pk.max_int.bit_length():
         raise ValueError(f"{what}: {per_ciphertext} slots of {slot_bits} bits do not fit this key")
     flat = EncryptedArray.from_bytes(pk, message["data"])
     n_values = shape[0] * shape[1]
