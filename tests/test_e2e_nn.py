@@ -2,8 +2,9 @@
 train, then the DSL's second component predicts with the trained model.
 
 The HomoNN conf runs unchanged. The HeteroNN conf runs with two changes only, to stay within the
-test budget: 2 epochs instead of 100 and 512-bit Paillier keys (each epoch is ~5,000 Paillier
-operations on 569 rows; the unchanged conf takes tens of minutes on two cores, as FATE's does).
+test budget: 2 epochs instead of 100 and 512-bit Paillier keys (the unchanged conf takes about three
+minutes on two loaded cores, bench/RESULTS.md "HeteroNN"; FATE 1.4.5 needs more than six for its
+Paillier operations alone).
 """
 from __future__ import annotations
 
