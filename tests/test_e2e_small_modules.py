@@ -14,12 +14,16 @@ DATA = ROOT / "examples" / "data"
 PARTY = 10000
 
 pytestmark = pytest.mark.xdist_group("small_modules")
+# the id cache of RSA intersection lives in a Redis database of its own here: the server's setting
+# reaches the tasks (test_rsa_intersection_cache_uses_the_server_s_redis)
+ID_CACHE_DB = 7
+ID_CACHE_REDIS = f"redis://127.0.0.1:6379/{ID_CACHE_DB}"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     server = FlowServer(tmp_path_factory.mktemp("small_modules") / "server",
-                        conf={"federation": {"timeout": 300}}).start()
+                        conf={"federation": {"timeout": 300}, "id_cache": {"redis": ID_CACHE_REDIS}}).start()
     for name in ("breast_hetero_guest", "breast_hetero_host", "vehicle_scale_hetero_guest", "vehicle_scale_hetero_host"):
         answer = server.post("/v1/data/upload", {
             "file": str(DATA / f"{name}.csv"), "head": 1, "partition": 4, "work_mode": 0,
@@ -125,3 +129,31 @@ def test_local_baseline_beside_no_hetero_lr(server, tmp_path):
     job_id, job = submit(server, tmp_path / "conf.json", tmp_path / "dsl.json")
     assert job["f_status"] == "success", job["f_status_reason"]
     _local_baseline_checks(server, job_id, "evaluation_0")
+
+
+def test_rsa_intersection_cache_uses_the_server_s_redis(server, tmp_path):
+    """FATE's RSA intersection example with ``use_cache``: the tasks keep the id library in the Redis
+    the server's ``id_cache.redis`` names, and a second job reads it back."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(ID_CACHE_REDIS)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        pytest.skip(f"no Redis at {ID_CACHE_REDIS}: {exc}")
+    id_type = f"e2e-{tmp_path.name}"
+    folder = FEDERATEDML / "intersect"
+    conf = json.loads((folder / "test_intersect_job_rsa_conf.json").read_text())
+    conf["algorithm_parameters"]["intersect_0"]["intersect_cache_param"] = {"use_cache": True, "id_type": id_type}
+    (tmp_path / "conf.json").write_text(json.dumps(conf))
+    try:
+        for _ in range(2):
+            job_id, job = submit(server, tmp_path / "conf.json", folder / "test_intersect_job_dsl.json")
+            assert job["f_status"] == "success", job["f_status_reason"]
+            assert client.get(f"fate_flow:id_cache:host:{PARTY}:id_library_cache#{PARTY}#{PARTY}#{id_type}"
+                              "#sha256#Za:version"), "the host's version is in the configured Redis database"
+        log = server.work_dir / "logs" / job_id / "host" / str(PARTY) / "intersect_0" / "INFO.log"
+        assert "reusing version" in log.read_text(), "the second job read the cache back"
+    finally:
+        keys = list(client.scan_iter(match=f"*{id_type}*"))
+        if keys:
+            client.delete(*keys)
