@@ -159,6 +159,20 @@ class FederationError(FlowError):
         super().__init__(f"request to role {role} party {party_id} {endpoint} failed: {reason}")
 
 
+class PartiesFailed(FlowError):
+    """An operation the initiator sent to every party (deploy, migrate) failed on some of them (retcode 101).
+
+    ``data`` keeps the per-party answer (``{role: {party_id: retcode}, "detail": ...}``) so the user
+    sees which party failed and why; the message names them too.
+    """
+
+    retcode = NOT_FOUND
+
+    def __init__(self, operation: str, failures: list[str], data: Any = None) -> None:
+        self.operation, self.failures = operation, list(failures)
+        super().__init__(f"{operation} failed on " + "; ".join(self.failures), data=data)
+
+
 class DuplicateMessage(FlowError):
     """A federation message was already delivered under this key (FATE's "remote duplicate tag").
 

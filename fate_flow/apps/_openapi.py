@@ -61,6 +61,8 @@ FIELDS: dict[str, dict] = {
     "tag_name": _TEXT, "tag_desc": {"type": "string"}, "new_tag_name": _TEXT, "new_tag_desc": {"type": "string"},
     "with_model": {"anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]},
     "remove": {"anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]},
+    # the party calls of deploy and migrate: the new version, and the party asked to act
+    "child_model_version": _NAME, "local": OBJECT,
 }
 
 # FATE 1.5's /v1/model/migrate body: the model, who it belongs to now and who it will belong to

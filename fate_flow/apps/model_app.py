@@ -105,11 +105,18 @@ def transfer():
 @bp.route("/deploy", methods=["POST"])
 @api("model_id", "model_version", optional=("cpn_list", "predict_dsl", "dsl"), data=OBJECT)
 def deploy():
-    """A new model version holding chosen components of a DSL v2 model, with its predict DSL (FATE 1.5.1+)."""
+    """A new model version of chosen components of a DSL v2 model on every party of it (FATE 1.5.1+)."""
     body = json_body()
     model_id, model_version = _required(body, ("model_id", "model_version"))
     predict_dsl = body.get("predict_dsl") or body.get("dsl")  # the SDK's key, and the 1.6 CLI's (--dsl-path)
     return ok(services().deployer.deploy(model_id, model_version, body.get("cpn_list"), predict_dsl))
+
+
+@bp.route("/deploy/do", methods=["POST"])
+@api("model_id", "model_version", "child_model_version", "local", "predict_dsl")
+def deploy_do():
+    """This party's share of a deploy (the initiator's party call): its copy of the new version."""
+    return ok(retmsg=services().deployer.deploy_party(json_body()))
 
 
 @bp.route("/get/predict/dsl", methods=["POST"])
@@ -143,8 +150,15 @@ def query():
 @bp.route("/migrate", methods=["POST"])
 @api(body=MIGRATE_BODY, data=OBJECT)
 def migrate():
-    """A model under new party ids (FATE 1.5's ``flow model migrate``): per-party results in ``detail``."""
+    """A model under new party ids (FATE 1.5's ``flow model migrate``): every execute party asked, per-party retcodes."""
     return ok(center().migrate(json_body()), retmsg="migrating model successfully")
+
+
+@bp.route("/migrate/do", methods=["POST"])
+@api(body=MIGRATE_BODY)
+def migrate_do():
+    """This party's share of a migrate (the initiator's party call): its model under the new party ids."""
+    return ok(retmsg=center().migrate_party(json_body()))
 
 
 # ---- FATE 1.5's tags: /tag/* (flow tag) and /model_tag/* (flow model tag-model, tag-list)
