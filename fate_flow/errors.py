@@ -119,15 +119,21 @@ class TableNotFound(NotFound):
     retmsg = "no find table"
 
 
-class CheckpointNotFound(FlowError):
-    """FATE 1.7+'s /v1/checkpoint/get without such a checkpoint: its 404 retcode; names component and step."""
+class CheckpointRequestError(FlowError):
+    """A /v1/checkpoint request FATE-Flow 1.7+ refuses with its 400 (missing fields, no or a bad step)."""
+
+    retcode = 400
+
+
+class CheckpointNotFound(NotFound):
+    """FATE 1.7+'s /v1/checkpoint/get without such a checkpoint: its 404 and message; names component and step."""
 
     retcode = 404
 
     def __init__(self, component: str, step: str) -> None:
         self.component, self.step = component, step
-        super().__init__(f"The checkpoint was not found: component {component} has no checkpoint {step} "
-                         f"(no component of this server keeps checkpoints)")
+        super().__init__(f"The checkpoint was not found. (component {component} has no checkpoint {step}: "
+                         f"no component of this server keeps checkpoints)")
 
 
 class TableEngineNotSupported(FlowError):
