@@ -3,6 +3,7 @@ checkpoints and job/query's empty answer, through one real server (requests and 
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -277,6 +278,120 @@ def test_flow_cli_16_tags_and_migrate(server, model_job, tmp_path_factory, tmp_p
     conf.write_text(json.dumps(_migrate_body(model_job, version)))
     migrated = flow("model", "migrate", "-c", str(conf))
     assert migrated["retcode"] == 0 and migrated["data"]["model_version"] == version, migrated
+
+
+def test_flow_cli_and_sdk_15_on_the_routes_fate_15_added(server, model_job, tmp_path_factory, tmp_path):
+    """fate-client 1.5.3's ``flow`` CLI and flow_sdk on the routes FATE 1.5 added beside 1.4's: tags, model
+    tags, migrate, task and component lists, table add/bind, model query, deploy and the predict DSL and conf
+    (as files for the CLI). 1.5.0's commands for these routes are the same code (and its deploy path,
+    job/dsl/generate, runs in test_fate_clients.py)."""
+    version = "1.5.3"
+    client = _fate_client(version, server, tmp_path_factory)
+    flow = client.flow
+    tag = f"cli_{version.replace('.', '_')}"
+    assert flow("tag", "create", "-t", tag, "-d", "from 1.5") == {
+        "retcode": 0, "retmsg": f"'{tag}' tag has been created successfully."}
+    assert flow("tag", "query", "-t", tag)["data"] == {"tags": [{"name": tag, "description": "from 1.5"}]}
+    assert flow("model", "tag-model", "-j", model_job, "-t", tag)["retcode"] == 0
+    assert {"name": tag, "description": "from 1.5"} in flow("model", "tag-list", "-j", model_job)["data"]["tags"]
+    with_model = flow("tag", "query", "-t", tag, "--with-model")["data"]
+    assert [m["model_version"] for m in with_model["models"]] == [model_job] and with_model["count"] == 1
+    assert flow("tag", "update", "-t", tag, "--new-tag-desc", "changed")["retcode"] == 0
+    listed = {t["name"]: t for t in flow("tag", "list", "-l", "100")["data"]["tags"]}
+    assert listed[tag] == {"name": tag, "description": "changed", "model_count": 1}, listed
+    assert flow("model", "tag-model", "-j", model_job, "-t", tag, "--remove")["retcode"] == 0
+    assert flow("tag", "delete", "-t", tag)["retcode"] == 0
+
+    migrated_version = model_job[:-1] + "5"
+    conf = tmp_path / "migrate.json"
+    conf.write_text(json.dumps(_migrate_body(model_job, migrated_version)))
+    migrated = flow("model", "migrate", "-c", str(conf))
+    assert migrated["retcode"] == 0 and migrated["data"]["guest"] == {"9999": 0}, migrated
+    assert migrated["data"]["model_version"] == migrated_version
+
+    tasks = flow("task", "list", "-l", "50")
+    assert tasks["retcode"] == 0 and model_job in {t["f_job_id"] for t in tasks["data"]}, tasks
+    components = flow("component", "list", "-j", model_job)
+    assert components["retcode"] == 0 and set(components["data"]["components"]) == {"reader_0", "dataio_0"}
+    _flow_sdk_15(client, server, model_job, migrated_version[:-1] + "3", tmp_path)
+
+    add = tmp_path / "add.json"
+    add.write_text(json.dumps({"engine": "PATH", "address": {"path": str(GUEST)}, "namespace": "gaps_15",
+                               "name": "t", "head": 1, "partitions": 1}))
+    assert flow("table", "add", "-c", str(add))["data"] == {"table_name": "t", "namespace": "gaps_15"}
+    add.write_text(json.dumps({"engine": "PATH", "address": {"path": str(GUEST)}, "namespace": "gaps_15",
+                               "name": "t", "head": 1, "partitions": 1, "drop": 1}))
+    assert flow("table", "bind", "-c", str(add))["retcode"] == 0
+    info = flow("model", "get-model-info", "--model-id", "guest-9999#model", "--model-version", model_job,
+                "-r", "guest", "-p", "9999")
+    assert info["retcode"] == 0 and info["data"][0]["f_model_version"] == model_job, info
+    deployed = flow("model", "deploy", "--model-id", "guest-9999#model", "--model-version", model_job,
+                    "--cpn-list", "reader_0,dataio_0")
+    assert deployed["retcode"] == 0 and deployed["data"]["guest"] == {"9999": 0}, deployed
+    ids = ("--model-id", "guest-9999#model", "--model-version", deployed["data"]["model_version"])
+    for what, check in (("dsl", lambda got: got["components"]["dataio_0"]["input"]["model"] == [
+                            "pipeline.dataio_0.model"]),
+                        ("conf", lambda got: got["job_parameters"]["common"]["model_version"] == ids[-1])):
+        out = tmp_path / what
+        answer = flow("model", f"get-predict-{what}", *ids, "-o", str(out))
+        assert answer["retcode"] == 0, answer
+        written = json.loads(next(out.glob(f"predict_{what}_*.json")).read_text())
+        assert check(written), written
+    missing = flow("model", "get-predict-dsl", "--model-id", "guest-9999#model", "--model-version", model_job,
+                   "-o", str(tmp_path / "none"))
+    assert missing["retcode"] != 0 and "has not been deployed" in missing["retmsg"], missing
+    assert not (tmp_path / "none").exists()
+
+
+FLOW_SDK_SCRIPT = """
+import json, sys
+from flow_sdk.client import FlowClient
+host, port, job, tag, migrate_conf = sys.argv[1:]
+client = FlowClient(host, int(port), "v1")
+out = {"create": client.tag.create(tag_name=tag, tag_desc="sdk"),
+       "tag_model": client.model.tag_model(job_id=job, tag_name=tag),
+       "tag_list": client.model.tag_list(job_id=job),
+       "with_model": client.tag.query(tag_name=tag, with_model=True),
+       "update": client.tag.update(tag_name=tag, new_tag_desc="changed"),
+       "list": client.tag.list(limit=100),
+       "untag": client.model.tag_model(job_id=job, tag_name=tag, remove=True),
+       "delete": client.tag.delete(tag_name=tag),
+       "tasks": client.task.list(limit=50),
+       "migrate": client.model.migrate(conf_path=migrate_conf)}
+model_id = "guest-9999#model"
+out["info"] = client.model.get_model_info(model_id=model_id, model_version=job, role="guest", party_id=9999)
+out["deploy"] = client.model.deploy(model_id=model_id, model_version=job, cpn_list=["reader_0", "dataio_0"])
+version = out["deploy"]["data"]["model_version"]
+out["dsl"] = client.model.get_predict_dsl(model_id=model_id, model_version=version)
+out["conf"] = client.model.get_predict_conf(model_id=model_id, model_version=version)
+print("RESULT " + json.dumps(out))
+"""
+
+
+def _flow_sdk_15(client: FateClient, server, model_job: str, migrated_version: str, tmp_path) -> None:
+    """fate-client 1.5.x's flow_sdk (``FlowClient``) on the same routes: its tag, model and task calls."""
+    conf = tmp_path / "sdk_migrate.json"
+    conf.write_text(json.dumps(_migrate_body(model_job, migrated_version)))
+    tag = f"sdk_{client.version.replace('.', '_')}"
+    host, port = server.address.rsplit(":", 1)
+    done = subprocess.run([str(client.python), "-c", FLOW_SDK_SCRIPT, host, port, model_job, tag, str(conf)],
+                          capture_output=True, text=True, cwd=str(client.home), env=client.env, timeout=120)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+    assert line, f"flow_sdk failed: {done.stdout[-1000:]} {done.stderr[-2000:]}"
+    out = json.loads(line[len("RESULT "):])
+    failed = {call: answer for call, answer in out.items() if answer.get("retcode") != 0}
+    assert not failed, failed
+    assert out["create"]["retmsg"] == f"'{tag}' tag has been created successfully."
+    assert {"name": tag, "description": "sdk"} in out["tag_list"]["data"]["tags"]
+    assert [m["model_version"] for m in out["with_model"]["data"]["models"]] == [model_job]
+    assert {t["name"]: t["description"] for t in out["list"]["data"]["tags"]}[tag] == "changed"
+    assert model_job in {t["f_job_id"] for t in out["tasks"]["data"]}
+    assert out["migrate"]["data"]["model_version"] == migrated_version
+    assert out["migrate"]["data"]["guest"] == {"9999": 0}
+    assert out["info"]["data"][0]["f_model_version"] == model_job
+    assert out["deploy"]["data"]["guest"] == {"9999": 0}
+    assert out["dsl"]["data"]["components"]["dataio_0"]["input"]["model"] == ["pipeline.dataio_0.model"]
+    assert out["conf"]["data"]["job_parameters"]["common"]["model_version"] == out["deploy"]["data"]["model_version"]
 
 
 def test_flow_cli_111_table_add_and_bind(server, tmp_path_factory, tmp_path):
