@@ -256,6 +256,25 @@ def test_migrate_refuses_bad_input_by_name(server, model_job, changes, words):
     assert answer["retcode"] != 0 and words in answer["retmsg"], answer
 
 
+def test_party_shares_of_deploy_and_migrate_refuse_bad_input_by_name(server, model_job):
+    """/v1/model/deploy/do and /migrate/do (the initiator's calls to each party) name what is wrong."""
+    dsl = {"components": {"dataio_0": {"module": "DataIO", "input": {"model": ["pipeline.dataio_0.model"]}}}}
+    deploy = {"model_id": "guest-9999#model", "model_version": model_job, "child_model_version": model_job[:-1] + "1",
+              "predict_dsl": dsl, "local": {"role": "guest", "party_id": 9999}}
+    for changes, words in (({"local": None}, "local is required"),
+                           ({"local": {"role": "local", "party_id": 0}}, "is not on this server"),
+                           ({"child_model_version": "../x"}, "child_model_version"),
+                           ({"predict_dsl": {"x": 1}}, "predict_dsl"),
+                           ({"predict_dsl": {"components": {"a": {"input": {"model": ["pipeline.nope.model"]}}}}},
+                            "pipeline.nope.model"),
+                           ({"model_version": "202001010000000000000"}, "not found for role guest party 9999")):
+        answer = server.post("/v1/model/deploy/do", dict(deploy, **changes))
+        assert answer["retcode"] != 0 and words in answer["retmsg"], (changes, answer)
+    migrate = dict(_migrate_body(model_job, model_job[:-1] + "2"), local={"role": "guest", "party_id": 9998})
+    answer = server.post("/v1/model/migrate/do", migrate)
+    assert answer["retcode"] != 0 and "execute_party" in answer["retmsg"], answer
+
+
 def _fate_client(version: str, server, tmp_path_factory) -> FateClient:
     try:
         return FateClient(version, server.address, tmp_path_factory.mktemp(f"client_{version}"))

@@ -165,7 +165,7 @@ def query():
 @bp.route("/migrate", methods=["POST"])
 @api(body=MIGRATE_BODY, data=OBJECT)
 def migrate():
-    """A model under new party ids (FATE 1.5's ``flow model migrate``): every execute party asked, per-party retcodes."""
+    """A model under new party ids (FATE 1.5's ``flow model migrate``), asked of every execute party."""
     return ok(center().migrate(json_body()), retmsg="migrating model successfully")
 
 

@@ -141,7 +141,7 @@ class ModelTags:
 
     @staticmethod
     def _models(versions: list[str]) -> list[dict]:
-        """One entry per model version (its guest's row, else its first party's): model_id, model_version, model_size."""
+        """One entry per model version (its guest's row, else the first): model_id, model_version, model_size."""
         if not versions:
             return []
         seen: dict[str, dict] = {}
