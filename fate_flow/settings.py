@@ -193,6 +193,10 @@ class Settings:
             return mode.strip().lower() in ("true", "yes", "on", "1")
         return bool(mode)
 
+    def serves_party(self, party_id: Any) -> bool:
+        """True if this server plays ``party_id`` (standalone: every party; cluster: its own ids)."""
+        return self.work_mode == 0 or str(party_id) in {str(p) for p in self.party_ids}
+
     @property
     def is_loopback_only(self) -> bool:
         """True if the server listens on a loopback address only (clients are on this machine)."""
