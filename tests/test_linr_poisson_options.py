@@ -239,3 +239,60 @@ def test_validation_early_stopping_follows_the_central_metrics(case):
     best_weights, _ = central_fit(dict(conf, max_iter=best + 1), x, guest.labels, link)
     guest_param = runs[("guest", GUEST)]["output"].model[PARAMS[module[4]]]
     assert guest_param["intercept"] == pytest.approx(best_weights[-1], abs=1e-6)
+
+
+def central_forward(module, conf, x, y, link, n_host: int, k: float) -> tuple[list[tuple[str, float | None]], str]:
+    """FATE's forward search in the clear: from the empty model (recorded unfitted), one host feature with
+    one guest feature, then one feature more a step, until nvmax or max_step."""
+    step_param = conf["stepwise_param"]
+    width = x.shape[1]
+    mask = np.zeros(width, dtype=bool)
+    recorded: list[tuple[str, float | None]] = [("0" * width, None)]
+    for step in range(1, step_param["max_step"] + 1):
+        if not mask.any():
+            candidates = []
+            for i in range(n_host):
+                for j in range(n_host, width):
+                    candidates.append(np.zeros(width, dtype=bool))
+                    candidates[-1][[i, j]] = True
+        else:
+            candidates = [mask]
+            for i in np.flatnonzero(~mask):
+                candidates.append(mask.copy())
+                candidates[-1][i] = True
+        scores = [central_ic(module, conf, x, y, link, None, c, k) for c in candidates]
+        best = candidates[int(np.argmin(scores))]
+        nvmax = step_param.get("nvmax")
+        stop = (best == mask).all() or best.all() or (nvmax is not None and best.sum() == nvmax
+                                                      and mask.sum() <= nvmax) or step >= step_param["max_step"]
+        mask = best
+        if stop:
+            break
+        recorded.append(("".join("1" if b else "0" for b in mask), min(scores)))
+    return recorded, "".join("1" if b else "0" for b in mask)
+
+
+def test_forward_stepwise_stops_at_nvmax_as_the_central_search():
+    """LinR, forward from the empty model with nvmax 3: the recorded steps (the empty one unfitted, then the
+    best host x guest pair) and the final three-feature model are the central search's."""
+    module, data, link, base = CASES["linr"]
+    guest, host = data()
+    guest, host = with_noise(guest, 3), with_noise(host, 4)
+    conf = dict(base, penalty="None", alpha=0.0, max_iter=4,
+                stepwise_param={"need_stepwise": True, "direction": "forward", "max_step": 4, "score_name": "AIC",
+                                "nvmin": 2, "nvmax": 3})
+    runs = run_parties(module, conf, guest, [host], timeout=300)
+    x, y = np.hstack([host.features, guest.features]), guest.labels
+    expected, final = central_forward(module, conf, x, y, link, host.features.shape[1], 2.0)
+    metas = sorted((meta for _, name, meta in runs[("arbiter", ARBITER)]["ctx"].tracker.metas
+                    if name.startswith("stepwise_")), key=lambda meta: meta["name"])
+    got = [("".join(map(str, meta["host_mask"] + meta["guest_mask"])), meta["current_ic_val"]) for meta in metas]
+    assert [mask for mask, _ in got] == [mask for mask, _ in expected]
+    assert got[0][1] is None and expected[0][1] is None
+    np.testing.assert_allclose([ic for _, ic in got[1:]], [ic for _, ic in expected[1:]], rtol=1e-6)
+    assert final.count("1") == 3
+    n_host = host.features.shape[1]
+    guest_header = runs[("guest", GUEST)]["output"].model[PARAMS["HeteroLinR"]]["header"]
+    host_header = runs[("host", HOST)]["output"].model[PARAMS["HeteroLinR"]]["header"]
+    assert host_header == [h for h, b in zip(host.header, final[:n_host]) if b == "1"]
+    assert guest_header == [h for h, b in zip(guest.header, final[n_host:]) if b == "1"]
