@@ -296,3 +296,31 @@ def test_forward_stepwise_stops_at_nvmax_as_the_central_search():
     host_header = runs[("host", HOST)]["output"].model[PARAMS["HeteroLinR"]]["header"]
     assert host_header == [h for h, b in zip(host.header, final[:n_host]) if b == "1"]
     assert guest_header == [h for h, b in zip(guest.header, final[n_host:]) if b == "1"]
+
+
+# ---------------------------------------------------------------------------------- sqn (LinR only)
+
+def test_linr_sqn_matches_the_central_run():
+    """optimizer sqn on HeteroLinR (FATE's Hessian factor 1 for the squared loss): the weights of 3 batches x
+    6 iterations equal the central SQN run's."""
+    from fate_flow.components.linear_model.partitioned import batch_count, batch_of
+    from tests.test_lr_options import central_sqn
+
+    module, data, _, base = CASES["linr"]
+    guest, host = data()
+    alpha, lr, iters, batch_size = 0.01, 0.3, 6, 50
+    conf = dict(base, optimizer="sqn", alpha=alpha, learning_rate=lr, max_iter=iters, batch_size=batch_size,
+                sqn_param={"update_interval_L": 2, "memory_M": 3, "sample_size": 5000})
+    runs = run_parties(module, conf, guest, [host], timeout=300)
+    x = np.hstack([guest.features, host.features, np.ones((len(guest), 1))])
+    batch_num = batch_count(len(guest), batch_size)
+    batches = batch_of(guest.ids, batch_num, 0)
+    expected = central_sqn(x, guest.labels, batches, batch_num, lr, iters, alpha, 2, 3, factor=1.0,
+                           targets=guest.labels)
+    g, h = runs[("guest", GUEST)]["component"].weights_, runs[("host", HOST)]["component"].weights_
+    got = np.concatenate([g[:-1], h, g[-1:]])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    # the same mini-batches without curvature pairs (a window longer than the run): plain sgd, other weights
+    plain_sgd = central_sqn(x, guest.labels, batches, batch_num, lr, iters, alpha, 10**6, 3, factor=1.0,
+                            targets=guest.labels)
+    assert not np.allclose(got, plain_sgd, atol=1e-3), "the curvature pairs changed the steps"

@@ -13,7 +13,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fate_flow.components.base import ComponentContext
 from fate_flow.components.hetero_linr.transfer import HeteroLinRTransferVariable
 from fate_flow.components.linear_model.common import named_weights
 from fate_flow.components.linear_model.partitioned import _float_text, _number_text
@@ -28,7 +27,8 @@ class HeteroLinRMixin:
     model_param_name = "HeteroLinearRegressionParam"
     forward_name = "host_forward"
     predict_name = "host_partial_prediction"
-    optimizer_names = "sgd, rmsprop, adam or adagrad"
+    # the sqn optimizer's Hessian of the squared loss is X^T X: its forward f = 1 * (X s) (LR's is 0.25)
+    sqn_hess_factor = 1.0
 
     def model_meta(self) -> dict[str, Any]:
         """FATE's LinRModelMeta."""
@@ -53,12 +53,6 @@ class HeteroLinRMixin:
     def stepwise_ic(loss: float, dfe: int, n: int, k: float) -> float:
         """FATE's IC of LinR: ``k * dfe + n * ln(2 * loss)`` (2 * loss is the mean squared error)."""
         return k * dfe + n * math.log(2 * loss) if loss > 0 else math.inf
-
-    def _refuse_unsupported(self, ctx: ComponentContext) -> None:
-        if self.params.optimizer == "sqn":
-            raise ValueError(f"optimizer 'sqn' is not supported by this {self.module_name}; use "
-                             f"{self.optimizer_names}")
-        super()._refuse_unsupported(ctx)
 
     def check_labels(self, data) -> None:
         """Labels are real values, used as they are; they only have to be there."""

@@ -2,8 +2,7 @@
 fields and checks, shared with LR and Poisson, plus what LinR adds).
 
 Names, class defaults and checks are FATE's (the registry overlays FATE's linear_regression_param.json,
-see ``spec``). The ``sqn`` optimizer, which FATE accepts, is refused when the component starts, not here,
-so that a conf valid for FATE parses.
+see ``spec``).
 """
 from __future__ import annotations
 
@@ -31,8 +30,8 @@ class LinearParam(LinearModelParamBase):
     batch_size, learning_rate, init_param, max_iter, early_stop, encrypt_param, predict_param (unused),
     cv_param, decay, decay_sqrt, validation_freqs, early_stopping_rounds, metrics ([]), use_first_metric_only,
     stepwise_param):
-        optimizer: sgd, rmsprop, adam, adagrad or sqn (sqn is refused at run; nesterov_momentum_sgd is
-            rejected, as in FATE).
+        optimizer: sgd, rmsprop, adam, adagrad or sqn (``linear_model.sqn``); nesterov_momentum_sgd is
+            rejected, as in FATE.
         encrypted_mode_calculator_param: every mode FATE accepts (all encrypt afresh here).
         sqn_param: the sqn optimizer's settings.
     """

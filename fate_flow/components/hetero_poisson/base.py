@@ -17,7 +17,6 @@ class HeteroPoissonMixin(HeteroLinRMixin):
     transfer_class = HeteroPoissonTransferVariable
     model_meta_name = "HeteroPoissonRegressionMeta"
     model_param_name = "HeteroPoissonRegressionParam"
-    optimizer_names = "sgd, rmsprop, adam, adagrad or nesterov_momentum_sgd"
 
     def model_meta(self) -> dict[str, Any]:
         """FATE's PoissonModelMeta: LinRModelMeta and ``exposure_colname``."""
