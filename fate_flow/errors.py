@@ -119,15 +119,21 @@ class TableNotFound(NotFound):
     retmsg = "no find table"
 
 
-class CheckpointNotFound(FlowError):
-    """FATE 1.7+'s /v1/checkpoint/get without such a checkpoint: its 404 retcode; names component and step."""
+class CheckpointRequestError(FlowError):
+    """A /v1/checkpoint request FATE-Flow 1.7+ refuses with its 400 (missing fields, no or a bad step)."""
+
+    retcode = 400
+
+
+class CheckpointNotFound(NotFound):
+    """FATE 1.7+'s /v1/checkpoint/get without such a checkpoint: its 404 and message; names component and step."""
 
     retcode = 404
 
     def __init__(self, component: str, step: str) -> None:
         self.component, self.step = component, step
-        super().__init__(f"The checkpoint was not found: component {component} has no checkpoint {step} "
-                         f"(no component of this server keeps checkpoints)")
+        super().__init__(f"The checkpoint was not found. (component {component} has no checkpoint {step}: "
+                         f"no component of this server keeps checkpoints)")
 
 
 class TableEngineNotSupported(FlowError):
@@ -157,6 +163,20 @@ class FederationError(FlowError):
     def __init__(self, role: str, party_id: Any, endpoint: str, reason: str) -> None:
         self.role, self.party_id, self.endpoint, self.reason = role, party_id, endpoint, reason
         super().__init__(f"request to role {role} party {party_id} {endpoint} failed: {reason}")
+
+
+class PartiesFailed(FlowError):
+    """An operation the initiator sent to every party (deploy, migrate) failed on some of them (retcode 101).
+
+    ``data`` keeps the per-party answer (``{role: {party_id: retcode}, "detail": ...}``) so the user
+    sees which party failed and why; the message names them too.
+    """
+
+    retcode = NOT_FOUND
+
+    def __init__(self, operation: str, failures: list[str], data: Any = None) -> None:
+        self.operation, self.failures = operation, list(failures)
+        super().__init__(f"{operation} failed on " + "; ".join(self.failures), data=data)
 
 
 class DuplicateMessage(FlowError):

@@ -93,9 +93,9 @@ def build_services(settings: Settings) -> Services:
         settings=settings, api=api, submitter=submitter,
         party_jobs=PartyJobs(settings, api, wake, models), stopper=JobStopper(settings, api, wake, tables),
         tables=tables, output_data=OutputData(tables), models=models,
-        model_center=ModelCenter(settings, models, submitter),
+        model_center=ModelCenter(settings, models, submitter, api),
         data_access=DataAccess(settings, submitter, tables, prewarm=lambda: notify(wake_path, PREWARM)),
-        mailbox=Mailbox(settings.federation_dir), verifier=verifier, deployer=ModelDeployer(settings, models),
+        mailbox=Mailbox(settings.federation_dir), verifier=verifier, deployer=ModelDeployer(settings, models, api),
         rerunner=JobRerunner(settings, api, wake), model_tags=ModelTags(),
         publisher=Lazy(lambda: _build_publisher(settings, api, tables)),
     )

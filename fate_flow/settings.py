@@ -164,6 +164,8 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     # serving endpoints (host:port) for /v1/model/load and bind; empty: this server serves
     servings: tuple[str, ...] = ()
+    # the Redis of RSA intersection's id cache (intersect_cache_param.use_cache), given to tasks
+    id_cache_redis: str = "redis://127.0.0.1:6379/0"
 
     @property
     def jobs_dir(self) -> Path:
@@ -190,6 +192,10 @@ class Settings:
         if isinstance(mode, str):
             return mode.strip().lower() in ("true", "yes", "on", "1")
         return bool(mode)
+
+    def serves_party(self, party_id: Any) -> bool:
+        """True if this server plays ``party_id`` (standalone: every party; cluster: its own ids)."""
+        return self.work_mode == 0 or str(party_id) in {str(p) for p in self.party_ids}
 
     @property
     def is_loopback_only(self) -> bool:
@@ -277,6 +283,7 @@ def load_settings(path: str | os.PathLike | None = None,
         model_store=ModelStoreSettings(**_known(ModelStoreSettings, raw.get("model_store"))),
         security=_security(raw.get("security") or {}),
         servings=tuple(str(s) for s in _as_list(raw.get("servings") or [])),
+        id_cache_redis=str(_get(raw, "id_cache", "redis", Settings.id_cache_redis)),
     )
     return apply_overrides(settings, **overrides)
 

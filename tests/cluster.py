@@ -23,17 +23,27 @@ class Cluster:
     """Start, use and stop the three party servers."""
 
     def __init__(self, root: Path, backend: str = "http", mysql_url: str | None = None,
-                 mysql_party: int = HOST, scheduler: dict | None = None, env: dict | None = None) -> None:
+                 mysql_party: int = HOST, scheduler: dict | None = None, env: dict | None = None,
+                 aliases: dict[int, int] | None = None) -> None:
+        """``aliases``: a second party id each server also plays (party -> alias), routed like its first."""
         self.root = Path(root)
         self.mysql_url = mysql_url
+        self.aliases = dict(aliases or {})
         ports = {party: free_port() for party in ROLES}
         self.routes = {str(party): f"127.0.0.1:{port}" for party, port in ports.items()}
+        self.routes.update({str(alias): self.routes[str(party)] for party, alias in self.aliases.items()})
         self.secrets = {str(party): uuid.uuid4().hex for party in ROLES}
+        # a task of an alias signs as the alias, with its server's secret
+        self.secrets.update({str(alias): self.secrets[str(party)] for party, alias in self.aliases.items()})
         sched = {"party_poll_interval": 1, "party_timeout": 10, **(scheduler or {})}
         self.servers: dict[int, FlowServer] = {}
         for party, port in ports.items():
             work_dir = self.root / f"party_{party}"
             conf = party_conf(party, port, self.routes, self.secrets, work_dir, backend=backend, scheduler=sched)
+            if party in self.aliases:
+                conf["party_id"].append(self.aliases[party])
+                conf["routes"].pop(str(self.aliases[party]), None)
+                conf["security"]["party_secrets"].pop(str(self.aliases[party]), None)
             del conf["work_dir"]  # FlowServer writes its own, with the database it picks
             database = mysql_url if party == mysql_party else None
             self.servers[party] = FlowServer(work_dir, database_url=database, conf=conf, env=env)

@@ -106,6 +106,16 @@ def test_a_conf_builds_the_engine_and_translates_spark_submit_flags(tmp_path):
         spark_settings({"queue_size": 3})
 
 
+def test_the_jvms_use_the_client_compiler_unless_the_job_says_otherwise(tmp_path):
+    default = SparkEngine(scratch=str(tmp_path), master="local[1]")._session_settings()
+    assert default["spark.driver.extraJavaOptions"].startswith("-XX:TieredStopAtLevel=1 -Dlog4j2")
+    assert default["spark.executor.extraJavaOptions"] == "-XX:TieredStopAtLevel=1"
+    own = SparkEngine(scratch=str(tmp_path), master="local[1]", spark_conf={
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=4"})._session_settings()
+    # the JVM takes the last of repeated flags: the job's
+    assert own["spark.driver.extraJavaOptions"].split()[-1] == "-XX:TieredStopAtLevel=4"
+
+
 def test_a_spark_error_is_cut_to_the_line_that_says_what_happened():
     wrapped = Exception("An error occurred while calling z:org.apache.spark.api.python.PythonRDD.collectAndServe.\n"
                         ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 failed: "

@@ -2,7 +2,9 @@
 and storage, schedule FATE's hetero LR example between them over signed HTTP calls.
 
 The task-to-task messages go over the http backend (through the destination party's server)
-and over RabbitMQ; the AUC equals the standalone run's for the same seed.
+and over RabbitMQ; the AUC equals the standalone run's for the same seed. A DSL v2 model is
+deployed on every party from the guest's server, predicted, migrated to new party ids (each
+server plays a second id for that) and predicted again under them.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from tests.flow_server import FlowServer, unique_mysql_url, wait_until
 pytestmark = pytest.mark.xdist_group("e2e_cluster")
 
 FINISHED = ("success", "failed", "canceled", "timeout")
+# the party id each server also plays: the ids a model is migrated to
+MIGRATED = {GUEST: 9998, HOST: 10002, ARBITER: 10003}
 
 
 def party_job(server: FlowServer, job_id: str, party: int) -> dict:
@@ -72,7 +76,8 @@ def standalone_auc(tmp_path_factory):
 @pytest.fixture(scope="module")
 def http_cluster(tmp_path_factory):
     mysql_url = unique_mysql_url()
-    cluster = Cluster(tmp_path_factory.mktemp("cluster_http"), backend="http", mysql_url=mysql_url).start()
+    cluster = Cluster(tmp_path_factory.mktemp("cluster_http"), backend="http", mysql_url=mysql_url,
+                      aliases=MIGRATED).start()
     cluster.upload_breast()
     yield cluster
     cluster.stop()
@@ -265,3 +270,129 @@ def test_connection_test_names_the_failing_hop(http_cluster):
     by_party = {str(entry["party_id"]): entry for entry in answer["data"]}
     assert by_party[str(HOST)]["ok"] and by_party[str(ARBITER)]["ok"], answer
     json.dumps(answer)
+
+
+# ---- DSL v2: deploy on every party, predict, migrate to new party ids, predict again ----------
+
+V2_DSL = {"components": {
+    "reader_0": {"module": "Reader", "output": {"data": ["data"]}},
+    "dataio_0": {"module": "DataIO", "input": {"data": {"data": ["reader_0.data"]}},
+                 "output": {"data": ["data"], "model": ["model"]}},
+    "intersection_0": {"module": "Intersection", "input": {"data": {"data": ["dataio_0.data"]}},
+                       "output": {"data": ["data"]}},
+    "hetero_lr_0": {"module": "HeteroLR", "input": {"data": {"train_data": ["intersection_0.data"]}},
+                    "output": {"data": ["data"], "model": ["model"]}}}}
+TABLES = {"guest": "breast_hetero_guest", "host": "breast_hetero_host"}
+
+
+def v2_conf(parties: dict[int, int], job_type: str = "train", **model) -> dict:
+    """A v2 conf for the cluster's guest, host and arbiter (``parties``: cluster party -> the id it plays now)."""
+    readers = {role: {"0": {"reader_0": {"table": {"name": table, "namespace": "fate_flow_test_breast_hetero"}}}}
+               for role, table in TABLES.items()}
+    conf = {"dsl_version": 2, "initiator": {"role": "guest", "party_id": parties[GUEST]},
+            "role": {ROLES[p]: [parties[p]] for p in ROLES},
+            "job_parameters": {"common": {"job_type": job_type, "work_mode": 1, **model}},
+            "component_parameters": {"role": readers}}
+    if job_type == "train":
+        conf["component_parameters"]["role"]["guest"]["0"]["dataio_0"] = {"with_label": True, "label_name": "y"}
+        conf["component_parameters"]["role"]["host"]["0"]["dataio_0"] = {"with_label": False}
+        conf["component_parameters"]["common"] = {
+            "intersection_0": {"intersect_method": "raw"},
+            "hetero_lr_0": {"max_iter": 2, "batch_size": -1, "init_param": {"init_method": "zeros"},
+                            "encrypt_param": {"key_length": 512}}}
+    return conf
+
+
+def run_v2_job(cluster: Cluster, conf: dict, dsl: dict) -> str:
+    answer = cluster[GUEST].post("/v1/job/submit", {"job_dsl": dsl, "job_runtime_conf": conf})
+    assert answer["retcode"] == 0, answer
+    job_id = answer["jobId"]
+    playing = {party: conf["role"][ROLES[party]][0] for party in ROLES}
+    for party, server in ((p, cluster[p]) for p in ROLES):
+        job = wait_until(lambda: (lambda rows: rows[0] if rows and rows[0]["f_status"] in FINISHED else None)(
+            server.post("/v1/job/query", {"job_id": job_id, "party_id": playing[party]}).get("data")),
+            180, interval=0.2, what=f"job {job_id} ended on {ROLES[party]}")
+        assert job["f_status"] == "success", (ROLES[party], job.get("f_status_reason"))
+    return job_id
+
+
+def predicted_scores(cluster: Cluster, job_id: str, guest_id: int) -> dict[str, float]:
+    answer = cluster[GUEST].post("/v1/tracking/component/output/data", {
+        "job_id": job_id, "component_name": "hetero_lr_0", "role": "guest", "party_id": guest_id})
+    assert answer["retcode"] == 0 and answer["meta"]["total"] == 569, answer
+    return {row[0]: float(row[3]) for row in answer["data"]}
+
+
+def version_dir(cluster: Cluster, party: int, party_id: int, model_id: str, version: str):
+    return cluster[party].work_dir / "model_local_cache" / f"{ROLES[party]}#{party_id}#{model_id}" / version
+
+
+def test_v2_model_deployed_predicted_migrated_and_predicted_across_parties(http_cluster):
+    cluster = http_cluster
+    own = {party: party for party in ROLES}
+    train_id = run_v2_job(cluster, v2_conf(own), V2_DSL)
+    model = json.loads(party_job(cluster[GUEST], train_id, GUEST)["f_runtime_conf"])["job_parameters"]["common"]
+    model_id, train_version = model["model_id"], model["model_version"]
+
+    # deploy from the guest's server: every party makes the new version, each answers for itself
+    deployed = cluster[GUEST].post("/v1/model/deploy", {"model_id": model_id, "model_version": train_version,
+                                                        "cpn_list": ["reader_0", "dataio_0", "intersection_0",
+                                                                     "hetero_lr_0"]})
+    assert deployed["retcode"] == 0, deployed
+    version = deployed["data"]["model_version"]
+    assert version != train_version and deployed["data"]["model_id"] == model_id
+    assert {role: deployed["data"][role] for role in ("guest", "host", "arbiter")} == {
+        ROLES[p]: {str(p): 0} for p in ROLES}, deployed
+    assert deployed["data"]["detail"] == {ROLES[p]: {str(p): {"retcode": 0, "retmsg": "deploy model success"}}
+                                          for p in ROLES}, deployed
+    for party in ROLES:  # each server holds its own party's copy, with the inference DSL
+        pipeline = json.loads((version_dir(cluster, party, party, model_id, version) / "pipeline.json").read_text())
+        assert pipeline["inference_dsl"]["components"]["hetero_lr_0"]["input"]["model"] == [
+            "pipeline.hetero_lr_0.model"] and pipeline["model_version"] == version
+        others = [p for p in ROLES if p != party]
+        assert not any(version_dir(cluster, party, p, model_id, version).exists() for p in others)
+
+    predict_id = run_v2_job(cluster, v2_conf(own, "predict", model_id=model_id, model_version=version), {})
+    train_scores = predicted_scores(cluster, train_id, GUEST)
+    deployed_scores = predicted_scores(cluster, predict_id, GUEST)
+    common = set(train_scores) & set(deployed_scores)
+    assert len(common) >= 50 and all(abs(train_scores[i] - deployed_scores[i]) < 1e-9 for i in common)
+
+    # migrate to the ids each server also plays: every execute party migrates its own share
+    migrated_version = version[:-1] + ("1" if version[-1] != "1" else "2")
+    body = {"job_parameters": {"federated_mode": "MULTIPLE"},
+            "role": {ROLES[p]: [p] for p in ROLES}, "migrate_role": {ROLES[p]: [MIGRATED[p]] for p in ROLES},
+            "execute_party": {ROLES[p]: [p] for p in ROLES},
+            "migrate_initiator": {"role": "guest", "party_id": MIGRATED[GUEST]},
+            "model_id": model_id, "model_version": version, "unify_model_version": migrated_version}
+    migrated = cluster[GUEST].post("/v1/model/migrate", body)
+    assert migrated["retcode"] == 0, migrated
+    new_model_id = migrated["data"]["model_id"]
+    assert new_model_id == f"arbiter-{MIGRATED[ARBITER]}#guest-{MIGRATED[GUEST]}#host-{MIGRATED[HOST]}#model"
+    assert {role: migrated["data"][role] for role in ("guest", "host", "arbiter")} == {
+        ROLES[p]: {str(p): 0} for p in ROLES}, migrated
+    for party in ROLES:
+        assert version_dir(cluster, party, MIGRATED[party], new_model_id, migrated_version).is_dir()
+    predict_again = run_v2_job(cluster, v2_conf(MIGRATED, "predict", model_id=new_model_id,
+                                                 model_version=migrated_version), {})
+    migrated_scores = predicted_scores(cluster, predict_again, MIGRATED[GUEST])
+    common = set(deployed_scores) & set(migrated_scores)
+    assert len(common) >= 50 and all(abs(deployed_scores[i] - migrated_scores[i]) < 1e-9 for i in common)
+
+    # the same migrate again: each party refuses for itself, and the answer says which and why
+    again = cluster[GUEST].post("/v1/model/migrate", body)
+    assert again["retcode"] != 0 and again["data"]["host"] == {str(HOST): 100}, again
+    assert "already exists" in again["data"]["detail"]["arbiter"][str(ARBITER)]["retmsg"], again
+
+    # a party whose server is down: its retcode and why in the answer, the others deploy
+    cluster[ARBITER].stop()
+    try:
+        partial = cluster[GUEST].post("/v1/model/deploy", {"model_id": model_id, "model_version": train_version,
+                                                           "cpn_list": ["dataio_0", "intersection_0",
+                                                                        "hetero_lr_0"]})
+    finally:
+        cluster[ARBITER].start()
+    assert partial["retcode"] != 0 and "arbiter" in partial["retmsg"] and str(ARBITER) in partial["retmsg"]
+    assert partial["data"]["guest"] == {str(GUEST): 0} and partial["data"]["host"] == {str(HOST): 0}, partial
+    assert partial["data"]["arbiter"][str(ARBITER)] != 0
+    assert "unreachable" in partial["data"]["detail"]["arbiter"][str(ARBITER)]["retmsg"], partial

@@ -1,4 +1,8 @@
-"""FATE's quality bar on a bigger set: hetero LR on default_credit (30,000 rows) reaches AUC >= 0.69."""
+"""FATE's quality bar on a bigger set: hetero LR on default_credit (30,000 rows) reaches AUC >= 0.69.
+
+FATE's conf runs 30 iterations; the bar is met far sooner (the same optimizer run centrally on the
+joined data from zeros: AUC 0.695 after 1 iteration, 0.713 after 10, 0.718 after 30), so the test
+runs 10 and asks for 0.70: a third of the encrypted work of the suite's longest test."""
 from __future__ import annotations
 
 import json
@@ -10,7 +14,9 @@ from tests.flow_server import ROOT
 EXAMPLE = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
 
 
-# 30 encrypted iterations over 30,000 rows: about a minute with a 512-bit key on two shared cores
+MAX_ITER = 10
+
+
 @pytest.mark.timeout(900)
 def test_hetero_lr_on_default_credit(flow_server):
     server = flow_server(conf={"federation": {"timeout": 600}})
@@ -26,10 +32,11 @@ def test_hetero_lr_on_default_credit(flow_server):
     # the bar is about the model, not the cipher: a 512-bit Paillier key trains the same weights (to the
     # fixed-point precision) at a fraction of the 1024-bit key's cost, which made this the suite's longest test
     conf["algorithm_parameters"]["hetero_lr_0"]["encrypt_param"] = {"method": "Paillier", "key_length": 512}
+    conf["algorithm_parameters"]["hetero_lr_0"]["max_iter"] = MAX_ITER
     job_id = server.submit(json.loads((EXAMPLE / "test_hetero_lr_train_job_dsl.json").read_text()), conf)
     job = server.wait_job(job_id, timeout=840)
     assert job["f_status"] == "success", job["f_status_reason"]
     answer = server.post("/v1/tracking/component/metric/all", {"job_id": job_id, "component_name": "evaluation_0",
                                                               "role": "guest", "party_id": 10000})
     auc = dict(answer["data"]["train"]["hetero_lr_0"]["data"])["auc"]
-    assert auc >= 0.69, auc
+    assert auc >= 0.70, auc

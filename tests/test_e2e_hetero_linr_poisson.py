@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.flow_server import ROOT, FlowServer
@@ -105,3 +106,90 @@ def test_poisson_example_trains(server):
     assert model["meta"]["module_name"] == "HeteroPoisson" and len(model["data"]["weight"]) == 3
     data = output(server, job_id, "hetero_poisson_0", "data")
     assert data["meta"]["total"] == ROWS["dvisits"] and all(float(row[2]) > 0 for row in data["data"])
+
+
+# ---------------------------------------------------------------------------------- training options
+# One job per option, HeteroLinR and HeteroPoisson side by side on the dvisits rows (DataIO -> Intersection ->
+# both models), 512-bit keys and 3 iterations; the unit tests (test_linr_poisson_options) check the values
+# against central computations, these check that a job through the server runs and records them.
+
+OPTION_MODELS = {"hetero_linr_0": "HeteroLinR", "hetero_poisson_0": "HeteroPoisson"}
+OPTION_BASE = {"penalty": "L2", "optimizer": "sgd", "alpha": 0.01, "max_iter": 3, "early_stop": "weight_diff",
+               "tol": 1e-6, "batch_size": -1, "learning_rate": 0.15, "decay": 0.0, "decay_sqrt": False,
+               "init_param": {"init_method": "zeros"}, "encrypt_param": {"key_length": 512}}
+
+
+def option_job(server: FlowServer, tmp_path, options: dict, with_eval: bool = False) -> str:
+    """Run the two models with ``options`` over DataIO and Intersection; the job id."""
+    model_input = {"train_data": ["intersection_0.train"]}
+    if with_eval:
+        model_input["eval_data"] = ["intersection_0.train"]
+    components = {
+        "dataio_0": {"module": "DataIO", "input": {"data": {"data": ["args.train_data"]}},
+                     "output": {"data": ["train"], "model": ["dataio"]}},
+        "intersection_0": {"module": "Intersection", "input": {"data": {"data": ["dataio_0.train"]}},
+                           "output": {"data": ["train"]}},
+    }
+    for name, module in OPTION_MODELS.items():
+        components[name] = {"module": module, "input": {"data": model_input},
+                            "output": {"data": ["train"], "model": [name]}}
+    table = {"namespace": "experiment"}
+    conf = {"initiator": {"role": "guest", "party_id": 10000}, "job_parameters": {"work_mode": 0},
+            "role": {"guest": [10000], "host": [10000], "arbiter": [10000]},
+            "role_parameters": {
+                "guest": {"args": {"data": {"train_data": [dict(table, name="dvisits_hetero_guest")]}},
+                          "dataio_0": {"with_label": [True], "label_name": ["doctorco"], "label_type": ["float"],
+                                       "output_format": ["dense"]}},
+                "host": {"args": {"data": {"train_data": [dict(table, name="dvisits_hetero_host")]}},
+                         "dataio_0": {"with_label": [False], "output_format": ["dense"]}}},
+            "algorithm_parameters": {name: dict(OPTION_BASE, **options) for name in OPTION_MODELS}}
+    (tmp_path / "conf.json").write_text(json.dumps(conf))
+    (tmp_path / "dsl.json").write_text(json.dumps({"components": components}))
+    job_id, _ = submit(server, tmp_path / "conf.json", tmp_path / "dsl.json")
+    return job_id
+
+
+def test_cross_validation_job_records_each_fold(server, tmp_path):
+    job_id = option_job(server, tmp_path, {"cv_param": {"need_cv": True, "n_splits": 3, "shuffle": True,
+                                                        "random_seed": 1}})
+    for name in OPTION_MODELS:
+        logged = metric(server, job_id, name)
+        for k in range(3):
+            for namespace, data_set in (("train", f"train_fold_{k}"), ("validate", f"validate_fold_{k}")):
+                summary = dict(logged[namespace][data_set]["data"])
+                assert set(summary) == {"root_mean_squared_error", "mean_absolute_error"}, summary
+                assert summary["root_mean_squared_error"] >= summary["mean_absolute_error"] > 0
+            assert len(metric(server, job_id, name, role="arbiter")["train"][f"loss.{k}"]["data"]) == 3
+        model = output(server, job_id, name, "model")
+        assert model["meta"]["module_name"] == OPTION_MODELS[name] and not model.get("data")  # the unfitted model: an empty param
+
+
+def test_stepwise_job_records_its_steps(server, tmp_path):
+    job_id = option_job(server, tmp_path, {"penalty": "None", "stepwise_param": {
+        "need_stepwise": True, "direction": "backward", "max_step": 1, "score_name": "AIC", "nvmin": 2}})
+    for name in OPTION_MODELS:
+        steps = metric(server, job_id, name, role="arbiter")["train"]
+        meta = steps["stepwise_0"]["meta"]
+        assert meta["metric_type"] == "STEPWISE" and meta["number_in"] == 12 and meta["current_ic_val"] > 0
+        assert len(meta["host_mask"]) == 9 and len(meta["guest_mask"]) == 3
+        model = output(server, job_id, name, "model")
+        kept = len(model["data"]["weight"]) + len(output(server, job_id, name, "model", role="host")["data"]["weight"])
+        assert kept in (11, 12)  # one step back from all 12 features: one dropped, or none
+        assert output(server, job_id, name, "data")["meta"]["total"] == ROWS["dvisits"]
+
+
+def test_validation_job_validates_every_epoch_and_keeps_the_best(server, tmp_path):
+    job_id = option_job(server, tmp_path, {"validation_freqs": 1, "early_stopping_rounds": 2,
+                                           "metrics": ["mae", "rmse"], "use_first_metric_only": True},
+                        with_eval=True)
+    for name in OPTION_MODELS:
+        logged = metric(server, job_id, name)
+        maes = []
+        for epoch in [e for e in range(3) if f"iteration_{e}" in logged["validate"]]:
+            for namespace in ("train", "validate"):
+                summary = dict(logged[namespace][f"iteration_{epoch}"]["data"])
+                assert set(summary) == {"mean_absolute_error", "root_mean_squared_error"}
+            maes.append(dict(logged["validate"][f"iteration_{epoch}"]["data"])["mean_absolute_error"])
+        assert maes, "validated at least once"
+        # the guest's early stopping tracks mae only: the model kept is the epoch of the first lowest mae
+        assert output(server, job_id, name, "model")["data"]["best_iteration"] == int(np.argmin(maes))

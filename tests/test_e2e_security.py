@@ -101,7 +101,8 @@ def test_unsigned_forged_replayed_and_unknown_calls_are_refused_and_logged(clust
 
 def test_other_party_routes_are_guarded_too(cluster):
     a, _, _ = cluster
-    for path in ("/v1/party/ping", "/v1/federation/x/message", "/v1/model/load/do", "/v1/serving/load"):
+    for path in ("/v1/party/ping", "/v1/federation/x/message", "/v1/model/load/do", "/v1/serving/load",
+                 "/v1/model/deploy/do", "/v1/model/migrate/do"):
         resp = requests.post(a.url + path, json={}, timeout=10)
         assert resp.status_code == 403 and "unsigned" in resp.json()["retmsg"], path
 

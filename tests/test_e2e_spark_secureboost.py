@@ -1,4 +1,8 @@
-"""HeteroSecureBoost with backend 1 (Spark local[2]) on small data: the local engine's model and scores."""
+"""HeteroSecureBoost with backend 1 (Spark local[2]) on small data: the local engine's model and scores.
+
+The DSL is FATE's binary example's less Intersection and Evaluation (the mini tables have the same
+ids, and the scores are compared row by row): each task on Spark starts a driver JVM, so fewer tasks
+is most of this test's time."""
 from __future__ import annotations
 
 import copy
@@ -8,7 +12,7 @@ import shutil
 import pytest
 
 from tests.flow_server import FlowServer
-from tests.test_e2e_hetero_secureboost import example, output_rows, run, summary, upload
+from tests.test_e2e_hetero_secureboost import example, output_rows, run, upload
 
 pytestmark = [
     pytest.mark.spark,
@@ -21,9 +25,9 @@ pytestmark = [
 def mini_job(**job_parameters) -> tuple[dict, dict]:
     dsl, conf = example("test_secureboost_train_binary_conf.json")
     dsl = copy.deepcopy(dsl)
-    for name in ("dataio_1", "intersection_1"):
+    for name in ("dataio_1", "intersection_1", "intersection_0", "evaluation_0"):
         del dsl["components"][name]
-    del dsl["components"]["secureboost_0"]["input"]["data"]["eval_data"]
+    dsl["components"]["secureboost_0"]["input"]["data"] = {"train_data": ["dataio_0.train"]}
     conf["job_parameters"].update(job_parameters)
     conf["algorithm_parameters"]["secureboost_0"].update(
         num_trees=1, validation_freqs=None, tree_param={"max_depth": 2},
@@ -46,7 +50,7 @@ def test_backend_1_on_spark_local_gives_the_local_engine_s_scores(tmp_path):
         assert {t["f_engine"] for t in server.tasks(spark_id) if t["f_component_name"] == "secureboost_0"} == {"spark"}
         local = {row[0]: float(row[3]) for row in output_rows(server, local_id)["data"]}
         spark = {row[0]: float(row[3]) for row in output_rows(server, spark_id)["data"]}
-        assert local.keys() == spark.keys() and all(abs(local[k] - spark[k]) < 1e-9 for k in local)
-        assert summary(server, spark_id)["auc"] == pytest.approx(summary(server, local_id)["auc"], abs=1e-9)
+        assert local and local.keys() == spark.keys()
+        assert all(abs(local[k] - spark[k]) < 1e-9 for k in local)
     finally:
         server.stop()

@@ -54,9 +54,12 @@ def head(data: Instances, n: int) -> Instances:
                      sid_name=data.sid_name, label_name=data.label_name)
 
 
-def run_parties(module: tuple, conf: dict, guest: Instances, hosts: list[Instances], eval_data: bool = False,
-                timeout: float = 120.0) -> dict:
-    """Train guest, hosts and arbiter of ``module`` in threads; returns {(role, party): run}."""
+def run_parties(module: tuple, conf: dict, guest: Instances, hosts: list[Instances],
+                eval_data: bool | Instances = False, timeout: float = 120.0) -> dict:
+    """Train guest, hosts and arbiter of ``module`` in threads; returns {(role, party): run}.
+
+    ``eval_data``: True gives every party its train data as eval_data too; Instances give the guest those
+    (labels of its own) and the hosts their train data."""
     guest_cls, host_cls, arbiter_cls, param_cls, name = module
     host_ids = [HOST, HOST2][:len(hosts)]
     roles = {"guest": [GUEST], "host": host_ids, "arbiter": [ARBITER]}
@@ -64,8 +67,8 @@ def run_parties(module: tuple, conf: dict, guest: Instances, hosts: list[Instanc
     inputs = {GUEST: {"data": {"train_data": store(guest, "g")}}, ARBITER: {"data": {"train_data": None}}}
     for party, data in zip(host_ids, hosts):
         inputs[party] = {"data": {"train_data": store(data, f"h{party}")}}
-    if eval_data:
-        inputs[GUEST]["data"]["eval_data"] = store(guest, "ge")
+    if eval_data is not False:
+        inputs[GUEST]["data"]["eval_data"] = store(guest if eval_data is True else eval_data, "ge")
         for party, data in zip(host_ids, hosts):
             inputs[party]["data"]["eval_data"] = store(data, f"he{party}")
     parties = [("guest", GUEST, guest_cls)] + [("host", p, host_cls) for p in host_ids]

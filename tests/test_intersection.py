@@ -70,7 +70,8 @@ def make_table(storage, name: str, ids: list[str], header: str = "x0,x1"):
 
 
 def run_parties(tables: dict, conf: dict | None = None, roles: dict = ONE_HOST, party_conf: dict | None = None,
-                timeout: float = 60, partitions: int = 4, keep_open: bool = False) -> dict[tuple[str, int], PartyRun]:
+                timeout: float = 60, partitions: int = 4, keep_open: bool = False,
+                id_cache_redis: str = id_cache.DEFAULT_REDIS) -> dict[tuple[str, int], PartyRun]:
     """Run Intersection for every (role, party) of ``tables`` in threads over one memory board.
 
     ``conf`` is every party's parameters, ``party_conf[role]`` more of them for one role; every
@@ -83,7 +84,8 @@ def run_parties(tables: dict, conf: dict | None = None, roles: dict = ONE_HOST, 
         federation = RecordingFederation("task_intersect", role, party, roles, {"board": board, "timeout": timeout})
         computing = functools.partial(create_session, ComputingConf(partitions=partitions, cores=2))
         ctx = ComponentContext("job", "task_intersect", "intersection_0", role, party, roles, federation,
-                               FakeTracker(), quiet_logger(role), computing_opener=computing)
+                               FakeTracker(), quiet_logger(role), computing_opener=computing,
+                               id_cache_redis=id_cache_redis)
         params = spec.default_params().update(conf or {}).update((party_conf or {}).get(role, {}))
         runs[(role, party)] = {"ctx": ctx, "component": spec.program(role)(params),
                                "inputs": {"data": {"data": table}}}
@@ -686,10 +688,10 @@ def test_rsa_cache_options_namespace_stale_ids_and_off(overlap, redis_cache, mon
     assert "cache_version_info" not in names_sent(runs[("guest", 9999)])
 
 
-def test_rsa_cache_without_redis_fails_on_both_sides_naming_it(overlap, monkeypatch):
+def test_rsa_cache_without_redis_fails_on_both_sides_naming_it(overlap):
     guest, host, _ = overlap
-    monkeypatch.setenv(id_cache.REDIS_ENV, "redis://127.0.0.1:1/0")
-    runs = run_parties({("guest", 9999): guest, ("host", 10000): host}, cache_conf("phone"), timeout=5)
+    runs = run_parties({("guest", 9999): guest, ("host", 10000): host}, cache_conf("phone"), timeout=5,
+                       id_cache_redis="redis://127.0.0.1:1/0")
     for entry in runs.values():
         assert isinstance(entry.error, RuntimeError)
         assert "use_cache needs the Redis at redis://127.0.0.1:1/0" in str(entry.error)

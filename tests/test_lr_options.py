@@ -229,17 +229,20 @@ def test_stepwise_picks_the_central_backward_choice():
 # ---------------------------------------------------------------------------------- sqn
 
 def central_sqn(x: np.ndarray, y: np.ndarray, batches: np.ndarray, batch_num: int, lr: float, iters: int,
-                alpha: float, interval: int, memory: int) -> np.ndarray:
-    """SQN run centrally: the Taylor gradient per batch, L-BFGS's H g from the window-mean pairs (y = H s on
-    the batch), as FATE's arbiter forms it; ``x`` holds a column of ones for the intercept, last."""
-    signed = np.where(y == 1, 1.0, -1.0)
+                alpha: float, interval: int, memory: int, factor: float = 0.25, targets: np.ndarray | None = None
+                ) -> np.ndarray:
+    """SQN run centrally: L-BFGS's H g from the window-mean pairs (y = H s on the batch), as FATE's arbiter
+    forms it; ``x`` holds a column of ones for the intercept, last. The gradient is ``factor X^T (X w - t) / n``
+    and the Hessian ``factor X^T X / n``: LR's Taylor loss (factor 0.25, t = 2y' with y' in {-1, 1}) by default,
+    LinR's squared loss with factor 1 and ``targets`` y."""
+    t = 2.0 * np.where(y == 1, 1.0, -1.0) if targets is None else targets
     reg = np.eye(x.shape[1]) * alpha
     reg[-1, -1] = 0.0
     w, pairs, gamma, window, previous, steps = np.zeros(x.shape[1]), [], 1.0, None, None, 0
     for _ in range(iters):
         for b in range(batch_num):
-            xb, yb = x[batches == b], signed[batches == b]
-            g = xb.T @ (0.25 * xb @ w - 0.5 * yb) / len(xb) + reg @ w
+            xb, tb = x[batches == b], t[batches == b]
+            g = factor * xb.T @ (xb @ w - tb) / len(xb) + reg @ w
             h = np.eye(len(w)) * gamma if pairs else np.eye(len(w))
             for s, v, rho in pairs:  # FATE's explicit H, oldest pair first
                 h = (np.eye(len(w)) - rho * np.outer(s, v)) @ h @ (np.eye(len(w)) - rho * np.outer(v, s)) \
@@ -251,7 +254,7 @@ def central_sqn(x: np.ndarray, y: np.ndarray, batches: np.ndarray, batch_num: in
                 mean, window = window / interval, None
                 if previous is not None:
                     s = mean - previous
-                    v = 0.25 * xb.T @ (xb @ s) / len(xb) + reg @ s
+                    v = factor * xb.T @ (xb @ s) / len(xb) + reg @ s
                     if v @ s > 0:
                         pairs = (pairs + [(s, v, 1.0 / (v @ s))])[-memory:]
                         gamma = (v @ s) / (v @ v)

@@ -61,6 +61,9 @@ FIELDS: dict[str, dict] = {
     "tag_name": _TEXT, "tag_desc": {"type": "string"}, "new_tag_name": _TEXT, "new_tag_desc": {"type": "string"},
     "with_model": {"anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]},
     "remove": {"anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]},
+    # the party calls of deploy and migrate: the new version, and the party asked to act
+    "child_model_version": _NAME, "local": OBJECT,
+    "step_index": {"type": "integer", "minimum": 0}, "step_name": _TEXT,
 }
 
 # FATE 1.5's /v1/model/migrate body: the model, who it belongs to now and who it will belong to
@@ -172,6 +175,10 @@ def _operation(rule, method: str, view: Callable, doc: RouteDoc | None, paramete
     if method != "GET":
         operation["requestBody"] = _request_body(doc)
     operation["responses"] = _responses(doc)
+    if doc.answer == "envelope" and getattr(view, "errors_as_http_status", False):  # FATE 1.7's checkpoint routes
+        envelope = {"content": {JSON: {"schema": envelope_schema()}}}
+        operation["responses"].update({"400": {"description": "a refused request", **envelope},
+                                       "404": {"description": "nothing found", **envelope}})
     return operation
 
 

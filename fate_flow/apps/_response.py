@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import Response, jsonify
+from flask import Response, g, jsonify
 
 from fate_flow.errors import SUCCESS, FlowError, NotFound
 from fate_flow.utils.response import envelope
@@ -29,8 +29,14 @@ def errors_as_http_status(route: Callable) -> Callable:
     return route
 
 
+def errors_as_http_status_now() -> None:
+    """Answer this request's FlowErrors as ``errors_as_http_status`` does: for a route that answers
+    a file only when asked for one (a ``filename`` in the request)."""
+    g.errors_as_http_status = True
+
+
 def error_status(exc: FlowError, view: Callable | None) -> int:
     """The HTTP status of a FlowError's envelope: 200 (1.4's way), or 404/400 on a route marked above."""
-    if not getattr(view, "errors_as_http_status", False):
+    if not (getattr(view, "errors_as_http_status", False) or g.get("errors_as_http_status", False)):
         return 200
     return HTTP_NOT_FOUND if isinstance(exc, NotFound) else HTTP_BAD_REQUEST

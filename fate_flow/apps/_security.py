@@ -25,7 +25,8 @@ logger = logging.getLogger("fate_flow.security")
 PARTY_BODY_ALLOWANCE = 16 << 20
 # routes only other parties' servers (and this party's tasks) call
 PARTY_ROUTES = ("/v1/schedule/", "/v1/federation/", "/v1/party/ping", "/v1/model/load/do",
-                "/v1/model/transfer", "/v1/serving/", "/v1/job/stop/do")
+                "/v1/model/deploy/do", "/v1/model/migrate/do", "/v1/model/transfer", "/v1/serving/",
+                "/v1/job/stop/do")
 
 
 def install_security(app: Flask, settings: Settings) -> None:

@@ -1,17 +1,19 @@
 """/v1/model: store, restore, export, import, transfer (load and bind: model_serving_app)."""
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 
-from flask import Blueprint, request, send_file
+from flask import Blueprint, Response, request, send_file
 
 from fate_flow.apps._openapi import MIGRATE_BODY, MODEL, OBJECT, ROWS, api
 from fate_flow.apps._request import json_body, raw_body
-from fate_flow.apps._response import ok
+from fate_flow.apps._response import errors_as_http_status_now, ok
 from fate_flow.apps._services import services
 from fate_flow.errors import ArgumentError, FlowError, RequiredModelArgumentsError
 from fate_flow.services.model_center import ModelCenter
-from fate_flow.stores.model_catalogue import ModelRef
+from fate_flow.stores.model_catalogue import ModelRef, check_name
 from fate_flow.utils.ids import generate_job_id
 
 bp = Blueprint("model", __name__, url_prefix="/v1/model")
@@ -105,27 +107,47 @@ def transfer():
 @bp.route("/deploy", methods=["POST"])
 @api("model_id", "model_version", optional=("cpn_list", "predict_dsl", "dsl"), data=OBJECT)
 def deploy():
-    """A new model version holding chosen components of a DSL v2 model, with its predict DSL (FATE 1.5.1+)."""
+    """A new model version of chosen components of a DSL v2 model on every party of it (FATE 1.5.1+)."""
     body = json_body()
     model_id, model_version = _required(body, ("model_id", "model_version"))
     predict_dsl = body.get("predict_dsl") or body.get("dsl")  # the SDK's key, and the 1.6 CLI's (--dsl-path)
     return ok(services().deployer.deploy(model_id, model_version, body.get("cpn_list"), predict_dsl))
 
 
+@bp.route("/deploy/do", methods=["POST"])
+@api("model_id", "model_version", "child_model_version", "local", "predict_dsl")
+def deploy_do():
+    """This party's share of a deploy (the initiator's party call): its copy of the new version."""
+    return ok(retmsg=services().deployer.deploy_party(json_body()))
+
+
 @bp.route("/get/predict/dsl", methods=["POST"])
-@api("model_id", "model_version", data=OBJECT)
+@api("model_id", "model_version", optional=("filename",), data=OBJECT)
 def get_predict_dsl():
-    """The predict DSL of a model version (a deployed one, for DSL v2)."""
-    model_id, model_version = _required(json_body(), ("model_id", "model_version"))
-    return ok(services().deployer.predict_dsl(model_id, model_version), keep_data=True)
+    """The predict DSL of a model version (a deployed one, for DSL v2); a JSON file if ``filename`` is given."""
+    body = json_body()
+    model_id, model_version = _required(body, ("model_id", "model_version"))
+    return _json_or_file(body, lambda: services().deployer.predict_dsl(model_id, model_version))
 
 
 @bp.route("/get/predict/conf", methods=["POST"])
-@api("model_id", "model_version", data=OBJECT)
+@api("model_id", "model_version", optional=("filename",), data=OBJECT)
 def get_predict_conf():
-    """A predict conf template of a deployed version: its Reader tables left to fill in."""
-    model_id, model_version = _required(json_body(), ("model_id", "model_version"))
-    return ok(services().deployer.predict_conf(model_id, model_version), keep_data=True)
+    """A predict conf template of a deployed version (its Reader tables left to fill in); a file with ``filename``."""
+    body = json_body()
+    model_id, model_version = _required(body, ("model_id", "model_version"))
+    return _json_or_file(body, lambda: services().deployer.predict_conf(model_id, model_version))
+
+
+def _json_or_file(body: dict, read) -> Response:
+    """``read()`` as the answer's data, or, as FATE 1.5+ answers the CLI (which sends ``filename`` and
+    writes an HTTP 200 body to that file), as a JSON file; errors then come at HTTP 400/404."""
+    if body.get("filename") in (None, ""):
+        return ok(read(), keep_data=True)
+    errors_as_http_status_now()
+    name = check_name("filename", body["filename"])
+    content = json.dumps(read(), indent=4).encode("utf-8")
+    return send_file(io.BytesIO(content), mimetype="application/json", as_attachment=True, download_name=name)
 
 
 @bp.route("/query", methods=["POST"])
@@ -143,8 +165,15 @@ def query():
 @bp.route("/migrate", methods=["POST"])
 @api(body=MIGRATE_BODY, data=OBJECT)
 def migrate():
-    """A model under new party ids (FATE 1.5's ``flow model migrate``): per-party results in ``detail``."""
+    """A model under new party ids (FATE 1.5's ``flow model migrate``), asked of every execute party."""
     return ok(center().migrate(json_body()), retmsg="migrating model successfully")
+
+
+@bp.route("/migrate/do", methods=["POST"])
+@api(body=MIGRATE_BODY)
+def migrate_do():
+    """This party's share of a migrate (the initiator's party call): its model under the new party ids."""
+    return ok(retmsg=center().migrate_party(json_body()))
 
 
 # ---- FATE 1.5's tags: /tag/* (flow tag) and /model_tag/* (flow model tag-model, tag-list)

@@ -52,6 +52,8 @@ class ComponentContext:
     storage_opener: Any = None
     # returns the task's fate_flow.computing.ComputingSession (its engine, partitions, scratch)
     computing_opener: Any = None
+    # the Redis URL of RSA intersection's id cache (the server's ``id_cache.redis`` setting)
+    id_cache_redis: str = "redis://127.0.0.1:6379/0"
     _storage: Any = field(default=None, init=False, repr=False)
     _computing: Any = field(default=None, init=False, repr=False)
 

@@ -170,6 +170,7 @@ class PartyJobs:
             "model": {"root": str(settings.model_dir), "model_version": conf["job_parameters"].get("model_version"),
                       "party_model_id": ids.party_model_id(role, party_id, conf["job_parameters"].get("model_id"))},
             "log_dir": str(settings.task_log_dir(job.f_job_id, role, party_id, component)),
+            "id_cache_redis": settings.id_cache_redis,
         }
 
     def ensure_task_row(self, job_id: str, component: str, role: str, party_id: Any) -> None:

@@ -143,7 +143,8 @@ def run_component(args: argparse.Namespace, config: dict, reporter: StatusReport
                            logger=logging.getLogger(f"fate_flow.component.{args.component_name}"),
                            storage_opener=lambda: open_storage(config["storage"]["engine"],
                                                                Path(config["storage"]["root"])),
-                           computing_opener=lambda: open_computing(computing))
+                           computing_opener=lambda: open_computing(computing),
+                           **({"id_cache_redis": config["id_cache_redis"]} if "id_cache_redis" in config else {}))
     inputs = {"data": {}}
     try:
         inputs = resolve_inputs(ctx, config)

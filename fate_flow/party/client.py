@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import requests
 
@@ -71,9 +71,12 @@ class FederatedClient:
         return self._session().request(method, f"http://{address}{endpoint}", data=payload, headers=headers,
                                        timeout=timeout or self.timeout)
 
-    def call_all(self, parties: Iterable[tuple[str, Any]], endpoint_for, body: dict | None = None,
+    def call_all(self, parties: Iterable[tuple[str, Any]], endpoint_for, body: dict | Callable | None = None,
                  stop_on_error: bool = False) -> dict[tuple[str, str], dict]:
-        """Call ``endpoint_for(role, party_id)`` on every party at once; errors become retcode 100 answers."""
+        """Call ``endpoint_for(role, party_id)`` on every party at once; errors become retcode 100 answers.
+
+        ``body`` is the same for every party, or a function ``(role, party_id) -> dict`` giving each its own.
+        """
         parties = list(parties)
         if not parties:
             return {}
@@ -81,7 +84,8 @@ class FederatedClient:
         def one(party: tuple[str, Any]) -> dict:
             role, party_id = party
             try:
-                return self.call(role, party_id, endpoint_for(role, party_id), body)
+                return self.call(role, party_id, endpoint_for(role, party_id),
+                                 body(role, party_id) if callable(body) else body)
             except FederationError as exc:
                 if stop_on_error:
                     raise

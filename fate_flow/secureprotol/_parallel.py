@@ -189,6 +189,15 @@ def multiexp_chunk(nsquare_bytes: bytes, ciphertexts: bytes, ct_width: int, colu
     return _kernels.pack(_kernels.multiexp_columns(bases, nsquare, columns), ct_width)
 
 
+def raise_each_chunk(nsquare_bytes: bytes, ciphertexts: bytes, ct_width: int, exponents: bytes, e_width: int,
+                     negative: np.ndarray) -> bytes:
+    """Worker: ``c_i ** e_i mod n^2`` over packed ciphertexts and packed exponent magnitudes (signs apart)."""
+    nsquare = from_bytes(nsquare_bytes)
+    magnitudes = _kernels.unpack(exponents, e_width)
+    signed = [-e if minus else e for e, minus in zip(magnitudes, negative.tolist())]
+    return _kernels.pack(_kernels.raise_each(nsquare, _kernels.unpack(ciphertexts, ct_width), signed), ct_width)
+
+
 def crt_params(p: int, q: int) -> tuple:
     """Return ``(p, q, p^2, q^2, hp, hq, q^-1 mod p)`` for CRT decryption with g = n + 1."""
     p, q = mpz(p), mpz(q)

@@ -534,6 +534,23 @@ class EncryptedNumber:
         return EncryptedNumber(pk, ciphertext, base.exponent)
 
 
+def _raise_each(public_key: PaillierPublicKey, ciphertexts: list, exponents: list) -> list:
+    """``c_i ** e_i mod n^2`` (negative e_i through the inverse), split over the pool when the batch is big:
+    an elementwise product by a plaintext vector costs one exponentiation per value."""
+    workers = _parallel.worker_count()
+    if len(ciphertexts) >= POOL_MIN_ENCRYPT and workers > 1:
+        width, e_width = public_key.ciphertext_width, public_key.n_width
+        nsquare_bytes = to_bytes(public_key.nsquare, width)
+        chunks = [(nsquare_bytes, _kernels.pack(ciphertexts[a:b], width), width,
+                   _kernels.pack([abs(int(e)) for e in exponents[a:b]], e_width), e_width,
+                   np.array([e < 0 for e in exponents[a:b]], dtype=bool))
+                  for a, b in _parallel.split_evenly(len(ciphertexts), workers)]
+        packed = _parallel.run_chunks(_parallel.raise_each_chunk, chunks)
+        if packed is not None:
+            return _kernels.unpack(b"".join(packed), width)
+    return _kernels.raise_each(public_key.nsquare, ciphertexts, exponents)
+
+
 class EncryptedArray:
     """Many ciphertexts under one key with ONE common exponent (1-D).
 
@@ -784,7 +801,7 @@ class EncryptedArray:
         mantissas = encode_array(plain, exponent)
         if mantissas and max(map(abs, mantissas)) > pk.max_int:
             raise OverflowError(f"a multiplier encoded at exponent {exponent} exceeds max_int")
-        return EncryptedArray(pk, _kernels.raise_each(pk.nsquare, self._cts, mantissas), self.exponent + exponent)
+        return EncryptedArray(pk, _raise_each(pk, self._cts, mantissas), self.exponent + exponent)
 
     def _as_plain(self, values) -> np.ndarray:
         plain = np.asarray(values)

@@ -12,15 +12,19 @@ import logging
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from fate_flow.driver.job_submission import JobSubmitter
 from fate_flow.errors import FlowError
 from fate_flow.settings import Settings
 from fate_flow.model_storage import archive as model_archive
 from fate_flow.model_storage import store as model_store
+from fate_flow.party.client import FederatedClient
 from fate_flow.stores.model_catalogue import PIPELINE, ModelCatalogue, ModelRef, check_name
 from fate_flow.utils import model_layout
+
+if TYPE_CHECKING:
+    from fate_flow.services.model_migrate import ModelMigrator
 
 logger = logging.getLogger("fate_flow.model")
 
@@ -31,10 +35,12 @@ ARCHIVE_OVERHEAD = 1 << 20
 class ModelCenter:
     """Models of this server's parties; ``submitter`` queues the store/restore jobs."""
 
-    def __init__(self, settings: Settings, catalogue: ModelCatalogue, submitter: JobSubmitter | None = None) -> None:
+    def __init__(self, settings: Settings, catalogue: ModelCatalogue, submitter: JobSubmitter | None = None,
+                 api: FederatedClient | None = None) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.submitter = submitter
+        self.api = api  # the party calls of migrate
 
     @property
     def temp_dir(self) -> Path:
@@ -111,10 +117,17 @@ class ModelCenter:
     # ---- migrate (FATE 1.5) -------------------------------------------------------------
 
     def migrate(self, body: dict) -> dict:
-        """Copy this server's parties' models to the migrated party ids, model id and version."""
+        """Ask every execute party of a migrate to copy its model to the new party ids, model id and version."""
+        return self._migrator().migrate(body)
+
+    def migrate_party(self, body: dict) -> str:
+        """One party's share of a migrate (``/v1/model/migrate/do``): its model copied and rewritten."""
+        return self._migrator().migrate_party(body)
+
+    def _migrator(self) -> "ModelMigrator":
         from fate_flow.services.model_migrate import ModelMigrator
 
-        return ModelMigrator(self.settings, self.catalogue).migrate(body)
+        return ModelMigrator(self.settings, self.catalogue, self.api)
 
     # ---- store and restore (local jobs) ---------------------------------------------------
 

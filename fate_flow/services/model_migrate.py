@@ -1,8 +1,12 @@
 """FATE 1.5's model migration: a party's model copied under new party ids, a new model id and a unified version.
 
 ``/v1/model/migrate`` names the model's roles (``role``), the parties they become
-(``migrate_role``, same roles and positions), the new initiator and the parties that run the
-migration here (``execute_party``). Each party's version directory is copied through the
+(``migrate_role``, same roles and positions), the new initiator and the parties that migrate
+their share (``execute_party``, by their old ids). The server asked checks the request, then
+asks each execute party, itself included, through its ``/v1/model/migrate/do`` route (the
+party-to-party calls, signing and routes of job create); each party migrates its own model,
+and a party that fails or can not be reached is named in the answer. Each party's version
+directory is copied through the
 model archive (packed and unpacked as export/import do) to
 ``<role>#<new party id>#<new model id>/<unify_model_version>/``, then the party ids inside
 are rewritten: the pipeline's runtime conf (roles, initiator, model id and version) and, in
@@ -19,14 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from fate_flow.driver.dsl_parser import gen_model_id
-from fate_flow.errors import ArgumentError, FlowError, RequiredModelArgumentsError
+from fate_flow.errors import ArgumentError, FlowError, PartiesFailed, RequiredModelArgumentsError
 from fate_flow.model_storage import archive as model_archive
+from fate_flow.party.client import FederatedClient
+from fate_flow.services.party_answers import per_party_answer
 from fate_flow.settings import Settings
 from fate_flow.stores.model_catalogue import PIPELINE, ModelCatalogue, ModelRef
 
 MIGRATE_REQUIRED = ("job_parameters", "role", "migrate_role", "execute_party", "model_id", "model_version",
                     "unify_model_version", "migrate_initiator")
 FEDERATED_MODES = ("SINGLE", "MULTIPLE")
+MIGRATE_DO_PATH = "/v1/model/migrate/do"
 MODEL_FILES = "variables/data"
 
 
@@ -80,37 +87,57 @@ class MigrateRequest:
 
 
 class ModelMigrator:
-    """Copies this server's parties' models to their migrated names (the model center's migrate)."""
+    """Migrate: the fan-out to the execute parties, and each party's copy of its own model."""
 
-    def __init__(self, settings: Settings, catalogue: ModelCatalogue) -> None:
+    def __init__(self, settings: Settings, catalogue: ModelCatalogue, api: FederatedClient | None = None) -> None:
         self.settings = settings
         self.catalogue = catalogue
+        self.api = api
 
     def migrate(self, body: dict) -> dict:
-        """Migrate each execute party of this server; FATE's answer data with a per-party ``detail``."""
+        """Ask every execute party to migrate its share; FATE's answer with per-party retcodes and ``detail``.
+
+        Raises:
+            ArgumentError / RequiredModelArgumentsError naming a bad field (no party is asked then);
+            PartiesFailed (with the per-party answer as data): some party could not migrate.
+        """
         request = MigrateRequest(body)
-        detail: dict[str, dict[str, dict]] = {}
-        for role, parties in request.execute_party.items():
-            for party_id in parties:
-                detail.setdefault(role, {})[party_id] = self._migrate_party(request, role, party_id)
-        failed = [f"{role} {party}: {answer['retmsg']}" for role, parties in detail.items()
-                  for party, answer in parties.items() if answer["retcode"] != 0]
-        data = {"model_id": request.new_model_id, "model_version": request.new_version, "detail": detail}
-        if failed:
-            raise FlowError("migrating model failed for " + "; ".join(failed), data=data)
+        if self.api is None:
+            raise RuntimeError("a migrator without a party client can not migrate")
+        parties = [(role, party) for role, ids in request.execute_party.items() for party in ids]
+        answers = self.api.call_all(parties, lambda role, party_id: MIGRATE_DO_PATH,
+                                    lambda role, party_id: dict(body, local={
+                                        "role": role, "party_id": party_id,
+                                        "migrate_party_id": request.new_party(role, party_id)}))
+        data, failures = per_party_answer(answers)
+        data.update(model_id=request.new_model_id, model_version=request.new_version)
+        if failures:
+            raise PartiesFailed("migrating model", failures, data=data)
         return data
 
-    def _migrate_party(self, request: MigrateRequest, role: str, party_id: str) -> dict:
-        if int(party_id) not in self.settings.party_ids:
-            return {"retcode": 100, "retmsg": f"party {party_id} is not on this server: send the migrate to its "
-                                              f"server with execute_party naming it"}
+    def migrate_party(self, body: dict) -> str:
+        """``/v1/model/migrate/do``: copy this party's model to its migrated name; the message.
+
+        Raises:
+            ArgumentError naming a bad field; FlowError if the party is not here, has no such
+            model or already has the migrated one.
+        """
+        request = MigrateRequest(body)
+        local = body.get("local")
+        if not isinstance(local, dict):
+            raise ArgumentError("local", "is required: {role, party_id} of the party that migrates")
+        role, party_id = str(local.get("role")), str(local.get("party_id"))
+        if party_id not in request.execute_party.get(role, []):
+            raise ArgumentError("local", f"{role} {party_id} is not in execute_party")
+        if not self.settings.serves_party(party_id):
+            raise FlowError(f"party {party_id} is not on this server: the route table sent its migrate here")
         source = ModelRef(role, party_id, request.model_id, request.model_version)
         target = ModelRef(role, request.new_party(role, party_id), request.new_model_id, request.new_version)
         source_dir, target_dir = self.catalogue.version_dir(source), self.catalogue.version_dir(target)
         if not source_dir.is_dir():
-            return {"retcode": 100, "retmsg": f"Can not found {source.label} model local cache"}
+            raise FlowError(f"Can not found {source.label} model local cache")
         if target_dir.exists():
-            return {"retcode": 100, "retmsg": f"model {target.label} already exists"}
+            raise FlowError(f"model {target.label} already exists")
         self._copy(source_dir, target_dir, target.label)
         try:
             _rewrite(target_dir, request, role)
@@ -118,7 +145,7 @@ class ModelMigrator:
             shutil.rmtree(target_dir, ignore_errors=True)
             raise
         self.catalogue.record(target)
-        return {"retcode": 0, "retmsg": f"migrated to {target.label}"}
+        return f"migrated to {target.label}"
 
     def _copy(self, source: Path, target: Path, label: str) -> None:
         """Pack and unpack through the model archive, as an export followed by an import would."""

@@ -15,6 +15,7 @@ from fate_flow.errors import (GENERIC_ERROR, NOT_FOUND, SUCCESS, ArgumentError, 
                               ModelNotFound, ServingBindFailed, ServingLoadFailed)
 from fate_flow.party.client import all_parties
 from fate_flow.serving.registry import ModelKey
+from fate_flow.services.party_answers import per_party_answer
 from fate_flow.serving.service import ServingService, host_port, post_to, service_id_of
 from fate_flow.settings import Settings
 from fate_flow.model_storage.archive import check_model_name
@@ -49,17 +50,11 @@ class ModelPublisher:
         if not parties:
             raise ArgumentError("role", "names no guest or host party to load the model on")
         job_id = ids.generate_job_id()
-        data: dict[str, Any] = {}
-        detail: dict[str, dict] = {}
-        for role, party_id in parties:
-            answer = self._call_party(role, party_id, dict(conf, local={"role": role, "party_id": party_id}))
-            retcode = answer.get("retcode", GENERIC_ERROR)
-            data.setdefault(role, {})[party_id] = retcode
-            detail.setdefault(role, {})[party_id] = {"retcode": retcode, "retmsg": answer.get("retmsg", "")}
-        data["detail"] = detail
-        failed = any(v["retcode"] != SUCCESS for by_party in detail.values() for v in by_party.values())
-        logger.info("load %s: %s", job_id, detail)
-        return job_id, (NOT_FOUND if failed else SUCCESS), ("failed" if failed else "success"), data
+        data, failures = per_party_answer({
+            (role, party_id): self._call_party(role, party_id, dict(conf, local={"role": role, "party_id": party_id}))
+            for role, party_id in parties})
+        logger.info("load %s: %s", job_id, data["detail"])
+        return job_id, (NOT_FOUND if failures else SUCCESS), ("failed" if failures else "success"), data
 
     def load_do(self, conf: dict) -> None:
         """Load this party's model at each of its servings.

@@ -6,13 +6,13 @@ messages (``HeteroLinearRegressionMeta`` / ``HeteroLinearRegressionParam``) and 
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fate_flow.components.base import ComponentContext
 from fate_flow.components.hetero_linr.transfer import HeteroLinRTransferVariable
 from fate_flow.components.linear_model.common import named_weights
 from fate_flow.components.linear_model.partitioned import _float_text, _number_text
@@ -27,7 +27,8 @@ class HeteroLinRMixin:
     model_param_name = "HeteroLinearRegressionParam"
     forward_name = "host_forward"
     predict_name = "host_partial_prediction"
-    optimizer_names = "sgd, rmsprop, adam or adagrad"
+    # the sqn optimizer's Hessian of the squared loss is X^T X: its forward f = 1 * (X s) (LR's is 0.25)
+    sqn_hess_factor = 1.0
 
     def model_meta(self) -> dict[str, Any]:
         """FATE's LinRModelMeta."""
@@ -41,29 +42,17 @@ class HeteroLinRMixin:
         weight, intercept = named_weights(self.weights_, self.header_, self.fits_intercept)
         return {"iters": self.n_iter_, "loss_history": list(getattr(self, "loss_history_", [])),
                 "is_converged": self.is_converged_, "weight": weight, "intercept": intercept,
-                "header": list(self.header_), "best_iteration": -1}
+                "header": list(self.header_),
+                "best_iteration": getattr(self, "best_iteration_", -1)}
 
-    # HeteroLR's one-vs-rest, cross validation, stepwise and validation are not wired for regression yet
+    # regression: no one-vs-rest; validation and cross validation log FATE's regression metrics
     supports_one_vs_rest = False
     eval_type = "regression"
 
-    def _refuse_unsupported(self, ctx: ComponentContext) -> None:
-        p = self.params
-        if p.optimizer == "sqn":
-            raise ValueError(f"optimizer 'sqn' is not supported by this {self.module_name}; use "
-                             f"{self.optimizer_names}")
-        if p.cv_param.need_cv:
-            raise ValueError(f"cv_param.need_cv: cross validation is not supported by this {self.module_name}")
-        if getattr(p.stepwise_param, "need_stepwise", False):
-            raise ValueError(f"stepwise_param.need_stepwise: stepwise is not supported by this {self.module_name}")
-        super()._refuse_unsupported(ctx)
-
-    def fit_with_validation(self, table, validate=None) -> None:
-        if self.params.validation_freqs is not None:
-            self.ctx.logger.warning(f"validation_freqs is ignored: this {self.module_name} does not validate "
-                                    "during training")
-        self.validation_strategy_ = None
-        self.fit(table)
+    @staticmethod
+    def stepwise_ic(loss: float, dfe: int, n: int, k: float) -> float:
+        """FATE's IC of LinR: ``k * dfe + n * ln(2 * loss)`` (2 * loss is the mean squared error)."""
+        return k * dfe + n * math.log(2 * loss) if loss > 0 else math.inf
 
     def check_labels(self, data) -> None:
         """Labels are real values, used as they are; they only have to be there."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from fate_flow.components.base import ComponentContext
 from fate_flow.components.hetero_linr.base import HeteroLinRMixin
+from fate_flow.components.model_selection.stepwise import logistic_ic
 from fate_flow.components.hetero_poisson.transfer import HeteroPoissonTransferVariable
 
 
@@ -16,11 +17,13 @@ class HeteroPoissonMixin(HeteroLinRMixin):
     transfer_class = HeteroPoissonTransferVariable
     model_meta_name = "HeteroPoissonRegressionMeta"
     model_param_name = "HeteroPoissonRegressionParam"
-    optimizer_names = "sgd, rmsprop, adam, adagrad or nesterov_momentum_sgd"
 
     def model_meta(self) -> dict[str, Any]:
         """FATE's PoissonModelMeta: LinRModelMeta and ``exposure_colname``."""
         return {**super().model_meta(), "exposure_colname": self.params.exposure_colname}
+
+    # FATE scores a Poisson model in stepwise as LR: k * dfe + 2 * n * loss
+    stepwise_ic = staticmethod(logistic_ic)
 
     def load_model_meta(self, meta: dict[str, Any]) -> None:
         """A predict job takes the exposure column the model was trained with."""

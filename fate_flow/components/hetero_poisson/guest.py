@@ -39,6 +39,10 @@ class HeteroPoissonGuest(HeteroPoissonMixin, HeteroLinRGuest):
             raise ValueError("HeteroPoisson: the guest has no feature besides the exposure column")
         return header
 
+    def stepwise_features(self, header: list[str]) -> list[str]:
+        """Stepwise never drops the exposure column: it is the offset, not a feature."""
+        return [name for name in header if name != self.exposure_name]
+
     def batch_kernel(self, public_key: PaillierPublicKey, message_rows: int):
         return functools.partial(poisson_guest_batch_kernel, public_key, self.weights_, self.fits_intercept,
                                  message_rows, self.header_, self.exposure_name)

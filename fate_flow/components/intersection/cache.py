@@ -20,14 +20,13 @@ Each party keeps its own entries under ``fate_flow:id_cache:<role>:<party>:<name
 As in FATE, Redis also holds the write lock: key ``<prefix>``, value the version being written,
 expiring after 10800 s, deleted once written; a reader that finds it polls once a second. FATE
 keeps the key in its flow database and the digests in an eggroll table; here both are in Redis,
-so that a component needs no database. The address is ``FATE_FLOW_ID_CACHE_REDIS``
-(default ``redis://127.0.0.1:6379/0``).
+so that a component needs no database. The address is the server's ``id_cache.redis`` setting,
+which reaches the task as ``ComponentContext.id_cache_redis`` (default ``redis://127.0.0.1:6379/0``).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 import uuid
 from typing import Any
@@ -37,7 +36,6 @@ import numpy as np
 from fate_flow.components.intersection.rsa import RsaKey
 from fate_flow.components.intersection.wire import DIGEST_BYTES
 
-REDIS_ENV = "FATE_FLOW_ID_CACHE_REDIS"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 LOCK_TTL = 10800
 LOCK_WAIT = 600
@@ -61,9 +59,10 @@ def id_fingerprint(block: Any) -> bytes:
 class IdCache:
     """One party's entries of one namespace in Redis."""
 
-    def __init__(self, role: str, party: Any, namespace: str, client: Any = None) -> None:
+    def __init__(self, role: str, party: Any, namespace: str, client: Any = None, url: str = DEFAULT_REDIS) -> None:
         self.namespace = namespace
         self.prefix = f"fate_flow:id_cache:{role}:{party}:{namespace}"
+        self.url = url
         self._client = client
 
     @property
@@ -71,13 +70,13 @@ class IdCache:
         if self._client is None:
             import redis
 
-            url = os.environ.get(REDIS_ENV, DEFAULT_REDIS)
+            url = self.url
             client = redis.Redis.from_url(url)
             try:
                 client.ping()
             except (redis.RedisError, OSError) as exc:
                 raise RuntimeError(f"intersect_cache_param.use_cache needs the Redis at {url} "
-                                   f"({REDIS_ENV}): {exc}") from None
+                                   f"(the server's id_cache.redis setting): {exc}") from None
             self._client = client
         return self._client
 

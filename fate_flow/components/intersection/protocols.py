@@ -114,7 +114,8 @@ def _host_cache(ctx: Any, params: IntersectParam) -> id_cache.IdCache | None:
     if not params.intersect_cache_param.use_cache:
         return None
     guest = ctx.parties("guest")[0]
-    return id_cache.IdCache("host", ctx.party_id, _cache_param_namespace(params, ctx.party_id, guest))
+    return id_cache.IdCache("host", ctx.party_id, _cache_param_namespace(params, ctx.party_id, guest),
+                            url=ctx.id_cache_redis)
 
 
 def _cached_own_ids(ctx: Any, cache: id_cache.IdCache, data: Any) -> tuple:
@@ -149,7 +150,8 @@ def _guest_caches(ctx: Any, params: IntersectParam, variables: Any) -> list | No
         return None
     caches = []
     for idx, host in enumerate(ctx.parties("host")):
-        cache = id_cache.IdCache("guest", ctx.party_id, _cache_param_namespace(params, host, ctx.party_id))
+        cache = id_cache.IdCache("guest", ctx.party_id, _cache_param_namespace(params, host, ctx.party_id),
+                                 url=ctx.id_cache_redis)
         version = cache.current_version()
         info = {"table_name": version, "namespace": cache.namespace} if version else None
         variables.cache_version_info.remote(info, role="host", idx=idx)

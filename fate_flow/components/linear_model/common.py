@@ -148,6 +148,10 @@ class LinearModelBase(ComponentBase):
         other.variables = self.transfer_class(self.ctx.federation, flowid=self.variables.flowid)
         return other
 
+    def stepwise_features(self, header: list[str]) -> list[str]:
+        """The features of the train data a stepwise search may drop or add (all of them here)."""
+        return header
+
     def load_data(self, table):
         """A data input as loaded partitions (``partitioned.LoadedData``); loaded data is returned as it is."""
         raise NotImplementedError

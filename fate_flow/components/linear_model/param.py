@@ -14,6 +14,7 @@ EARLY_STOPS = ("diff", "abs", "weight_diff")
 INIT_METHODS = ("random_uniform", "random_normal", "ones", "zeros", "const")
 MIN_BATCH_SIZE = 10
 PAILLIER = "Paillier"
+MIN_KEY_LENGTH = 128
 
 
 def _is_number(value: Any) -> bool:
@@ -161,8 +162,14 @@ class StepwiseParam(BaseParam):
             raise ValueError(f"stepwise_param.need_stepwise {self.need_stepwise!r} should be bool")
 
 
-class LogisticParamBase(BaseParam):
-    """The parameters HeteroLR and HomoLR share, with FATE 1.4's class defaults."""
+class LinearModelParamBase(BaseParam):
+    """The fields FATE 1.4's LR, LinR and Poisson params share, with their class defaults, and the checks
+    HeteroLinR and HeteroPoisson run (HeteroLR and HomoLR keep their own ``check``).
+
+    A subclass names its ``optimizers`` and may add nested params to ``nested_params``.
+    """
+
+    optimizers: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.penalty = "L2"
@@ -179,9 +186,49 @@ class LogisticParamBase(BaseParam):
         self.cv_param = CrossValidationParam()
         self.decay = 1
         self.decay_sqrt = True
-        self.multi_class = "ovr"
         self.validation_freqs = None
         self.early_stopping_rounds = None
-        self.metrics = ["auc", "ks"]
+        self.metrics: list = []
         self.use_first_metric_only = False
         self.stepwise_param = StepwiseParam()
+
+    def check(self) -> None:
+        """Validate and normalise every value; ValueError naming the first bad parameter."""
+        if self.penalty is None:
+            self.penalty = "NONE"
+        self.penalty = _upper_choice("penalty", self.penalty, PENALTIES)
+        check_rates(self)
+        self.optimizer = _lower_choice("optimizer", self.optimizer, self.optimizers)
+        check_batch_size(self.batch_size)
+        if not _is_int(self.max_iter) or self.max_iter <= 0:
+            raise ValueError(f"max_iter {self.max_iter!r} should be an integer >= 1")
+        self.early_stop = _lower_choice("early_stop", self.early_stop, EARLY_STOPS)
+        if not isinstance(self.decay_sqrt, bool):
+            raise ValueError(f"decay_sqrt {self.decay_sqrt!r} not supported, should be bool")
+        for nested in self.nested_params():
+            nested.check()
+        check_paillier_key(self.encrypt_param)
+        check_validation(self)
+
+    def nested_params(self) -> list[BaseParam]:
+        """The nested params ``check`` checks (stepwise's and sqn's are checked when they run, as FATE does)."""
+        return [self.init_param, self.encrypt_param, self.predict_param, self.cv_param]
+
+
+def check_paillier_key(encrypt_param: EncryptParam) -> None:
+    """The hetero linear models need Paillier and a key of an even length of at least ``MIN_KEY_LENGTH`` bits."""
+    if encrypt_param.method is None:
+        raise ValueError("encrypt_param.method None not supported, should be 'Paillier'")
+    if encrypt_param.key_length < MIN_KEY_LENGTH or encrypt_param.key_length % 2:
+        raise ValueError(f"encrypt_param.key_length {encrypt_param.key_length!r} not supported, "
+                         f"should be an even integer >= {MIN_KEY_LENGTH}")
+
+
+class LogisticParamBase(LinearModelParamBase):
+    """The parameters HeteroLR and HomoLR share, with FATE 1.4's class defaults: the linear models' and
+    ``multi_class``, with the binary metrics."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.multi_class = "ovr"
+        self.metrics = ["auc", "ks"]

@@ -14,15 +14,20 @@ from typing import Any
 import numpy as np
 
 from fate_flow.components.evaluation.evaluation import binary_runs, prediction_columns
-from fate_flow.components.evaluation.metrics import BINARY, MULTI, evaluate, normalize_metrics
+from fate_flow.components.evaluation.metrics import BINARY, MULTI, REGRESSION, evaluate, normalize_metrics
 from fate_flow.components.evaluation.sorted_scores import SortedScores, merge_sorted
 
 DROPPED_METRICS = ("psi", "f1_score", "confusion_mat", "quantile_pr")
+# FATE's check_single_value_default_metric: what an empty ``metrics`` means when a model validates
+SINGLE_VALUE_DEFAULTS = {BINARY: ["auc", "ks"], MULTI: ["accuracy", "precision", "recall"],
+                         REGRESSION: ["root_mean_squared_error", "mean_absolute_error"]}
 TYPE_CODES = {"train": 0, "validate": 1, "predict": 2}
 
 
 def usable_metrics(eval_type: str, metrics: list | None) -> list[str]:
-    """The metrics to log: the task's defaults when none are given, without FATE's dropped ones."""
+    """The metrics to log: the task's single-value defaults when none are given, without FATE's dropped ones."""
+    if not metrics:
+        return list(SINGLE_VALUE_DEFAULTS[eval_type])
     return [m for m in normalize_metrics(eval_type, metrics) if m not in DROPPED_METRICS]
 
 

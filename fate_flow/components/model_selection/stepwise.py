@@ -67,6 +67,8 @@ class Stepwise:
             m.ctx.logger.warning("stepwise ignores the eval data")
         data = None if m.role == "arbiter" else _load(m, train)
         self.data_ = data
+        # the features the search may drop or add (a Poisson guest's exposure column always stays in)
+        self.features_ = [] if data is None else list(m.stepwise_features(list(data.header)))
         n_host, n_guest, n = self._data_info(data)
         self.n_host, self.n_guest, self.n = n_host, n_guest, n
         k = 2.0 if self.param.score_name == "aic" else math.log(n)
@@ -99,13 +101,13 @@ class Stepwise:
         v = StepwiseTransferVariable(self.model.ctx.federation, flowid="stepwise")
         role = self.model.role
         if role == "host":
-            v.host_data_info.remote([data.count, len(data.header)])
+            v.host_data_info.remote([data.count, len(self.features_)])
             guest = v.guest_data_info.get(idx=0)
-            return len(data.header), int(guest[1]), data.count
+            return len(self.features_), int(guest[1]), data.count
         if role == "guest":
-            v.guest_data_info.remote([data.count, len(data.header)])
+            v.guest_data_info.remote([data.count, len(self.features_)])
             host = v.host_data_info.get(idx=0)
-            return int(host[1]), len(data.header), int(host[0])
+            return int(host[1]), len(self.features_), int(host[0])
         host, guest = v.host_data_info.get(idx=0), v.guest_data_info.get(idx=0)
         return int(host[1]), int(guest[1]), int(host[0])
 
@@ -161,7 +163,7 @@ class Stepwise:
         copy.params.validation_freqs, copy.params.early_stopping_rounds = None, None
         copy.variables.set_flowid(f"train.step{step}.model{index}")
         own = mask[:self.n_host] if m.role == "host" else mask[self.n_host:]
-        copy.fit(None if data is None else _select(data, own))
+        copy.fit(None if data is None else _select(data, self.features_, own))
         if m.role != "arbiter":
             return copy, None
         if not copy.loss_history_:
@@ -206,7 +208,7 @@ class Stepwise:
             meta["loss"] = float(model.loss_history_[-1])
         if m.role != "arbiter" and self.data_ is not None:
             own = mask[:self.n_host] if m.role == "host" else mask[self.n_host:]
-            header = list(self.data_.header)
+            header = self.features_
             meta.update(all_features=header, to_enter=[h for h, b in zip(header, own) if not b])
             if model is not None:
                 param = model.export_model()
@@ -242,9 +244,11 @@ def _load(model: Any, table: Any):
     return model.load_data(table)
 
 
-def _select(data, own: np.ndarray):
-    """The loaded data with only this party's features of the mask."""
-    columns = [int(i) for i in np.flatnonzero(own)]
+def _select(data, features: list[str], own: np.ndarray):
+    """The loaded data with only this party's features of the mask (``own`` over ``features``) and the columns
+    the search leaves alone."""
+    chosen = {features[i] for i in np.flatnonzero(own)}
+    columns = [i for i, name in enumerate(data.header) if name in chosen or name not in features]
     table = data.table.map_values(_SelectColumns(columns)).persist()
     return replace(data, table=table, header=[data.header[i] for i in columns])
 
