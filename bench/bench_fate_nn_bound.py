@@ -10,27 +10,20 @@ protocol defines them (FATE makes one EncryptedNumber per value):
 - decryptions: the forward n*u, the weight gradient h*u, the host's input gradient n*h; FATE: CRT,
   ``powmod(c, p-1, p^2)`` and ``powmod(c, q-1, q^2)`` each;
 - products by a plaintext float: [[alpha_h]] W_h n*h*u, [[alpha_h]]^T delta n*h*u, delta [[A]]^T
-  n*h*u; FATE: ``powmod(c, mantissa, n^2)`` with a float's 53-bit mantissa (negative: the inverse's).
+  n*h*u; FATE: ``powmod(c, mantissa, n^2)`` with a float's 53-bit mantissa.
+The cost of each is ``fate_paillier_costs.measure()`` (HeteroLinR's bound uses the same).
 Left out, so the figure stays a lower bound: additions and exponent alignments, the obfuscation
 of results, FATE's second (evaluation) forward pass per batch, serialisation, messages, the networks.
 """
 from __future__ import annotations
 
 import argparse
-import random
-import time
+import sys
+from pathlib import Path
 
-import gmpy2
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SAMPLES = 200
-
-
-def measure(repeat, work) -> float:
-    """Seconds per call of ``work(i)``, process time, over ``repeat`` calls."""
-    start = time.process_time()
-    for i in range(repeat):
-        work(i)
-    return (time.process_time() - start) / repeat
+from fate_paillier_costs import measure  # noqa: E402  (FATE 1.4.5's cost of each operation, CPU time)
 
 
 def main() -> None:
@@ -40,36 +33,13 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=100)
     args = parser.parse_args()
-    rng = random.Random(1)
-    p = gmpy2.next_prime(gmpy2.mpz(rng.getrandbits(512) | (1 << 511)))
-    q = gmpy2.next_prime(gmpy2.mpz(rng.getrandbits(512) | (1 << 511)))
-    n, nsquare, psquare, qsquare = p * q, p * q * p * q, p * p, q * q
-    plain = [gmpy2.mpz(rng.getrandbits(1000)) for _ in range(SAMPLES)]
-    randoms = [gmpy2.mpz(rng.getrandbits(1024)) % n for _ in range(SAMPLES)]
-    mantissas = [gmpy2.mpz(rng.getrandbits(53)) for _ in range(SAMPLES)]
-
-    def encrypt(i):
-        return (1 + n * plain[i % SAMPLES]) % nsquare * gmpy2.powmod(randoms[i % SAMPLES], n, nsquare) % nsquare
-
-    ciphertexts = [encrypt(i) for i in range(SAMPLES)]
-
-    def decrypt(i):
-        c = ciphertexts[i % SAMPLES]
-        return gmpy2.powmod(c, p - 1, psquare), gmpy2.powmod(c, q - 1, qsquare)
-
-    def multiply(i):
-        c = ciphertexts[i % SAMPLES]
-        if i % 2:  # half the multipliers negative, as FATE: the inverse raised to the magnitude
-            c = gmpy2.invert(c, nsquare)
-        return gmpy2.powmod(c, mantissas[i % SAMPLES], nsquare)
-
-    costs = {"encrypt": measure(SAMPLES, encrypt), "decrypt": measure(SAMPLES, decrypt),
-             "multiply": measure(4 * SAMPLES, multiply)}
+    costs = measure()
     rows, h, u = args.rows, args.host_width, args.units
-    counts = {"encrypt": rows * h + h * u, "decrypt": rows * u + h * u + rows * h, "multiply": 3 * rows * h * u}
-    epoch = sum(costs[op] * counts[op] for op in costs)
-    for op in costs:
-        print(f"{op:9s} {counts[op]:6d} per epoch x {costs[op] * 1e3:.3f} ms = {costs[op] * counts[op]:.2f} s")
+    counts = {"encryption": rows * h + h * u, "decryption": rows * u + h * u + rows * h,
+              "scalar_mult": 3 * rows * h * u}
+    epoch = sum(costs[op] * counts[op] for op in counts)
+    for op in counts:
+        print(f"{op:11s} {counts[op]:6d} per epoch x {costs[op] * 1e3:.3f} ms = {costs[op] * counts[op]:.2f} s")
     print(f"FATE 1.4.5 lower bound: {epoch:.2f} s per epoch, {epoch * args.epochs / 60:.1f} min for "
           f"{args.epochs} epochs (one core, Paillier operations only)")
 
