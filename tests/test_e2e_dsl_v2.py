@@ -76,6 +76,21 @@ def test_every_module_runs_from_its_v2_example(server, example_jobs):
     assert dag["data"]["dependencies"]["hetero_lr_0"][0]["type"] == "train_data"
 
 
+def test_fate_14_modules_of_step_6_run_from_a_v2_conf(server, example_jobs):
+    """FederatedSample, HeteroPearson and LocalBaseline (guest only: the host's need_run is false) in one v2 job."""
+    job_id = example_jobs["more_modules"]
+    sample = server.post("/v1/tracking/component/metric/all", {"job_id": job_id, "component_name": "federated_sample_0",
+                                                               "role": "guest", "party_id": 10000})["data"]
+    assert sample["original_count"]["stratified"]["data"] == [[0, 212], [1, 357]]
+    assert sample["sample_count"]["stratified"]["data"] == [[0, 106], [1, 357]]  # label 0 down to half
+    pearson = model_param(server, job_id, "hetero_pearson_0", "guest", 10000)
+    assert pearson["shapes"] == [10, 20]
+    summary = server.post("/v1/tracking/component/metric/all", {"job_id": job_id, "component_name": "evaluation_0",
+                                                                "role": "guest", "party_id": 10000})["data"]
+    assert dict(summary["train"]["local_baseline_0"]["data"])["auc"] > 0.95
+    assert not [t for t in server.tasks(job_id) if t["f_component_name"] == "local_baseline_0" and t["f_role"] == "host"]
+
+
 def test_v2_conf_and_its_v1_equivalent_train_the_same_model(server, example_jobs):
     _, conf2 = load("hetero_lr")
     dsl1 = json.loads((V1 / "test_hetero_lr_train_job_dsl.json").read_text())
