@@ -32,6 +32,10 @@ REFUSED = (401, 403, 425)
 
 # ---- the formula --------------------------------------------------------------------
 
+# one worker sets up the module's shared fixtures (servers, engines) once
+pytestmark = pytest.mark.xdist_group("app_auth")
+
+
 def test_signature_is_fate_1_7_formula():
     """base64(HMAC-SHA1(secret, ts \\n nonce \\n app_key \\n path?query \\n json \\n sorted form)), computed by hand."""
     message = b"1700000000000\nn0nce-1\nkey1\n/v1/job/query?a=1\n{\"job_id\": \"j\"}\na=1&b=x%20y"

@@ -19,6 +19,10 @@ CLIENT = REPO / "fate_flow_client.py"
 SHIM = REPO / "fate_flow" / "fate_flow_client.py"
 
 
+# one worker sets up the module's shared fixtures (servers, engines) once
+pytestmark = pytest.mark.xdist_group("client")
+
+
 def _load(name: str, path: Path) -> Any:
     """Import a module from a file path (tests/ need not be a package)."""
     spec = importlib.util.spec_from_file_location(name, path)

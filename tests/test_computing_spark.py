@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HAS_PYSPARK = importlib.util.find_spec("pyspark") is not None
 HAS_JAVA = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("computing_spark")]
 needs_spark = [
     pytest.mark.skipif(not HAS_PYSPARK, reason="pyspark is not installed: pip install -e '.[spark]'"),
     pytest.mark.skipif(not HAS_JAVA, reason="Spark needs Java (17): none on PATH or JAVA_HOME"),

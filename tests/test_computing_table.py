@@ -15,6 +15,10 @@ from fate_flow.computing.recipes import block_ids, block_len
 from fate_flow.storage import TableMeta, open_storage
 
 
+# one worker sets up the module's shared fixtures (servers, engines) once
+pytestmark = pytest.mark.xdist_group("computing_table")
+
+
 def make_storage(tmp_path, rows=2000, partitions=4, name="t"):
     storage = open_storage("local", tmp_path / "tables")
     writer = storage.writer("ns", name, partitions)

@@ -17,9 +17,10 @@ from tests.flow_server import ROOT, FlowServer, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="dashboard browser tests need Debian's chromium and chromium-driver "
-                                       "(apt-get install -y chromium chromium-driver)")
+pytestmark = [pytest.mark.xdist_group("dashboard_browser"),
+              pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                 reason="dashboard browser tests need Debian's chromium and chromium-driver "
+                                        "(apt-get install -y chromium chromium-driver)")]
 
 LR = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
 SELECTION = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_feature_selection"

@@ -16,6 +16,10 @@ GUEST, HOST, MINI = DATA / "breast_hetero_guest.csv", DATA / "breast_hetero_host
 NS = "fate_flow_test_breast_hetero"
 
 
+# one worker sets up the module's shared fixtures (servers, engines) once
+pytestmark = pytest.mark.xdist_group("e2e_data")
+
+
 def data_lines(path: Path) -> list[str]:
     return path.read_text().splitlines()[1:]
 

@@ -18,6 +18,10 @@ BACKENDS = ["standalone", "http", "rabbitmq"]
 SENT = re.compile(r"federation sent (\d+) bytes in (\d+) messages")
 
 
+# one worker sets up the module's shared fixtures (servers, engines) once
+pytestmark = pytest.mark.xdist_group("e2e_federation_backends")
+
+
 def hetero_lr_job() -> tuple[dict, dict]:
     """FATE's example, 5 iterations from zeros: every backend must train the very same model."""
     dsl = json.loads((EXAMPLE / "test_hetero_lr_train_job_dsl.json").read_text())

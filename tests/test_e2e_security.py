@@ -19,6 +19,10 @@ TOY = ROOT / "examples" / "toy_example"
 SECRETS = {"9999": "secret-of-a", "10000": "secret-of-b", "10002": "secret-of-c"}
 
 
+# one worker sets up the module's shared fixtures (servers, engines) once
+pytestmark = pytest.mark.xdist_group("e2e_security")
+
+
 def cluster_conf(party: str, port: int, routes: dict, party_secrets: dict, **security) -> dict:
     return {"work_mode": 1, "party_id": [int(party)], "fate_flow": {"host": "127.0.0.1", "http_port": port},
             "routes": routes, "security": {"secret": SECRETS[party], "party_secrets": party_secrets, **security}}

@@ -16,6 +16,7 @@ from tests.cluster import ARBITER, DATA, GUEST, HOST, Cluster
 from tests.flow_server import FlowServer
 
 pytestmark = [
+    pytest.mark.xdist_group("e2e_spark"),
     pytest.mark.spark,
     pytest.mark.skipif(importlib.util.find_spec("pyspark") is None,
                        reason="pyspark is not installed: pip install -e '.[spark]'"),

@@ -11,6 +11,10 @@ from tests.flow_server import ROOT, FlowServer
 TOY = ROOT / "examples" / "toy_example"
 
 
+# one worker sets up the module's shared fixtures (servers, engines) once
+pytestmark = pytest.mark.xdist_group("e2e_toy")
+
+
 @pytest.fixture(scope="module", params=DB_BACKENDS)
 def toy_run(request, tmp_path_factory):
     """One server per database that ran the toy example through the CLI, shared by the read-only checks."""

@@ -29,6 +29,10 @@ ROLES = {"guest": [9999], "host": [10000, 10001], "arbiter": [10000]}
 
 # ----------------------------------------------------------------------------- codec
 
+# one worker sets up the module's shared fixtures (servers, engines) once
+pytestmark = pytest.mark.xdist_group("federation")
+
+
 def assert_same(expected, actual):
     """Equal value and equal type, recursively; arrays also equal in dtype and shape."""
     assert type(actual) is type(expected), (expected, actual)

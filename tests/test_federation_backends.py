@@ -36,6 +36,10 @@ ROLES = {"guest": [9999], "host": [10000], "arbiter": [10000]}
 MB = 1 << 20
 
 
+# one worker sets up the module's shared fixtures (servers, engines) once
+pytestmark = pytest.mark.xdist_group("federation_backends")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     server = FlowServer(tmp_path_factory.mktemp("federation_backends") / "server").start()
