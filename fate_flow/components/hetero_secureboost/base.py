@@ -7,7 +7,10 @@ model input is a predict job (typed "predict").
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
+import time
 from typing import Any
 
 import numpy as np
@@ -230,6 +233,25 @@ class SecureBoostBase(ComponentBase):
             self.params.objective_param.params = list(objective.get("param") or []) or None
         self.has_model_ = True
         return param
+
+
+class Stopwatch:
+    """Seconds spent per phase of a tree's growth, logged per tree: where its time goes (the guest's encrypt,
+    hosts, decrypt, split_find, dispatch; a host's histogram, fold, send)."""
+
+    def __init__(self) -> None:
+        self.totals: collections.Counter = collections.Counter()
+
+    @contextlib.contextmanager
+    def phase(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[name] += time.perf_counter() - start
+
+    def report(self) -> str:
+        return ", ".join(f"{name} {seconds:.3f} s" for name, seconds in self.totals.items())
 
 
 def _own_site(role: str, trees: list, masks: list) -> str:

@@ -11,20 +11,19 @@ Leaves weigh -G/(H + lambda); scores move by learning_rate times the leaf weight
 """
 from __future__ import annotations
 
-import collections
-import contextlib
 import functools
+import threading
 import time
 
 import numpy as np
 
 from fate_flow.components.evaluation.metrics import evaluate
 from fate_flow.components.hetero_secureboost import kernels
-from fate_flow.components.hetero_secureboost.base import MODULE, SecureBoostBase
+from fate_flow.components.hetero_secureboost.base import MODULE, SecureBoostBase, Stopwatch
 from fate_flow.components.hetero_secureboost.loss import Objective
 from fate_flow.components.hetero_secureboost.param import TreeEncryptParam
 from fate_flow.components.hetero_secureboost.output import task_description
-from fate_flow.components.hetero_secureboost.packing import GHPacker, decompress
+from fate_flow.components.hetero_secureboost.packing import GHPacker, decompress, entry_bits, fold_capacity
 from fate_flow.components.hetero_secureboost.tree import (
     Node, SplitRules, accumulate, best_split, histogram_candidates, histogram_layout,
     leaf_weight, tree_arrays,
@@ -47,7 +46,9 @@ class HeteroSecureBoostGuest(SecureBoostBase):
 
     def fit(self, table, eval_table=None):
         """Grow ``num_trees`` rounds (or stop early); returns the train rows' predictions."""
-        prestart_pool()  # decrypting (guest) and folding (host) use the Paillier workers from the first tree
+        # decrypting (guest) and folding (host) use the Paillier workers from the first tree: started in the
+        # background, their start-up overlaps loading and binning instead of delaying them
+        threading.Thread(target=prestart_pool, name="paillier-prestart", daemon=True).start()
         data = self.load(table)
         if data.label_name is None:
             raise ValueError(f"the train data has no label: {MODULE} needs DataIO with_label on the guest")
@@ -151,7 +152,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         g_all, h_all = np.concatenate(g_parts), np.concatenate(h_parts)
         packer = GHPacker.for_values(g_all, h_all, len(g_all))
         send = self.variables.encrypted_grad_and_hess
-        send.remote({"pair_bits": packer.pair_bits}, role="host", suffix=suffix)
+        send.remote(packer.wire_layout(), role="host", suffix=suffix)
         watch, started = Stopwatch(), time.perf_counter()
         for i, (g, h) in enumerate(zip(g_parts, h_parts)):
             with watch.phase("encrypt"):
@@ -294,25 +295,6 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         self.objective_ = Objective(p.objective_param.objective, p.objective_param.params, self.tree_dim_)
 
 
-class Stopwatch:
-    """Seconds spent per phase of the guest's tree growth (encrypt, hosts, decrypt, split_find, dispatch),
-    logged per tree: where a tree's time goes."""
-
-    def __init__(self) -> None:
-        self.totals: collections.Counter = collections.Counter()
-
-    @contextlib.contextmanager
-    def phase(self, name: str):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.totals[name] += time.perf_counter() - start
-
-    def report(self) -> str:
-        return ", ".join(f"{name} {seconds:.3f} s" for name, seconds in self.totals.items())
-
-
 class EarlyStopRecorder:
     """FATE's performance recorder: per metric the best value and rounds without improvement."""
 
@@ -424,8 +406,7 @@ class _Grower:
         bins = [int(b) for b in message["bins"]]
         width = histogram_layout(bins)[1] if bins else 0
         with self.watch.phase("decrypt"):
-            hists = {int(info["node"]): self._decrypt_histogram(info, width, int(message["per_ciphertext"]))
-                     for info in message["nodes"]}
+            hists = self._decrypt_histograms(message["nodes"], width)
         for nid in to_split:
             if nid not in hists:
                 hists[nid] = self._derived(index, nid, hists)
@@ -439,19 +420,32 @@ class _Grower:
                     best[nid] = (split, keys[split.index])
         return best
 
-    def _decrypt_histogram(self, info: dict, width: int, per_ct: int) -> np.ndarray:
-        """(3, width) g, h and count sums of a host's node from its compressed non-empty entries."""
+    def _decrypt_histograms(self, infos: list, width: int) -> dict:
+        """{node: (3, width) g, h and count sums} of a host's nodes from their compressed non-empty entries,
+        decrypted in one batch (all cores for a big one)."""
         public_key, private_key = self.key
-        entries, counts = (np.asarray(info[k], dtype=np.int64) for k in ("entries", "counts"))
-        if len(entries) != len(counts) or (len(entries) and (entries.min() < 0 or entries.max() >= width)):
-            raise ValueError("a host sent histogram entries outside its layout")
-        hist = np.zeros((3, width))
-        if len(entries):
-            cts = EncryptedArray.from_bytes(public_key, info["sums"]).ciphertexts(be_secure=False)
-            sums = decompress(private_key.raw_decrypt_many(cts), len(entries), self.packer.pair_bits, per_ct)
-            hist[0, entries], hist[1, entries] = self.packer.unpack(sums, counts)
-            hist[2, entries] = counts
-        return hist
+        capacity = fold_capacity(int(public_key.n).bit_length())
+        layouts, ciphertexts = [], []
+        for info in infos:
+            entries, counts = (np.asarray(info[k], dtype=np.int64) for k in ("entries", "counts"))
+            if len(entries) != len(counts) or (len(entries) and (entries.min() < 0 or entries.max() >= width)):
+                raise ValueError("a host sent histogram entries outside its layout")
+            if len(counts) and counts.min() < 1:
+                raise ValueError("a host sent a histogram entry of no rows")
+            cts = EncryptedArray.from_bytes(public_key, info["sums"]).ciphertexts(be_secure=False) \
+                if len(entries) else []
+            layouts.append((int(info["node"]), entries, counts, len(ciphertexts), len(cts)))
+            ciphertexts += cts
+        plaintexts = private_key.raw_decrypt_many(ciphertexts)
+        hists = {}
+        for nid, entries, counts, start, size in layouts:
+            hist = hists[nid] = np.zeros((3, width))
+            if len(entries):
+                widths = entry_bits(counts, self.packer.field_bits)
+                sums = decompress(plaintexts[start:start + size], widths, capacity)
+                hist[0, entries], hist[1, entries] = self.packer.unpack(sums, counts)
+                hist[2, entries] = counts
+        return hists
 
     def _derived(self, index: int, nid: int, hists: dict) -> np.ndarray:
         parent = self.nodes[self.parent_of[nid]]
