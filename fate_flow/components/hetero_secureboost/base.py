@@ -46,7 +46,10 @@ class SecureBoostBase(ComponentBase):
             grads = [self.objective_.gradients(y, f) for y, f in zip(targets, self.scores_)]
             nodes, leaves = grow(k, [g[:, k] for g, _ in grads], [h[:, k] for _, h in grads])
             weight = np.array([node.weight for node in nodes])
-            self.row_weights_.append([weight[pos] for pos in leaves])
+            # each row's leaf, in the smallest integer type that holds the node ids (2 bytes a row and tree
+            # for depths up to 14): the scores of the trees kept after early stopping are rebuilt from them
+            leaf_type = np.min_scalar_type(max(len(nodes) - 1, 0))
+            self.row_leaves_.append([pos.astype(leaf_type) for pos in leaves])
             for f, pos in zip(self.scores_, leaves):
                 f[:, k] += self.params.learning_rate * weight[pos]
 

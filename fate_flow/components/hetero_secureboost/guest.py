@@ -67,7 +67,8 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         key = generate_keypair(self.params.encrypt_param.key_length)
         self.variables.paillier_pubkey.remote(key[0].to_bytes(), role="host")
         self._boost(data, binned, bins, targets, key, eval_data)
-        self.train_scores_ = self._scores_of_rows(self.row_weights_)
+        # the scores of the kept trees: the boosting's own sums unless early stopping dropped trees
+        self.train_scores_ = self.scores_ if self.best_iteration_ < 0 else self._scores_of_rows()
         return self._output(data, self.train_scores_, "train")
 
     def _set_task(self, labels: np.ndarray) -> None:
@@ -102,16 +103,17 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         p = self.params
         sizes = [len(y) for y in targets]
         self.scores_ = [np.tile(self.init_score_, (n, 1)) for n in sizes]
-        self.trees_, self.tree_masks_, self.row_weights_, self.losses_ = [], [], [], []
+        self.trees_, self.tree_masks_, self.row_leaves_, self.losses_ = [], [], [], []
         self.importance_ = {}
         self.best_iteration_, recorder = -1, EarlyStopRecorder(p.early_stopping_rounds, p.use_first_metric_only)
-        y_all = np.concatenate(targets)
+        rows = sum(sizes)
         for r in range(p.num_trees):
             self._fit_round(targets, lambda k, g, h, r=r: self._grow_tree(binned, bins, g, h, (r, k), key))
-            loss = self.objective_.loss(y_all, np.concatenate(self.scores_))
+            # the mean loss from each partition's (no array of every row)
+            loss = sum(self.objective_.loss(y, f) * len(y) for y, f in zip(targets, self.scores_) if len(y)) / rows
             self.losses_.append(loss)
             self.ctx.tracker.log_metric_data("train", self._loss_name(), [(r, loss)])
-            stop = self._validate(r, eval_data, y_all, recorder) if r in self.validate_rounds_ else False
+            stop = self._validate(r, eval_data, targets, recorder) if r in self.validate_rounds_ else False
             if p.n_iter_no_change and r > 0 and abs(self.losses_[-2] - loss) < p.tol:
                 stop = True
             self.variables.stop_flag.remote({"stop": bool(stop), "best_round": self.best_iteration_}, role="host",
@@ -123,7 +125,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         self.ctx.tracker.set_metric_meta("train", self._loss_name(), dict(LOSS_META, Best=min(self.losses_)))
         if self.best_iteration_ >= 0:
             keep = (self.best_iteration_ + 1) * self.tree_dim_
-            del self.trees_[keep:], self.tree_masks_[keep:], self.row_weights_[keep:]
+            del self.trees_[keep:], self.tree_masks_[keep:], self.row_leaves_[keep:]
 
     def _loss_name(self) -> str:
         """FATE's loss metric name: "loss", or "loss.<k>" in fold k of a cross validation."""
@@ -138,19 +140,21 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         y_test = np.concatenate(self.partition_values(test.table, kernels.block_labels))
         self._log_summary("validate", f"validate_fold_{k}", self._targets(y_test), np.concatenate(scores))
 
-    def _scores_of_rows(self, row_weights: list) -> list:
-        """Per partition the (n, tree_dim) scores from each tree's leaf weight of every row (predict's sums)."""
-        parts = len(row_weights[0]) if row_weights else 0
-        return [accumulate(self.init_score_, np.column_stack([w[i] for w in row_weights]), self.params.learning_rate,
-                           self.tree_dim_) for i in range(parts)]
+    def _scores_of_rows(self) -> list:
+        """Per partition the (n, tree_dim) scores from each kept tree's leaf of every row (predict's sums)."""
+        weights = [np.array([node.weight for node in nodes]) for nodes in self.trees_]
+        parts = len(self.row_leaves_[0]) if self.row_leaves_ else len(self.scores_)
+        sizes = [len(f) for f in self.scores_]
+        return [accumulate(self.init_score_, np.column_stack([w[leaves[i]] for w, leaves in zip(weights, self.row_leaves_)])
+                           if self.row_leaves_ else np.zeros((sizes[i], 0)), self.params.learning_rate, self.tree_dim_)
+                for i in range(parts)]
 
     # ---- one tree -----------------------------------------------------------------------
 
     def _grow_tree(self, binned, bins, g_parts, h_parts, suffix, key) -> tuple[list[Node], list[np.ndarray]]:
         """Grow one tree; (its nodes, every row's leaf per partition)."""
         public_key, _ = key
-        g_all, h_all = np.concatenate(g_parts), np.concatenate(h_parts)
-        packer = GHPacker.for_values(g_all, h_all, len(g_all))
+        packer = GHPacker.for_parts(g_parts, h_parts)
         send = self.variables.encrypted_grad_and_hess
         send.remote(packer.wire_layout(), role="host", suffix=suffix)
         watch, started = Stopwatch(), time.perf_counter()
@@ -160,7 +164,8 @@ class HeteroSecureBoostGuest(SecureBoostBase):
             send.remote(EncryptedArray(public_key, cts, 0, is_obfuscated=True).to_bytes() if cts else b"",
                         role="host", suffix=suffix + (i,))
         grower = _Grower(self, binned, bins, g_parts, h_parts, suffix, key, packer, watch)
-        nodes, leaves = grower.grow(float(g_all.sum()), float(h_all.sum()), len(g_all))
+        nodes, leaves = grower.grow(sum(float(g.sum()) for g in g_parts), sum(float(h.sum()) for h in h_parts),
+                                    sum(len(g) for g in g_parts))
         self.ctx.logger.info("tree %s.%s: %.3f s (%s)", *suffix, time.perf_counter() - started, watch.report())
         self.trees_.append(nodes)
         self.tree_masks_.append({})
@@ -169,7 +174,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
 
     # ---- validation and early stopping --------------------------------------------------
 
-    def _validate(self, r: int, eval_data, y_all: np.ndarray, recorder: "EarlyStopRecorder") -> bool:
+    def _validate(self, r: int, eval_data, targets: list, recorder: "EarlyStopRecorder") -> bool:
         """Log the metrics of the train and validate rows after round r; whether early stopping says stop."""
         flowid = self.variables.flowid
         self.variables.set_flowid(f"{flowid}_iteration_{r}_validate")
@@ -178,7 +183,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         finally:
             self.variables.set_flowid(flowid)
         name = f"iteration_{r}"
-        self._log_summary("train", name, y_all, np.concatenate(self.scores_))
+        self._log_summary("train", name, np.concatenate(targets), np.concatenate(self.scores_))
         labels = np.concatenate(self.partition_values(eval_data.table, kernels.block_labels)) \
             if eval_data.count else np.empty(0)
         summary = self._log_summary("validate", name, self._targets(labels), np.concatenate(eval_scores)) \

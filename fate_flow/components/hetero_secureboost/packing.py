@@ -49,6 +49,17 @@ class GHPacker:
         h_bits, h_offset = _scale(h)
         return cls(g_bits, h_bits, g_offset, h_offset, VALUE_BITS + 2 + max(int(n_rows), 1).bit_length())
 
+    @classmethod
+    def for_parts(cls, g_parts: list, h_parts: list) -> "GHPacker":
+        """``for_values`` of the partitions' values together, from each partition's extremes."""
+        def extremes(parts: list) -> np.ndarray:
+            return np.array([x for p in parts if len(p) for x in (float(np.min(p)), float(np.max(p)))])
+
+        for parts in (g_parts, h_parts):  # a NaN or inf would hide in the extremes
+            if not all(np.all(np.isfinite(p)) for p in parts):
+                _scale(np.array([np.nan]))
+        return cls.for_values(extremes(g_parts), extremes(h_parts), sum(len(p) for p in g_parts))
+
     def pack(self, g: np.ndarray, h: np.ndarray) -> list[int]:
         """The packed plaintext of every row."""
         gi = (np.rint(np.ldexp(g, self.g_bits)).astype(np.int64) + self.g_offset).tolist()
