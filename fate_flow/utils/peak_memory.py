@@ -18,10 +18,13 @@ class PeakMemory:
         self.interval = interval
         self.peak = 0
         self._cpu: dict[tuple[int, float], float] = {}  # (pid, create time) -> user + system seconds seen
+        self._cpu_before = 0.0  # what the tree had used when sampling started (a standby's imports)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="peak-memory", daemon=True)
 
     def start(self) -> "PeakMemory":
+        self.sample()
+        self._cpu_before = self.cpu_seconds_total()
         self._thread.start()
         return self
 
@@ -48,8 +51,11 @@ class PeakMemory:
 
     @property
     def cpu_seconds(self) -> float:
-        """User + system CPU seconds of the tree up to the last sample (a worker that ended between two
-        samples counts as last seen)."""
+        """User + system CPU seconds the tree used from ``start`` to the last sample (a worker that ended
+        between two samples counts as last seen)."""
+        return self.cpu_seconds_total() - self._cpu_before
+
+    def cpu_seconds_total(self) -> float:
         return sum(self._cpu.values())
 
     def _watch(self) -> None:
