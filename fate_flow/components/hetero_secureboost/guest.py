@@ -145,9 +145,12 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         weights = [np.array([node.weight for node in nodes]) for nodes in self.trees_]
         parts = len(self.row_leaves_[0]) if self.row_leaves_ else len(self.scores_)
         sizes = [len(f) for f in self.scores_]
-        return [accumulate(self.init_score_, np.column_stack([w[leaves[i]] for w, leaves in zip(weights, self.row_leaves_)])
-                           if self.row_leaves_ else np.zeros((sizes[i], 0)), self.params.learning_rate, self.tree_dim_)
-                for i in range(parts)]
+        out = []
+        for i in range(parts):
+            leaf_weights = np.column_stack([w[leaves[i]] for w, leaves in zip(weights, self.row_leaves_)]) \
+                if self.row_leaves_ else np.zeros((sizes[i], 0))
+            out.append(accumulate(self.init_score_, leaf_weights, self.params.learning_rate, self.tree_dim_))
+        return out
 
     # ---- one tree -----------------------------------------------------------------------
 

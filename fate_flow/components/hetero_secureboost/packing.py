@@ -10,9 +10,11 @@ sends each sum's row count in the clear (FATE's split infos carry sample_count t
 Compression: the host folds the non-empty sums of a node many to a ciphertext by Horner's rule,
 ``c = c^(2^w) * c_next`` (``w`` the width of the next sum), so the guest decrypts one ciphertext per
 many split sums. Each fold costs ``w`` squarings modulo n^2 (the host's main cost), so every sum gets
-only the bits its row count needs: a sum of ``count`` rows is below ``2^(field_bits + VALUE_BITS + 1 +
-bitlen(count))`` (``entry_bits``); sums of few rows, the bulk of a deep tree, fold cheaper and more to
-a ciphertext. The guest knows every count, so both sides agree on the layout (``fold_bounds``).
+only the bits its row count needs: a row's value is at most ``2^VALUE_BITS``, so a sum of ``count``
+rows is below ``2^(VALUE_BITS + bitlen(count))`` and the packed pair below ``2^(field_bits +
+VALUE_BITS + bitlen(count))`` (``entry_bits``; ``field_bits = VALUE_BITS + bitlen(rows)`` holds the
+h sum of every row). Sums of few rows, the bulk of a deep tree, fold cheaper and more to a ciphertext.
+The guest knows every count, so both sides agree on the layout (``fold_bounds``).
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ VALUE_BITS = 16
 
 @dataclass(frozen=True)
 class GHPacker:
-    """The fixed-point layout of one tree's packed (g, h); only ``wire_layout`` (field and value bits) is sent to hosts."""
+    """The fixed-point layout of one tree's packed (g, h); only ``wire_layout`` (field and value bits) goes to
+    hosts."""
 
     g_bits: int
     h_bits: int
@@ -47,7 +50,7 @@ class GHPacker:
         """The layout for these values, with room for sums of ``n_rows`` rows."""
         g_bits, g_offset = _scale(g)
         h_bits, h_offset = _scale(h)
-        return cls(g_bits, h_bits, g_offset, h_offset, VALUE_BITS + 2 + max(int(n_rows), 1).bit_length())
+        return cls(g_bits, h_bits, g_offset, h_offset, VALUE_BITS + max(int(n_rows), 1).bit_length())
 
     @classmethod
     def for_parts(cls, g_parts: list, h_parts: list) -> "GHPacker":
@@ -104,7 +107,7 @@ def _descale(sums: list[int], bits: int) -> np.ndarray:
 
 def entry_bits(counts, field_bits: int, value_bits: int = VALUE_BITS) -> list[int]:
     """The bits a packed sum of ``count`` rows may take, for each count (see the module docstring)."""
-    return [field_bits + value_bits + 1 + int(c).bit_length() for c in np.asarray(counts).tolist()]
+    return [field_bits + value_bits + int(c).bit_length() for c in np.asarray(counts).tolist()]
 
 
 def fold_bounds(widths: list[int], capacity: int) -> list[tuple[int, int]]:
