@@ -126,7 +126,7 @@ class HeteroSecureBoostHost(SecureBoostBase):
         with self.watch.phase("histogram"):
             for group in in_groups(binned):
                 for part, part_counts in run_with(binned, group, kernel, [extras[i] for i in group]):
-                    hist = _multiply(hist, part, pk.nsquare)
+                    hist = _multiply(hist, part, np.flatnonzero(part_counts), pk.nsquare)
                     counts = part_counts if counts is None else counts + part_counts
         entries = [np.flatnonzero(counts[s * layout.width:(s + 1) * layout.width]) for s in range(len(build))]
         groups = [[hist[s * layout.width + e] for e in found.tolist()] for s, found in enumerate(entries)]
@@ -217,9 +217,12 @@ class _Layout:
         self.capacity = fold_capacity(int(public_key.n).bit_length())
 
 
-def _multiply(total: list | None, part: list, nsquare) -> list:
-    """Elementwise product of two partitions' ciphertext histograms (the homomorphic sum)."""
+def _multiply(total: list | None, part: list, filled: np.ndarray, nsquare) -> list:
+    """``total`` times a partition's ciphertext histogram (the homomorphic sum), at the entries the partition
+    ``filled`` only: the others hold 1, and a deep node's histogram is mostly empty."""
     if total is None:
         return list(part)
     nsquare = mpz(nsquare)
-    return [a * b % nsquare for a, b in zip(total, part)]
+    for i in filled.tolist():
+        total[i] = total[i] * part[i] % nsquare
+    return total
