@@ -234,9 +234,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def standby(orders=None) -> int:
-    """Load what tasks need, wait for the launcher's order on stdin, then run that task."""
+    """Load what tasks need, wait for the launcher's order on stdin, then run that task.
+
+    The modules every task needs load first; the usual pipeline's programs then load one by one
+    only while no order is waiting, so a task handed over early does not wait for modules it may
+    not need (its own imports follow in the task, as in a task started afresh)."""
+    orders = orders or sys.stdin.buffer
     _preload()
-    line = (orders or sys.stdin.buffer).readline()
+    for module in PRELOADED_MODULES:
+        if _order_waiting(orders):
+            break
+        _preload_program(module)
+    line = orders.readline()
     if not line.strip():
         return 0  # retired without a task
     order = json.loads(line)
@@ -245,28 +254,41 @@ def standby(orders=None) -> int:
     return main(order["argv"])
 
 
-# the modules of FATE's usual pipeline (its programs import gmpy2, the Paillier and RSA code):
-# a standby that loaded them starts such a task with nothing left to import
+# the modules of FATE's usual pipeline (its programs import gmpy2, pyarrow.compute, the Paillier and
+# RSA code): a standby that loaded them starts such a task with nothing left to import
 PRELOADED_MODULES = ("DataIO", "Intersection", "Evaluation", "HeteroSecureBoost", "HeteroLR")
 
 
 def _preload() -> None:
-    """Import the modules every task imports anyway (numpy and pyarrow are most of the start-up time),
-    and the programs of the usual pipeline's modules."""
+    """Import the modules every task imports anyway (numpy and pyarrow are most of the start-up time)."""
     import fate_flow.components  # noqa: F401
     import fate_flow.driver.task_io  # noqa: F401
     import fate_flow.federation  # noqa: F401
     import fate_flow.storage.csv_lines  # noqa: F401  (numpy, pyarrow)
     import pyarrow.parquet  # noqa: F401
+
+
+def _preload_program(module: str) -> None:
+    """Import the guest and host programs of a component module (quietly: one that does not load here
+    fails in its own task, which reports why)."""
     from fate_flow.components import get_spec
 
-    for module in PRELOADED_MODULES:
-        try:
-            spec = get_spec(module)
-            for role in ("guest", "host"):
-                spec.program(role)
-        except Exception:  # an optional module that does not load here: its task reports why
-            continue
+    try:
+        spec = get_spec(module)
+        for role in ("guest", "host"):
+            spec.program(role)
+    except Exception:
+        pass
+
+
+def _order_waiting(orders) -> bool:
+    """True if the launcher's order (or the end of input) can be read now without waiting."""
+    import select
+
+    try:
+        return bool(select.select([orders], [], [], 0)[0])
+    except (OSError, ValueError, TypeError, AttributeError):  # not a pipe (a test's BytesIO): say it waits
+        return True
 
 
 def _redirect_output(log_path: str) -> None:
