@@ -176,7 +176,7 @@ def write_big(directory: Path, rows: int, seed: int = 12) -> tuple[Path, Path]:
     return guest_path, host_path
 
 
-def big_job(rows: int) -> tuple[dict, dict]:
+def big_job(rows: int, trees: int = 5) -> tuple[dict, dict]:
     dsl = {"components": {
         "dataio_0": {"module": "DataIO", "input": {"data": {"data": ["args.train_data"]}},
                      "output": {"data": ["train"], "model": ["dataio"]}},
@@ -190,7 +190,7 @@ def big_job(rows: int) -> tuple[dict, dict]:
                                                     "label_type": ["int"], "output_format": ["dense"]}}
                                 for role, name in table.items()},
             "algorithm_parameters": {"secureboost_0": {
-                "task_type": "classification", "learning_rate": 0.1, "num_trees": 5, "bin_num": 32,
+                "task_type": "classification", "learning_rate": 0.1, "num_trees": trees, "bin_num": 32,
                 "tree_param": {"max_depth": 3}, "objective_param": {"objective": "cross_entropy"},
                 "encrypt_param": {"method": "paillier"}}}}
     return dsl, conf
@@ -209,7 +209,7 @@ def big_tree_split(server: FlowServer, job_id: str) -> str:
     return f"{seconds / trees:.2f} s a tree: " + ", ".join(f"{k} {v / trees:.2f}" for k, v in parts.items())
 
 
-def run_big(server: FlowServer, rows: int, directory: Path) -> None:
+def run_big(server: FlowServer, rows: int, directory: Path, trees: int = 5) -> None:
     import os
 
     started = time.monotonic()
@@ -220,10 +220,10 @@ def run_big(server: FlowServer, rows: int, directory: Path) -> None:
         path.unlink()
     prepared = time.monotonic() - started
     load = os.getloadavg()
-    job_id, took = run_job(server, *big_job(rows))
+    job_id, took = run_job(server, *big_job(rows, trees))
     tasks = {t["f_component_name"] + "/" + t["f_role"]: t for t in server.tasks(job_id)}
     after = os.getloadavg()
-    print(f"(d) {rows:,} rows x ({BIG_FEATURES} + {BIG_FEATURES}) features, {partitions} partitions, 5 trees depth 3: "
+    print(f"(d) {rows:,} rows x ({BIG_FEATURES} + {BIG_FEATURES}) features, {partitions} partitions, {trees} trees depth 3: "
           f"create -> end {took:.1f} s (data written and uploaded in {prepared:.1f} s); load {load[0]:.1f} before, "
           f"{after[0]:.1f} after")
     for role in ("guest", "host"):
@@ -242,13 +242,14 @@ def main() -> None:
     parser.add_argument("--credit-depth", type=int, default=3)
     parser.add_argument("--big-rows", type=int, nargs="*", default=[], help="also run (d) at these row counts")
     parser.add_argument("--only-big", action="store_true", help="run (d) only")
+    parser.add_argument("--big-trees", type=int, default=5, help="trees of (d) (1 to compare peak memory quickly)")
     args = parser.parse_args()
     print(describe_machine())
     work = Path(tempfile.mkdtemp(prefix="bench_sbt_"))
     server = FlowServer(work / "server", conf={"federation": {"timeout": 3600}}).start()
     try:
         for rows in args.big_rows:
-            run_big(server, rows, work)
+            run_big(server, rows, work, args.big_trees)
         if args.only_big:
             return
         tables = ["breast_hetero"] + ([] if args.skip_credit else ["default_credit_hetero"])
