@@ -2,6 +2,7 @@
 """HeteroSecureBoost: FATE's examples timed, and quality against xgboost trained on the joined data.
 
     python bench/bench_secureboost.py [--skip-credit] [--credit-depth 3]
+    nice -n 10 python bench/bench_secureboost.py --only-big --big-rows 250000 1000000
 
 On one standalone server (guest and host both party 10000, as FATE's confs have it):
 (a) FATE's hetero_secureboost binary conf as shipped (breast, 5 trees, depth 5, 50 bins, 1024-bit key,
@@ -9,8 +10,13 @@ On one standalone server (guest and host both party 10000, as FATE's confs have 
 (b) default_credit (30,000 rows, FATE's hetero split), 5 trees, lr 0.1, 50 bins: train AUC against
     xgboost with the same trees, depth, learning rate, lambda and bins on the joined data;
 (c) FATE's multi-class (vehicle_scale) and regression (student, lse) confs: accuracy and RMSE against xgboost.
+(d) with --big-rows N...: generated data (fixed seed), N rows x (20 guest + 20 host) features, 5 trees
+    depth 3, 32 bins, on the local engine with one partition per 62,500 rows (4 at least), DataIO then
+    SecureBoost (the ids are the same on both sides, so no Intersection): time, the tasks' peak RSS and
+    CPU time, and the time per tree split into encrypt / histogram / decrypt / split-find / communication.
 For each job it prints the guest's per-tree split of time (encrypt, waiting on hosts = their histograms,
-folding and the messages, decrypt, split finding, dispatch) and the SecureBoost tasks' peak RSS.
+folding and the messages, decrypt, split finding, dispatch), the host's (histogram, fold, send) and the
+SecureBoost tasks' peak RSS and CPU time.
 """
 from __future__ import annotations
 
@@ -37,8 +43,9 @@ DATA = ROOT / "examples" / "data"
 PARTY = 10000
 
 
-def upload(server: FlowServer, name: str) -> None:
-    answer = server.post("/v1/data/upload", {"file": str(DATA / f"{name}.csv"), "head": 1, "partition": 4,
+def upload(server: FlowServer, name: str, path: Path | None = None, partitions: int = 4) -> None:
+    answer = server.post("/v1/data/upload", {"file": str(path or DATA / f"{name}.csv"), "head": 1,
+                                             "partition": partitions,
                                              "work_mode": 0, "namespace": "experiment", "table_name": name,
                                              "use_local_data": 0, "drop": 1})
     assert server.wait_job(answer["jobId"], timeout=300)["f_status"] == "success", answer
@@ -70,8 +77,15 @@ def summary(server: FlowServer, job_id: str) -> dict:
     return dict(answer["data"]["train"]["secureboost_0"]["data"])
 
 
-def tree_phases(server: FlowServer, job_id: str) -> str:
-    log = server.work_dir / "logs" / job_id / "guest" / str(PARTY) / "secureboost_0" / "INFO.log"
+def tree_phases(server: FlowServer, job_id: str, role: str = "guest") -> str:
+    totals, trees, seconds = phase_totals(server, job_id, role)
+    parts = ", ".join(f"{k} {v / max(trees, 1):.3f}" for k, v in totals.most_common())
+    return f"{trees} trees, {seconds / max(trees, 1):.3f} s a tree ({parts}; s a tree)"
+
+
+def phase_totals(server: FlowServer, job_id: str, role: str) -> tuple[Counter, int, float]:
+    """(seconds per phase over all trees, trees, seconds of all trees) from a party's SecureBoost log."""
+    log = server.work_dir / "logs" / job_id / role / str(PARTY) / "secureboost_0" / "INFO.log"
     totals, trees, seconds = Counter(), 0, 0.0
     for line in log.read_text().splitlines() if log.exists() else []:
         found = re.search(r"tree \d+\.\d+: ([\d.]+) s \((.*)\)", line)
@@ -79,8 +93,14 @@ def tree_phases(server: FlowServer, job_id: str) -> str:
             trees, seconds = trees + 1, seconds + float(found.group(1))
             for name, value in re.findall(r"(\w+) ([\d.]+) s", found.group(2)):
                 totals[name] += float(value)
-    parts = ", ".join(f"{k} {v / max(trees, 1):.3f}" for k, v in totals.most_common())
-    return f"{trees} trees, {seconds / max(trees, 1):.3f} s a tree ({parts}; s a tree)"
+    return totals, trees, seconds
+
+
+def task_cpu(server: FlowServer, job_id: str, role: str) -> float:
+    """CPU seconds of a party's SecureBoost task, its workers included (from its log)."""
+    log = server.work_dir / "logs" / job_id / role / str(PARTY) / "secureboost_0" / "INFO.log"
+    found = re.findall(r"CPU ([\d.]+) s", log.read_text()) if log.exists() else []
+    return float(found[-1]) if found else float("nan")
 
 
 def task_summary(server: FlowServer, job_id: str) -> str:
@@ -89,8 +109,8 @@ def task_summary(server: FlowServer, job_id: str) -> str:
     for role in ("guest", "host"):
         task = tasks.get(f"secureboost_0/{role}", {})
         rss = task.get("f_peak_memory")
-        out.append(f"{role} {task.get('f_elapsed', 0) / 1000:.2f} s, peak RSS "
-                   f"{(rss or 0) / 2 ** 20:.0f} MB")
+        out.append(f"{role} {task.get('f_elapsed', 0) / 1000:.2f} s (CPU {task_cpu(server, job_id, role):.2f} s), "
+                   f"peak RSS {(rss or 0) / 2 ** 20:.0f} MB")
     return "; ".join(out)
 
 
@@ -124,7 +144,95 @@ def report(name: str, took: float, ours: float, metric: str, reference: float | 
     ref = "" if reference is None else f", xgboost {reference:.4f} (diff {ours - reference:+.4f})"
     print(f"{name}: create -> end {took:.2f} s, train {metric} {ours:.4f}{ref}")
     print(f"    guest trees: {tree_phases(server, job_id)}")
+    print(f"    host trees: {tree_phases(server, job_id, 'host')}")
     print(f"    SecureBoost tasks: {task_summary(server, job_id)}")
+
+
+# ---- (d) generated data at scale ---------------------------------------------------------------
+
+BIG_FEATURES = 20  # per party
+ROWS_PER_PARTITION = 62_500
+
+
+def write_big(directory: Path, rows: int, seed: int = 12) -> tuple[Path, Path]:
+    """guest (id, y, x0..x19) and host (id, x0..x19) csv files; y depends on features of both parties."""
+    rng = np.random.default_rng(seed)
+    guest_path, host_path = directory / f"big{rows}_guest.csv", directory / f"big{rows}_host.csv"
+    weights = rng.normal(size=2 * BIG_FEATURES)
+    header = ",".join(f"x{j}" for j in range(BIG_FEATURES))
+    with open(guest_path, "w") as guest, open(host_path, "w") as host:
+        guest.write(f"id,y,{header}\n")
+        host.write(f"id,{header}\n")
+        for start in range(0, rows, 100_000):
+            n = min(100_000, rows - start)
+            x = rng.normal(size=(n, 2 * BIG_FEATURES))
+            score = np.tanh(x) @ weights + 0.5 * rng.normal(size=n)
+            y = (score > 0).astype(int)
+            ids = np.arange(start, start + n)
+            guest_rows = np.column_stack([ids, y, x[:, :BIG_FEATURES]])
+            host_rows = np.column_stack([ids, x[:, BIG_FEATURES:]])
+            np.savetxt(guest, guest_rows, fmt=["%d", "%d"] + ["%.4f"] * BIG_FEATURES, delimiter=",")
+            np.savetxt(host, host_rows, fmt=["%d"] + ["%.4f"] * BIG_FEATURES, delimiter=",")
+    return guest_path, host_path
+
+
+def big_job(rows: int, trees: int = 5) -> tuple[dict, dict]:
+    dsl = {"components": {
+        "dataio_0": {"module": "DataIO", "input": {"data": {"data": ["args.train_data"]}},
+                     "output": {"data": ["train"], "model": ["dataio"]}},
+        "secureboost_0": {"module": "HeteroSecureBoost", "input": {"data": {"train_data": ["dataio_0.train"]}},
+                          "output": {"data": ["train"], "model": ["train"]}}}}
+    table = {"guest": f"big{rows}_guest", "host": f"big{rows}_host"}
+    conf = {"initiator": {"role": "guest", "party_id": PARTY}, "job_parameters": {"work_mode": 0},
+            "role": {"guest": [PARTY], "host": [PARTY]},
+            "role_parameters": {role: {"args": {"data": {"train_data": [{"name": name, "namespace": "experiment"}]}},
+                                       "dataio_0": {"with_label": [role == "guest"], "label_name": ["y"],
+                                                    "label_type": ["int"], "output_format": ["dense"]}}
+                                for role, name in table.items()},
+            "algorithm_parameters": {"secureboost_0": {
+                "task_type": "classification", "learning_rate": 0.1, "num_trees": trees, "bin_num": 32,
+                "tree_param": {"max_depth": 3}, "objective_param": {"objective": "cross_entropy"},
+                "encrypt_param": {"method": "paillier"}}}}
+    return dsl, conf
+
+
+def big_tree_split(server: FlowServer, job_id: str) -> str:
+    """Seconds a tree: encrypt / histogram / decrypt / split-find / communication (the guest's wait on the host
+    beyond the host's histogram and folding, plus the messages of the rows' moves)."""
+    guest, trees, seconds = phase_totals(server, job_id, "guest")
+    host, _, _ = phase_totals(server, job_id, "host")
+    trees = max(trees, 1)
+    histogram = host["histogram"] + host["fold"]
+    communication = max(0.0, guest["hosts"] - histogram) + guest["dispatch"]
+    parts = {"encrypt": guest["encrypt"], "histogram (host, fold included)": histogram, "decrypt": guest["decrypt"],
+             "split-find": guest["split_find"], "communication": communication}
+    return f"{seconds / trees:.2f} s a tree: " + ", ".join(f"{k} {v / trees:.2f}" for k, v in parts.items())
+
+
+def run_big(server: FlowServer, rows: int, directory: Path, trees: int = 5) -> None:
+    import os
+
+    started = time.monotonic()
+    paths = write_big(directory, rows)
+    partitions = max(4, rows // ROWS_PER_PARTITION)
+    for role, path in zip(("guest", "host"), paths):
+        upload(server, f"big{rows}_{role}", path, partitions)
+        path.unlink()
+    prepared = time.monotonic() - started
+    load = os.getloadavg()
+    job_id, took = run_job(server, *big_job(rows, trees))
+    tasks = {t["f_component_name"] + "/" + t["f_role"]: t for t in server.tasks(job_id)}
+    after = os.getloadavg()
+    print(f"(d) {rows:,} rows x ({BIG_FEATURES} + {BIG_FEATURES}) features, {partitions} partitions, {trees} trees depth 3: "
+          f"create -> end {took:.1f} s (data written and uploaded in {prepared:.1f} s); load {load[0]:.1f} before, "
+          f"{after[0]:.1f} after")
+    for role in ("guest", "host"):
+        task = tasks[f"secureboost_0/{role}"]
+        print(f"    SecureBoost {role}: {task['f_elapsed'] / 1000:.1f} s, CPU {task_cpu(server, job_id, role):.1f} s, "
+              f"peak task RSS {(task.get('f_peak_memory') or 0) / 2 ** 20:.0f} MB (process tree)")
+    print(f"    {big_tree_split(server, job_id)}")
+    print(f"    guest trees: {tree_phases(server, job_id)}")
+    print(f"    host trees: {tree_phases(server, job_id, 'host')}")
 
 
 def main() -> None:
@@ -132,11 +240,18 @@ def main() -> None:
     parser.add_argument("--skip-credit", action="store_true")
     parser.add_argument("--skip-others", action="store_true")
     parser.add_argument("--credit-depth", type=int, default=3)
+    parser.add_argument("--big-rows", type=int, nargs="*", default=[], help="also run (d) at these row counts")
+    parser.add_argument("--only-big", action="store_true", help="run (d) only")
+    parser.add_argument("--big-trees", type=int, default=5, help="trees of (d) (1 to compare peak memory quickly)")
     args = parser.parse_args()
     print(describe_machine())
     work = Path(tempfile.mkdtemp(prefix="bench_sbt_"))
-    server = FlowServer(work / "server", conf={"federation": {"timeout": 1200}}).start()
+    server = FlowServer(work / "server", conf={"federation": {"timeout": 3600}}).start()
     try:
+        for rows in args.big_rows:
+            run_big(server, rows, work, args.big_trees)
+        if args.only_big:
+            return
         tables = ["breast_hetero"] + ([] if args.skip_credit else ["default_credit_hetero"])
         tables += [] if args.skip_others else ["vehicle_scale_hetero", "student_hetero"]
         for table in tables:

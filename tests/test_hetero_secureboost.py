@@ -9,7 +9,9 @@ from sklearn.metrics import roc_auc_score
 from fate_flow.components import get_spec
 from fate_flow.components.hetero_secureboost import kernels
 from fate_flow.components.hetero_secureboost.loss import Objective
-from fate_flow.components.hetero_secureboost.packing import GHPacker, compress, compress_groups, decompress
+from fate_flow.components.hetero_secureboost.packing import (
+    GHPacker, compress, compress_groups, decompress, entry_bits, fold_bounds, fold_capacity,
+)
 from fate_flow.components.hetero_secureboost.param import BoostingTreeParam
 from fate_flow.components.hetero_secureboost.spec import DEFAULT_CONF
 from fate_flow.components.hetero_secureboost.tree import (
@@ -92,19 +94,30 @@ def test_encrypted_packed_sums_fold_many_to_a_ciphertext(keypair):
     g, h = rng.uniform(-1, 1, 300), rng.uniform(0, 0.25, 300)
     packer = GHPacker.for_values(g, h, 300)
     cts = pk.raw_encrypt_many(packer.pack(g, h))
-    per_ct = packer.per_ciphertext(pk.n.bit_length())
-    assert per_ct >= 5
-    bins = [np.arange(i, 300, 11) for i in range(11)]  # 11 "bins" of rows
+    capacity = fold_capacity(pk.n.bit_length())
+    # 11 "bins" of rows, of very different sizes: each sum is folded with the bits its count needs
+    bins = [np.arange(i, 300, 11) for i in range(10)] + [np.array([5])]
+    counts = np.array([len(b) for b in bins])
+    widths = entry_bits(counts, packer.field_bits)
+    assert widths[-1] < widths[0] < packer.pair_bits + 8
     sums = [functools_product(pk.nsquare, [cts[r] for r in rows]) for rows in bins]
-    folded = compress(sums, packer.pair_bits, per_ct, pk.nsquare)
-    assert len(folded) == -(-11 // per_ct)
-    assert compress_groups([sums, sums[:3]], packer.pair_bits, per_ct, pk.nsquare) == \
-        [folded, compress(sums[:3], packer.pair_bits, per_ct, pk.nsquare)]
+    folded = compress(sums, widths, capacity, pk.nsquare)
+    assert len(folded) == len(fold_bounds(widths, capacity)) < len(bins)
+    assert compress_groups([sums, sums[:3]], [widths, widths[:3]], capacity, pk.nsquare) == \
+        [folded, compress(sums[:3], widths[:3], capacity, pk.nsquare)]
     wire = EncryptedArray(pk, folded, 0).to_bytes()  # obfuscated on the way out
     plain = sk.raw_decrypt_many(EncryptedArray.from_bytes(pk, wire).ciphertexts(be_secure=False))
-    got_g, got_h = packer.unpack(decompress(plain, 11, packer.pair_bits, per_ct), np.array([len(b) for b in bins]))
-    assert np.allclose(got_g, [g[b].sum() for b in bins], atol=1e-4)
-    assert np.allclose(got_h, [h[b].sum() for b in bins], atol=1e-4)
+    got_g, got_h = packer.unpack(decompress(plain, widths, capacity), counts)
+    assert np.allclose(got_g, [g[b].sum() for b in bins], atol=1e-3)
+    assert np.allclose(got_h, [h[b].sum() for b in bins], atol=1e-3)
+    with pytest.raises(ValueError, match="folded ciphertexts"):
+        decompress(plain[:-1], widths, capacity)
+
+
+def test_fold_bounds_fill_each_ciphertext_up_to_its_capacity():
+    assert fold_bounds([30, 30, 30, 50, 10], 100) == [(0, 3), (3, 5)]
+    assert fold_bounds([120, 10], 100) == [(0, 1), (1, 2)]  # a sum wider than the capacity still goes alone
+    assert fold_bounds([], 100) == []
 
 
 def functools_product(nsquare, cts):

@@ -13,8 +13,9 @@ would leave them in /dev/shm); SIGKILL follows after the grace period.
 
 A task process spends its first few hundred milliseconds starting the interpreter and
 importing numpy and pyarrow. When a task is known to be coming (an upload request is
-being received), ``prewarm`` starts one executor ahead in standby: it does those imports,
-then waits on its stdin. ``start`` hands the next task to it (argv, the party's
+being received, or tasks were just started), ``prewarm`` starts an executor ahead in
+standby (up to ``standbys`` of them): it does those imports, then waits on its stdin.
+``start`` hands the next task to the oldest one (argv, the party's
 environment, the log file) instead of starting a new process; its pid, create time and
 process group are those of a task started the usual way. A standby that gets no task
 within ``STANDBY_TTL_S`` is told to exit (its stdin is closed), so an idle server keeps
@@ -181,7 +182,8 @@ class Launcher:
     """
 
     def __init__(self, python: str, on_exit: Callable[[TaskExit], None],
-                 task_env: Callable[[str], dict[str, str]] | None = None, kill_grace: float = 3.0) -> None:
+                 task_env: Callable[[str], dict[str, str]] | None = None, kill_grace: float = 3.0,
+                 standbys: int = 1) -> None:
         self.python = python or sys.executable
         self.on_exit = on_exit
         # party id -> extra environment of that party's tasks (the signing secret when signing is on)
@@ -193,7 +195,9 @@ class Launcher:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._cold_stop = threading.Event()
-        self._standby: _Standby | None = None
+        # standbys waiting for a task, oldest first; at most ``standbys`` of them
+        self._standbys: list[_Standby] = []
+        self.standbys = max(0, int(standbys))
 
     def start(self, key: TaskKey, config_path: Path, log_dir: Path, job_server: str,
               cwd: Path) -> tuple[int, int]:
@@ -235,13 +239,19 @@ class Launcher:
         env[PARENT_ENV] = str(os.getpid())  # the task ends itself if this process dies
         return env
 
+    @property
+    def _standby(self) -> _Standby | None:
+        """The standby the next task goes to, if any."""
+        with self._lock:
+            return self._standbys[0] if self._standbys else None
+
     def prewarm(self, cwd: Path, ttl: float = STANDBY_TTL_S) -> bool:
-        """Start a standby executor in ``cwd`` unless one is waiting; return True if one was started.
+        """Start a standby executor in ``cwd`` unless ``standbys`` are waiting; return True if one was started.
 
         The standby is retired (told to exit) if no task took it within ``ttl`` seconds.
         """
         with self._lock:
-            if self._standby is not None:
+            if len(self._standbys) >= self.standbys:
                 return False
             try:
                 proc = subprocess.Popen([self.python, "-m", EXECUTOR, STANDBY_FLAG], cwd=str(cwd),
@@ -251,7 +261,8 @@ class Launcher:
                 logger.warning("can not start a standby task process: %s", exc)
                 return False
             created = process_create_time(proc.pid) or int(time.time() * 1000)
-            standby = self._standby = _Standby(proc, created, Path(cwd))
+            standby = _Standby(proc, created, Path(cwd))
+            self._standbys.append(standby)
         threading.Thread(target=self._watch_standby, args=(standby,), name=f"standby-{proc.pid}",
                          daemon=True).start()
         timer = threading.Timer(ttl, self._retire_standby, args=(standby,))
@@ -267,7 +278,7 @@ class Launcher:
         ends at any point after it got the order.
         """
         with self._lock:
-            standby, self._standby = self._standby, None
+            standby = self._standbys.pop(0) if self._standbys else None
             if standby is None:
                 return None
             order = json.dumps({"argv": argv, "env": task_env, "log": str(log_path)}).encode() + b"\n"
@@ -288,17 +299,17 @@ class Launcher:
     def _retire_standby(self, standby: _Standby) -> None:
         """Tell a standby that got no task to exit (it does so on end of input)."""
         with self._lock:
-            if self._standby is not standby:
+            if standby not in self._standbys:
                 return
-            self._standby = None
+            self._standbys.remove(standby)
         _close_quietly(standby.proc.stdin)
 
     def _watch_standby(self, standby: _Standby) -> None:
         """Watch a standby: once it got a task its end is a task's end, else it just goes away."""
         _wait_for_exit(standby.proc)
         with self._lock:
-            if self._standby is standby:
-                self._standby = None
+            if standby in self._standbys:
+                self._standbys.remove(standby)
             key = standby.key
         if key is not None:
             self._after_exit(key, standby.proc, standby.created)
@@ -359,9 +370,9 @@ class Launcher:
         A standby waiting for a task just exits.
         """
         with self._lock:
-            standby, self._standby = self._standby, None
+            waiting, self._standbys = self._standbys, []
             groups = dict(self._groups)
-        if standby is not None:
+        for standby in waiting:
             _close_quietly(standby.proc.stdin)
         for pgid in groups:
             _signal_group(pgid, signal.SIGTERM)

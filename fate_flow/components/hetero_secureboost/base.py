@@ -7,7 +7,10 @@ model input is a predict job (typed "predict").
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
+import time
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,9 @@ from fate_flow.components.linear_model.partitioned import (
 from fate_flow.computing.column_stats import gather_columns
 
 MODULE = "HeteroSecureBoost"
+# values of the gathered columns binned at once: the quantiles take about four copies of them (missing
+# values marked, sorted, ...), so 2M values (16 MB a copy) keep binning's memory small whatever the rows
+BINNING_VALUES = 1 << 21
 
 
 class SecureBoostBase(ComponentBase):
@@ -43,7 +49,10 @@ class SecureBoostBase(ComponentBase):
             grads = [self.objective_.gradients(y, f) for y, f in zip(targets, self.scores_)]
             nodes, leaves = grow(k, [g[:, k] for g, _ in grads], [h[:, k] for _, h in grads])
             weight = np.array([node.weight for node in nodes])
-            self.row_weights_.append([weight[pos] for pos in leaves])
+            # each row's leaf, in the smallest integer type that holds the node ids (2 bytes a row and tree
+            # for depths up to 14): the scores of the trees kept after early stopping are rebuilt from them
+            leaf_type = np.min_scalar_type(max(len(nodes) - 1, 0))
+            self.row_leaves_.append([pos.astype(leaf_type) for pos in leaves])
             for f, pos in zip(self.scores_, leaves):
                 f[:, k] += self.params.learning_rate * weight[pos]
 
@@ -147,7 +156,7 @@ class SecureBoostBase(ComponentBase):
         if not data.header:
             raise ValueError(f"the {self.role} {self.ctx.party_id} has no feature for {MODULE} to split on")
         points = []
-        for group, x in gather_columns(data.table, list(range(len(data.header))), data.count):
+        for group, x in gather_columns(data.table, list(range(len(data.header))), data.count, BINNING_VALUES):
             x = np.where(kernels.missing_mask(x, use_missing, zero_as_missing), np.nan, x)
             x = np.where(np.all(np.isnan(x), axis=0, keepdims=True), 0.0, x)  # an all-missing column: one bin
             points += quantile_split_points(x, self.params.bin_num, [data.header[j] for j in group])
@@ -230,6 +239,25 @@ class SecureBoostBase(ComponentBase):
             self.params.objective_param.params = list(objective.get("param") or []) or None
         self.has_model_ = True
         return param
+
+
+class Stopwatch:
+    """Seconds spent per phase of a tree's growth, logged per tree: where its time goes (the guest's encrypt,
+    hosts, decrypt, split_find, dispatch; a host's histogram, fold, send)."""
+
+    def __init__(self) -> None:
+        self.totals: collections.Counter = collections.Counter()
+
+    @contextlib.contextmanager
+    def phase(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[name] += time.perf_counter() - start
+
+    def report(self) -> str:
+        return ", ".join(f"{name} {seconds:.3f} s" for name, seconds in self.totals.items())
 
 
 def _own_site(role: str, trees: list, masks: list) -> str:

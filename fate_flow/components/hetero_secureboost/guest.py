@@ -11,20 +11,19 @@ Leaves weigh -G/(H + lambda); scores move by learning_rate times the leaf weight
 """
 from __future__ import annotations
 
-import collections
-import contextlib
 import functools
+import threading
 import time
 
 import numpy as np
 
 from fate_flow.components.evaluation.metrics import evaluate
 from fate_flow.components.hetero_secureboost import kernels
-from fate_flow.components.hetero_secureboost.base import MODULE, SecureBoostBase
+from fate_flow.components.hetero_secureboost.base import MODULE, SecureBoostBase, Stopwatch
 from fate_flow.components.hetero_secureboost.loss import Objective
 from fate_flow.components.hetero_secureboost.param import TreeEncryptParam
 from fate_flow.components.hetero_secureboost.output import task_description
-from fate_flow.components.hetero_secureboost.packing import GHPacker, decompress
+from fate_flow.components.hetero_secureboost.packing import GHPacker, decompress, entry_bits, fold_capacity
 from fate_flow.components.hetero_secureboost.tree import (
     Node, SplitRules, accumulate, best_split, histogram_candidates, histogram_layout,
     leaf_weight, tree_arrays,
@@ -47,7 +46,9 @@ class HeteroSecureBoostGuest(SecureBoostBase):
 
     def fit(self, table, eval_table=None):
         """Grow ``num_trees`` rounds (or stop early); returns the train rows' predictions."""
-        prestart_pool()  # decrypting (guest) and folding (host) use the Paillier workers from the first tree
+        # decrypting (guest) and folding (host) use the Paillier workers from the first tree: started in the
+        # background, their start-up overlaps loading and binning instead of delaying them
+        threading.Thread(target=prestart_pool, name="paillier-prestart", daemon=True).start()
         data = self.load(table)
         if data.label_name is None:
             raise ValueError(f"the train data has no label: {MODULE} needs DataIO with_label on the guest")
@@ -66,7 +67,8 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         key = generate_keypair(self.params.encrypt_param.key_length)
         self.variables.paillier_pubkey.remote(key[0].to_bytes(), role="host")
         self._boost(data, binned, bins, targets, key, eval_data)
-        self.train_scores_ = self._scores_of_rows(self.row_weights_)
+        # the scores of the kept trees: the boosting's own sums unless early stopping dropped trees
+        self.train_scores_ = self.scores_ if self.best_iteration_ < 0 else self._scores_of_rows()
         return self._output(data, self.train_scores_, "train")
 
     def _set_task(self, labels: np.ndarray) -> None:
@@ -101,16 +103,17 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         p = self.params
         sizes = [len(y) for y in targets]
         self.scores_ = [np.tile(self.init_score_, (n, 1)) for n in sizes]
-        self.trees_, self.tree_masks_, self.row_weights_, self.losses_ = [], [], [], []
+        self.trees_, self.tree_masks_, self.row_leaves_, self.losses_ = [], [], [], []
         self.importance_ = {}
         self.best_iteration_, recorder = -1, EarlyStopRecorder(p.early_stopping_rounds, p.use_first_metric_only)
-        y_all = np.concatenate(targets)
+        rows = sum(sizes)
         for r in range(p.num_trees):
             self._fit_round(targets, lambda k, g, h, r=r: self._grow_tree(binned, bins, g, h, (r, k), key))
-            loss = self.objective_.loss(y_all, np.concatenate(self.scores_))
+            # the mean loss from each partition's (no array of every row)
+            loss = sum(self.objective_.loss(y, f) * len(y) for y, f in zip(targets, self.scores_) if len(y)) / rows
             self.losses_.append(loss)
             self.ctx.tracker.log_metric_data("train", self._loss_name(), [(r, loss)])
-            stop = self._validate(r, eval_data, y_all, recorder) if r in self.validate_rounds_ else False
+            stop = self._validate(r, eval_data, targets, recorder) if r in self.validate_rounds_ else False
             if p.n_iter_no_change and r > 0 and abs(self.losses_[-2] - loss) < p.tol:
                 stop = True
             self.variables.stop_flag.remote({"stop": bool(stop), "best_round": self.best_iteration_}, role="host",
@@ -122,7 +125,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         self.ctx.tracker.set_metric_meta("train", self._loss_name(), dict(LOSS_META, Best=min(self.losses_)))
         if self.best_iteration_ >= 0:
             keep = (self.best_iteration_ + 1) * self.tree_dim_
-            del self.trees_[keep:], self.tree_masks_[keep:], self.row_weights_[keep:]
+            del self.trees_[keep:], self.tree_masks_[keep:], self.row_leaves_[keep:]
 
     def _loss_name(self) -> str:
         """FATE's loss metric name: "loss", or "loss.<k>" in fold k of a cross validation."""
@@ -137,21 +140,26 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         y_test = np.concatenate(self.partition_values(test.table, kernels.block_labels))
         self._log_summary("validate", f"validate_fold_{k}", self._targets(y_test), np.concatenate(scores))
 
-    def _scores_of_rows(self, row_weights: list) -> list:
-        """Per partition the (n, tree_dim) scores from each tree's leaf weight of every row (predict's sums)."""
-        parts = len(row_weights[0]) if row_weights else 0
-        return [accumulate(self.init_score_, np.column_stack([w[i] for w in row_weights]), self.params.learning_rate,
-                           self.tree_dim_) for i in range(parts)]
+    def _scores_of_rows(self) -> list:
+        """Per partition the (n, tree_dim) scores from each kept tree's leaf of every row (predict's sums)."""
+        weights = [np.array([node.weight for node in nodes]) for nodes in self.trees_]
+        parts = len(self.row_leaves_[0]) if self.row_leaves_ else len(self.scores_)
+        sizes = [len(f) for f in self.scores_]
+        out = []
+        for i in range(parts):
+            leaf_weights = np.column_stack([w[leaves[i]] for w, leaves in zip(weights, self.row_leaves_)]) \
+                if self.row_leaves_ else np.zeros((sizes[i], 0))
+            out.append(accumulate(self.init_score_, leaf_weights, self.params.learning_rate, self.tree_dim_))
+        return out
 
     # ---- one tree -----------------------------------------------------------------------
 
     def _grow_tree(self, binned, bins, g_parts, h_parts, suffix, key) -> tuple[list[Node], list[np.ndarray]]:
         """Grow one tree; (its nodes, every row's leaf per partition)."""
         public_key, _ = key
-        g_all, h_all = np.concatenate(g_parts), np.concatenate(h_parts)
-        packer = GHPacker.for_values(g_all, h_all, len(g_all))
+        packer = GHPacker.for_parts(g_parts, h_parts)
         send = self.variables.encrypted_grad_and_hess
-        send.remote({"pair_bits": packer.pair_bits}, role="host", suffix=suffix)
+        send.remote(packer.wire_layout(), role="host", suffix=suffix)
         watch, started = Stopwatch(), time.perf_counter()
         for i, (g, h) in enumerate(zip(g_parts, h_parts)):
             with watch.phase("encrypt"):
@@ -159,7 +167,8 @@ class HeteroSecureBoostGuest(SecureBoostBase):
             send.remote(EncryptedArray(public_key, cts, 0, is_obfuscated=True).to_bytes() if cts else b"",
                         role="host", suffix=suffix + (i,))
         grower = _Grower(self, binned, bins, g_parts, h_parts, suffix, key, packer, watch)
-        nodes, leaves = grower.grow(float(g_all.sum()), float(h_all.sum()), len(g_all))
+        nodes, leaves = grower.grow(sum(float(g.sum()) for g in g_parts), sum(float(h.sum()) for h in h_parts),
+                                    sum(len(g) for g in g_parts))
         self.ctx.logger.info("tree %s.%s: %.3f s (%s)", *suffix, time.perf_counter() - started, watch.report())
         self.trees_.append(nodes)
         self.tree_masks_.append({})
@@ -168,7 +177,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
 
     # ---- validation and early stopping --------------------------------------------------
 
-    def _validate(self, r: int, eval_data, y_all: np.ndarray, recorder: "EarlyStopRecorder") -> bool:
+    def _validate(self, r: int, eval_data, targets: list, recorder: "EarlyStopRecorder") -> bool:
         """Log the metrics of the train and validate rows after round r; whether early stopping says stop."""
         flowid = self.variables.flowid
         self.variables.set_flowid(f"{flowid}_iteration_{r}_validate")
@@ -177,7 +186,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         finally:
             self.variables.set_flowid(flowid)
         name = f"iteration_{r}"
-        self._log_summary("train", name, y_all, np.concatenate(self.scores_))
+        self._log_summary("train", name, np.concatenate(targets), np.concatenate(self.scores_))
         labels = np.concatenate(self.partition_values(eval_data.table, kernels.block_labels)) \
             if eval_data.count else np.empty(0)
         summary = self._log_summary("validate", name, self._targets(labels), np.concatenate(eval_scores)) \
@@ -294,25 +303,6 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         self.objective_ = Objective(p.objective_param.objective, p.objective_param.params, self.tree_dim_)
 
 
-class Stopwatch:
-    """Seconds spent per phase of the guest's tree growth (encrypt, hosts, decrypt, split_find, dispatch),
-    logged per tree: where a tree's time goes."""
-
-    def __init__(self) -> None:
-        self.totals: collections.Counter = collections.Counter()
-
-    @contextlib.contextmanager
-    def phase(self, name: str):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.totals[name] += time.perf_counter() - start
-
-    def report(self) -> str:
-        return ", ".join(f"{name} {seconds:.3f} s" for name, seconds in self.totals.items())
-
-
 class EarlyStopRecorder:
     """FATE's performance recorder: per metric the best value and rounds without improvement."""
 
@@ -424,8 +414,7 @@ class _Grower:
         bins = [int(b) for b in message["bins"]]
         width = histogram_layout(bins)[1] if bins else 0
         with self.watch.phase("decrypt"):
-            hists = {int(info["node"]): self._decrypt_histogram(info, width, int(message["per_ciphertext"]))
-                     for info in message["nodes"]}
+            hists = self._decrypt_histograms(message["nodes"], width)
         for nid in to_split:
             if nid not in hists:
                 hists[nid] = self._derived(index, nid, hists)
@@ -439,19 +428,32 @@ class _Grower:
                     best[nid] = (split, keys[split.index])
         return best
 
-    def _decrypt_histogram(self, info: dict, width: int, per_ct: int) -> np.ndarray:
-        """(3, width) g, h and count sums of a host's node from its compressed non-empty entries."""
+    def _decrypt_histograms(self, infos: list, width: int) -> dict:
+        """{node: (3, width) g, h and count sums} of a host's nodes from their compressed non-empty entries,
+        decrypted in one batch (all cores for a big one)."""
         public_key, private_key = self.key
-        entries, counts = (np.asarray(info[k], dtype=np.int64) for k in ("entries", "counts"))
-        if len(entries) != len(counts) or (len(entries) and (entries.min() < 0 or entries.max() >= width)):
-            raise ValueError("a host sent histogram entries outside its layout")
-        hist = np.zeros((3, width))
-        if len(entries):
-            cts = EncryptedArray.from_bytes(public_key, info["sums"]).ciphertexts(be_secure=False)
-            sums = decompress(private_key.raw_decrypt_many(cts), len(entries), self.packer.pair_bits, per_ct)
-            hist[0, entries], hist[1, entries] = self.packer.unpack(sums, counts)
-            hist[2, entries] = counts
-        return hist
+        capacity = fold_capacity(int(public_key.n).bit_length())
+        layouts, ciphertexts = [], []
+        for info in infos:
+            entries, counts = (np.asarray(info[k], dtype=np.int64) for k in ("entries", "counts"))
+            if len(entries) != len(counts) or (len(entries) and (entries.min() < 0 or entries.max() >= width)):
+                raise ValueError("a host sent histogram entries outside its layout")
+            if len(counts) and counts.min() < 1:
+                raise ValueError("a host sent a histogram entry of no rows")
+            cts = EncryptedArray.from_bytes(public_key, info["sums"]).ciphertexts(be_secure=False) \
+                if len(entries) else []
+            layouts.append((int(info["node"]), entries, counts, len(ciphertexts), len(cts)))
+            ciphertexts += cts
+        plaintexts = private_key.raw_decrypt_many(ciphertexts)
+        hists = {}
+        for nid, entries, counts, start, size in layouts:
+            hist = hists[nid] = np.zeros((3, width))
+            if len(entries):
+                widths = entry_bits(counts, self.packer.field_bits)
+                sums = decompress(plaintexts[start:start + size], widths, capacity)
+                hist[0, entries], hist[1, entries] = self.packer.unpack(sums, counts)
+                hist[2, entries] = counts
+        return hists
 
     def _derived(self, index: int, nid: int, hists: dict) -> np.ndarray:
         parent = self.nodes[self.parent_of[nid]]

@@ -2,7 +2,8 @@
 
 Per tree the host receives every row's packed [[g, h]] (one ciphertext a row) and, per depth, the
 rows' nodes and which nodes to build. Its workers multiply the ciphertexts into per (node, feature,
-bin) products; the non-empty entries are folded many to a ciphertext (``packing.compress``),
+bin) products; the non-empty entries are folded many to a ciphertext (``packing.compress``, each
+with the bits its row count needs),
 obfuscated and sent with their row counts, features in a shuffled order. For each node it wins the
 guest names (feature slot, bin): the host answers the feature index and bin id, keeps the threshold
 in ``split_maskdict`` and moves the node's rows itself. It never sees a label, a gradient or a split
@@ -11,12 +12,14 @@ of the guest.
 from __future__ import annotations
 
 import functools
+import threading
+import time
 
 import numpy as np
 
 from fate_flow.components.hetero_secureboost import kernels
-from fate_flow.components.hetero_secureboost.base import SecureBoostBase
-from fate_flow.components.hetero_secureboost.packing import compress_groups
+from fate_flow.components.hetero_secureboost.base import SecureBoostBase, Stopwatch
+from fate_flow.components.hetero_secureboost.packing import compress_groups, entry_bits, fold_capacity
 from fate_flow.components.hetero_secureboost.tree import Node, histogram_layout, tree_arrays
 from fate_flow.components.linear_model.partitioned import in_groups, run_with
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey, prestart_pool
@@ -32,7 +35,9 @@ class HeteroSecureBoostHost(SecureBoostBase):
 
     def fit(self, table, eval_table=None):
         """Take part in every tree the guest grows; returns None (the host outputs no data)."""
-        prestart_pool()  # decrypting (guest) and folding (host) use the Paillier workers from the first tree
+        # decrypting (guest) and folding (host) use the Paillier workers from the first tree: started in the
+        # background, their start-up overlaps loading and binning instead of delaying them
+        threading.Thread(target=prestart_pool, name="paillier-prestart", daemon=True).start()
         data = self.load(table)
         self.swap_digests(data)
         plan = self.variables.tree_dim.get(idx=0)
@@ -66,11 +71,15 @@ class HeteroSecureBoostHost(SecureBoostBase):
     # ---- one tree -----------------------------------------------------------------------
 
     def _grow_tree(self, binned, bins: list[int], public_key: PaillierPublicKey, suffix: tuple) -> None:
-        pair_bits = int(self.variables.encrypted_grad_and_hess.get(idx=0, suffix=suffix)["pair_bits"])
+        wire = self.variables.encrypted_grad_and_hess.get(idx=0, suffix=suffix)
+        field_bits, value_bits = int(wire["field_bits"]), int(wire["value_bits"])
+        if not (0 < value_bits < field_bits and 2 * field_bits < fold_capacity(int(public_key.n).bit_length())):
+            raise ValueError(f"the guest's packing layout {wire} does not fit the key")
+        self.watch, started = Stopwatch(), time.perf_counter()
         paths = self._receive_gradients(binned.partitions, public_key, suffix)
         features = self.sample_features(len(bins), *suffix)
         order = [features[i] for i in np.random.default_rng().permutation(len(features))]  # masks feature ids
-        layout = _Layout(order, [bins[j] for j in order], public_key, pair_bits)
+        layout = _Layout(order, [bins[j] for j in order], public_key, field_bits, value_bits)
         masks = {"split": {}, "missing": {}}
         for depth in range(self.params.tree_param.max_depth):
             step = suffix + (depth,)
@@ -80,7 +89,8 @@ class HeteroSecureBoostHost(SecureBoostBase):
             positions = [np.asarray(self.variables.node_positions.get(idx=0, suffix=step + (i,)), dtype=np.int64)
                          for i in range(binned.partitions)]
             message = self._split_sums(binned, paths, positions, [int(n) for n in queue["build"]], layout)
-            self.variables.encrypted_splitinfo_host.remote(message, role="guest", idx=0, suffix=step)
+            with self.watch.phase("send"):
+                self.variables.encrypted_splitinfo_host.remote(message, role="guest", idx=0, suffix=step)
             won = self.variables.federated_best_splitinfo_host.get(idx=0, suffix=step)["won"]
             self._answer_won(binned, bins, layout, won, positions, masks, step)
         nodes = [Node.from_dict(n) for n in self.variables.tree.get(idx=0, suffix=suffix)]
@@ -89,6 +99,7 @@ class HeteroSecureBoostHost(SecureBoostBase):
                 node.fid, node.bid = -1, 0.0
         self.trees_.append(nodes)
         self.tree_masks_.append(masks)
+        self.ctx.logger.info("tree %s.%s: %.3f s (%s)", *suffix, time.perf_counter() - started, self.watch.report())
 
     def _receive_gradients(self, partitions: int, public_key: PaillierPublicKey, suffix: tuple) -> list[str]:
         """Each partition's packed [[g, h]] kept in a spill file of this party (read by the histogram kernel)."""
@@ -112,17 +123,22 @@ class HeteroSecureBoostHost(SecureBoostBase):
                                    int(pk.nsquare), layout.columns)
         extras = [(slots[p], path) for p, path in zip(positions, paths)]
         hist, counts = None, None
-        for group in in_groups(binned):
-            for part, part_counts in run_with(binned, group, kernel, [extras[i] for i in group]):
-                hist, counts = _multiply(hist, part, pk.nsquare), part_counts if counts is None else counts + part_counts
+        with self.watch.phase("histogram"):
+            for group in in_groups(binned):
+                for part, part_counts in run_with(binned, group, kernel, [extras[i] for i in group]):
+                    hist = _multiply(hist, part, np.flatnonzero(part_counts), pk.nsquare)
+                    counts = part_counts if counts is None else counts + part_counts
         entries = [np.flatnonzero(counts[s * layout.width:(s + 1) * layout.width]) for s in range(len(build))]
         groups = [[hist[s * layout.width + e] for e in found.tolist()] for s, found in enumerate(entries)]
-        folded = compress_groups(groups, layout.pair_bits, layout.per_ciphertext, pk.nsquare)
-        nodes = []
-        for s, nid in enumerate(build):
-            nodes.append({"node": nid, "entries": entries[s], "counts": counts[s * layout.width + entries[s]],
-                          "sums": EncryptedArray(pk, folded[s], 0).to_bytes() if folded[s] else b""})
-        return {"per_ciphertext": layout.per_ciphertext, "bins": layout.bins, "nodes": nodes}
+        node_counts = [counts[s * layout.width + found] for s, found in enumerate(entries)]
+        widths = [entry_bits(c, layout.field_bits, layout.value_bits) for c in node_counts]
+        with self.watch.phase("fold"):
+            folded = compress_groups(groups, widths, layout.capacity, pk.nsquare)
+            nodes = []
+            for s, nid in enumerate(build):
+                nodes.append({"node": nid, "entries": entries[s], "counts": node_counts[s],
+                              "sums": EncryptedArray(pk, folded[s], 0).to_bytes() if folded[s] else b""})
+        return {"bins": layout.bins, "nodes": nodes}
 
     def _answer_won(self, binned, bins, layout, won: list, positions: list, masks: dict, step: tuple) -> None:
         """Record the nodes this host won, tell the guest their (fid, bid), move their rows."""
@@ -193,15 +209,20 @@ class HeteroSecureBoostHost(SecureBoostBase):
 class _Layout:
     """A host's histogram layout for one tree: its sampled features in a shuffled order."""
 
-    def __init__(self, columns: list[int], bins: list[int], public_key: PaillierPublicKey, pair_bits: int) -> None:
-        self.columns, self.bins, self.public_key, self.pair_bits = columns, bins, public_key, pair_bits
+    def __init__(self, columns: list[int], bins: list[int], public_key: PaillierPublicKey, field_bits: int,
+                 value_bits: int) -> None:
+        self.columns, self.bins, self.public_key = columns, bins, public_key
+        self.field_bits, self.value_bits = field_bits, value_bits
         self.offsets, self.width = histogram_layout(bins)
-        self.per_ciphertext = max(1, (int(public_key.n).bit_length() - 2) // pair_bits)
+        self.capacity = fold_capacity(int(public_key.n).bit_length())
 
 
-def _multiply(total: list | None, part: list, nsquare) -> list:
-    """Elementwise product of two partitions' ciphertext histograms (the homomorphic sum)."""
+def _multiply(total: list | None, part: list, filled: np.ndarray, nsquare) -> list:
+    """``total`` times a partition's ciphertext histogram (the homomorphic sum), at the entries the partition
+    ``filled`` only: the others hold 1, and a deep node's histogram is mostly empty."""
     if total is None:
         return list(part)
     nsquare = mpz(nsquare)
-    return [a * b % nsquare for a, b in zip(total, part)]
+    for i in filled.tolist():
+        total[i] = total[i] * part[i] % nsquare
+    return total

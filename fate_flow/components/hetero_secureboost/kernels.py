@@ -86,11 +86,17 @@ def encrypted_histogram_kernel(offsets: np.ndarray, width: int, n_slots: int, ns
     index = _flat_index(block, offsets, rows, row_slots[rows], width, columns)
     np.add.at(counts, index.ravel(), 1)
     nsquare = mpz(nsquare)
-    for r, positions in zip(rows.tolist(), index.tolist()):
-        c = ciphertexts[r]
-        for p in positions:
-            hist[p] = hist[p] * c % nsquare
+    for start in range(0, len(rows), KERNEL_ROWS):  # Python lists of a few thousand rows at a time, not all
+        chunk = slice(start, start + KERNEL_ROWS)
+        for r, positions in zip(rows[chunk].tolist(), index[chunk].tolist()):
+            c = ciphertexts[r]
+            for p in positions:
+                hist[p] = hist[p] * c % nsquare
     return hist, counts
+
+
+# rows whose histogram positions are turned into Python ints at once (a few hundred KB)
+KERNEL_ROWS = 4096
 
 
 # ---- dispatch and routing --------------------------------------------------------------------

@@ -7,9 +7,14 @@ row. One encryption, one homomorphic product per (row, feature) and one decrypti
 g and h. The sums are decoded exactly in integers: ``G = (G_int - count offset_g) / 2^Pg``; the host
 sends each sum's row count in the clear (FATE's split infos carry sample_count too).
 
-Compression: a plaintext of ``pair_bits`` fits ``(key bits - 2) // pair_bits`` times in one
-ciphertext; the host folds k sums as ``c = c^(2^pair_bits) * c_next`` (Horner), so the guest
-decrypts one ciphertext per k split sums (about 7-12 at 1024 bits).
+Compression: the host folds the non-empty sums of a node many to a ciphertext by Horner's rule,
+``c = c^(2^w) * c_next`` (``w`` the width of the next sum), so the guest decrypts one ciphertext per
+many split sums. Each fold costs ``w`` squarings modulo n^2 (the host's main cost), so every sum gets
+only the bits its row count needs: a row's value is at most ``2^VALUE_BITS``, so a sum of ``count``
+rows is below ``2^(VALUE_BITS + bitlen(count))`` and the packed pair below ``2^(field_bits +
+VALUE_BITS + bitlen(count))`` (``entry_bits``; ``field_bits = VALUE_BITS + bitlen(rows)`` holds the
+h sum of every row). Sums of few rows, the bulk of a deep tree, fold cheaper and more to a ciphertext.
+The guest knows every count, so both sides agree on the layout (``fold_bounds``).
 """
 from __future__ import annotations
 
@@ -19,14 +24,16 @@ import numpy as np
 
 from fate_flow.secureprotol.gmpy_math import mpz, powmod
 
-# fixed-point bits of one row's (offset) value: 2^-19 of the largest |g| is far below what changes a
-# split's rank (leaf weights use the guest's exact sums), and fewer bits pack more sums per ciphertext
-VALUE_BITS = 20
+# fixed-point bits of one row's (offset) value: 2^-15 of the largest |g| is far below what changes a
+# split's rank (leaf weights use the guest's exact sums), and every bit less is a squaring less per
+# folded sum on the host and packs more sums per ciphertext
+VALUE_BITS = 16
 
 
 @dataclass(frozen=True)
 class GHPacker:
-    """The fixed-point layout of one tree's packed (g, h); only ``pair_bits`` is sent to hosts."""
+    """The fixed-point layout of one tree's packed (g, h); only ``wire_layout`` (field and value bits) goes to
+    hosts."""
 
     g_bits: int
     h_bits: int
@@ -43,7 +50,18 @@ class GHPacker:
         """The layout for these values, with room for sums of ``n_rows`` rows."""
         g_bits, g_offset = _scale(g)
         h_bits, h_offset = _scale(h)
-        return cls(g_bits, h_bits, g_offset, h_offset, VALUE_BITS + 2 + max(int(n_rows), 1).bit_length())
+        return cls(g_bits, h_bits, g_offset, h_offset, VALUE_BITS + max(int(n_rows), 1).bit_length())
+
+    @classmethod
+    def for_parts(cls, g_parts: list, h_parts: list) -> "GHPacker":
+        """``for_values`` of the partitions' values together, from each partition's extremes."""
+        def extremes(parts: list) -> np.ndarray:
+            return np.array([x for p in parts if len(p) for x in (float(np.min(p)), float(np.max(p)))])
+
+        for parts in (g_parts, h_parts):  # a NaN or inf would hide in the extremes
+            if not all(np.all(np.isfinite(p)) for p in parts):
+                _scale(np.array([np.nan]))
+        return cls.for_values(extremes(g_parts), extremes(h_parts), sum(len(p) for p in g_parts))
 
     def pack(self, g: np.ndarray, h: np.ndarray) -> list[int]:
         """The packed plaintext of every row."""
@@ -62,8 +80,14 @@ class GHPacker:
             h_sums.append((value & mask) - count * self.h_offset)
         return _descale(g_sums, self.g_bits), _descale(h_sums, self.h_bits)
 
-    def per_ciphertext(self, key_bits: int) -> int:
-        return max(1, (key_bits - 2) // self.pair_bits)
+    def wire_layout(self) -> dict:
+        """What a host needs to fold the sums: the bits of the h field and of one row's value."""
+        return {"field_bits": self.field_bits, "value_bits": VALUE_BITS}
+
+
+def fold_capacity(key_bits: int) -> int:
+    """Plaintext bits one ciphertext holds with room to spare (below n)."""
+    return key_bits - 2
 
 
 def _scale(values: np.ndarray) -> tuple[int, int]:
@@ -81,37 +105,58 @@ def _descale(sums: list[int], bits: int) -> np.ndarray:
     return np.array([s / (1 << bits) if bits >= 0 else float(s << -bits) for s in sums], dtype=np.float64)
 
 
-def compress(ciphertexts: list, pair_bits: int, per_ciphertext: int, nsquare: int) -> list:
-    """Fold consecutive groups of ``per_ciphertext`` ciphertexts into one each (the last group may be short)."""
-    shift = mpz(1) << pair_bits
+def entry_bits(counts, field_bits: int, value_bits: int = VALUE_BITS) -> list[int]:
+    """The bits a packed sum of ``count`` rows may take, for each count (see the module docstring)."""
+    return [field_bits + value_bits + int(c).bit_length() for c in np.asarray(counts).tolist()]
+
+
+def fold_bounds(widths: list[int], capacity: int) -> list[tuple[int, int]]:
+    """Consecutive (start, stop) runs of sums whose widths add up to at most ``capacity`` bits (one sum at least)."""
+    bounds, start, used = [], 0, 0
+    for i, width in enumerate(widths):
+        if i > start and used + width > capacity:
+            bounds.append((start, i))
+            start, used = i, 0
+        used += width
+    if start < len(widths):
+        bounds.append((start, len(widths)))
+    return bounds
+
+
+def compress(ciphertexts: list, widths: list[int], capacity: int, nsquare: int) -> list:
+    """Fold the ciphertexts into one per ``fold_bounds`` run, the first sum in the highest bits."""
     nsquare = mpz(nsquare)
     out = []
-    for start in range(0, len(ciphertexts), per_ciphertext):
-        group = ciphertexts[start:start + per_ciphertext]
-        acc = mpz(group[0])
-        for c in group[1:]:
-            acc = powmod(acc, shift, nsquare) * c % nsquare
+    for start, stop in fold_bounds(widths, capacity):
+        acc = mpz(ciphertexts[start])
+        for c, width in zip(ciphertexts[start + 1:stop], widths[start + 1:stop]):
+            acc = powmod(acc, mpz(1) << width, nsquare) * c % nsquare
         out.append(acc)
     return out
 
 
-def compress_groups(groups: list[list], pair_bits: int, per_ciphertext: int, nsquare: int) -> list[list]:
-    """``compress`` of several ciphertext lists, spread over the Paillier worker processes (both cores): the
-    squarings of the folds are the host's main cost."""
+def compress_groups(groups: list[list], widths: list[list[int]], capacity: int, nsquare: int) -> list[list]:
+    """``compress`` of several ciphertext lists, spread over the Paillier worker processes (both cores) when the
+    folding is worth more than handing it over: the squarings of the folds are the host's main cost."""
     from fate_flow.secureprotol import _parallel
 
-    sizes = [len(g) for g in groups]
+    squarings = sum(sum(w) for w in widths)
     workers = _parallel.worker_count()
-    if workers > 1 and sum(sizes) >= 4 * per_ciphertext * workers:
-        chunks = [(groups[a:b], pair_bits, per_ciphertext, int(nsquare)) for a, b in _balanced(sizes, workers)]
+    if workers > 1 and squarings >= POOL_MIN_SQUARINGS:
+        sizes = [sum(w) for w in widths]
+        chunks = [(groups[a:b], widths[a:b], capacity, int(nsquare)) for a, b in _balanced(sizes, workers)]
         done = _parallel.run_chunks(_compress_chunk, chunks)
         if done is not None:
             return [folded for part in done for folded in part]
-    return _compress_chunk(groups, pair_bits, per_ciphertext, nsquare)
+    return _compress_chunk(groups, widths, capacity, nsquare)
 
 
-def _compress_chunk(groups: list[list], pair_bits: int, per_ciphertext: int, nsquare: int) -> list[list]:
-    return [compress(g, pair_bits, per_ciphertext, nsquare) if g else [] for g in groups]
+# below this many squarings (about 20 ms of folding) handing the work to the pool costs more than it saves
+POOL_MIN_SQUARINGS = 15_000
+
+
+def _compress_chunk(groups: list[list], widths: list[list[int]], capacity: int, nsquare: int) -> list[list]:
+    return [compress(g, w, capacity, nsquare) if g else [] for g, w in zip(groups, widths)]
 
 
 def _balanced(sizes: list[int], parts: int) -> list[tuple[int, int]]:
@@ -126,16 +171,17 @@ def _balanced(sizes: list[int], parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def decompress(plaintexts: list[int], total: int, pair_bits: int, per_ciphertext: int) -> list[int]:
-    """The ``total`` packed sums held by the compressed plaintexts, in their original order."""
-    mask = (1 << pair_bits) - 1
+def decompress(plaintexts: list[int], widths: list[int], capacity: int) -> list[int]:
+    """The packed sums held by the compressed plaintexts (``widths`` as the host folded them), in order."""
+    bounds = fold_bounds(widths, capacity)
+    if len(bounds) != len(plaintexts):
+        raise ValueError(f"{len(plaintexts)} folded ciphertexts for a layout of {len(bounds)}")
     out = []
-    for index, value in enumerate(plaintexts):
-        size = min(per_ciphertext, total - index * per_ciphertext)
+    for value, (start, stop) in zip(plaintexts, bounds):
         value = int(value)
         group = []
-        for _ in range(size):
-            group.append(value & mask)
-            value >>= pair_bits
+        for width in reversed(widths[start:stop]):
+            group.append(value & ((1 << width) - 1))
+            value >>= width
         out.extend(reversed(group))
     return out

@@ -5,7 +5,8 @@ What each carries (bytes, ints, floats, strings, lists, dicts and numeric arrays
   tree_dim               guest -> hosts: {"tree_dim", "round_trees"}
   paillier_pubkey        guest -> hosts: ``PaillierPublicKey.to_bytes()`` (the guest holds the key)
   encrypted_grad_and_hess guest -> hosts, suffix (round, tree, partition): packed [[g, h]] of the
-                         partition's rows (EncryptedArray bytes); suffix (round, tree) holds {"pair_bits"}
+                         partition's rows (EncryptedArray bytes); suffix (round, tree) holds
+                         {"field_bits", "value_bits"}
   tree_node_queue        guest -> hosts, suffix (round, tree, depth): {"nodes": [ids], "counts": [rows]}
   node_positions         guest -> hosts, suffix (round, tree, depth, partition): node id per row
   encrypted_splitinfo_host host -> guest, suffix (round, tree, depth): per node its compressed

@@ -90,7 +90,7 @@ class HomoSecureBoostClient(SecureBoostBase):
         binned, bins = self._bin(data, masker)
         self.eval_data_ = self.load(eval_table, refuse_empty=False) if eval_table is not None else None
         self._boost(binned, bins, targets, masker)
-        return self._output(data, self._scores_of_rows(self.row_weights_), "train")
+        return self._output(data, self._scores_of_rows(), "train")
 
     def _set_task(self, labels: np.ndarray) -> None:
         p = self.params
@@ -128,7 +128,7 @@ class HomoSecureBoostClient(SecureBoostBase):
     def _boost(self, binned, bins, targets, masker) -> None:
         p = self.params
         self.scores_ = [np.tile(self.init_score_, (len(y), 1)) for y in targets]
-        self.trees_, self.tree_masks_, self.row_weights_, self.losses_, self.importance_ = [], [], [], [], {}
+        self.trees_, self.tree_masks_, self.row_leaves_, self.losses_, self.importance_ = [], [], [], [], {}
         self.best_iteration_ = -1
         y_all = np.concatenate(targets)
         offsets, width = histogram_layout(bins)
