@@ -8,7 +8,6 @@ Paillier operations alone).
 """
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -32,13 +31,11 @@ def jobs(tmp_path_factory):
             "file": str(DATA / f"{name}.csv"), "head": 1, "partition": 2, "work_mode": 0,
             "namespace": "experiment", "table_name": name, "use_local_data": 0})
         assert server.wait_job(answer["jobId"])["f_status"] == "success"
-    conf = json.loads((EXAMPLES / "hetero_nn" / "test_hetero_nn_keras.json").read_text())
-    conf["algorithm_parameters"]["hetero_nn_0"].update({"epochs": 2, "encrypt_param": {"key_length": 512}})
-    (tmp / "hetero_conf.json").write_text(json.dumps(conf))
     submitted = {
         "homo": submit(server, EXAMPLES / "homo_nn" / "test_homo_dnn_single_layer.json",
                        EXAMPLES / "homo_nn" / "test_homo_dnn_dsl.json"),
-        "hetero": submit(server, tmp / "hetero_conf.json", EXAMPLES / "hetero_nn" / "test_hetero_nn_dsl.json"),
+        "hetero": submit(server, EXAMPLES / "hetero_nn" / "test_hetero_nn_keras.json",
+                         EXAMPLES / "hetero_nn" / "test_hetero_nn_dsl.json"),
     }
     yield server, submitted
     server.stop()
