@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fate_flow.db import DB, TrackingMetric
+from fate_flow.db import DB, TrackingMetric, now_ms
 
 METRIC_DATA, METRIC_META, JOB_VIEW = 1, 0, 2
+# rows per INSERT: one statement per batch, not per row (SQLite allows 32,766 bound values; 12 columns)
+INSERT_BATCH = 500
 
 
 class MetricTracker:
@@ -16,22 +18,28 @@ class MetricTracker:
         self.key = {"f_job_id": job_id, "f_component_name": component_name, "f_task_id": task_id,
                     "f_role": role, "f_party_id": str(party_id)}
 
+    def _row(self, namespace: str, name: str, key: str, value: str, kind: int, now: int) -> dict[str, Any]:
+        """A row as ``TrackingMetric.create`` would write it (insert_many skips the model's save)."""
+        return dict(self.key, f_metric_namespace=namespace, f_metric_name=name, f_key=key, f_value=value,
+                    f_type=kind, f_create_time=now, f_update_time=now)
+
     def save_metric_data(self, namespace: str, name: str, points: list[list[Any]]) -> int:
         """Store ``[[key, value], ...]``; returns how many points were written."""
-        rows = [dict(self.key, f_metric_namespace=namespace, f_metric_name=name, f_key=json.dumps(k),
-                     f_value=json.dumps(v), f_type=METRIC_DATA) for k, v in points]
+        now = now_ms()
+        rows = [self._row(namespace, name, json.dumps(k), json.dumps(v), METRIC_DATA, now) for k, v in points]
         with DB.atomic():
-            for row in rows:
-                TrackingMetric.create(**row)
+            for start in range(0, len(rows), INSERT_BATCH):
+                TrackingMetric.insert_many(rows[start:start + INSERT_BATCH]).execute()
         return len(rows)
 
     def save_metric_meta(self, namespace: str, name: str, meta: dict[str, Any]) -> None:
         """Store a metric's meta, one row per entry, replacing an earlier meta."""
         with DB.atomic():
             TrackingMetric.delete().where(*self._where(namespace, name, METRIC_META)).execute()
-            for key, value in meta.items():
-                TrackingMetric.create(**dict(self.key, f_metric_namespace=namespace, f_metric_name=name,
-                                             f_key=key, f_value=json.dumps(value), f_type=METRIC_META))
+            now = now_ms()
+            rows = [self._row(namespace, name, key, json.dumps(value), METRIC_META, now) for key, value in meta.items()]
+            if rows:
+                TrackingMetric.insert_many(rows).execute()
 
     def _where(self, namespace: str, name: str, kind: int) -> list:
         cond = [getattr(TrackingMetric, k) == v for k, v in self.key.items()]
