@@ -1,8 +1,9 @@
 """FATE's quality bar on a bigger set: hetero LR on default_credit (30,000 rows) reaches AUC >= 0.69.
 
 FATE's conf runs 30 iterations; the bar is met far sooner (the same optimizer run centrally on the
-joined data from zeros: AUC 0.695 after 1 iteration, 0.713 after 10, 0.718 after 30), so the test
-runs 10 and asks for 0.70: a third of the encrypted work of the suite's longest test."""
+joined data from zeros: AUC 0.695 after 1 iteration, 0.700 after 5, 0.713 after 10, 0.718 after 30),
+so the test runs 5 (0.698 here, the same every run: zeros start, fixed data): a sixth of the encrypted
+work of what was the suite's longest test."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from tests.flow_server import ROOT
 EXAMPLE = ROOT / "examples" / "federatedml-1.x-examples" / "hetero_logistic_regression"
 
 
-MAX_ITER = 10
+MAX_ITER = 5
 
 
 @pytest.mark.timeout(900)
@@ -39,4 +40,4 @@ def test_hetero_lr_on_default_credit(flow_server):
     answer = server.post("/v1/tracking/component/metric/all", {"job_id": job_id, "component_name": "evaluation_0",
                                                               "role": "guest", "party_id": 10000})
     auc = dict(answer["data"]["train"]["hetero_lr_0"]["data"])["auc"]
-    assert auc >= 0.70, auc
+    assert auc >= 0.69, auc  # FATE's bar
