@@ -139,6 +139,10 @@ class ComputingSettings:
     spark_conf: Mapping[str, Any] = field(default_factory=dict)
 
 
+# where RSA intersection's id cache lives unless the conf's ``id_cache.redis`` says otherwise
+DEFAULT_ID_CACHE_REDIS = "redis://127.0.0.1:6379/0"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a server (and the tasks it launches) needs to know."""
@@ -165,7 +169,7 @@ class Settings:
     # serving endpoints (host:port) for /v1/model/load and bind; empty: this server serves
     servings: tuple[str, ...] = ()
     # the Redis of RSA intersection's id cache (intersect_cache_param.use_cache), given to tasks
-    id_cache_redis: str = "redis://127.0.0.1:6379/0"
+    id_cache_redis: str = DEFAULT_ID_CACHE_REDIS
 
     @property
     def jobs_dir(self) -> Path:

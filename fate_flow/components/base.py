@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from fate_flow.components.param import BaseParam
 from fate_flow.computing.table_data import TableData
+from fate_flow.settings import DEFAULT_ID_CACHE_REDIS
 
 __all__ = ["ComponentBase", "ComponentContext", "ComponentOutput", "TableData", "Tracker"]
 
@@ -53,7 +54,7 @@ class ComponentContext:
     # returns the task's fate_flow.computing.ComputingSession (its engine, partitions, scratch)
     computing_opener: Any = None
     # the Redis URL of RSA intersection's id cache (the server's ``id_cache.redis`` setting)
-    id_cache_redis: str = "redis://127.0.0.1:6379/0"
+    id_cache_redis: str = DEFAULT_ID_CACHE_REDIS
     _storage: Any = field(default=None, init=False, repr=False)
     _computing: Any = field(default=None, init=False, repr=False)
 

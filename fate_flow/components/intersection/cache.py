@@ -35,8 +35,9 @@ import numpy as np
 
 from fate_flow.components.intersection.rsa import RsaKey
 from fate_flow.components.intersection.wire import DIGEST_BYTES
+from fate_flow.settings import DEFAULT_ID_CACHE_REDIS
 
-DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+DEFAULT_REDIS = DEFAULT_ID_CACHE_REDIS
 LOCK_TTL = 10800
 LOCK_WAIT = 600
 
