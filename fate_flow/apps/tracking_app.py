@@ -20,7 +20,7 @@ from fate_flow.utils import validate
 bp = Blueprint("tracking", __name__, url_prefix="/v1/tracking")
 TASK_PREFIX = "/<job_id>/<component_name>/<task_id>/<role>/<party_id>"
 # the routes under TASK_PREFIX, which only task processes call
-TASK_REPORT_PATH = re.compile(r"/v1/tracking(/[^/]+){5}/(metric_data/save|metric_meta/save|output/table)")
+TASK_REPORT_PATH = re.compile(r"/v1/tracking(/[^/]+){5}/(metric_data/save|metric_meta/save|metric/batch_save|output/table)")
 
 
 def _component_request(*extra: str, lookup=job_queries.require_component) -> list[str]:
@@ -202,6 +202,39 @@ def save_metric_meta(job_id, component_name, task_id, role, party_id):
         raise ArgumentError("metric_meta", "must be an object")
     MetricTracker(job_id, component_name, task_id, role, party_id).save_metric_meta(namespace, name, meta)
     return ok()
+
+
+METRIC_BATCH_BODY = {"type": "object", "required": ["entries"], "properties": {"entries": {
+    "type": "array", "items": {"type": "object", "required": ["metric_namespace", "metric_name"], "properties": {
+        "metric_namespace": {"type": "string"}, "metric_name": {"type": "string"},
+        "metrics": {"type": "array"}, "metric_meta": OBJECT}}}}}
+
+
+@bp.route(TASK_PREFIX + "/metric/batch_save", methods=["POST"])
+@api(body=METRIC_BATCH_BODY)
+def save_metric_batch(job_id, component_name, task_id, role, party_id):
+    """Store, in order and in one transaction, the metric data points and metas a task queued (task processes
+    only): ``{"entries": [{metric_namespace, metric_name, metrics | metric_meta}, ...]}``."""
+    entries = require(json_body(), "entries")[0]
+    if not isinstance(entries, list):
+        raise ArgumentError("entries", "must be a list")
+    for i, entry in enumerate(entries):
+        _check_metric_entry(i, entry)
+    MetricTracker(job_id, component_name, task_id, role, party_id).save_batch(entries)
+    return ok()
+
+
+def _check_metric_entry(i: int, entry) -> None:
+    field = f"entries[{i}]"
+    if not isinstance(entry, dict) or not entry.get("metric_namespace") or not entry.get("metric_name"):
+        raise ArgumentError(field, "must be an object with metric_namespace and metric_name")
+    if ("metrics" in entry) == ("metric_meta" in entry):
+        raise ArgumentError(field, "must have exactly one of metrics and metric_meta")
+    metrics = entry.get("metrics", [])
+    if not isinstance(metrics, list) or any(not isinstance(p, list) or len(p) != 2 for p in metrics):
+        raise ArgumentError(f"{field}.metrics", "must be a list of [key, value] pairs")
+    if not isinstance(entry.get("metric_meta", {}), dict):
+        raise ArgumentError(f"{field}.metric_meta", "must be an object")
 
 
 @bp.route(TASK_PREFIX + "/output/table", methods=["POST"])

@@ -41,6 +41,17 @@ class MetricTracker:
             if rows:
                 TrackingMetric.insert_many(rows).execute()
 
+    def save_batch(self, entries: list[dict[str, Any]]) -> None:
+        """Store checked entries in order, in one transaction: each holds ``metrics`` (points to append) or
+        ``metric_meta`` (a meta to set), with ``metric_namespace`` and ``metric_name``."""
+        with DB.atomic():
+            for entry in entries:
+                namespace, name = entry["metric_namespace"], entry["metric_name"]
+                if "metric_meta" in entry:
+                    self.save_metric_meta(namespace, name, entry["metric_meta"])
+                else:
+                    self.save_metric_data(namespace, name, entry["metrics"])
+
     def _where(self, namespace: str, name: str, kind: int) -> list:
         cond = [getattr(TrackingMetric, k) == v for k, v in self.key.items()]
         return cond + [TrackingMetric.f_metric_namespace == namespace, TrackingMetric.f_metric_name == name,
