@@ -1,17 +1,18 @@
-"""The launcher's standby task process: started ahead, handed the next task, or retired unused."""
+"""The launcher's task forker: started ahead, forks each task into its own session, reports exits, retires
+when idle; tasks start afresh while it is not ready or after it died, and a task outlives a dead forker."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import queue
+import signal
 import sys
-import time
 
+import numpy as np
 import psutil
 import pytest
 
-from fate_flow.driver.launcher import Launcher, TaskKey, process_create_time
+from fate_flow.driver.launcher import UNKNOWN_EXIT, Launcher, TaskKey, kill_process_group, process_create_time
 
 KEY = TaskKey("202401010000000000001", "202401010000000000001_upload_0", "local", "0")
 
@@ -32,56 +33,84 @@ def launcher():
     launcher.kill_all(grace=1)
 
 
-def test_a_task_handed_to_the_standby_runs_in_it(launcher, tmp_path):
-    assert launcher.prewarm(tmp_path)
-    assert not launcher.prewarm(tmp_path)  # one standby at a time
-    standby = launcher._standby
+def ready_forker(launcher, tmp_path, **kwargs):
+    assert launcher.prewarm(tmp_path, **kwargs)
+    assert not launcher.prewarm(tmp_path)  # one forker at a time
+    forker = launcher._forker
+    assert forker.ready.wait(60), "the forker did not finish its imports"
+    return forker
+
+
+def slow_config(tmp_path):
+    """A task config whose task lives a second or two: it reports to a server nobody listens on (three
+    tries), then fails on the missing module name."""
+    path = tmp_path / "task_config.json"
+    path.write_text(json.dumps({"log_dir": str(tmp_path / "logs" / "task")}))
+    return path
+
+
+def test_a_task_is_forked_into_its_own_session_and_its_exit_reported(launcher, tmp_path):
+    forker = ready_forker(launcher, tmp_path)
     config = tmp_path / "no_such_config.json"  # the executor fails on it: enough to see where it ran
     pid, created = launcher.start(KEY, config, tmp_path / "logs", "127.0.0.1:1", tmp_path)
-    assert pid == standby.proc.pid
-    assert created == process_create_time(pid)
+    assert created == process_create_time(pid) or not psutil.pid_exists(pid)
     assert launcher.is_child(pid)
     event = launcher.events.get(timeout=60)
     assert (event.key, event.pid, event.returncode) == (KEY, pid, 1)
     assert "no_such_config.json" in (tmp_path / "logs" / "std.log").read_text()  # its output went to the task log
     assert not launcher.is_child(pid)
-    assert launcher._standby is None
+    assert launcher._forker is forker and not forker.gone.is_set()  # it stays for the next task
+
+    pid, created = launcher.start(KEY, slow_config(tmp_path), tmp_path / "logs", "127.0.0.1:1", tmp_path)
+    task = psutil.Process(pid)
+    assert task.ppid() == forker.proc.pid
+    assert os.getpgid(pid) == pid and os.getsid(pid) == pid  # a session of its own, as a task started afresh
+    assert kill_process_group(pid, created, grace=1)
+    event = launcher.events.get(timeout=60)
+    assert (event.pid, event.returncode) == (pid, -signal.SIGTERM)
 
 
-def test_an_unused_standby_is_retired_without_an_event(launcher, tmp_path):
-    assert launcher.prewarm(tmp_path, ttl=0.2)
-    pid = launcher._standby.proc.pid
-    _wait_gone(pid)
-    time.sleep(0.2)
-    assert launcher._standby is None
+def test_an_idle_forker_retires_without_an_event(launcher, tmp_path):
+    forker = ready_forker(launcher, tmp_path, ttl=0.5)
+    _wait_gone(forker.proc.pid)
+    assert forker.gone.wait(10)
+    assert launcher._forker is None
     assert launcher.events.empty()
     assert not launcher.has_children()
 
 
-def test_a_dead_standby_is_replaced_by_a_new_process(launcher, tmp_path):
-    assert launcher.prewarm(tmp_path)
-    standby = launcher._standby
-    standby.proc.kill()
-    standby.proc.wait()
-    pid, _ = launcher.start(KEY, tmp_path / "missing.json", tmp_path / "logs", "127.0.0.1:1", tmp_path)
-    assert pid != standby.proc.pid
+def test_tasks_start_afresh_when_the_forker_is_dead_and_a_forked_task_outlives_it(launcher, tmp_path):
+    forker = ready_forker(launcher, tmp_path)
+    pid, _ = launcher.start(KEY, slow_config(tmp_path), tmp_path / "logs", "127.0.0.1:1", tmp_path)
+    forker.proc.kill()
+    assert forker.gone.wait(10)
+    assert psutil.pid_exists(pid), "the task does not die with its forker"
     event = launcher.events.get(timeout=60)
-    assert (event.pid, event.returncode) == (pid, 1)
-    assert launcher.events.empty()  # the killed standby had no task: no event for it
+    assert (event.pid, event.returncode) == (pid, UNKNOWN_EXIT), "its end is noticed, its exit code lost"
+
+    fresh, _ = launcher.start(KEY, tmp_path / "missing.json", tmp_path / "logs2", "127.0.0.1:1", tmp_path)
+    assert fresh != pid
+    event = launcher.events.get(timeout=60)
+    assert (event.pid, event.returncode) == (fresh, 1)
+    assert launcher.events.empty()
 
 
-def test_standby_applies_the_order(tmp_path, monkeypatch):
-    """In process: the order's environment and log file are set up before main runs with its argv."""
-    from fate_flow.driver import task_executor
+def test_the_order_sets_cwd_environment_log_and_a_fresh_random_state(tmp_path, monkeypatch):
+    """In process: what a forked child does before main runs with the order's argv."""
+    from fate_flow.driver import task_executor, task_forker
 
     seen = {}
-    monkeypatch.setattr(task_executor, "_preload", lambda: None)
-    monkeypatch.setattr(task_executor, "_redirect_output", lambda path: seen.setdefault("log", path))
+    monkeypatch.setattr(task_executor, "redirect_output", lambda path: seen.setdefault("log", path))
     monkeypatch.setattr(task_executor, "main", lambda argv: seen.update(argv=argv) or 7)
     monkeypatch.delenv("FATE_FLOW_TEST_ORDER", raising=False)
-    order = {"argv": ["-j", "1"], "env": {"FATE_FLOW_TEST_ORDER": "yes"}, "log": str(tmp_path / "std.log")}
-    assert task_executor.standby(io.BytesIO(json.dumps(order).encode() + b"\n")) == 7
+    monkeypatch.chdir(os.getcwd())  # restored after the test
+    np.random.seed(1)
+    inherited = np.random.get_state()[1].copy()
+    order = {"argv": ["-j", "1"], "env": {"FATE_FLOW_TEST_ORDER": "yes"}, "log": str(tmp_path / "std.log"),
+             "cwd": str(tmp_path)}
+    assert task_forker._run_order(order) == 7
     assert seen == {"argv": ["-j", "1"], "log": str(tmp_path / "std.log")}
     assert os.environ["FATE_FLOW_TEST_ORDER"] == "yes"
+    assert os.getcwd() == str(tmp_path)
+    assert not np.array_equal(np.random.get_state()[1], inherited), "every task must not share the forker's seed"
     monkeypatch.delenv("FATE_FLOW_TEST_ORDER")
-    assert task_executor.standby(io.BytesIO(b"")) == 0  # retired: no order

@@ -11,21 +11,21 @@ on their own when it dies. They get SIGTERM first: the resource tracker ignores 
 exits once the others are gone, after unlinking the pool's named semaphores (a SIGKILL
 would leave them in /dev/shm); SIGKILL follows after the grace period.
 
-A task process spends its first few hundred milliseconds starting the interpreter and
-importing numpy and pyarrow. When a task is known to be coming (an upload request is
-being received, or tasks were just started), ``prewarm`` starts an executor ahead in
-standby (up to ``standbys`` of them): it does those imports, then waits on its stdin.
-``start`` hands the next task to the oldest one (argv, the party's
-environment, the log file) instead of starting a new process; its pid, create time and
-process group are those of a task started the usual way. A standby that gets no task
-within ``STANDBY_TTL_S`` is told to exit (its stdin is closed), so an idle server keeps
-no extra process.
+A task process started afresh spends about half a CPU second starting the interpreter and
+importing numpy, pyarrow, gmpy2 and its component; several tasks of a job start together. So when
+a task is known to be coming (an upload request is being received, or tasks were just started),
+``prewarm`` starts the task forker (``task_forker``), which does those imports once and then forks
+each task from itself in a few milliseconds. A forked task is in its own session like any other; the
+forker reports its exit. The forker is told to exit (its stdin is closed) once no task came for
+``FORKER_TTL_S`` and none of its tasks runs, so an idle server keeps no extra process. While the forker
+is not ready, or if it died, tasks start afresh.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -44,8 +44,11 @@ logger = logging.getLogger("fate_flow.launcher")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 EXECUTOR = "fate_flow.driver.task_executor"
-STANDBY_FLAG = "--standby"  # the executor's argument to wait for its task on stdin
-STANDBY_TTL_S = 30.0
+FORKER = "fate_flow.driver.task_forker"
+FORKER_TTL_S = 30.0
+# the forker answers an order with the pid within milliseconds; past this it is taken for hung
+FORK_TIMEOUT_S = 60.0
+UNKNOWN_EXIT = 255  # the exit code of a forked task whose forker died before it could report it
 
 
 @dataclass(frozen=True)
@@ -69,14 +72,82 @@ class TaskStartError(RuntimeError):
     """The task process could not be started at all."""
 
 
-class _Standby:
-    """An executor started ahead that waits on its stdin; ``key`` is set once it got a task."""
+class _ForkedTask:
+    """A task the forker forked: what the watcher needs of a ``Popen`` (``pid``, ``wait``)."""
 
-    def __init__(self, proc: subprocess.Popen, created: int, cwd: Path) -> None:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._ended = threading.Event()
+
+    def ended(self, returncode: int) -> None:
+        if self.returncode is None:
+            self.returncode = returncode
+        self._ended.set()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self._ended.wait(timeout)
+        return self.returncode
+
+
+class _Forker:
+    """The task forker process, its answers read by a thread; orders go one at a time."""
+
+    def __init__(self, proc: subprocess.Popen, cwd: Path) -> None:
         self.proc = proc
-        self.created = created
         self.cwd = cwd
-        self.key: TaskKey | None = None
+        self.ready = threading.Event()
+        self.gone = threading.Event()
+        self.tasks: dict[int, _ForkedTask] = {}
+        self.last_used = time.monotonic()
+        self._order_lock = threading.Lock()
+        self._started: "queue.SimpleQueue[_ForkedTask | None]" = queue.SimpleQueue()
+
+    def fork(self, order: dict) -> _ForkedTask:
+        """Have the forker fork the task of ``order``; raises OSError if it can not."""
+        with self._order_lock:
+            self.last_used = time.monotonic()
+            self.proc.stdin.write(json.dumps(order).encode() + b"\n")
+            self.proc.stdin.flush()
+            try:
+                task = self._started.get(timeout=FORK_TIMEOUT_S)
+            except queue.Empty:  # not started afresh either: the forker may still fork it
+                self.proc.kill()
+                raise TaskStartError(f"the task forker did not fork within {FORK_TIMEOUT_S:.0f} s") from None
+            if task is None:
+                raise OSError("the task forker ended")
+            return task
+
+    def read_answers(self) -> None:
+        """Thread: turn the forker's lines into ready, started and exit events until it ends."""
+        for line in self.proc.stdout:
+            word, *values = line.decode().split()
+            if word == "ready":
+                self.ready.set()
+            elif word == "started":
+                task = self.tasks[int(values[0])] = _ForkedTask(int(values[0]))
+                self._started.put(task)
+            elif word == "exit":
+                task = self.tasks.pop(int(values[0]), None)
+                if task is not None:
+                    task.ended(int(values[1]))
+        self.proc.wait()
+        self.gone.set()
+        self._started.put(None)  # an order in flight gets its answer
+        for task in list(self.tasks.values()):  # their exits can no longer be reported: watch them
+            threading.Thread(target=_await_orphan, args=(task,), name=f"orphan-{task.pid}", daemon=True).start()
+
+    def idle(self, ttl: float) -> bool:
+        return not self.tasks and time.monotonic() - self.last_used >= ttl
+
+
+def _await_orphan(task: _ForkedTask, interval: float = 0.2) -> None:
+    """A forked task whose forker died: its exit code is lost; notice its end by polling."""
+    created = process_create_time(task.pid)
+    while process_matches(task.pid, created):
+        time.sleep(interval)
+    logger.warning("task process %s ended after its forker: exit code unknown", task.pid)
+    task.ended(UNKNOWN_EXIT)
 
 
 def describe_exit(returncode: int) -> str:
@@ -182,8 +253,7 @@ class Launcher:
     """
 
     def __init__(self, python: str, on_exit: Callable[[TaskExit], None],
-                 task_env: Callable[[str], dict[str, str]] | None = None, kill_grace: float = 3.0,
-                 standbys: int = 1) -> None:
+                 task_env: Callable[[str], dict[str, str]] | None = None, kill_grace: float = 3.0) -> None:
         self.python = python or sys.executable
         self.on_exit = on_exit
         # party id -> extra environment of that party's tasks (the signing secret when signing is on)
@@ -195,9 +265,7 @@ class Launcher:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._cold_stop = threading.Event()
-        # standbys waiting for a task, oldest first; at most ``standbys`` of them
-        self._standbys: list[_Standby] = []
-        self.standbys = max(0, int(standbys))
+        self._forker: _Forker | None = None
 
     def start(self, key: TaskKey, config_path: Path, log_dir: Path, job_server: str,
               cwd: Path) -> tuple[int, int]:
@@ -206,9 +274,9 @@ class Launcher:
         argv = ["-j", key.job_id, "-n", key.task_id[len(key.job_id) + 1:], "-t", key.task_id,
                 "-r", key.role, "-p", key.party_id, "-c", str(config_path), "--job_server", job_server]
         task_env = self.task_env(key.party_id) if self.task_env else {}
-        handed = self._hand_to_standby(key, argv, task_env, log_dir / "std.log", cwd)
-        if handed is not None:
-            return handed
+        forked = self._fork(key, argv, task_env, log_dir / "std.log", cwd)
+        if forked is not None:
+            return forked
         cmd = [self.python, "-m", EXECUTOR, *argv]
         env = dict(self._base_env(), **task_env)
         with open(log_dir / "std.log", "ab") as std:
@@ -239,85 +307,56 @@ class Launcher:
         env[PARENT_ENV] = str(os.getpid())  # the task ends itself if this process dies
         return env
 
-    @property
-    def _standby(self) -> _Standby | None:
-        """The standby the next task goes to, if any."""
-        with self._lock:
-            return self._standbys[0] if self._standbys else None
+    def prewarm(self, cwd: Path, ttl: float = FORKER_TTL_S) -> bool:
+        """Start the task forker in ``cwd`` unless it runs; True if it was started.
 
-    def prewarm(self, cwd: Path, ttl: float = STANDBY_TTL_S) -> bool:
-        """Start a standby executor in ``cwd`` unless ``standbys`` are waiting; return True if one was started.
-
-        The standby is retired (told to exit) if no task took it within ``ttl`` seconds.
+        It is told to exit once no task came for ``ttl`` seconds and none of its tasks runs.
         """
         with self._lock:
-            if len(self._standbys) >= self.standbys:
+            if self._forker is not None and not self._forker.gone.is_set():
+                self._forker.last_used = time.monotonic()
                 return False
             try:
-                proc = subprocess.Popen([self.python, "-m", EXECUTOR, STANDBY_FLAG], cwd=str(cwd),
-                                        env=self._base_env(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+                proc = subprocess.Popen([self.python, "-m", FORKER], cwd=str(cwd), env=self._base_env(),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        start_new_session=True, close_fds=True)
             except OSError as exc:
-                logger.warning("can not start a standby task process: %s", exc)
+                logger.warning("can not start the task forker: %s", exc)
                 return False
-            created = process_create_time(proc.pid) or int(time.time() * 1000)
-            standby = _Standby(proc, created, Path(cwd))
-            self._standbys.append(standby)
-        threading.Thread(target=self._watch_standby, args=(standby,), name=f"standby-{proc.pid}",
+            forker = self._forker = _Forker(proc, Path(cwd))
+        threading.Thread(target=forker.read_answers, name=f"forker-{proc.pid}", daemon=True).start()
+        threading.Thread(target=self._retire_when_idle, args=(forker, ttl), name=f"forker-ttl-{proc.pid}",
                          daemon=True).start()
-        timer = threading.Timer(ttl, self._retire_standby, args=(standby,))
-        timer.daemon = True
-        timer.start()
         return True
 
-    def _hand_to_standby(self, key: TaskKey, argv: list[str], task_env: dict[str, str], log_path: Path,
-                         cwd: Path) -> tuple[int, int] | None:
-        """Give the task to the waiting standby; (pid, create time), or None if there is none or it is gone.
-
-        Done under the lock so that the standby's watcher sees the task key if the process
-        ends at any point after it got the order.
-        """
+    def _fork(self, key: TaskKey, argv: list[str], task_env: dict[str, str], log_path: Path,
+              cwd: Path) -> tuple[int, int] | None:
+        """Have the ready forker fork the task; (pid, create time), or None to start it afresh."""
+        forker = self._forker
+        if forker is None or not forker.ready.is_set() or forker.gone.is_set() or Path(cwd) != forker.cwd:
+            return None
+        try:
+            task = forker.fork({"argv": argv, "env": task_env, "log": str(log_path), "cwd": str(cwd)})
+        except (OSError, ValueError) as exc:  # it died or hung: start the task afresh
+            logger.warning("task forker %s unusable (%s): starting the task afresh", forker.proc.pid, exc)
+            return None
+        create_time = process_create_time(task.pid) or int(time.time() * 1000)
         with self._lock:
-            standby = self._standbys.pop(0) if self._standbys else None
-            if standby is None:
-                return None
-            order = json.dumps({"argv": argv, "env": task_env, "log": str(log_path)}).encode() + b"\n"
-            try:
-                if Path(cwd) != standby.cwd:
-                    raise BrokenPipeError("the standby runs in another directory")
-                standby.proc.stdin.write(order)
-                standby.proc.stdin.close()
-            except (OSError, ValueError) as exc:  # it died while waiting: start the task afresh
-                logger.warning("standby task process %s unusable (%s): starting a new one", standby.proc.pid, exc)
-                _close_quietly(standby.proc.stdin)
-                return None
-            standby.key = key
-            self._children[standby.proc.pid] = standby.proc
-            self._groups[standby.proc.pid] = standby.created
-        return standby.proc.pid, standby.created
+            self._children[task.pid] = task
+            self._groups[task.pid] = create_time
+        threading.Thread(target=self._watch, args=(key, task, create_time), name=f"watch-{task.pid}",
+                         daemon=True).start()
+        return task.pid, create_time
 
-    def _retire_standby(self, standby: _Standby) -> None:
-        """Tell a standby that got no task to exit (it does so on end of input)."""
-        with self._lock:
-            if standby not in self._standbys:
-                return
-            self._standbys.remove(standby)
-        _close_quietly(standby.proc.stdin)
-
-    def _watch_standby(self, standby: _Standby) -> None:
-        """Watch a standby: once it got a task its end is a task's end, else it just goes away."""
-        _wait_for_exit(standby.proc)
-        with self._lock:
-            if standby in self._standbys:
-                self._standbys.remove(standby)
-            key = standby.key
-        if key is not None:
-            self._after_exit(key, standby.proc, standby.created)
-            return
-        returncode = standby.proc.wait()
-        if returncode != 0:
-            logger.warning("standby task process %s ended before it got a task: %s", standby.proc.pid,
-                           describe_exit(returncode))
+    def _retire_when_idle(self, forker: _Forker, ttl: float) -> None:
+        """Close the forker's input once it was idle for ``ttl`` seconds (it exits when its tasks have)."""
+        while not forker.gone.wait(min(ttl, 1.0)):
+            with self._lock:
+                if forker.idle(ttl):
+                    if self._forker is forker:
+                        self._forker = None
+                    _close_quietly(forker.proc.stdin)
+                    return
 
     def has_children(self) -> bool:
         """True while a task process of this launcher runs."""
@@ -367,13 +406,13 @@ class Launcher:
     def kill_all(self, grace: float = 3.0) -> None:
         """Kill every task's process group (cold shutdown): SIGTERM, then SIGKILL after ``grace``.
 
-        A standby waiting for a task just exits.
+        The task forker is told to exit (it does once its tasks are gone).
         """
         with self._lock:
-            waiting, self._standbys = self._standbys, []
+            forker, self._forker = self._forker, None
             groups = dict(self._groups)
-        for standby in waiting:
-            _close_quietly(standby.proc.stdin)
+        if forker is not None:
+            _close_quietly(forker.proc.stdin)
         for pgid in groups:
             _signal_group(pgid, signal.SIGTERM)
         with self._changed:

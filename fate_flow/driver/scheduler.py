@@ -38,10 +38,6 @@ from fate_flow.utils.log import job_logger
 from fate_flow.utils.signing import task_environment
 
 logger = logging.getLogger("fate_flow.scheduler")
-# task processes kept started ahead: a component usually starts one task per party on a server
-# (guest and host, or the two sides of a two-party test), and each warm start saves the
-# interpreter start and the imports (a few hundred ms) on the job's critical path
-TASK_STANDBYS = 2
 
 
 class Scheduler:
@@ -56,7 +52,7 @@ class Scheduler:
         self.waker = waker
         self.launcher = Launcher(settings.task_python, self._on_task_exit,
                                  task_env=lambda party_id: task_environment(settings, party_id),
-                                 kill_grace=settings.scheduler.kill_grace, standbys=TASK_STANDBYS)
+                                 kill_grace=settings.scheduler.kill_grace)
         self._events: queue.SimpleQueue[TaskExit] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._admitting = True
@@ -223,9 +219,8 @@ class Scheduler:
             self._launch(task)
         if launched and self._admitting:
             # more tasks tend to follow (the next component, the other parties, the next upload):
-            # keep processes warm for them; each exits if none comes within the standby's TTL
-            while self.launcher.prewarm(self.settings.work_dir):
-                pass
+            # keep the task forker for them; it exits if none comes within its TTL
+            self.launcher.prewarm(self.settings.work_dir)
 
     def _launch(self, task: Task) -> None:
         key = TaskKey(task.f_job_id, task.f_task_id, task.f_role, task.f_party_id)

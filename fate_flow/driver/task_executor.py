@@ -7,11 +7,8 @@ It stays light (no flask, peewee or requests) so that it starts fast. It reports
 status to its own party's server and to the initiator's server over HTTP, and writes
 FATE's log layout under logs/<job>/<role>/<party>/<component>/.
 
-``python -m fate_flow.driver.task_executor --standby`` is the same program started
-ahead of its task (see ``launcher.Launcher.prewarm``): it loads what tasks need, then
-reads one order from stdin, the JSON ``{"argv": [...], "env": {...}, "log": path}``,
-and runs as if started with that argv and environment, its output going to ``log``.
-End of input without an order makes it exit quietly.
+The launcher usually starts a task by having the task forker (``task_forker``) fork it: the forker
+has imported what tasks need, and the fork calls ``main`` with the task's argv, environment and log.
 """
 from __future__ import annotations
 
@@ -302,65 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if status == "success" else 1
 
 
-def standby(orders=None) -> int:
-    """Load what tasks need, wait for the launcher's order on stdin, then run that task.
-
-    The modules every task needs load first; the usual pipeline's programs then load one by one
-    only while no order is waiting, so a task handed over early does not wait for modules it may
-    not need (its own imports follow in the task, as in a task started afresh)."""
-    orders = orders or sys.stdin.buffer
-    _preload()
-    for module in PRELOADED_MODULES:
-        if _order_waiting(orders):
-            break
-        _preload_program(module)
-    line = orders.readline()
-    if not line.strip():
-        return 0  # retired without a task
-    order = json.loads(line)
-    os.environ.update(order.get("env") or {})
-    _redirect_output(order["log"])
-    return main(order["argv"])
-
-
-# the modules of FATE's usual pipeline (its programs import gmpy2, pyarrow.compute, the Paillier and
-# RSA code): a standby that loaded them starts such a task with nothing left to import
-PRELOADED_MODULES = ("DataIO", "Intersection", "Evaluation", "HeteroSecureBoost", "HeteroLR")
-
-
-def _preload() -> None:
-    """Import the modules every task imports anyway (numpy and pyarrow are most of the start-up time)."""
-    import fate_flow.components  # noqa: F401
-    import fate_flow.driver.task_io  # noqa: F401
-    import fate_flow.federation  # noqa: F401
-    import fate_flow.storage.csv_lines  # noqa: F401  (numpy, pyarrow)
-    import pyarrow.parquet  # noqa: F401
-
-
-def _preload_program(module: str) -> None:
-    """Import the guest and host programs of a component module (quietly: one that does not load here
-    fails in its own task, which reports why)."""
-    from fate_flow.components import get_spec
-
-    try:
-        spec = get_spec(module)
-        for role in ("guest", "host"):
-            spec.program(role)
-    except Exception:
-        pass
-
-
-def _order_waiting(orders) -> bool:
-    """True if the launcher's order (or the end of input) can be read now without waiting."""
-    import select
-
-    try:
-        return bool(select.select([orders], [], [], 0)[0])
-    except (OSError, ValueError, TypeError, AttributeError):  # not a pipe (a test's BytesIO): say it waits
-        return True
-
-
-def _redirect_output(log_path: str) -> None:
+def redirect_output(log_path: str) -> None:
     """Point stdout and stderr at the task's std.log and stdin at /dev/null, as for a task started afresh."""
     sys.stdout.flush()
     sys.stderr.flush()
@@ -376,4 +315,4 @@ def _redirect_output(log_path: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(standby() if sys.argv[1:] == ["--standby"] else main())
+    sys.exit(main())

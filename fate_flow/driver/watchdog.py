@@ -19,18 +19,26 @@ PARENT_ENV = "FATE_FLOW_TASK_PARENT"
 
 
 def exit_when_orphaned(interval: float = 1.0) -> threading.Thread:
-    """Watch the parent pid from a daemon thread; on a change, kill this process group.
+    """Watch the server from a daemon thread; once it is gone, kill this process group.
 
     The launcher names itself in ``FATE_FLOW_TASK_PARENT``, so a server that died while the
-    task was still importing is noticed too.
+    task was still importing is noticed too. A task forked by the task forker is the forker's
+    child, not the server's: the server is watched by pid and start time, not as the parent.
     """
-    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
+    server = int(os.environ.get(PARENT_ENV) or os.getppid())
+    started = _start_time(server)
+    if os.path.exists("/proc/self/stat"):
+        def server_alive() -> bool:
+            return started is not None and _start_time(server) == started
+    else:  # no /proc: only a task the server started itself can tell, by its parent
+        def server_alive() -> bool:
+            return os.getppid() == server
 
     def watch() -> None:
         pause = threading.Event()
-        while os.getppid() == parent:
+        while server_alive():
             pause.wait(interval)
-        logger.error("the server that started this task (pid %s) is gone: stopping the task", parent)
+        logger.error("the server that started this task (pid %s) is gone: stopping the task", server)
         logging.shutdown()
         try:
             os.killpg(os.getpgrp(), signal.SIGKILL)
@@ -40,3 +48,14 @@ def exit_when_orphaned(interval: float = 1.0) -> threading.Thread:
     thread = threading.Thread(target=watch, name="orphan-watchdog", daemon=True)
     thread.start()
     return thread
+
+
+def _start_time(pid: int) -> str | None:
+    """The start time of ``pid`` (clock ticks since boot), None if no such process or a zombie: a pid
+    reused by another process has another start time."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == b"Z" else fields[19].decode()
