@@ -25,19 +25,60 @@ def database_for(backend: str, tmp_path):
     try:
         yield url
     finally:
-        from fate_flow.db import DB
-
-        if DB.obj is not None and not DB.is_closed():
-            DB.close()
-        if hasattr(DB.obj, "close_all"):
-            DB.obj.close_all()
+        _close_db()
         drop_mysql_database(url)
+
+
+@pytest.fixture(scope="session")
+def worker_mysql_url():
+    """One MariaDB database for this test process, its tables created once (a fresh database with its
+    tables per test cost about a second of DDL); dropped at the end. None without MySQL."""
+    url = unique_mysql_url()
+    yield url
+    if url is not None:
+        drop_mysql_database(url)
+
+
+def emptied_mysql_database(url: str) -> str:
+    """``url`` with every row of every table deleted (the tables, if any, stay)."""
+    import pymysql
+
+    name = url.rsplit("/", 1)[1]
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (name,))
+            for (table,) in cur.fetchall():
+                cur.execute(f"DELETE FROM `{name}`.`{table}`")
+    finally:
+        conn.close()
+    return url
 
 
 @pytest.fixture(params=DB_BACKENDS)
 def database_url(request, tmp_path):
-    with database_for(request.param, tmp_path) as url:
-        yield url
+    """A database with no rows: SQLite in the test's directory, or this process's MariaDB database emptied."""
+    if request.param != "mysql":
+        with database_for(request.param, tmp_path) as url:
+            yield url
+        return
+    url = request.getfixturevalue("worker_mysql_url")
+    if url is None:
+        if os.environ.get("CI"):
+            pytest.fail("MySQL is required in CI but 127.0.0.1:3306 is not reachable")
+        pytest.skip("no MySQL/MariaDB reachable on 127.0.0.1:3306")
+    yield emptied_mysql_database(url)
+    _close_db()
+
+
+def _close_db() -> None:
+    from fate_flow.db import DB
+
+    if DB.obj is not None and not DB.is_closed():
+        DB.close()
+    if hasattr(DB.obj, "close_all"):
+        DB.obj.close_all()
 
 
 @pytest.fixture
