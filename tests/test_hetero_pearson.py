@@ -123,3 +123,26 @@ def test_fixed_point_share_arithmetic():
     share0 = spdz.sub(product, share1)
     total = spdz.add(spdz.truncate(share0, 0), spdz.truncate(share1, 1))
     np.testing.assert_allclose(spdz.decode(total), np.trunc(x * 1e4).T @ np.trunc(y * 1e4) / 1e8, atol=2e-4)
+
+
+def test_packed_cross_term_is_a_t_b_with_the_mask_taken_off():
+    """Several of a's columns ride in one ciphertext; every slot decrypts to its own sum plus its mask."""
+    from fate_flow.secureprotol import generate_keypair
+
+    public_key, private_key = generate_keypair(KEY_BITS)
+    rows, m1, m2 = 37, 5, 3
+    a, b = spdz.field_random((rows, m1)), spdz.field_random((rows, m2))
+    width, slots = spdz.slot_layout(rows, public_key.n.bit_length())
+    assert slots >= 2, "a 512-bit key holds at least two slots"
+    ciphertexts = spdz.encrypt_matrix(public_key, a, width, slots)
+    groups = -(-m1 // slots)
+    assert len(ciphertexts) == rows * groups
+    cross, rho = spdz.cross_term(public_key, ciphertexts, m1, b, width, slots)
+    assert len(cross) == groups * m2
+    plain = spdz.decrypt_cross(private_key, cross, m1, m2, width, slots)
+    np.testing.assert_array_equal(spdz.sub(plain, rho), spdz.matmul_t(a, b))
+    assert not np.array_equal(plain, spdz.matmul_t(a, b)), "the key holder sees the masked sums only"
+    with pytest.raises(ValueError, match="does not fit"):
+        spdz.cross_term(public_key, ciphertexts, m1, b, width - 2, slots)  # a slot too narrow could carry
+    with pytest.raises(ValueError, match="does not fit"):
+        spdz.cross_term(public_key, ciphertexts, m1, b, width * 2, slots)  # slots past the key's plaintexts

@@ -151,25 +151,29 @@ class SecureCrossProduct:
         return (mine, theirs) if self.party == 0 else (theirs, mine)
 
     def _beaver_c(self, partition: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """This party's share of ``(a0 + a1)^T (b0 + b1)``: its own ``a^T b`` plus the two Paillier cross terms."""
+        """This party's share of ``(a0 + a1)^T (b0 + b1)``: its own ``a^T b`` plus the two Paillier cross terms
+        (on ciphertexts packing several of a's columns each, see ``spdz``)."""
         own_tag, other_tag = f"corr_a_{self.party}", f"corr_a_{1 - self.party}"
-        encrypted = EncryptedArray(self.public_key, spdz.encrypt_matrix(self.public_key, a), 0, is_obfuscated=True)
+        width, slots = spdz.slot_layout(a.shape[0], self.public_key.n.bit_length())
+        encrypted = EncryptedArray(self.public_key, spdz.encrypt_matrix(self.public_key, a, width, slots), 0,
+                                   is_obfuscated=True)
         self.variables.multiply_triplets_encrypted.remote(
-            {"public_key": self.public_key.to_bytes(), "a": encrypted.to_bytes()}, role=self.other_role, idx=0,
-            suffix=(own_tag, partition))
+            {"public_key": self.public_key.to_bytes(), "a": encrypted.to_bytes(), "slot_bits": width,
+             "slots": slots}, role=self.other_role, idx=0, suffix=(own_tag, partition))
         received = self._get(self.variables.multiply_triplets_encrypted, (other_tag, partition))
-        if not isinstance(received, dict) or not isinstance(received.get("public_key"), bytes):
-            raise ValueError("multiply_triplets_encrypted should hold the sender's public key and its encrypted a")
+        if not isinstance(received, dict) or not isinstance(received.get("public_key"), bytes) \
+                or not all(isinstance(received.get(k), int) for k in ("slot_bits", "slots")):
+            raise ValueError("multiply_triplets_encrypted should hold the sender's public key, its packed encrypted a "
+                             "and the packing (slot_bits, slots)")
         other_key = PaillierPublicKey.from_bytes(received["public_key"])
         other_a = EncryptedArray.from_bytes(other_key, received["a"]).ciphertexts(be_secure=False)
-        cross, rho = spdz.cross_term(other_key, other_a, a.shape[1], b)
+        cross, rho = spdz.cross_term(other_key, other_a, a.shape[1], b, received["slot_bits"], received["slots"])
         self.variables.multiply_triplets_cross.remote(EncryptedArray(other_key, cross, 0).to_bytes(),
                                                       role=self.other_role, idx=0, suffix=(other_tag, partition))
-        mine = EncryptedArray.from_bytes(self.public_key, self._get(self.variables.multiply_triplets_cross, (own_tag, partition))).ciphertexts(be_secure=False)
-        if len(mine) != a.shape[1] * b.shape[1]:
-            raise ValueError(f"multiply_triplets_cross holds {len(mine)} values, expected {a.shape[1] * b.shape[1]}")
+        mine = EncryptedArray.from_bytes(self.public_key, self._get(self.variables.multiply_triplets_cross,
+                                                                    (own_tag, partition))).ciphertexts(be_secure=False)
         c = spdz.sub(spdz.matmul_t(a, b), rho)
-        return spdz.add(c, spdz.decrypt_cross(self.private_key, mine, (a.shape[1], b.shape[1])))
+        return spdz.add(c, spdz.decrypt_cross(self.private_key, mine, a.shape[1], b.shape[1], width, slots))
 
 
 def column_moments(table, columns: list[int], count: int, names: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -72,36 +72,86 @@ def check_field(values, shape: tuple, what: str) -> np.ndarray:
 
 
 # ---- the Paillier part of the Beaver triple ----------------------------------------------------
+#
+# The cross term ``a^T b`` (a: rows x m1 under the owner's key, b: rows x m2 of the other party) is computed
+# on packed ciphertexts: each ciphertext holds ``slots`` of a row's a values, ``width`` bits apart, and
+# ``Enc(packed)^b`` multiplies every slot by the same b. A slot's sum over the rows plus its mask rho stays
+# below 2^width, so slots never carry into each other: m1 / slots times fewer encryptions, products and
+# decryptions than one ciphertext per value, with the same values and masks per slot.
 
-def encrypt_matrix(public_key: PaillierPublicKey, matrix: np.ndarray) -> list:
-    """Obfuscated ciphertexts of the field elements of ``matrix``, column by column."""
-    return public_key.raw_encrypt_many([int(v) for v in matrix.T.reshape(-1)])
+
+def slot_layout(rows: int, key_bits: int) -> tuple[int, int]:
+    """(bits per slot, slots per ciphertext) for cross terms summed over ``rows`` rows under a ``key_bits`` key."""
+    width = mask_bits(rows) + 1
+    slots = (key_bits - 2) // width
+    if slots < 1:
+        raise ValueError(f"a {key_bits}-bit Paillier key is too short for {rows} rows")
+    return width, slots
 
 
-def cross_term(public_key: PaillierPublicKey, ciphertexts: list, m1: int, b: np.ndarray) -> tuple[list, np.ndarray]:
-    """``Enc(a^T b + rho)`` from the column-major ciphertexts of ``a`` (rows x m1) and this party's ``b`` (rows x m2).
+def mask_bits(rows: int) -> int:
+    """Bits of the mask rho: MASK_EXTRA_BITS beyond the largest sum of ``rows`` products of field elements."""
+    return 2 * Q_BITS + max(rows, 1).bit_length() + MASK_EXTRA_BITS
 
-    Returns the ciphertexts (m1 x m2, row-major, not yet obfuscated) and ``rho mod q``, which the
-    caller subtracts from its own ``c``. rho is drawn MASK_EXTRA_BITS beyond the largest possible
-    ``a^T b`` so that the key holder learns nothing of ``b`` from the decrypted sum.
+
+def encrypt_matrix(public_key: PaillierPublicKey, matrix: np.ndarray, width: int, slots: int) -> list:
+    """Obfuscated packed ciphertexts of ``matrix`` (rows x m): for each group of ``slots`` columns, one per row."""
+    packed = []
+    for start in range(0, matrix.shape[1], slots):
+        for row in matrix[:, start:start + slots].tolist():
+            packed.append(sum(int(v) << (width * t) for t, v in enumerate(row)))
+    return public_key.raw_encrypt_many(packed)
+
+
+def cross_term(public_key: PaillierPublicKey, ciphertexts: list, m1: int, b: np.ndarray, width: int,
+               slots: int) -> tuple[list, np.ndarray]:
+    """``Enc(a^T b + rho)``, packed, from ``encrypt_matrix``'s ciphertexts of ``a`` (rows x m1) and this party's
+    ``b`` (rows x m2).
+
+    Returns the ciphertexts (one per group of a's columns and column of b, group-major; not yet obfuscated)
+    and ``rho mod q`` (m1 x m2), which the caller subtracts from its own ``c``. Each slot's rho has
+    MASK_EXTRA_BITS beyond the largest possible sum, so the key holder learns nothing of ``b`` from it.
     """
     rows, m2 = b.shape
-    if len(ciphertexts) != rows * m1:
-        raise ValueError(f"multiply_triplets_encrypted holds {len(ciphertexts)} ciphertexts, expected {rows} x {m1}")
-    bound_bits = 2 * Q_BITS + max(rows, 1).bit_length() + MASK_EXTRA_BITS
-    if bound_bits >= public_key.n.bit_length() - 2:
-        raise ValueError(f"a {public_key.n.bit_length()}-bit Paillier key is too short for {rows} rows")
-    # entry (j, k) is prod_i Enc(a_ij)^b_ik: one multi-exponentiation per entry over column j's ciphertexts,
-    # all of them in one batch that EncryptedArray spreads over the Paillier pool when it is big
+    groups = -(-m1 // slots)
+    if len(ciphertexts) != rows * groups:
+        raise ValueError(f"multiply_triplets_encrypted holds {len(ciphertexts)} ciphertexts, expected {rows} x {groups}")
+    if width <= mask_bits(rows) or slots < 1 or width * slots > public_key.n.bit_length() - 2:
+        raise ValueError(f"multiply_triplets_encrypted's packing ({slots} slots of {width} bits) does not fit "
+                         f"{rows} rows under a {public_key.n.bit_length()}-bit key")
+    # entry (g, k) is prod_i Enc(packed_ig)^b_ik: one multi-exponentiation per entry, all of them in one batch
+    # that EncryptedArray spreads over the Paillier pool when it is big
     all_rows = np.arange(rows, dtype=np.int64)
-    columns = [(all_rows + j * rows, b[:, k].astype(np.int64)) for j in range(m1) for k in range(m2)]
+    columns = [(all_rows + g * rows, b[:, k].astype(np.int64)) for g in range(groups) for k in range(m2)]
     products = EncryptedArray(public_key, ciphertexts, 0)._multiexp(columns)
-    rho = [int.from_bytes(os.urandom((bound_bits + 7) // 8), "big") >> (-bound_bits % 8) for _ in products]
-    masked = add_encodings(public_key.n, public_key.nsquare, products, rho)
-    return masked, (np.array([r & (Q - 1) for r in rho], dtype=np.uint64).reshape(m1, m2))
+    rho = np.zeros((m1, m2), dtype=np.uint64)
+    packed_rho = []
+    for g in range(groups):
+        for k in range(m2):
+            total = 0
+            for t, i in enumerate(range(g * slots, min(m1, (g + 1) * slots))):
+                value = _random_bits(mask_bits(rows))
+                rho[i, k] = value & (Q - 1)
+                total |= value << (width * t)
+            packed_rho.append(total)
+    return add_encodings(public_key.n, public_key.nsquare, products, packed_rho), rho
 
 
-def decrypt_cross(private_key: PaillierPrivateKey, ciphertexts: list, shape: tuple) -> np.ndarray:
-    """The decrypted cross term modulo q."""
+def decrypt_cross(private_key: PaillierPrivateKey, ciphertexts: list, m1: int, m2: int, width: int,
+                  slots: int) -> np.ndarray:
+    """The decrypted cross term (m1 x m2) modulo q, unpacked from ``cross_term``'s layout."""
+    groups = -(-m1 // slots)
+    if len(ciphertexts) != groups * m2:
+        raise ValueError(f"multiply_triplets_cross holds {len(ciphertexts)} values, expected {groups * m2}")
     plain = private_key.raw_decrypt_many(ciphertexts)
-    return np.array([p & (Q - 1) for p in plain], dtype=np.uint64).reshape(shape)
+    out = np.zeros((m1, m2), dtype=np.uint64)
+    slot_mask = (1 << width) - 1
+    for index, value in enumerate(plain):
+        g, k = divmod(index, m2)
+        for t, i in enumerate(range(g * slots, min(m1, (g + 1) * slots))):
+            out[i, k] = (int(value) >> (width * t)) & slot_mask & (Q - 1)
+    return out
+
+
+def _random_bits(bits: int) -> int:
+    return int.from_bytes(os.urandom((bits + 7) // 8), "big") >> (-bits % 8)
