@@ -253,15 +253,7 @@ def backward(acc: PackedMatrix, delta: np.ndarray, plain: np.ndarray) -> PackedM
     per = capacity_bits(pk) // slot_bits
     if per < 1:
         raise OverflowError(f"entries of {slot_bits} bits do not fit one plaintext of this key")
-    groups = -(-rows // per)
-    padded = np.zeros((groups * per, units), dtype=np.int64)
-    padded[:rows] = mantissas.astype(np.int64)
-    slot_mantissas = padded.reshape(groups, per, units)
-    magnitude, negative = np.abs(slot_mantissas), (slot_mantissas < 0).astype(np.int64)
-    n_windows = -(-max(1, int(magnitude.max()).bit_length()) // _WINDOW_BITS)
-    # digits[w] indexes a base's table: the window's digit, in the inverse's half for a negative multiplier
-    digits = np.stack([((magnitude >> (_WINDOW_BITS * w)) & _DIGIT_MASK) + negative * (1 << _WINDOW_BITS)
-                       for w in range(n_windows)])
+    digits = _window_digits(mantissas.astype(np.int64), per)
     nsquare, shift = pk.nsquare, mpz(1) << slot_bits
     shifted = [list(acc.flat._cts)]  # shifted[j][k * units + u] = Enc(A[k, u])^(2^(j slot_bits))
     for _ in range(per - 1):
@@ -277,6 +269,20 @@ def backward(acc: PackedMatrix, delta: np.ndarray, plain: np.ndarray) -> PackedM
                 tables[j, u] = _powers(flat_bases[at], nsquare) + _powers(inverses[at], nsquare)
         cts += _straus_line(tables, digits, nsquare)
     return _with_offsets(pk, cts, exponent, added, (h, rows), slot_bits, per)
+
+
+def _window_digits(mantissas: np.ndarray, per: int) -> np.ndarray:
+    """(windows, groups, per, units) table indices of signed mantissas (rows, units) laid out ``per`` rows to
+    a group: a window's digit, in the inverse's half of the table for a negative mantissa."""
+    rows, units = mantissas.shape
+    groups = -(-rows // per)
+    padded = np.zeros((groups * per, units), dtype=np.int64)
+    padded[:rows] = mantissas
+    magnitude = np.abs(padded).reshape(groups, per, units)
+    negative = (padded < 0).astype(np.int64).reshape(groups, per, units)
+    n_windows = -(-max(1, int(magnitude.max()).bit_length()) // _WINDOW_BITS)
+    return np.stack([((magnitude >> (_WINDOW_BITS * w)) & _DIGIT_MASK) + negative * (1 << _WINDOW_BITS)
+                     for w in range(n_windows)])
 
 
 def _powers(base, modulus) -> list:
