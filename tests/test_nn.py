@@ -127,22 +127,33 @@ def test_interactive_layer_products_match_numpy(keypair):
     rng = np.random.default_rng(3)
     alpha, acc = rng.normal(0, 5, (37, 3)), rng.uniform(-2, 2, (3, 2))
     weights, delta, noise = rng.normal(0, 1, (3, 2)), rng.normal(0, 0.2, (37, 2)), rng.uniform(-1024, 1024, (37, 2))
-    enc_alpha, enc_acc = crypto.encrypt_together(public_key, alpha, acc)
+    by_columns, by_rows, enc_acc = crypto.encrypt_layer_inputs(public_key, alpha, acc)
+    assert by_columns.per_ciphertext > 1 and by_rows.per_ciphertext == 3 and enc_acc.per_ciphertext == 1
 
-    forward = crypto.pack(crypto.times_plain(enc_alpha, weights).add_plain(noise))
-    assert forward["per_ciphertext"] > 1 and 37 * 2 % forward["per_ciphertext"]  # packed, a partial group
-    assert np.allclose(crypto.unpack_decrypt(private_key, forward, "f", (37, 2)), alpha @ weights + noise,
+    forward = crypto.forward(by_columns, weights, noise).to_wire()
+    assert forward["per_ciphertext"] > 1 and 37 % forward["per_ciphertext"]  # packed, a partial group
+    assert np.allclose(crypto.unpack_decrypt(private_key, forward, "f", (2, 37)).T, alpha @ weights + noise,
                        rtol=0, atol=1e-6)
-    backward = crypto.pack(crypto.plain_times_transpose(delta, enc_acc).add_plain(delta @ weights.T))
-    assert np.allclose(crypto.unpack_decrypt(private_key, backward, "b", (37, 3)), delta @ (weights + acc).T,
+    backward = crypto.backward(enc_acc, delta, delta @ weights.T).to_wire()
+    assert backward["per_ciphertext"] > 1 and 37 % backward["per_ciphertext"]
+    assert np.allclose(crypto.unpack_decrypt(private_key, backward, "b", (3, 37)).T, delta @ (weights + acc).T,
                        rtol=0, atol=1e-7)
-    gradient = crypto.transpose_times(enc_alpha, delta)
-    assert np.allclose(crypto.decrypt(private_key, gradient), alpha.T @ delta, rtol=0, atol=1e-6)
+    gradient = crypto.weight_gradient(by_rows, delta, noise[:3]).to_wire()
+    assert np.allclose(crypto.unpack_decrypt(private_key, gradient, "g", (2, 3)).T, alpha.T @ delta + noise[:3],
+                       rtol=0, atol=1e-6)
+    # weights far below the host's room: encoded with fewer bits, still right to float32's precision
+    tiny = crypto.forward(by_columns, weights * 1e-6, noise).to_wire()
+    assert np.allclose(crypto.unpack_decrypt(private_key, tiny, "t", (2, 37)).T, alpha @ weights * 1e-6 + noise,
+                       rtol=0, atol=1e-9)
+    predict_only = crypto.encrypt_layer_inputs(public_key, alpha)
+    assert predict_only[1] is None and predict_only[2] is None
 
-    with pytest.raises(ValueError, match="f has shape"):
+    with pytest.raises(ValueError, match="f has 2 lines, expected 36"):
         crypto.unpack_decrypt(private_key, forward, "f", (36, 2))
     with pytest.raises(ValueError, match="do not fit this key"):
-        crypto.unpack_decrypt(private_key, dict(forward, slot_bits=4000), "f", (37, 2))
+        crypto.unpack_decrypt(private_key, dict(forward, slot_bits=4000), "f", (2, 37))
+    with pytest.raises(ValueError, match="f holds [0-9]+ ciphertexts, expected 74"):
+        crypto.unpack_decrypt(private_key, dict(forward, per_ciphertext=1), "f", (2, 37))
 
 
 # ---------------------------------------------------------------- HomoNN

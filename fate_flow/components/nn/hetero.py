@@ -4,8 +4,8 @@
 The interactive layer is one Dense layer ``act(alpha_g W_g + alpha_h (W_h + A) + b)``. The
 guest holds W_g, W_h and b; the host holds the Paillier key and the accumulated noise A, so
 the true host block W_h + A is known to neither alone. Per batch (suffix ``(epoch, batch)``):
-the host sends Enc(alpha_h) and Enc(A) (encrypted as one batch); the guest returns
-Enc(alpha_h W_h + b) + eps; the host decrypts and adds alpha_h A; the guest removes eps, runs
+the host sends Enc(alpha_h), packed by columns and by rows, and Enc(A) (encrypted as one batch);
+the guest returns Enc(alpha_h W_h + b) + eps; the host decrypts and adds alpha_h A; the guest removes eps, runs
 the activation and the top model, and backpropagates to delta = dLoss/dz per row (the gradient
 of the summed loss). The guest's block and bottom model update in the clear; for the host block
 the guest sends, in one message, Enc(alpha_h^T delta / n) + eps_w and the host's input gradient
@@ -17,7 +17,9 @@ model on it (divided by the batch rows).
 FATE sends Enc(A) after the weight gradient (``encrypted_acc_noise``) and the input gradient
 in a message of its own (``host_backward``); both values are the same here, carried in the
 messages that go the same way one step earlier, so that a batch costs five messages and the
-guest's three products (see ``crypto``) run on data it already has.
+guest's three products (see ``crypto``) run on data it already has. Every matrix the host decrypts
+travels packed, many values to a ciphertext, and the host sends alpha_h in the two packings the guest's
+products need (``crypto``): the values each party learns are those above.
 
 Epoch loss: the mean of the batch losses of the forward pass (taken before the batch's update,
 where FATE repeats the encrypted forward for an evaluation pass after it). The guest logs it
@@ -155,19 +157,20 @@ class HeteroNNHost(HeteroNNBase):
         return out
 
     def _forward(self, alpha: np.ndarray, suffix: tuple, with_acc_noise: bool = False) -> None:
-        """Steps 1 and 3: send Enc(alpha_h) (in training with Enc(A), one encryption batch), decrypt the
-        guest's answer and add alpha_h A."""
+        """Steps 1 and 3: send Enc(alpha_h) (in training also by rows, and Enc(A): one encryption batch),
+        decrypt the guest's answer and add alpha_h A."""
         if self.acc_noise_ is None:
             units = int(self.variables.batch_info.get(idx=0, suffix=("units",)))
             self.acc_noise_ = np.zeros((alpha.shape[1], units))
+        by_columns, by_rows, enc_acc = crypto.encrypt_layer_inputs(
+            self.public_key, alpha, self.acc_noise_ if with_acc_noise else None)
+        message = {"alpha": by_columns.to_wire()}
         if with_acc_noise:
-            enc_alpha, enc_acc = crypto.encrypt_together(self.public_key, alpha, self.acc_noise_)
-            message = {"alpha": enc_alpha.to_wire(), "encrypted_acc_noise": enc_acc.to_wire()}
-        else:
-            message = {"alpha": crypto.encrypt_together(self.public_key, alpha)[0].to_wire()}
+            message.update(alpha_rows=by_rows.to_wire(), encrypted_acc_noise=enc_acc.to_wire())
         self.variables.encrypted_host_forward.remote(message, role="guest", idx=0, suffix=suffix)
+        units = self.acc_noise_.shape[1]
         answer = crypto.unpack_decrypt(self.private_key, self.variables.encrypted_guest_forward.get(idx=0, suffix=suffix),
-                                       "encrypted_guest_forward", (alpha.shape[0], self.acc_noise_.shape[1]))
+                                       "encrypted_guest_forward", (units, alpha.shape[0])).T
         plain = answer + alpha @ self.acc_noise_
         self.variables.decrypted_guest_fowrad.remote(plain, role="guest", idx=0, suffix=suffix)
 
@@ -180,15 +183,14 @@ class HeteroNNHost(HeteroNNBase):
         message = self.variables.encrypted_guest_weight_gradient.get(idx=0, suffix=suffix)
         if not isinstance(message, dict):
             raise ValueError("encrypted_guest_weight_gradient should be {\"weight_gradient\", \"host_backward\"}")
-        noisy = crypto.EncryptedMatrix.from_wire(self.public_key, message.get("weight_gradient"),
-                                                 "encrypted_guest_weight_gradient", (h, units))
+        gradient = crypto.unpack_decrypt(self.private_key, message.get("weight_gradient"),
+                                         "encrypted_guest_weight_gradient", (units, h)).T
         lr = float(p.interactive_layer_lr)
         eta = self.rng.uniform(-1.0, 1.0, size=(h, units))
-        gradient = crypto.decrypt(self.private_key, noisy)
         self.variables.decrypted_guest_weight_gradient.remote(gradient + eta / lr, role="guest", idx=0, suffix=suffix)
         self.acc_noise_ = self.acc_noise_ + eta
         grad = crypto.unpack_decrypt(self.private_key, message.get("host_backward"), "host_backward",
-                                     (x.shape[0], h)) / x.shape[0]
+                                     (h, x.shape[0])).T / x.shape[0]
         optim.zero_grad()
         alpha.backward(torch.as_tensor(grad, dtype=alpha.dtype))
         optim.step()
@@ -335,39 +337,43 @@ class HeteroNNGuest(HeteroNNBase):
     # ---- the interactive layer --------------------------------------------------------------
 
     def _host_part(self, public_key, suffix: tuple, n_rows: int):
-        """Steps 2-3: (Enc(alpha_h), Enc(A) or None, z_h = alpha_h (W_h + A) + b)."""
+        """Steps 2-3: (Enc(alpha_h) by rows and Enc(A), both None outside training, z_h = alpha_h (W_h + A) + b)."""
         message = self.variables.encrypted_host_forward.get(idx=0, suffix=suffix)
         if not isinstance(message, dict):
-            raise ValueError("encrypted_host_forward should be {\"alpha\": ..., \"encrypted_acc_noise\": ...}")
-        alpha_h = crypto.EncryptedMatrix.from_wire(public_key, message.get("alpha"), "encrypted_host_forward",
-                                                   (n_rows, None))
-        h = alpha_h.shape[1]
+            raise ValueError("encrypted_host_forward should be {\"alpha\": ..., \"alpha_rows\": ..., "
+                             "\"encrypted_acc_noise\": ...}")
+        by_columns = crypto.PackedMatrix.from_wire(public_key, message.get("alpha"), "encrypted_host_forward",
+                                                   (None, n_rows))
+        h = by_columns.shape[0]
         if self.w_h_ is None:
             self.w_h_ = self._initial(self.interactive_config_.get("kernel_initializer", "glorot_uniform"),
                                       (h, self.units_))
         if h != self.w_h_.shape[0]:
             raise ValueError(f"encrypted_host_forward has {h} columns, the host block {self.w_h_.shape[0]}")
-        acc = None if message.get("encrypted_acc_noise") is None else crypto.EncryptedMatrix.from_wire(
-            public_key, message["encrypted_acc_noise"], "encrypted_acc_noise", (h, self.units_))
+        by_rows = acc = None
+        if message.get("encrypted_acc_noise") is not None:
+            by_rows = crypto.PackedMatrix.from_wire(public_key, message.get("alpha_rows"), "alpha_rows", (n_rows, h))
+            acc = crypto.PackedMatrix.from_wire(public_key, message["encrypted_acc_noise"], "encrypted_acc_noise",
+                                                (h, self.units_))
         eps = self.rng.uniform(-NOISE_BOUND, NOISE_BOUND, size=(n_rows, self.units_))
-        z_enc = crypto.times_plain(alpha_h, self.w_h_).add_plain(self.bias_[None, :] + eps)
-        self.variables.encrypted_guest_forward.remote(crypto.pack(z_enc), role="host", idx=0, suffix=suffix)
+        z_enc = crypto.forward(by_columns, self.w_h_, self.bias_[None, :] + eps)
+        self.variables.encrypted_guest_forward.remote(z_enc.to_wire(), role="host", idx=0, suffix=suffix)
         plain = np.asarray(self.variables.decrypted_guest_fowrad.get(idx=0, suffix=suffix), dtype=np.float64)
         if plain.shape != eps.shape:
             raise ValueError(f"decrypted_guest_fowrad has shape {plain.shape}, expected {eps.shape}")
-        return alpha_h, acc, plain - eps
+        return by_rows, acc, plain - eps
 
     def _forward(self, public_key, x, suffix: tuple):
-        """(alpha_g tensor or None, z as a leaf tensor, top output, Enc(alpha_h), Enc(A) or None)."""
+        """(alpha_g tensor or None, z as a leaf tensor, top output, Enc(alpha_h) by rows and Enc(A), or None)."""
         torch = self.torch
-        alpha_h, acc, z_h = self._host_part(public_key, suffix, x.shape[0])
+        alpha_rows, acc, z_h = self._host_part(public_key, suffix, x.shape[0])
         alpha_g = self.bottom_(x) if self.bottom_ is not None else None
         z = z_h if alpha_g is None else z_h + alpha_g.detach().numpy().astype(np.float64) @ self.w_g_
         z = torch.tensor(z, dtype=torch.float32, requires_grad=True)
         from fate_flow.components.nn import layers
 
         out = layers.activation(self.interactive_config_.get("activation"))(z)
-        return alpha_g, z, self.top_(out), alpha_h, acc
+        return alpha_g, z, self.top_(out), alpha_rows, acc
 
     def _train_batch(self, public_key, optimizers, x, y, suffix: tuple) -> float:
         torch, lr = self.torch, float(self.params.interactive_layer_lr)
@@ -376,7 +382,7 @@ class HeteroNNGuest(HeteroNNBase):
             self.bottom_.train()
         for optim in optimizers:
             optim.zero_grad()
-        alpha_g, z, prediction, alpha_h, acc = self._forward(public_key, x, suffix)
+        alpha_g, z, prediction, alpha_rows, acc = self._forward(public_key, x, suffix)
         if acc is None:
             raise ValueError("encrypted_host_forward of a training batch has no encrypted_acc_noise")
         n = x.shape[0]
@@ -392,10 +398,10 @@ class HeteroNNGuest(HeteroNNBase):
         # the host block: Enc(alpha_h^T delta / n) + eps_w, and the host's input gradient
         # Enc(delta (W_h + A)^T) = delta Enc(A)^T + delta W_h^T, both before the update, in one message
         eps_w = self.rng.uniform(-NOISE_BOUND, NOISE_BOUND, size=self.w_h_.shape)
-        gradient = crypto.transpose_times(alpha_h, delta / n).add_plain(eps_w)
-        backward = crypto.plain_times_transpose(delta, acc).add_plain(delta @ self.w_h_.T)
+        gradient = crypto.weight_gradient(alpha_rows, delta / n, eps_w)
+        backward = crypto.backward(acc, delta, delta @ self.w_h_.T)
         self.variables.encrypted_guest_weight_gradient.remote(
-            {"weight_gradient": gradient.to_wire(), "host_backward": crypto.pack(backward)}, role="host", idx=0,
+            {"weight_gradient": gradient.to_wire(), "host_backward": backward.to_wire()}, role="host", idx=0,
             suffix=suffix)
         noisy = np.asarray(self.variables.decrypted_guest_weight_gradient.get(idx=0, suffix=suffix), dtype=np.float64)
         if noisy.shape != self.w_h_.shape:

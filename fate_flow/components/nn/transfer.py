@@ -9,16 +9,18 @@ HomoNN (clients = the guests then the hosts, in runtime-conf order; see ``homo_l
   has_converged     arbiter -> clients, suffix (round,): bool
 
 HeteroNN (one guest with the labels and the top model, one host), suffix (epoch, batch); encrypted
-matrices travel as ``{"shape", "data": EncryptedArray.to_bytes()}`` (row-major):
+matrices travel packed (``crypto.PackedMatrix``: {"shape": [lines, width], "slot_bits", "per_ciphertext",
+"data": EncryptedArray.to_bytes()}):
   paillier_pubkey                 host -> guest: the host's public key bytes (once per fit)
   batch_info                      guest -> host: {"batch_size", "batch_num"} and the rows per batch
   batch_data_index                guest -> host, suffix (batch,): the ids of the batch
-  encrypted_host_forward          host -> guest: {"alpha": Enc(alpha_h), "encrypted_acc_noise": Enc(A)
-                                  before the update (training only)}
-  encrypted_guest_forward         guest -> host: Enc(alpha_h W_h + b) + eps
+  encrypted_host_forward          host -> guest: {"alpha": Enc(alpha_h^T) (h lines), and in training
+                                  "alpha_rows": Enc(alpha_h) (n lines), "encrypted_acc_noise": Enc(A) before
+                                  the update}
+  encrypted_guest_forward         guest -> host: Enc(alpha_h W_h + b) + eps, transposed (u lines)
   decrypted_guest_fowrad (sic)    host -> guest: decrypted, plus alpha_h A
-  encrypted_guest_weight_gradient guest -> host: {"weight_gradient": Enc(dW_h) + eps_w,
-                                  "host_backward": Enc(delta (W_h + A)^T)}
+  encrypted_guest_weight_gradient guest -> host: {"weight_gradient": Enc(dW_h) + eps_w (u lines),
+                                  "host_backward": Enc(delta (W_h + A)^T) (h lines)}
   decrypted_guest_weight_gradient host -> guest: dW_h + eps_w + eta / lr
   is_converge                     guest -> host, suffix (epoch,): bool
 """
