@@ -533,7 +533,8 @@ class _Grower:
                     after = np.asarray(self.o.variables.dispatch_node_host_result.get(idx=index, suffix=suffix + (i,)),
                                        dtype=np.int64)
                     if after.shape != old.shape:
-                        raise ValueError(f"host {self.o.hosts[index]} sent {after.shape} positions for {old.shape} rows")
+                        raise ValueError(f"host {self.o.hosts[index]} sent {after.shape} positions for "
+                                         f"{old.shape} rows")
                     changed = after != old
                     new[changed] = after[changed]
                 positions[i] = new
