@@ -176,14 +176,17 @@ def write_big(directory: Path, rows: int, seed: int = 12) -> tuple[Path, Path]:
     return guest_path, host_path
 
 
-def big_job(rows: int, trees: int = 5) -> tuple[dict, dict]:
+def big_job(rows: int, trees: int = 5, partitions: int = 4) -> tuple[dict, dict]:
     dsl = {"components": {
         "dataio_0": {"module": "DataIO", "input": {"data": {"data": ["args.train_data"]}},
                      "output": {"data": ["train"], "model": ["dataio"]}},
         "secureboost_0": {"module": "HeteroSecureBoost", "input": {"data": {"train_data": ["dataio_0.train"]}},
                           "output": {"data": ["train"], "model": ["train"]}}}}
     table = {"guest": f"big{rows}_guest", "host": f"big{rows}_host"}
-    conf = {"initiator": {"role": "guest", "party_id": PARTY}, "job_parameters": {"work_mode": 0},
+    # computing_partitions: else the tasks repartition to the server's default (4) and the partition size
+    # grows with the rows
+    conf = {"initiator": {"role": "guest", "party_id": PARTY},
+            "job_parameters": {"work_mode": 0, "computing_partitions": partitions},
             "role": {"guest": [PARTY], "host": [PARTY]},
             "role_parameters": {role: {"args": {"data": {"train_data": [{"name": name, "namespace": "experiment"}]}},
                                        "dataio_0": {"with_label": [role == "guest"], "label_name": ["y"],
@@ -209,18 +212,102 @@ def big_tree_split(server: FlowServer, job_id: str) -> str:
     return f"{seconds / trees:.2f} s a tree: " + ", ".join(f"{k} {v / trees:.2f}" for k, v in parts.items())
 
 
-def run_big(server: FlowServer, rows: int, directory: Path, trees: int = 5) -> None:
+class ProcessPeaks:
+    """Each process's peak RSS under this one (the server, its tasks and their workers), sampled from a thread:
+    which process of a task holds the memory (task, engine workers, Paillier workers)."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        import threading
+
+        self.interval = interval
+        self.peaks: dict[int, int] = {}
+        self.parents: dict[int, int] = {}
+        self.kinds: dict[int, str] = {}
+        self.series: dict[int, list] = {}  # pid -> [(time, rss)]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> "ProcessPeaks":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(self.interval):
+            for process in me.children(recursive=True):
+                try:
+                    pid = process.pid
+                    if pid not in self.kinds:
+                        self.parents[pid] = process.ppid()
+                        self.kinds[pid] = _process_kind(" ".join(process.cmdline()))
+                    rss = process.memory_info().rss
+                    self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
+                    self.series.setdefault(pid, []).append((time.monotonic(), rss))
+                except psutil.Error:
+                    pass
+
+    def describe(self, task_pid: int | None) -> str:
+        """"task X MB, engine worker a + b MB, paillier worker c + d MB, ..." of a task's process tree."""
+        if task_pid is None or task_pid not in self.peaks:
+            return "not sampled"
+        tree, grown = {task_pid}, True
+        while grown:
+            found = {pid for pid, parent in self.parents.items() if parent in tree} - tree
+            tree, grown = tree | found, bool(found)
+        groups: dict[str, list[int]] = {}
+        for pid in sorted(tree - {task_pid}):
+            kind = self.kinds[pid]
+            if kind == "pool":  # the forkserver's children are the workers
+                kind += " worker" if self.kinds.get(self.parents[pid]) == kind else " forkserver"
+            groups.setdefault(kind, []).append(self.peaks[pid])
+        mb = 2 ** 20
+        parts = [f"task {self.peaks[task_pid] / mb:.0f} MB"]
+        parts += [f"{kind} {' + '.join(f'{v / mb:.0f}' for v in values)} MB" for kind, values in sorted(groups.items())]
+        return ", ".join(parts)
+
+    def timeline(self, pid: int | None, step: float = 5.0) -> str:
+        """A process's RSS (MB) every ``step`` seconds of its life (the highest sample of each step)."""
+        samples = self.series.get(pid) or []
+        if not samples:
+            return "not sampled"
+        start, buckets = samples[0][0], {}
+        for t, rss in samples:
+            k = int((t - start) // step)
+            buckets[k] = max(buckets.get(k, 0), rss)
+        return " ".join(f"{buckets[k] / 2 ** 20:.0f}" for k in sorted(buckets))
+
+
+def _process_kind(cmdline: str) -> str:
+    """What a process is, from its command line: the engine's and the Paillier workers are forked by one
+    forkserver per task (the first pool's preload names it), so they all read "pool"."""
+    if "multiprocessing.forkserver" in cmdline:
+        return "pool"
+    return "resource tracker" if "resource_tracker" in cmdline else "child"
+
+
+def run_big(server: FlowServer, rows: int, directory: Path, trees: int = 5,
+            rows_per_partition: int = ROWS_PER_PARTITION) -> None:
     import os
 
     started = time.monotonic()
     paths = write_big(directory, rows)
-    partitions = max(4, rows // ROWS_PER_PARTITION)
+    partitions = max(4, rows // rows_per_partition)
     for role, path in zip(("guest", "host"), paths):
         upload(server, f"big{rows}_{role}", path, partitions)
         path.unlink()
     prepared = time.monotonic() - started
     load = os.getloadavg()
-    job_id, took = run_job(server, *big_job(rows, trees))
+    sampler = ProcessPeaks().start()
+    try:
+        job_id, took = run_job(server, *big_job(rows, trees, partitions))
+    finally:
+        sampler.stop()
     tasks = {t["f_component_name"] + "/" + t["f_role"]: t for t in server.tasks(job_id)}
     after = os.getloadavg()
     print(f"(d) {rows:,} rows x ({BIG_FEATURES} + {BIG_FEATURES}) features, {partitions} partitions, {trees} trees depth 3: "
@@ -230,6 +317,10 @@ def run_big(server: FlowServer, rows: int, directory: Path, trees: int = 5) -> N
         task = tasks[f"secureboost_0/{role}"]
         print(f"    SecureBoost {role}: {task['f_elapsed'] / 1000:.1f} s, CPU {task_cpu(server, job_id, role):.1f} s, "
               f"peak task RSS {(task.get('f_peak_memory') or 0) / 2 ** 20:.0f} MB (process tree)")
+        print(f"      per process (peak, sampled every {sampler.interval:g} s): "
+              f"{sampler.describe(task.get('f_run_pid'))}")
+        if os.environ.get("BENCH_RSS_TIMELINE"):
+            print(f"      task RSS every 5 s: {sampler.timeline(task.get('f_run_pid'))}")
     print(f"    {big_tree_split(server, job_id)}")
     print(f"    guest trees: {tree_phases(server, job_id)}")
     print(f"    host trees: {tree_phases(server, job_id, 'host')}")
@@ -243,13 +334,15 @@ def main() -> None:
     parser.add_argument("--big-rows", type=int, nargs="*", default=[], help="also run (d) at these row counts")
     parser.add_argument("--only-big", action="store_true", help="run (d) only")
     parser.add_argument("--big-trees", type=int, default=5, help="trees of (d) (1 to compare peak memory quickly)")
+    parser.add_argument("--rows-per-partition", type=int, default=ROWS_PER_PARTITION,
+                        help="partition size of (d) (4 partitions at least)")
     args = parser.parse_args()
     print(describe_machine())
     work = Path(tempfile.mkdtemp(prefix="bench_sbt_"))
     server = FlowServer(work / "server", conf={"federation": {"timeout": 3600}}).start()
     try:
         for rows in args.big_rows:
-            run_big(server, rows, work, args.big_trees)
+            run_big(server, rows, work, args.big_trees, args.rows_per_partition)
         if args.only_big:
             return
         tables = ["breast_hetero"] + ([] if args.skip_credit else ["default_credit_hetero"])

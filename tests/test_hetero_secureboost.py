@@ -249,6 +249,32 @@ def test_partitions_do_not_change_the_model(breast):
     assert a.keys() == b.keys() and all(abs(float(a[k][2]) - float(b[k][2])) < 1e-9 for k in a)
 
 
+@pytest.mark.parametrize("conf", [
+    {"num_trees": 3, "tree_param": {"max_depth": 3}, "validation_freqs": 1},
+    {"task_type": "regression", "objective_param": {"objective": "lse"}, "num_trees": 2,
+     "tree_param": {"max_depth": 3}},
+])
+def test_per_row_arrays_in_files_give_the_same_model(breast, monkeypatch, conf):
+    """A big table's targets, scores, g, h and positions live in files (``rows.SPILL_ROWS``): same scores."""
+    from fate_flow.components.hetero_secureboost import guest as guest_module, host as host_module
+
+    guest, host = breast
+    eval_data = "validation_freqs" in conf
+    in_memory = run_sbt(conf, train_inputs(guest, [host], eval_data=eval_data, partitions=4))[("guest", GUEST)]
+    for module in (guest_module, host_module):
+        monkeypatch.setattr(module, "SPILL_ROWS", 1)
+    runs = run_sbt(conf, train_inputs(guest, [host], eval_data=eval_data, partitions=4))
+    spilled = runs[("guest", GUEST)]
+    assert spilled["component"].spill_rows_ and runs[("host", HOST)]["component"].spill_rows_
+    assert not in_memory["component"].spill_rows_
+    a, b = guest_rows(in_memory["output"]), guest_rows(spilled["output"])
+    assert a.keys() == b.keys() and all(a[k] == b[k] for k in a)
+    # the scores early stopping would rebuild from each row's leaf in every tree, read back from the files
+    component = spilled["component"]
+    rebuilt, scores = component._scores_of_rows(), list(component.scores_)
+    assert len(rebuilt) == len(scores) and all(np.allclose(x, y, rtol=0, atol=1e-12) for x, y in zip(rebuilt, scores))
+
+
 def test_predict_with_the_saved_model_repeats_the_training_scores(breast):
     guest, host = breast
     runs = run_sbt({"num_trees": 2, "tree_param": {"max_depth": 3}}, train_inputs(guest, [host]))

@@ -18,6 +18,7 @@ import numpy as np
 from fate_flow.components.base import ComponentBase, ComponentContext, ComponentOutput
 from fate_flow.components.hetero_binning.split_points import quantile_split_points
 from fate_flow.components.hetero_secureboost import kernels
+from fate_flow.components.hetero_secureboost.rows import PartitionArrays
 from fate_flow.components.hetero_secureboost.transfer import HeteroSecureBoostTransferVariable
 from fate_flow.components.hetero_secureboost.tree import Node
 from fate_flow.components.linear_model.common import data_keys, model_messages
@@ -42,19 +43,35 @@ class SecureBoostBase(ComponentBase):
     meta_name = ""
     param_name = ""
 
-    def _fit_round(self, targets: list, grow) -> None:
+    # per-row arrays in files (``rows``): set by a fit of a big table
+    spill_rows_ = False
+
+    def row_arrays(self, arrays=()) -> PartitionArrays:
+        """Per-partition arrays of the rows, in files of the scratch directory when ``spill_rows_``."""
+        return PartitionArrays(self.ctx.computing.new_dir("rows") if self.spill_rows_ else None, arrays)
+
+    def _fit_round(self, targets, grow) -> None:
         """One boosting round: a tree per output dimension, grown by ``grow(k, gradients, hessians)`` (each a
-        list per block) and returning (nodes, leaf position per row of each block); the scores move by it."""
+        sequence per block) and returning (nodes, leaf position per row of each block); the scores move by it."""
         for k in range(self.tree_dim_):
-            grads = [self.objective_.gradients(y, f) for y, f in zip(targets, self.scores_)]
-            nodes, leaves = grow(k, [g[:, k] for g, _ in grads], [h[:, k] for _, h in grads])
+            g_parts, h_parts = self.row_arrays(), self.row_arrays()
+            for y, f in zip(targets, self.scores_):
+                g, h = self.objective_.gradients(y, f)
+                g_parts.append(g[:, k])
+                h_parts.append(h[:, k])
+            nodes, leaves = grow(k, g_parts, h_parts)
             weight = np.array([node.weight for node in nodes])
             # each row's leaf, in the smallest integer type that holds the node ids (2 bytes a row and tree
             # for depths up to 14): the scores of the trees kept after early stopping are rebuilt from them
             leaf_type = np.min_scalar_type(max(len(nodes) - 1, 0))
-            self.row_leaves_.append([pos.astype(leaf_type) for pos in leaves])
-            for f, pos in zip(self.scores_, leaves):
+            self.row_leaves_.append(self.row_arrays(pos.astype(leaf_type) for pos in leaves))
+            for i, pos in enumerate(leaves):
+                f = self.scores_[i]
                 f[:, k] += self.params.learning_rate * weight[pos]
+                self.scores_[i] = f
+            for parts in (g_parts, h_parts, leaves):
+                if isinstance(parts, PartitionArrays):
+                    parts.discard()
 
     def run(self, ctx: ComponentContext, inputs: dict[str, Any]) -> ComponentOutput:
         """Fit on train_data (its rows output as "train"), predict eval_data ("validate", or "predict" with a model)."""

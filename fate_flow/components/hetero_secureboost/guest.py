@@ -22,6 +22,7 @@ from fate_flow.components.hetero_secureboost import kernels
 from fate_flow.components.hetero_secureboost.base import MODULE, SecureBoostBase, Stopwatch
 from fate_flow.components.hetero_secureboost.loss import Objective
 from fate_flow.components.hetero_secureboost.param import TreeEncryptParam
+from fate_flow.components.hetero_secureboost.rows import SPILL_ROWS
 from fate_flow.components.hetero_secureboost.output import task_description
 from fate_flow.components.hetero_secureboost.packing import GHPacker, decompress, entry_bits, fold_capacity
 from fate_flow.components.hetero_secureboost.tree import (
@@ -53,9 +54,8 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         if data.label_name is None:
             raise ValueError(f"the train data has no label: {MODULE} needs DataIO with_label on the guest")
         self.swap_digests(data)
-        labels = self.partition_values(data.table, kernels.block_labels)
-        self._set_task(np.concatenate(labels))
-        targets = [self._targets(y) for y in labels]
+        self.spill_rows_ = data.count >= SPILL_ROWS
+        targets = self._labels_and_targets(data)
         eval_data = self._validation_data(eval_table)
         self.variables.tree_dim.remote({"tree_dim": self.tree_dim_, "num_trees": self.params.num_trees,
                                         "validate_rounds": self.validate_rounds_}, role="host")
@@ -70,6 +70,13 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         # the scores of the kept trees: the boosting's own sums unless early stopping dropped trees
         self.train_scores_ = self.scores_ if self.best_iteration_ < 0 else self._scores_of_rows()
         return self._output(data, self.train_scores_, "train")
+
+    def _labels_and_targets(self, data) -> list:
+        """Set the task (classes, tree dimension, objective) from the labels; per partition the targets. The
+        labels are not kept: the boosting holds per-row arrays only where it needs them."""
+        labels = self.partition_values(data.table, kernels.block_labels)
+        self._set_task(np.concatenate(labels))
+        return self.row_arrays(self._targets(y) for y in labels)
 
     def _set_task(self, labels: np.ndarray) -> None:
         p = self.params
@@ -102,7 +109,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
     def _boost(self, data, binned, bins, targets, key, eval_data) -> None:
         p = self.params
         sizes = [len(y) for y in targets]
-        self.scores_ = [np.tile(self.init_score_, (n, 1)) for n in sizes]
+        self.scores_ = self.row_arrays(np.tile(self.init_score_, (n, 1)) for n in sizes)
         self.trees_, self.tree_masks_, self.row_leaves_, self.losses_ = [], [], [], []
         self.importance_ = {}
         self.best_iteration_, recorder = -1, EarlyStopRecorder(p.early_stopping_rounds, p.use_first_metric_only)
@@ -135,7 +142,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
     def score_fold(self, train, test, k: int) -> None:
         """Log the metrics of fold k's train rows (their fit scores) and test rows (routed with the hosts)."""
         y_train = np.concatenate(self.partition_values(train.table, kernels.block_labels))
-        self._log_summary("train", f"train_fold_{k}", self._targets(y_train), np.concatenate(self.train_scores_))
+        self._log_summary("train", f"train_fold_{k}", self._targets(y_train), np.concatenate(list(self.train_scores_)))
         scores = self._predict_scores(test)
         y_test = np.concatenate(self.partition_values(test.table, kernels.block_labels))
         self._log_summary("validate", f"validate_fold_{k}", self._targets(y_test), np.concatenate(scores))
@@ -186,7 +193,7 @@ class HeteroSecureBoostGuest(SecureBoostBase):
         finally:
             self.variables.set_flowid(flowid)
         name = f"iteration_{r}"
-        self._log_summary("train", name, np.concatenate(targets), np.concatenate(self.scores_))
+        self._log_summary("train", name, np.concatenate(list(targets)), np.concatenate(list(self.scores_)))
         labels = np.concatenate(self.partition_values(eval_data.table, kernels.block_labels)) \
             if eval_data.count else np.empty(0)
         summary = self._log_summary("validate", name, self._targets(labels), np.concatenate(eval_scores)) \
@@ -351,7 +358,7 @@ class _Grower:
     def grow(self, g: float, h: float, n: int) -> tuple[list[Node], list[np.ndarray]]:
         o, t = self.o, self.o.params.tree_param
         self.nodes, self.stats = [Node(0)], {0: (g, h, n)}
-        positions = [np.zeros(len(part), np.int64) for part in self.g_parts]
+        positions = self.o.row_arrays(np.zeros(len(part), np.int64) for part in self.g_parts)
         layer = [0]
         for depth in range(t.max_depth):
             to_split = [nid for nid in layer if self.stats[nid][2] >= t.min_sample_split]
@@ -396,8 +403,11 @@ class _Grower:
         slots = np.full(len(self.nodes), -1, np.int64)
         slots[to_split] = np.arange(len(to_split))
         kernel = functools.partial(kernels.plain_histogram_kernel, self.offsets, self.width, len(to_split))
-        extras = [(slots[p], g, h) for p, g, h in zip(positions, self.g_parts, self.h_parts)]
-        hist = sum(self.o.run_partitions(self.binned, kernel, extras))
+        hist = 0
+        for group in in_groups(self.binned):  # each row's slot made for the partitions in flight only
+            extras = [(slots[positions[i]], self.g_parts[i], self.h_parts[i]) for i in group]
+            for part in run_with(self.binned, group, kernel, extras):  # added in partition order, as sum() did
+                hist = hist + part
         best = {}
         for s, nid in enumerate(to_split):
             part = slice(s * self.width, (s + 1) * self.width)
@@ -504,8 +514,9 @@ class _Grower:
     def _count_importance(self, site: str, fid: int) -> None:
         self.o.importance_[(site, fid)] = self.o.importance_.get((site, fid), 0) + 1
 
-    def _dispatch(self, best: dict, positions: list, suffix: tuple) -> list:
-        """Rows of the guest's split nodes moved here; those of each host's nodes as that host says."""
+    def _dispatch(self, best: dict, positions, suffix: tuple):
+        """Rows of the guest's split nodes moved here; those of each host's nodes as that host says (``positions``
+        changed in place, partitions in flight at a time)."""
         own = [nid for nid in sorted(best) if best[nid][0] < 0]
         nodes = [self.nodes[nid] for nid in own]
         split = (np.array(own, np.int64), np.array([n.fid for n in nodes], np.int64),
@@ -513,25 +524,30 @@ class _Grower:
                  np.array([n.missing_dir == -1 for n in nodes], bool),
                  np.array([n.left_nodeid for n in nodes], np.int64), np.array([n.right_nodeid for n in nodes], np.int64),
                  np.array([self.bins[n.fid] for n in nodes], np.float64))
-        moved = self.o.run_partitions(self.binned, kernels.dispatch_kernel, [(p, split) for p in positions])
-        for index in range(len(self.o.hosts)):
-            if not any(best[nid][0] == index for nid in best):
-                continue
-            for i, before in enumerate(positions):
-                after = np.asarray(self.o.variables.dispatch_node_host_result.get(idx=index, suffix=suffix + (i,)),
-                                   dtype=np.int64)
-                if after.shape != before.shape:
-                    raise ValueError(f"host {self.o.hosts[index]} sent {after.shape} positions for {before.shape} rows")
-                changed = after != before
-                moved[i][changed] = after[changed]
-        return moved
+        movers = [index for index in range(len(self.o.hosts)) if any(best[nid][0] == index for nid in best)]
+        for group in in_groups(self.binned):
+            before = [positions[i] for i in group]
+            moved = run_with(self.binned, group, kernels.dispatch_kernel, [(p, split) for p in before])
+            for i, old, new in zip(group, before, moved):
+                for index in movers:
+                    after = np.asarray(self.o.variables.dispatch_node_host_result.get(idx=index, suffix=suffix + (i,)),
+                                       dtype=np.int64)
+                    if after.shape != old.shape:
+                        raise ValueError(f"host {self.o.hosts[index]} sent {after.shape} positions for "
+                                         f"{old.shape} rows")
+                    changed = after != old
+                    new[changed] = after[changed]
+                positions[i] = new
+        return positions
 
     def _child_stats(self, positions: list, children: list[int]) -> None:
         """Exact (G, H, count) of the new nodes from the rows now in them (the guest knows every g and h)."""
         size = len(self.nodes)
-        g = sum(np.bincount(p, weights=x, minlength=size) for p, x in zip(positions, self.g_parts))
-        h = sum(np.bincount(p, weights=x, minlength=size) for p, x in zip(positions, self.h_parts))
-        n = sum(np.bincount(p, minlength=size) for p in positions)
+        g = h = n = 0
+        for p, g_part, h_part in zip(positions, self.g_parts, self.h_parts):  # in partition order, as sum() did
+            g = g + np.bincount(p, weights=g_part, minlength=size)
+            h = h + np.bincount(p, weights=h_part, minlength=size)
+            n = n + np.bincount(p, minlength=size)
         for nid in children:
             self.stats[nid] = (float(g[nid]), float(h[nid]), int(n[nid]))
 

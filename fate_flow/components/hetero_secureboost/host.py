@@ -12,6 +12,7 @@ of the guest.
 from __future__ import annotations
 
 import functools
+import shutil
 import threading
 import time
 
@@ -20,6 +21,7 @@ import numpy as np
 from fate_flow.components.hetero_secureboost import kernels
 from fate_flow.components.hetero_secureboost.base import SecureBoostBase, Stopwatch
 from fate_flow.components.hetero_secureboost.packing import compress_groups, entry_bits, fold_capacity
+from fate_flow.components.hetero_secureboost.rows import SPILL_ROWS
 from fate_flow.components.hetero_secureboost.tree import Node, histogram_layout, tree_arrays
 from fate_flow.components.linear_model.partitioned import in_groups, run_with
 from fate_flow.secureprotol import EncryptedArray, PaillierPublicKey, prestart_pool
@@ -48,6 +50,7 @@ class HeteroSecureBoostHost(SecureBoostBase):
             raise ValueError("the guest validates during training but this host got no eval_data input")
         binned, bins = self.bin_features(data)
         self.header_ = list(data.header)
+        self.spill_rows_ = data.count >= SPILL_ROWS  # the rows' nodes of each depth, in files for a big table
         public_key = PaillierPublicKey.from_bytes(self.variables.paillier_pubkey.get(idx=0))
         self.trees_, self.tree_masks_, self.best_iteration_ = [], [], -1
         for r in range(rounds):
@@ -76,23 +79,12 @@ class HeteroSecureBoostHost(SecureBoostBase):
         if not (0 < value_bits < field_bits and 2 * field_bits < fold_capacity(int(public_key.n).bit_length())):
             raise ValueError(f"the guest's packing layout {wire} does not fit the key")
         self.watch, started = Stopwatch(), time.perf_counter()
-        paths = self._receive_gradients(binned.partitions, public_key, suffix)
-        features = self.sample_features(len(bins), *suffix)
-        order = [features[i] for i in np.random.default_rng().permutation(len(features))]  # masks feature ids
-        layout = _Layout(order, [bins[j] for j in order], public_key, field_bits, value_bits)
-        masks = {"split": {}, "missing": {}}
-        for depth in range(self.params.tree_param.max_depth):
-            step = suffix + (depth,)
-            queue = self.variables.tree_node_queue.get(idx=0, suffix=step)
-            if not queue["nodes"]:
-                break
-            positions = [np.asarray(self.variables.node_positions.get(idx=0, suffix=step + (i,)), dtype=np.int64)
-                         for i in range(binned.partitions)]
-            message = self._split_sums(binned, paths, positions, [int(n) for n in queue["build"]], layout)
-            with self.watch.phase("send"):
-                self.variables.encrypted_splitinfo_host.remote(message, role="guest", idx=0, suffix=step)
-            won = self.variables.federated_best_splitinfo_host.get(idx=0, suffix=step)["won"]
-            self._answer_won(binned, bins, layout, won, positions, masks, step)
+        directory = self.ctx.computing.new_dir("gradients")
+        try:
+            paths = self._receive_gradients(binned.partitions, public_key, suffix, directory)
+            masks = self._grow_depths(binned, bins, paths, _Layout.sampled(self, bins, suffix, public_key, wire))
+        finally:  # the tree's ciphertexts are of no use after it (256 bytes a row: 1.3 GB after 5 trees at 1M)
+            shutil.rmtree(directory, ignore_errors=True)
         nodes = [Node.from_dict(n) for n in self.variables.tree.get(idx=0, suffix=suffix)]
         for node in nodes:
             if node.sitename != self.site:
@@ -101,11 +93,32 @@ class HeteroSecureBoostHost(SecureBoostBase):
         self.tree_masks_.append(masks)
         self.ctx.logger.info("tree %s.%s: %.3f s (%s)", *suffix, time.perf_counter() - started, self.watch.report())
 
-    def _receive_gradients(self, partitions: int, public_key: PaillierPublicKey, suffix: tuple) -> list[str]:
+    def _grow_depths(self, binned, bins: list[int], paths: list[str], layout: "_Layout") -> dict:
+        """Per depth: the split sums of the nodes the guest asks for, then the rows of the nodes this host won;
+        the thresholds and missing directions of those nodes."""
+        suffix = layout.suffix
+        masks = {"split": {}, "missing": {}}
+        for depth in range(self.params.tree_param.max_depth):
+            step = suffix + (depth,)
+            queue = self.variables.tree_node_queue.get(idx=0, suffix=step)
+            if not queue["nodes"]:
+                break
+            positions = self.row_arrays(
+                np.asarray(self.variables.node_positions.get(idx=0, suffix=step + (i,)), dtype=np.int64)
+                for i in range(binned.partitions))
+            message = self._split_sums(binned, paths, positions, [int(n) for n in queue["build"]], layout)
+            with self.watch.phase("send"):
+                self.variables.encrypted_splitinfo_host.remote(message, role="guest", idx=0, suffix=step)
+            won = self.variables.federated_best_splitinfo_host.get(idx=0, suffix=step)["won"]
+            self._answer_won(binned, bins, layout, won, positions, masks, step)
+            positions.discard()
+        return masks
+
+    def _receive_gradients(self, partitions: int, public_key: PaillierPublicKey, suffix: tuple,
+                           directory: str) -> list[str]:
         """Each partition's packed [[g, h]] kept in a spill file of this party (read by the histogram kernel)."""
         from fate_flow.computing.recipes import spill_block
 
-        directory = self.ctx.computing.new_dir("gradients")
         paths = []
         for i in range(partitions):
             message = self.variables.encrypted_grad_and_hess.get(idx=0, suffix=suffix + (i,))
@@ -113,7 +126,7 @@ class HeteroSecureBoostHost(SecureBoostBase):
             paths.append(spill_block(cts, directory))
         return paths
 
-    def _split_sums(self, binned, paths: list[str], positions: list, build: list[int], layout: "_Layout") -> dict:
+    def _split_sums(self, binned, paths: list[str], positions, build: list[int], layout: "_Layout") -> dict:
         """The compressed, obfuscated non-empty histogram entries of the nodes to build, with their row counts."""
         size = max([int(p.max()) + 1 for p in positions if len(p)] + [max(build, default=0) + 1])
         slots = np.full(size, -1, np.int64)
@@ -121,11 +134,11 @@ class HeteroSecureBoostHost(SecureBoostBase):
         pk = layout.public_key
         kernel = functools.partial(kernels.encrypted_histogram_kernel, layout.offsets, layout.width, len(build),
                                    int(pk.nsquare), layout.columns)
-        extras = [(slots[p], path) for p, path in zip(positions, paths)]
         hist, counts = None, None
         with self.watch.phase("histogram"):
-            for group in in_groups(binned):
-                for part, part_counts in run_with(binned, group, kernel, [extras[i] for i in group]):
+            for group in in_groups(binned):  # each row's slot made for the partitions in flight only
+                extras = [(slots[positions[i]], paths[i]) for i in group]
+                for part, part_counts in run_with(binned, group, kernel, extras):
                     hist = _multiply(hist, part, np.flatnonzero(part_counts), pk.nsquare)
                     counts = part_counts if counts is None else counts + part_counts
         entries = [np.flatnonzero(counts[s * layout.width:(s + 1) * layout.width]) for s in range(len(build))]
@@ -140,7 +153,7 @@ class HeteroSecureBoostHost(SecureBoostBase):
                               "sums": EncryptedArray(pk, folded[s], 0).to_bytes() if folded[s] else b""})
         return {"bins": layout.bins, "nodes": nodes}
 
-    def _answer_won(self, binned, bins, layout, won: list, positions: list, masks: dict, step: tuple) -> None:
+    def _answer_won(self, binned, bins, layout, won: list, positions, masks: dict, step: tuple) -> None:
         """Record the nodes this host won, tell the guest their (fid, bid), move their rows."""
         final, split = [], []
         for nid, slot, bid, left, right, missing_dir in won:
@@ -155,9 +168,10 @@ class HeteroSecureBoostHost(SecureBoostBase):
         if not split:
             return
         arrays = tuple(np.array(column) for column in zip(*split))
-        moved = self.run_partitions(binned, kernels.dispatch_kernel, [(p, arrays) for p in positions])
-        for i, after in enumerate(moved):
-            self.variables.dispatch_node_host_result.remote(after, role="guest", idx=0, suffix=step + (i,))
+        for group in in_groups(binned):
+            moved = run_with(binned, group, kernels.dispatch_kernel, [(positions[i], arrays) for i in group])
+            for i, after in zip(group, moved):
+                self.variables.dispatch_node_host_result.remote(after, role="guest", idx=0, suffix=step + (i,))
 
     # ---- predict ------------------------------------------------------------------------
 
@@ -210,11 +224,21 @@ class _Layout:
     """A host's histogram layout for one tree: its sampled features in a shuffled order."""
 
     def __init__(self, columns: list[int], bins: list[int], public_key: PaillierPublicKey, field_bits: int,
-                 value_bits: int) -> None:
+                 value_bits: int, suffix: tuple = ()) -> None:
         self.columns, self.bins, self.public_key = columns, bins, public_key
         self.field_bits, self.value_bits = field_bits, value_bits
         self.offsets, self.width = histogram_layout(bins)
         self.capacity = fold_capacity(int(public_key.n).bit_length())
+        self.suffix = suffix
+
+    @classmethod
+    def sampled(cls, host: HeteroSecureBoostHost, bins: list[int], suffix: tuple, public_key: PaillierPublicKey,
+                wire: dict) -> "_Layout":
+        """The layout of tree ``suffix``: the host's sampled features, shuffled (masks the feature ids)."""
+        features = host.sample_features(len(bins), *suffix)
+        order = [features[i] for i in np.random.default_rng().permutation(len(features))]
+        return cls(order, [bins[j] for j in order], public_key, int(wire["field_bits"]), int(wire["value_bits"]),
+                   suffix)
 
 
 def _multiply(total: list | None, part: list, filled: np.ndarray, nsquare) -> list:
