@@ -17,8 +17,9 @@ a task is known to be coming (an upload request is being received, or tasks were
 ``prewarm`` starts the task forker (``task_forker``), which does those imports once and then forks
 each task from itself in a few milliseconds. A forked task is in its own session like any other; the
 forker reports its exit. The forker is told to exit (its stdin is closed) once no task came for
-``FORKER_TTL_S`` and none of its tasks runs, so an idle server keeps no extra process. While the forker
-is not ready, or if it died, tasks start afresh.
+``FORKER_TTL_S`` and none of its tasks runs, so an idle server keeps no extra process. A task waits up to
+``FORKER_READY_WAIT_S`` for a forker still importing; past that, without a forker, or if it died, tasks
+start afresh.
 """
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ FORKER = "fate_flow.driver.task_forker"
 FORKER_TTL_S = 30.0
 # the forker answers an order with the pid within milliseconds; past this it is taken for hung
 FORK_TIMEOUT_S = 60.0
+# how long a task waits for a forker that is still importing before it starts afresh
+FORKER_READY_WAIT_S = 2.0
 UNKNOWN_EXIT = 255  # the exit code of a forked task whose forker died before it could report it
 
 
@@ -338,7 +341,11 @@ class Launcher:
               cwd: Path) -> tuple[int, int] | None:
         """Have the ready forker fork the task; (pid, create time), or None to start it afresh."""
         forker = self._forker
-        if forker is None or not forker.ready.is_set() or forker.gone.is_set() or Path(cwd) != forker.cwd:
+        if forker is None or forker.gone.is_set() or Path(cwd) != forker.cwd:
+            return None
+        # a forker still importing is ready within a second or so: a task started afresh meanwhile would do the
+        # same imports beside it on the same cores, so it is worth waiting for, a little
+        if not forker.ready.wait(FORKER_READY_WAIT_S) or forker.gone.is_set():
             return None
         try:
             task = forker.fork({"argv": argv, "env": task_env, "log": str(log_path), "cwd": str(cwd)})
