@@ -186,8 +186,7 @@ def save_metric_data(job_id, component_name, task_id, role, party_id):
     """Store metric data points a task sends (task processes only)."""
     body = json_body()
     namespace, name, metrics = require(body, "metric_namespace", "metric_name", "metrics")
-    if not isinstance(metrics, list) or any(not isinstance(p, list) or len(p) != 2 for p in metrics):
-        raise ArgumentError("metrics", "must be a list of [key, value] pairs")
+    _check_points("metrics", metrics)
     MetricTracker(job_id, component_name, task_id, role, party_id).save_metric_data(namespace, name, metrics)
     return ok()
 
@@ -198,8 +197,7 @@ def save_metric_meta(job_id, component_name, task_id, role, party_id):
     """Store a metric's meta a task sends (task processes only)."""
     body = json_body()
     namespace, name, meta = require(body, "metric_namespace", "metric_name", "metric_meta")
-    if not isinstance(meta, dict):
-        raise ArgumentError("metric_meta", "must be an object")
+    _check_meta("metric_meta", meta)
     MetricTracker(job_id, component_name, task_id, role, party_id).save_metric_meta(namespace, name, meta)
     return ok()
 
@@ -230,11 +228,18 @@ def _check_metric_entry(i: int, entry) -> None:
         raise ArgumentError(field, "must be an object with metric_namespace and metric_name")
     if ("metrics" in entry) == ("metric_meta" in entry):
         raise ArgumentError(field, "must have exactly one of metrics and metric_meta")
-    metrics = entry.get("metrics", [])
+    _check_points(f"{field}.metrics", entry.get("metrics", []))
+    _check_meta(f"{field}.metric_meta", entry.get("metric_meta", {}))
+
+
+def _check_points(field: str, metrics) -> None:
     if not isinstance(metrics, list) or any(not isinstance(p, list) or len(p) != 2 for p in metrics):
-        raise ArgumentError(f"{field}.metrics", "must be a list of [key, value] pairs")
-    if not isinstance(entry.get("metric_meta", {}), dict):
-        raise ArgumentError(f"{field}.metric_meta", "must be an object")
+        raise ArgumentError(field, "must be a list of [key, value] pairs")
+
+
+def _check_meta(field: str, meta) -> None:
+    if not isinstance(meta, dict):
+        raise ArgumentError(field, "must be an object")
 
 
 @bp.route(TASK_PREFIX + "/output/table", methods=["POST"])

@@ -38,6 +38,7 @@ from typing import Callable
 
 import psutil
 
+from fate_flow.driver import task_forker
 from fate_flow.driver.watchdog import PARENT_ENV
 from fate_flow.utils.signing import PARTY_ENV, SECRET_ENV
 
@@ -45,7 +46,7 @@ logger = logging.getLogger("fate_flow.launcher")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 EXECUTOR = "fate_flow.driver.task_executor"
-FORKER = "fate_flow.driver.task_forker"
+FORKER = task_forker.__name__
 FORKER_TTL_S = 30.0
 # the forker answers an order with the pid within milliseconds; past this it is taken for hung
 FORK_TIMEOUT_S = 60.0
@@ -125,12 +126,12 @@ class _Forker:
         """Thread: turn the forker's lines into ready, started and exit events until it ends."""
         for line in self.proc.stdout:
             word, *values = line.decode().split()
-            if word == "ready":
+            if word == task_forker.READY:
                 self.ready.set()
-            elif word == "started":
+            elif word == task_forker.STARTED:
                 task = self.tasks[int(values[0])] = _ForkedTask(int(values[0]))
                 self._started.put(task)
-            elif word == "exit":
+            elif word == task_forker.EXITED:
                 task = self.tasks.pop(int(values[0]), None)
                 if task is not None:
                     task.ended(int(values[1]))

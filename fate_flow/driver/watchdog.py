@@ -27,16 +27,10 @@ def exit_when_orphaned(interval: float = 1.0) -> threading.Thread:
     """
     server = int(os.environ.get(PARENT_ENV) or os.getppid())
     started = _start_time(server)
-    if os.path.exists("/proc/self/stat"):
-        def server_alive() -> bool:
-            return started is not None and _start_time(server) == started
-    else:  # no /proc: only a task the server started itself can tell, by its parent
-        def server_alive() -> bool:
-            return os.getppid() == server
 
     def watch() -> None:
         pause = threading.Event()
-        while server_alive():
+        while started is not None and _start_time(server) == started:
             pause.wait(interval)
         logger.error("the server that started this task (pid %s) is gone: stopping the task", server)
         logging.shutdown()
@@ -50,12 +44,13 @@ def exit_when_orphaned(interval: float = 1.0) -> threading.Thread:
     return thread
 
 
-def _start_time(pid: int) -> str | None:
-    """The start time of ``pid`` (clock ticks since boot), None if no such process or a zombie: a pid
-    reused by another process has another start time."""
+def _start_time(pid: int) -> float | None:
+    """The start time of ``pid``, None if no such process or a zombie: a pid reused by another process has
+    another start time."""
+    import psutil
+
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-    except OSError:
+        process = psutil.Process(pid)
+        return None if process.status() == psutil.STATUS_ZOMBIE else process.create_time()
+    except psutil.Error:
         return None
-    return None if fields[0] == b"Z" else fields[19].decode()

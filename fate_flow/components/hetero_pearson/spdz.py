@@ -124,13 +124,13 @@ def cross_term(public_key: PaillierPublicKey, ciphertexts: list, m1: int, b: np.
     all_rows = np.arange(rows, dtype=np.int64)
     columns = [(all_rows + g * rows, b[:, k].astype(np.int64)) for g in range(groups) for k in range(m2)]
     products = EncryptedArray(public_key, ciphertexts, 0)._multiexp(columns)
-    rho = np.zeros((m1, m2), dtype=np.uint64)
+    rho, rho_bits = np.zeros((m1, m2), dtype=np.uint64), mask_bits(rows)
     packed_rho = []
     for g in range(groups):
         for k in range(m2):
             total = 0
             for t, i in enumerate(range(g * slots, min(m1, (g + 1) * slots))):
-                value = _random_bits(mask_bits(rows))
+                value = _random_bits(rho_bits)
                 rho[i, k] = value & (Q - 1)
                 total |= value << (width * t)
             packed_rho.append(total)
